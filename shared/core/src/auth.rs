@@ -1,0 +1,264 @@
+//! Credentials: admin JWTs (HS256 only, `exp` required, role checked) and account tokens
+//! (256 random bits, stored as SHA-256, compared in constant time).
+
+use crate::domain::account::TokenHash;
+use crate::domain::ids::AccountId;
+use crate::settings::Settings;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
+
+pub const ADMIN_ROLE: &str = "admin";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AdminClaims {
+    pub sub: String,
+    pub role: String,
+    pub exp: i64,
+    pub iat: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+}
+
+/// Mints and verifies admin JWTs with the one configured HMAC secret.
+pub struct AdminTokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+impl AdminTokens {
+    pub fn new(settings: &Settings) -> Self {
+        // Chosen explicitly so that another crate enabling a second jsonwebtoken backend cannot
+        // leave the process without a provider; an Err means one is installed already.
+        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+        let secret = settings.admin_jwt_secret.expose_secret().as_bytes();
+        // Pinned to HS256: `none`, and RS*/ES* tokens that try to use the HMAC secret as a
+        // public key, are refused before any signature check.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.leeway = 5;
+        match &settings.admin_jwt_issuer {
+            Some(iss) => validation.set_issuer(&[iss]),
+            None => validation.iss = None,
+        }
+        match &settings.admin_jwt_audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            issuer: settings.admin_jwt_issuer.clone(),
+            audience: settings.admin_jwt_audience.clone(),
+        }
+    }
+
+    pub fn mint(&self, subject: &str, now: DateTime<Utc>, ttl: Duration) -> Result<(String, DateTime<Utc>), String> {
+        let ttl = chrono::Duration::from_std(ttl).map_err(|e| e.to_string())?;
+        let expires = now + ttl;
+        let claims = AdminClaims {
+            sub: subject.to_string(),
+            role: ADMIN_ROLE.to_string(),
+            exp: expires.timestamp(),
+            iat: now.timestamp(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map(|token| (token, expires))
+            .map_err(|e| e.to_string())
+    }
+
+    /// The subject of a valid admin token; `None` for anything else (bad signature, expired,
+    /// another algorithm, missing claims, another role).
+    pub fn verify(&self, token: &str) -> Option<String> {
+        let data = jsonwebtoken::decode::<AdminClaims>(token, &self.decoding, &self.validation).ok()?;
+        (data.claims.role == ADMIN_ROLE).then_some(data.claims.sub)
+    }
+}
+
+const ACCOUNT_TOKEN_PREFIX: &str = "sbt_";
+
+/// A new account token: `sbt_<account id>_<43 chars of 256 random bits>`. The account id in it
+/// lets the check look the account up by id and compare hashes in constant time, instead of
+/// searching the store by a secret.
+pub fn new_account_token(account: &AccountId) -> (SecretString, TokenHash) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = format!("{ACCOUNT_TOKEN_PREFIX}{account}_{}", URL_SAFE_NO_PAD.encode(bytes));
+    let hash = hash_token(&token);
+    (SecretString::from(token), hash)
+}
+
+pub fn hash_token(token: &str) -> TokenHash {
+    TokenHash(hex::encode(Sha256::digest(token.as_bytes())))
+}
+
+/// The account a token claims to belong to, if it has the shape of an account token.
+pub fn account_of_token(token: &str) -> Option<AccountId> {
+    let rest = token.strip_prefix(ACCOUNT_TOKEN_PREFIX)?;
+    // The secret's alphabet includes `_`, so split by the id's fixed length, not by `_`.
+    let id_len = AccountId::PREFIX.len() + 26;
+    let account = rest.get(..id_len)?;
+    let secret = rest.get(id_len..)?.strip_prefix('_')?;
+    (secret.len() == 43).then_some(())?;
+    AccountId::parse(account)
+}
+
+pub fn token_matches(token: &str, stored: &TokenHash) -> bool {
+    hash_token(token).0.as_bytes().ct_eq(stored.0.as_bytes()).into()
+}
+
+/// Compares a login password without leaking its length or content through timing.
+pub fn password_matches(given: &str, expected: &SecretString) -> bool {
+    let a = Sha256::digest(given.as_bytes());
+    let b = Sha256::digest(expected.expose_secret().as_bytes());
+    a.ct_eq(&b).into()
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Admin { subject: String },
+    Account(AccountId),
+}
+
+impl Caller {
+    /// Whether the caller may act on `account`; another tenant's resources read as not found.
+    pub fn can_act_on(&self, account: &AccountId) -> bool {
+        match self {
+            Caller::Admin { .. } => true,
+            Caller::Account(own) => own == account,
+        }
+    }
+}
+
+/// Slows down password guessing: at most `LIMIT` failed logins per `WINDOW` per process.
+pub struct LoginThrottle {
+    failures: Mutex<VecDeque<Instant>>,
+}
+
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        Self {
+            failures: Mutex::new(VecDeque::new()),
+        }
+    }
+}
+
+impl LoginThrottle {
+    const LIMIT: usize = 10;
+    const WINDOW: Duration = Duration::from_secs(60);
+
+    /// Seconds to wait before trying again, if the limit is reached.
+    pub fn retry_after(&self) -> Option<u64> {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        while failures.front().is_some_and(|t| now.duration_since(*t) > Self::WINDOW) {
+            failures.pop_front();
+        }
+        (failures.len() >= Self::LIMIT).then(|| {
+            let oldest = failures.front().copied().unwrap_or(now);
+            Self::WINDOW.saturating_sub(now.duration_since(oldest)).as_secs().max(1)
+        })
+    }
+
+    pub fn record_failure(&self) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        failures.push_back(Instant::now());
+        if failures.len() > Self::LIMIT * 2 {
+            failures.pop_front();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::EnvAi;
+
+    fn settings() -> Settings {
+        Settings {
+            admin_jwt_secret: SecretString::from("0123456789abcdef0123456789abcdef"),
+            admin_jwt_issuer: None,
+            admin_jwt_audience: None,
+            admin_password: None,
+            allow_private_network_urls: true,
+            env_ai: EnvAi::default(),
+        }
+    }
+
+    #[test]
+    fn a_minted_token_verifies_and_an_expired_one_does_not() {
+        let tokens = AdminTokens::new(&settings());
+        let (t, _) = tokens.mint("ops", Utc::now(), Duration::from_secs(60)).expect("mint");
+        assert_eq!(tokens.verify(&t).as_deref(), Some("ops"));
+        let (old, _) = tokens
+            .mint("ops", Utc::now() - chrono::Duration::hours(2), Duration::from_secs(60))
+            .expect("mint");
+        assert_eq!(tokens.verify(&old), None);
+    }
+
+    #[test]
+    fn other_algorithms_roles_and_secrets_are_refused() {
+        let tokens = AdminTokens::new(&settings());
+        let exp = (Utc::now() + chrono::Duration::hours(1)).timestamp();
+        let b64 = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        let payload = b64(serde_json::json!({"sub": "x", "role": "admin", "exp": exp}));
+        let none = format!("{}.{payload}.", b64(serde_json::json!({"alg": "none", "typ": "JWT"})));
+        assert_eq!(tokens.verify(&none), None);
+
+        let claims = serde_json::json!({"sub": "x", "role": "user", "exp": exp});
+        let key = EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef");
+        let user = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).expect("encode");
+        assert_eq!(tokens.verify(&user), None);
+
+        let no_exp = serde_json::json!({"sub": "x", "role": "admin"});
+        let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &no_exp, &key).expect("encode");
+        assert_eq!(tokens.verify(&t), None);
+
+        let claims = serde_json::json!({"sub": "x", "role": "admin", "exp": exp});
+        let other = EncodingKey::from_secret(b"another secret entirely, 32 bytes!!");
+        let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &other).expect("encode");
+        assert_eq!(tokens.verify(&t), None);
+        let hs512 = jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &key).expect("encode");
+        assert_eq!(tokens.verify(&hs512), None);
+    }
+
+    #[test]
+    fn account_tokens_name_their_account_and_match_their_hash() {
+        let id = AccountId::from_trusted("acc_01JABCDEFGHJKMNPQRSTVWXYZ0");
+        let (token, hash) = new_account_token(&id);
+        let token = token.expose_secret();
+        assert_eq!(account_of_token(token), Some(id.clone()));
+        assert!(token_matches(token, &hash));
+        let (other, _) = new_account_token(&id);
+        assert!(!token_matches(other.expose_secret(), &hash));
+        assert_eq!(account_of_token("sbt_garbage"), None);
+    }
+
+    #[test]
+    fn the_login_throttle_closes_after_ten_failures() {
+        let t = LoginThrottle::default();
+        for _ in 0..10 {
+            assert_eq!(t.retry_after(), None);
+            t.record_failure();
+        }
+        assert!(t.retry_after().is_some_and(|s| (1..=60).contains(&s)));
+    }
+}

@@ -1,0 +1,21 @@
+//! Accounts: one sending identity (a WhatsApp number, a Telegram bot, a relay phone ...).
+
+use super::ids::AccountId;
+use super::provider::{ProviderKind, StoredProviderConfig};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub provider: ProviderKind,
+    pub provider_config: StoredProviderConfig,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// SHA-256 of an account token, hex-encoded: all the store ever holds of a token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TokenHash(pub String);

@@ -1,0 +1,194 @@
+//! Chats, named by WhatsApp-style JIDs. The JID's server part says what kind of chat it is; other
+//! providers map onto the same shape (`<id>@telegram`, `<id>@telegram.group`).
+
+use super::ids::AccountId;
+use super::validation::ValidationError;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatType {
+    Private,
+    Group,
+    Channel,
+}
+
+impl ChatType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatType::Private => "private",
+            ChatType::Group => "group",
+            ChatType::Channel => "channel",
+        }
+    }
+}
+
+/// A chat id such as `15551234567@s.whatsapp.net`, `120363025246125486@g.us`,
+/// `120363111111111111@newsletter`, `42@telegram` or `-100123@telegram.group`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ChatJid {
+    jid: String,
+    kind: ChatType,
+}
+
+impl ChatJid {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        Self::try_from(value.to_string()).map_err(|message| {
+            ValidationError::new("chat_id", message).with_code("invalid_chat_id")
+        })
+    }
+
+    pub fn chat_type(&self) -> ChatType {
+        self.kind
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.jid
+    }
+}
+
+/// The servers Switchboard knows, with the chat type each one means and what its user part
+/// may contain.
+fn classify(server: &str, user: &str) -> Result<ChatType, String> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let signed_digits = |s: &str| digits(s.strip_prefix('-').unwrap_or(s));
+    let (kind, ok) = match server {
+        "s.whatsapp.net" | "lid" => (ChatType::Private, digits(user)),
+        // Older group ids are `<creator>-<timestamp>`.
+        "g.us" => (
+            ChatType::Group,
+            user.split('-').all(digits) && user.split('-').count() <= 2,
+        ),
+        "newsletter" => (ChatType::Channel, digits(user)),
+        "telegram" => (ChatType::Private, signed_digits(user)),
+        "telegram.group" => (ChatType::Group, signed_digits(user)),
+        "telegram.channel" => (ChatType::Channel, signed_digits(user)),
+        _ => {
+            return Err(format!(
+                "unknown chat server `{server}`: expected s.whatsapp.net, lid, g.us, newsletter, telegram, telegram.group or telegram.channel"
+            ));
+        }
+    };
+    if ok {
+        Ok(kind)
+    } else {
+        Err(format!("`{user}` is not a valid id for @{server}"))
+    }
+}
+
+impl TryFrom<String> for ChatJid {
+    type Error = String;
+    fn try_from(jid: String) -> Result<Self, String> {
+        if jid.len() > 128 {
+            return Err("must be at most 128 characters".into());
+        }
+        let (user, server) = jid
+            .split_once('@')
+            .ok_or_else(|| "must be a JID like 15551234567@s.whatsapp.net".to_string())?;
+        if user.len() > 64 {
+            return Err("the part before @ must be at most 64 characters".into());
+        }
+        let kind = classify(server, user)?;
+        Ok(Self { jid, kind })
+    }
+}
+
+impl From<ChatJid> for String {
+    fn from(j: ChatJid) -> String {
+        j.jid
+    }
+}
+
+impl fmt::Display for ChatJid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.jid)
+    }
+}
+
+/// The per-chat AI switch: `inherit` leaves the decision to the account and global levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AiMode {
+    #[default]
+    Inherit,
+    Enabled,
+    Disabled,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chat {
+    pub account_id: AccountId,
+    pub chat_id: ChatJid,
+    pub name: Option<String>,
+    pub blocked: bool,
+    pub ai_mode: AiMode,
+    pub custom_system_prompt: Option<String>,
+    /// AI replies pause until then because the account's human wrote in this chat.
+    pub ai_paused_until: Option<DateTime<Utc>>,
+    pub last_message_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Chat {
+    pub fn new(account_id: AccountId, chat_id: ChatJid, now: DateTime<Utc>) -> Self {
+        Self {
+            account_id,
+            chat_id,
+            name: None,
+            blocked: false,
+            ai_mode: AiMode::Inherit,
+            custom_system_prompt: None,
+            ai_paused_until: None,
+            last_message_at: None,
+            created_at: now,
+        }
+    }
+
+    pub fn chat_type(&self) -> ChatType {
+        self.chat_id.chat_type()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn types_come_from_the_server_part() {
+        let t = |s: &str| ChatJid::parse(s).map(|j| j.chat_type());
+        assert_eq!(t("15551234567@s.whatsapp.net"), Ok(ChatType::Private));
+        assert_eq!(t("120363025246125486@g.us"), Ok(ChatType::Group));
+        assert_eq!(t("15551234567-1611111111@g.us"), Ok(ChatType::Group));
+        assert_eq!(t("120363111111111111@newsletter"), Ok(ChatType::Channel));
+        assert_eq!(t("42@telegram"), Ok(ChatType::Private));
+        assert_eq!(t("-100123@telegram.group"), Ok(ChatType::Group));
+    }
+
+    #[test]
+    fn malformed_jids_are_refused() {
+        for bad in [
+            "",
+            "15551234567",
+            "@s.whatsapp.net",
+            "abc@s.whatsapp.net",
+            "1@example.com",
+            "1-2-3@g.us",
+            "1@s.whatsapp.net@x",
+        ] {
+            assert!(ChatJid::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics_and_round_trips(s in "[0-9a-z@.\\-]{0,80}") {
+            if let Ok(j) = ChatJid::parse(&s) {
+                prop_assert_eq!(j.as_str(), s.as_str());
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Events told to the business's systems through webhooks, in the documented envelope
+//! `{"id": "evt_...", "type", "created_at", "account_id", "data": {...}}`.
+
+use super::ids::{AccountId, EventId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum EventType {
+    #[serde(rename = "message.received")]
+    MessageReceived,
+    #[serde(rename = "message.sent")]
+    MessageSent,
+    #[serde(rename = "message.status")]
+    MessageStatus,
+    #[serde(rename = "ai.reply.generated")]
+    AiReplyGenerated,
+    #[serde(rename = "ai.reply.sent")]
+    AiReplySent,
+    #[serde(rename = "ai.reply.failed")]
+    AiReplyFailed,
+    #[serde(rename = "ai.reply.skipped")]
+    AiReplySkipped,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 7] = [
+        EventType::MessageReceived,
+        EventType::MessageSent,
+        EventType::MessageStatus,
+        EventType::AiReplyGenerated,
+        EventType::AiReplySent,
+        EventType::AiReplyFailed,
+        EventType::AiReplySkipped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::MessageReceived => "message.received",
+            EventType::MessageSent => "message.sent",
+            EventType::MessageStatus => "message.status",
+            EventType::AiReplyGenerated => "ai.reply.generated",
+            EventType::AiReplySent => "ai.reply.sent",
+            EventType::AiReplyFailed => "ai.reply.failed",
+            EventType::AiReplySkipped => "ai.reply.skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Event {
+    pub id: EventId,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    pub created_at: DateTime<Utc>,
+    pub account_id: Option<AccountId>,
+    pub data: serde_json::Value,
+}

@@ -1,0 +1,80 @@
+//! Identifiers: a short kind prefix plus a ULID, so ids sort by creation time and say what they
+//! name (`acc_01J…`, `msg_01J…`).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(transparent)]
+        #[schema(value_type = String)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            pub fn from_ulid(ulid: ulid::Ulid) -> Self {
+                Self(format!("{}{}", $prefix, ulid))
+            }
+
+            /// Wraps an id read from a trusted place (the store, a queued job).
+            pub fn from_trusted(s: impl Into<String>) -> Self {
+                Self(s.into())
+            }
+
+            /// An id from a request path or body: it must have this kind's shape, so a random
+            /// string is answered with 404 without a store lookup.
+            pub fn parse(s: &str) -> Option<Self> {
+                let rest = s.strip_prefix($prefix)?;
+                (rest.len() == 26 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+                    .then(|| Self(s.to_string()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An account: one sending identity.
+    AccountId, "acc_"
+);
+id_type!(
+    /// A stored message, inbound or outbound.
+    MessageId, "msg_"
+);
+id_type!(
+    /// An AI log row.
+    AiLogId, "ail_"
+);
+id_type!(
+    /// A webhook subscription.
+    WebhookId, "wh_"
+);
+id_type!(
+    /// An event, stable across webhook retries so receivers can dedupe.
+    EventId, "evt_"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_accepts_only_the_kind_and_shape() {
+        assert!(AccountId::parse("acc_01JABCDEFGHJKMNPQRSTVWXYZ0").is_some());
+        assert!(AccountId::parse("msg_01JABCDEFGHJKMNPQRSTVWXYZ0").is_none());
+        assert!(AccountId::parse("acc_short").is_none());
+        assert!(AccountId::parse("acc_01JABCDEFGHJKMNPQRSTVWXY/0").is_none());
+    }
+}

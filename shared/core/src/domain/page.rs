@@ -1,0 +1,109 @@
+//! Cursor pagination, as the API's list convention: `?limit=` (default 50, max 200) and
+//! `?cursor=`, answered with `{"items": [...], "next_cursor": null|string}`.
+
+use super::validation::ValidationError;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 200;
+
+/// A validated page request. The cursor is the store's position after the last item served,
+/// opaque to clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: usize,
+    pub after: Option<String>,
+}
+
+impl PageRequest {
+    pub fn new(limit: Option<i64>, cursor: Option<&str>) -> Result<Self, ValidationError> {
+        let limit = match limit {
+            None => DEFAULT_LIMIT,
+            Some(n) if (1..=MAX_LIMIT as i64).contains(&n) => n as usize,
+            Some(_) => {
+                return Err(ValidationError::new(
+                    "limit",
+                    format!("must be an integer from 1 to {MAX_LIMIT}"),
+                ));
+            }
+        };
+        let after = cursor.map(decode_cursor).transpose()?;
+        Ok(Self { limit, after })
+    }
+
+    pub fn first(limit: usize) -> Self {
+        Self { limit, after: None }
+    }
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, ValidationError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|s| !s.is_empty() && s.len() <= 512)
+        .ok_or_else(|| {
+            ValidationError::new("cursor", "is not a cursor this API returned").with_code("invalid_cursor")
+        })
+}
+
+pub fn encode_cursor(position: &str) -> String {
+    URL_SAFE_NO_PAD.encode(position)
+}
+
+/// One page of results as the store returns it; `next` is the position to resume after.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next: self.next,
+        }
+    }
+}
+
+/// The list body of the API.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ListBody<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> From<Page<T>> for ListBody<T> {
+    fn from(page: Page<T>) -> Self {
+        Self {
+            items: page.items,
+            next_cursor: page.next.as_deref().map(encode_cursor),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn limits_and_cursors() {
+        assert_eq!(PageRequest::new(None, None).map(|p| p.limit), Ok(50));
+        assert!(PageRequest::new(Some(0), None).is_err());
+        assert!(PageRequest::new(Some(201), None).is_err());
+        let c = encode_cursor("acc_01J");
+        assert_eq!(PageRequest::new(Some(5), Some(&c)).map(|p| p.after), Ok(Some("acc_01J".into())));
+        assert!(PageRequest::new(None, Some("!!!")).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn any_cursor_string_is_handled(s in ".{0,100}", n in any::<i64>()) {
+            let _ = PageRequest::new(Some(n), Some(&s));
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Extractors: who is calling, and request bodies and queries turned into typed values with the
+//! API's error codes (400 for malformed JSON or wrong types, 422 for unknown fields, missing
+//! fields and bad values, 413 for oversized bodies, 415 for non-JSON).
+
+use crate::auth::Caller;
+use crate::domain::chat::ChatJid;
+use crate::domain::ids::AccountId;
+use crate::domain::page::PageRequest;
+use crate::domain::validation::ValidationError;
+use crate::error::AppError;
+use crate::services::AppState;
+use crate::usecases::accounts;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// Request bodies above this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A JSON body parsed into `T` (which denies unknown fields).
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        if is_json != Some(true) {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection: BytesRejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge { limit: MAX_BODY_BYTES }
+            } else {
+                AppError::bad_request("unreadable_body", rejection.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses JSON, classifying errors the way the API promises and naming the field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(classify)?;
+    de.end().map_err(|e| AppError::bad_request("malformed_json", e.to_string()))?;
+    Ok(value)
+}
+
+fn classify(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    let path = e.path().to_string();
+    let inner = e.inner();
+    let text = inner.to_string();
+    let field = |name: Option<&str>| -> String {
+        let base = if path == "." { String::new() } else { path.clone() };
+        match name {
+            Some(n) if !base.ends_with(n) => {
+                if base.is_empty() { n.to_string() } else { format!("{base}.{n}") }
+            }
+            _ => base,
+        }
+    };
+    let quoted = |t: &str| t.split('`').nth(1).map(str::to_string);
+    if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+        return AppError::bad_request("malformed_json", text);
+    }
+    // serde's messages are the only signal that tells these data errors apart.
+    let message = text.split(" at line ").next().unwrap_or(&text).to_string();
+    if text.starts_with("unknown field") {
+        let name = quoted(&text);
+        return ValidationError::new(field(name.as_deref()), message).with_code("unknown_field").into();
+    }
+    if text.starts_with("missing field") {
+        let name = quoted(&text);
+        return ValidationError::new(field(name.as_deref()), message).with_code("missing_field").into();
+    }
+    if text.starts_with("unknown variant") {
+        return ValidationError::new(field(None), message).into();
+    }
+    AppError::BadRequest {
+        code: "invalid_type",
+        message,
+        field: Some(field(None)).filter(|f| !f.is_empty()),
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = bearer(parts).ok_or(AppError::Unauthorized)?;
+        if let Some(subject) = state.admin_tokens.verify(token) {
+            return Ok(Caller::Admin { subject });
+        }
+        match accounts::authenticate(state, token).await? {
+            Some(account) => Ok(Caller::Account(account)),
+            None => Err(AppError::Unauthorized),
+        }
+    }
+}
+
+/// An admin caller; a valid account token is 403 here, anything else 401.
+pub struct Admin {
+    pub subject: String,
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        match Caller::from_request_parts(parts, state).await? {
+            Caller::Admin { subject } => Ok(Admin { subject }),
+            Caller::Account(_) => Err(AppError::Forbidden("this endpoint needs an admin token")),
+        }
+    }
+}
+
+/// An account id from an admin-only path; a malformed one cannot exist.
+pub fn account_id_path(raw: &str) -> Result<AccountId, AppError> {
+    AccountId::parse(raw).ok_or(AppError::NotFound("account"))
+}
+
+/// An account id from the path that the caller may act on; anything else reads as not found.
+pub fn account_in_path(caller: &Caller, raw: &str) -> Result<AccountId, AppError> {
+    AccountId::parse(raw)
+        .filter(|id| caller.can_act_on(id))
+        .ok_or(AppError::NotFound("account"))
+}
+
+pub fn chat_in_path(raw: &str) -> Result<ChatJid, AppError> {
+    ChatJid::parse(raw).map_err(|e| AppError::Invalid(ValidationError { field: "chat_jid".into(), ..e }))
+}
+
+/// `?limit=&cursor=` (and `before=` where lists run newest first).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// 1..=200, default 50.
+    #[param(value_type = Option<i64>)]
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ListQuery {
+    pub fn page(&self) -> Result<PageRequest, AppError> {
+        let limit = self
+            .limit
+            .as_deref()
+            .map(|l| {
+                l.trim().parse::<i64>().map_err(|_| AppError::BadRequest {
+                    code: "invalid_type",
+                    message: "limit must be an integer".into(),
+                    field: Some("limit".into()),
+                })
+            })
+            .transpose()?;
+        Ok(PageRequest::new(limit, self.cursor.as_deref())?)
+    }
+}
+
+/// Query strings, with a bad one answered as 400 in the API's error body.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query)
+            .map(QueryParams)
+            .map_err(|e| AppError::bad_request("invalid_query", e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        n: Option<i64>,
+        kind: Option<Kind>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        A,
+    }
+
+    fn code(r: Result<Body, AppError>) -> (u16, String) {
+        match r {
+            Ok(_) => (200, String::new()),
+            Err(AppError::BadRequest { code, .. }) => (400, code.to_string()),
+            Err(AppError::Invalid(e)) => (422, format!("{}:{}", e.code, e.field)),
+            Err(other) => (0, other.to_string()),
+        }
+    }
+
+    #[test]
+    fn errors_are_classified_as_the_contract_says() {
+        assert_eq!(code(parse_json(br#"{"name":"x"}"#)).0, 200);
+        assert_eq!(code(parse_json(br#"{"name":"x""#)), (400, "malformed_json".into()));
+        assert_eq!(code(parse_json(br#"{"name":"x"} trailing"#)), (400, "malformed_json".into()));
+        assert_eq!(code(parse_json(br#"{"name":5}"#)), (400, "invalid_type".into()));
+        assert_eq!(code(parse_json(br#"{"name":"x","nme":1}"#)), (422, "unknown_field:nme".into()));
+        assert_eq!(code(parse_json(br#"{}"#)), (422, "missing_field:name".into()));
+        assert_eq!(code(parse_json(br#"{"name":"x","kind":"b"}"#)), (422, "invalid_value:kind".into()));
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_any_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = code(parse_json(&bytes));
+        }
+
+        #[test]
+        fn parsing_json_like_text_never_panics(s in r#"[{}\[\]":,a-z0-9 .\-]{0,120}"#) {
+            let _ = code(parse_json(s.as_bytes()));
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! `/v1/accounts`: sending identities, their provider configuration and tokens (admin only).
+
+use crate::domain::account::Account;
+use crate::domain::page::ListBody;
+use crate::domain::provider::{ProviderConfigPatch, ProviderKind, public_view};
+use crate::domain::validation::{ValidationError, bounded_text};
+use crate::error::AppError;
+use crate::http::ErrorBody;
+use crate::http::extract::{Admin, JsonBody, ListQuery, QueryParams, account_id_path};
+use crate::services::AppState;
+use crate::usecases::accounts::{self, NewAccount};
+use crate::domain::ids::AccountId;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccountBody {
+    #[schema(example = "Shop front desk")]
+    name: String,
+    provider: ProviderKind,
+    /// Provider fields; secrets among them are write-only.
+    #[schema(value_type = Option<Object>)]
+    provider_config: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAccountBody {
+    name: Option<String>,
+    /// Fields to change; `null` clears an optional field; fields left out keep their value.
+    #[schema(value_type = Option<Object>)]
+    provider_config: Option<serde_json::Value>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AccountView {
+    id: AccountId,
+    name: String,
+    provider: ProviderKind,
+    /// Plain fields, and `has_<secret>` for each secret field.
+    #[schema(value_type = Object)]
+    provider_config: serde_json::Value,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<&Account> for AccountView {
+    fn from(a: &Account) -> Self {
+        Self {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            provider: a.provider,
+            provider_config: public_view(a.provider, &a.provider_config),
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedAccountView {
+    #[serde(flatten)]
+    account: AccountView,
+    /// The account token, shown only here.
+    token: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TokenView {
+    token: String,
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_account, list_accounts))
+        .routes(routes!(get_account, update_account, delete_account))
+        .routes(routes!(rotate_token))
+}
+
+fn check_name(name: &str) -> Result<(), ValidationError> {
+    bounded_text("name", name.trim(), 1, 100)
+}
+
+#[utoipa::path(
+    post, path = "/v1/accounts", tag = "accounts", request_body = CreateAccountBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = CreatedAccountView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+    )
+)]
+async fn create_account(
+    State(s): State<AppState>,
+    _admin: Admin,
+    JsonBody(body): JsonBody<CreateAccountBody>,
+) -> Result<(StatusCode, Json<CreatedAccountView>), AppError> {
+    check_name(&body.name)?;
+    let provider_config = ProviderConfigPatch::parse(body.provider, body.provider_config.as_ref(), true)?;
+    let created = accounts::create(
+        &s,
+        NewAccount {
+            name: body.name.trim().to_string(),
+            provider: body.provider,
+            provider_config,
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedAccountView {
+            account: AccountView::from(&created.account),
+            token: created.token.expose_secret().to_string(),
+        }),
+    ))
+}
+
+#[utoipa::path(
+    get, path = "/v1/accounts", tag = "accounts", params(ListQuery), security(("bearer" = [])),
+    responses((status = 200, body = ListBody<AccountView>), (status = 401, body = ErrorBody))
+)]
+async fn list_accounts(
+    State(s): State<AppState>,
+    _admin: Admin,
+    QueryParams(q): QueryParams<ListQuery>,
+) -> Result<Json<ListBody<AccountView>>, AppError> {
+    let page = accounts::list(&s, &q.page()?).await?;
+    Ok(Json(page.map(|a| AccountView::from(&a)).into()))
+}
+
+#[utoipa::path(
+    get, path = "/v1/accounts/{id}", tag = "accounts", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = AccountView), (status = 404, body = ErrorBody))
+)]
+async fn get_account(State(s): State<AppState>, _admin: Admin, Path(id): Path<String>) -> Result<Json<AccountView>, AppError> {
+    let account = accounts::get(&s, &account_id_path(&id)?).await?;
+    Ok(Json(AccountView::from(&account)))
+}
+
+#[utoipa::path(
+    patch, path = "/v1/accounts/{id}", tag = "accounts", request_body = UpdateAccountBody,
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = AccountView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+async fn update_account(
+    State(s): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateAccountBody>,
+) -> Result<Json<AccountView>, AppError> {
+    let id = account_id_path(&id)?;
+    if let Some(name) = &body.name {
+        check_name(name)?;
+    }
+    let name = body.name.map(|n| n.trim().to_string());
+    let account = accounts::update(&s, &id, name, body.provider_config).await?;
+    Ok(Json(AccountView::from(&account)))
+}
+
+#[utoipa::path(
+    delete, path = "/v1/accounts/{id}", tag = "accounts", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204, description = "deleted with its chats, messages and configuration"), (status = 404, body = ErrorBody))
+)]
+async fn delete_account(State(s): State<AppState>, _admin: Admin, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+    accounts::delete(&s, &account_id_path(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post, path = "/v1/accounts/{id}/token", tag = "accounts", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = TokenView, description = "the new token; the old one stops working"), (status = 404, body = ErrorBody))
+)]
+async fn rotate_token(State(s): State<AppState>, _admin: Admin, Path(id): Path<String>) -> Result<Json<TokenView>, AppError> {
+    let token = accounts::rotate_token(&s, &account_id_path(&id)?).await?;
+    Ok(Json(TokenView {
+        token: token.expose_secret().to_string(),
+    }))
+}

@@ -1,0 +1,331 @@
+//! `/v1/ai/global`, `/v1/accounts/{id}/ai`, `/v1/accounts/{id}/chats/{chat_jid}/ai` and
+//! `.../ai/effective`: the three levels of AI configuration and what is in force.
+
+use super::present;
+use crate::auth::Caller;
+use crate::domain::ai_settings::{AiSettings, AiSettingsPatch, Change};
+use crate::domain::chat::{AiMode, Chat};
+use crate::domain::validation::{
+    DebounceSeconds, HttpUrl, HumanTakeoverMinutes, MaxRepliesPerHour, MaxTokens, ReplyDelaySeconds,
+    Temperature, TimeoutSeconds, ValidationError, bounded_text,
+};
+use crate::error::AppError;
+use crate::http::ErrorBody;
+use crate::http::extract::{Admin, JsonBody, account_id_path, account_in_path, chat_in_path};
+use crate::resolve::EffectiveAi;
+use crate::services::AppState;
+use crate::usecases::ai_config::{self, LevelUpdate};
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// A PUT of the global or an account level. A field left out keeps its value; `null` clears it
+/// (inherit from the level below); `api_key` is write-only.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AiSettingsBody {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
+    enabled: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "https://api.openai.com/v1")]
+    base_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, write_only)]
+    api_key: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "gpt-4.1-mini")]
+    model_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    default_system_prompt: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<f64>, minimum = 0, maximum = 2)]
+    temperature: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 32768)]
+    max_tokens: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 300)]
+    timeout_seconds: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 900)]
+    reply_delay_seconds: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
+    reply_to_private: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
+    reply_to_groups: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
+    reply_to_channels: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
+    echo_mode: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 10080)]
+    human_takeover_minutes: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 120)]
+    debounce_seconds: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
+    groups_require_mention: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000)]
+    max_replies_per_chat_per_hour: Option<Option<i64>>,
+}
+
+fn checked<T, U>(
+    field: &'static str,
+    value: Option<Option<T>>,
+    check: impl FnOnce(&'static str, T) -> Result<U, ValidationError>,
+) -> Result<Change<U>, ValidationError> {
+    Ok(match Change::from_json(value) {
+        Change::Keep => Change::Keep,
+        Change::Clear => Change::Clear,
+        Change::Set(v) => Change::Set(check(field, v)?),
+    })
+}
+
+fn text(max: usize) -> impl Fn(&'static str, String) -> Result<String, ValidationError> {
+    move |field, v| bounded_text(field, &v, 1, max).map(|_| v)
+}
+
+impl AiSettingsBody {
+    /// Checks every field; the first bad one is the error (nothing is written).
+    pub fn into_update(self) -> Result<LevelUpdate, ValidationError> {
+        let same = |_: &'static str, v: bool| Ok(v);
+        Ok(LevelUpdate {
+            api_key: checked("api_key", self.api_key, |f, v: String| {
+                bounded_text(f, &v, 1, 4096).map(|_| SecretString::from(v))
+            })?,
+            patch: AiSettingsPatch {
+                enabled: checked("enabled", self.enabled, same)?,
+                base_url: checked("base_url", self.base_url, |f, v: String| HttpUrl::parse(f, &v))?,
+                api_key: Change::Keep,
+                model_name: checked("model_name", self.model_name, text(200))?,
+                default_system_prompt: checked("default_system_prompt", self.default_system_prompt, text(20_000))?,
+                temperature: checked("temperature", self.temperature, Temperature::parse)?,
+                max_tokens: checked("max_tokens", self.max_tokens, MaxTokens::parse)?,
+                timeout_seconds: checked("timeout_seconds", self.timeout_seconds, TimeoutSeconds::parse)?,
+                reply_delay_seconds: checked("reply_delay_seconds", self.reply_delay_seconds, ReplyDelaySeconds::parse)?,
+                reply_to_private: checked("reply_to_private", self.reply_to_private, same)?,
+                reply_to_groups: checked("reply_to_groups", self.reply_to_groups, same)?,
+                reply_to_channels: checked("reply_to_channels", self.reply_to_channels, same)?,
+                echo_mode: checked("echo_mode", self.echo_mode, same)?,
+                human_takeover_minutes: checked("human_takeover_minutes", self.human_takeover_minutes, HumanTakeoverMinutes::parse)?,
+                debounce_seconds: checked("debounce_seconds", self.debounce_seconds, DebounceSeconds::parse)?,
+                groups_require_mention: checked("groups_require_mention", self.groups_require_mention, same)?,
+                max_replies_per_chat_per_hour: checked(
+                    "max_replies_per_chat_per_hour",
+                    self.max_replies_per_chat_per_hour,
+                    MaxRepliesPerHour::parse,
+                )?,
+            },
+        })
+    }
+}
+
+/// One level as stored: `null` means "inherit from the level below".
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AiSettingsView {
+    enabled: Option<bool>,
+    base_url: Option<String>,
+    has_api_key: bool,
+    model_name: Option<String>,
+    default_system_prompt: Option<String>,
+    temperature: Option<f64>,
+    max_tokens: Option<u32>,
+    timeout_seconds: Option<u32>,
+    reply_delay_seconds: Option<u32>,
+    reply_to_private: Option<bool>,
+    reply_to_groups: Option<bool>,
+    reply_to_channels: Option<bool>,
+    echo_mode: Option<bool>,
+    human_takeover_minutes: Option<u32>,
+    debounce_seconds: Option<u32>,
+    groups_require_mention: Option<bool>,
+    max_replies_per_chat_per_hour: Option<u32>,
+}
+
+impl From<&AiSettings> for AiSettingsView {
+    fn from(s: &AiSettings) -> Self {
+        Self {
+            enabled: s.enabled,
+            base_url: s.base_url.as_ref().map(|u| u.to_string()),
+            has_api_key: s.api_key.is_some(),
+            model_name: s.model_name.clone(),
+            default_system_prompt: s.default_system_prompt.clone(),
+            temperature: s.temperature.map(Temperature::get),
+            max_tokens: s.max_tokens.map(MaxTokens::get),
+            timeout_seconds: s.timeout_seconds.map(TimeoutSeconds::get),
+            reply_delay_seconds: s.reply_delay_seconds.map(ReplyDelaySeconds::get),
+            reply_to_private: s.reply_to_private,
+            reply_to_groups: s.reply_to_groups,
+            reply_to_channels: s.reply_to_channels,
+            echo_mode: s.echo_mode,
+            human_takeover_minutes: s.human_takeover_minutes.map(HumanTakeoverMinutes::get),
+            debounce_seconds: s.debounce_seconds.map(DebounceSeconds::get),
+            groups_require_mention: s.groups_require_mention,
+            max_replies_per_chat_per_hour: s.max_replies_per_chat_per_hour.map(MaxRepliesPerHour::get),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatAiBody {
+    mode: Option<AiMode>,
+    /// Replaces the system prompt in this chat; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    custom_system_prompt: Option<Option<String>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChatAiView {
+    chat_id: String,
+    mode: AiMode,
+    custom_system_prompt: Option<String>,
+    /// Set while AI is paused because a human of the account wrote in the chat.
+    ai_paused_until: Option<DateTime<Utc>>,
+}
+
+impl From<&Chat> for ChatAiView {
+    fn from(c: &Chat) -> Self {
+        Self {
+            chat_id: c.chat_id.to_string(),
+            mode: c.ai_mode,
+            custom_system_prompt: c.custom_system_prompt.clone(),
+            ai_paused_until: c.ai_paused_until,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EffectiveView {
+    account_id: String,
+    chat_id: String,
+    #[serde(flatten)]
+    config: EffectiveAi,
+    /// Whether a text message from the other party would be answered now.
+    would_reply: bool,
+    /// Why not, when `would_reply` is false.
+    reason: Option<String>,
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_global, put_global))
+        .routes(routes!(get_account_ai, put_account_ai))
+        .routes(routes!(get_chat_ai, put_chat_ai))
+        .routes(routes!(get_effective))
+}
+
+#[utoipa::path(
+    get, path = "/v1/ai/global", tag = "ai", security(("bearer" = [])),
+    responses((status = 200, body = AiSettingsView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+async fn get_global(State(s): State<AppState>, __admin: Admin) -> Result<Json<AiSettingsView>, AppError> {
+    Ok(Json(AiSettingsView::from(&s.store.global_ai().await?)))
+}
+
+#[utoipa::path(
+    put, path = "/v1/ai/global", tag = "ai", request_body = AiSettingsBody, security(("bearer" = [])),
+    responses((status = 200, body = AiSettingsView), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+async fn put_global(
+    State(s): State<AppState>,
+    __admin: Admin,
+    JsonBody(body): JsonBody<AiSettingsBody>,
+) -> Result<Json<AiSettingsView>, AppError> {
+    let settings = ai_config::put_global(&s, body.into_update()?).await?;
+    Ok(Json(AiSettingsView::from(&settings)))
+}
+
+#[utoipa::path(
+    get, path = "/v1/accounts/{id}/ai", tag = "ai", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = AiSettingsView), (status = 404, body = ErrorBody))
+)]
+async fn get_account_ai(State(s): State<AppState>, _admin: Admin, Path(id): Path<String>) -> Result<Json<AiSettingsView>, AppError> {
+    let id = account_id_path(&id)?;
+    Ok(Json(AiSettingsView::from(&ai_config::get_account(&s, &id).await?)))
+}
+
+#[utoipa::path(
+    put, path = "/v1/accounts/{id}/ai", tag = "ai", request_body = AiSettingsBody, security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = AiSettingsView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+async fn put_account_ai(
+    State(s): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<AiSettingsBody>,
+) -> Result<Json<AiSettingsView>, AppError> {
+    let id = account_id_path(&id)?;
+    let settings = ai_config::put_account(&s, &id, body.into_update()?).await?;
+    Ok(Json(AiSettingsView::from(&settings)))
+}
+
+#[utoipa::path(
+    get, path = "/v1/accounts/{id}/chats/{chat_jid}/ai", tag = "ai", security(("bearer" = [])),
+    params(("id" = String, Path), ("chat_jid" = String, Path, example = "15551234567@s.whatsapp.net")),
+    responses((status = 200, body = ChatAiView), (status = 404, body = ErrorBody))
+)]
+async fn get_chat_ai(
+    State(s): State<AppState>,
+    _admin: Admin,
+    Path((id, chat)): Path<(String, String)>,
+) -> Result<Json<ChatAiView>, AppError> {
+    let id = account_id_path(&id)?;
+    let chat = ai_config::chat_or_new(&s, &id, &chat_in_path(&chat)?).await?;
+    Ok(Json(ChatAiView::from(&chat)))
+}
+
+#[utoipa::path(
+    put, path = "/v1/accounts/{id}/chats/{chat_jid}/ai", tag = "ai", request_body = ChatAiBody,
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("chat_jid" = String, Path, example = "15551234567@s.whatsapp.net")),
+    responses((status = 200, body = ChatAiView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+async fn put_chat_ai(
+    State(s): State<AppState>,
+    _admin: Admin,
+    Path((id, chat)): Path<(String, String)>,
+    JsonBody(body): JsonBody<ChatAiBody>,
+) -> Result<Json<ChatAiView>, AppError> {
+    let id = account_id_path(&id)?;
+    let chat = chat_in_path(&chat)?;
+    let prompt = checked("custom_system_prompt", body.custom_system_prompt, text(20_000))?;
+    let chat = ai_config::put_chat(&s, &id, &chat, body.mode, prompt).await?;
+    Ok(Json(ChatAiView::from(&chat)))
+}
+
+#[utoipa::path(
+    get, path = "/v1/accounts/{id}/chats/{chat_jid}/ai/effective", tag = "ai", security(("bearer" = [])),
+    params(("id" = String, Path), ("chat_jid" = String, Path, example = "15551234567@s.whatsapp.net")),
+    responses((status = 200, body = EffectiveView), (status = 404, body = ErrorBody))
+)]
+async fn get_effective(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, chat)): Path<(String, String)>,
+) -> Result<Json<EffectiveView>, AppError> {
+    let id = account_in_path(&caller, &id)?;
+    let chat = chat_in_path(&chat)?;
+    let (config, decision) = ai_config::effective_for_chat(&s, &id, &chat).await?;
+    Ok(Json(EffectiveView {
+        account_id: id.to_string(),
+        chat_id: chat.to_string(),
+        config,
+        would_reply: decision.is_ok(),
+        reason: decision.err().map(|r| r.to_string()),
+    }))
+}

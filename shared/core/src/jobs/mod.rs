@@ -1,0 +1,87 @@
+//! Jobs on the queues, and the one entry point that runs a job whatever backend delivered it
+//! (the local worker and the Lambda SQS consumers call the same `run`).
+
+use crate::domain::chat::ChatJid;
+use crate::domain::event::Event;
+use crate::domain::ids::{AccountId, MessageId};
+use crate::error::AppError;
+use crate::ports::{OutgoingJob, QueueName};
+use crate::services::Services;
+use crate::usecases;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Decide on, and generate, the AI reply to one inbound message.
+    Reply {
+        account_id: AccountId,
+        chat_id: ChatJid,
+        message_id: MessageId,
+    },
+    /// Send one stored outbound message through the account's provider.
+    Send {
+        account_id: AccountId,
+        message_id: MessageId,
+    },
+    /// Deliver an event to the webhook subscriptions that want it.
+    Event(Event),
+}
+
+impl Job {
+    pub fn queue(&self) -> QueueName {
+        match self {
+            Job::Reply { .. } => QueueName::AiReply,
+            Job::Send { .. } => QueueName::Outbound,
+            Job::Event(_) => QueueName::Webhook,
+        }
+    }
+}
+
+/// How a job run ended, for the queue: done (delete it), retry later, or never retry.
+#[derive(Debug, thiserror::Error)]
+pub enum JobFailure {
+    #[error("retry: {0}")]
+    Retry(String),
+    /// The body cannot be a job: retrying cannot help, so it goes to the dead-letter queue.
+    #[error("poison: {0}")]
+    Poison(String),
+}
+
+impl From<AppError> for JobFailure {
+    fn from(e: AppError) -> Self {
+        JobFailure::Retry(e.to_string())
+    }
+}
+
+/// Puts jobs on their queues, one call per queue.
+pub async fn enqueue(services: &Services, jobs: Vec<(Job, Duration)>) -> Result<(), AppError> {
+    let mut by_queue: HashMap<QueueName, Vec<OutgoingJob>> = HashMap::new();
+    for (job, delay) in jobs {
+        let body = serde_json::to_string(&job).map_err(|e| AppError::Internal(e.to_string()))?;
+        by_queue.entry(job.queue()).or_default().push(OutgoingJob { body, delay });
+    }
+    for (queue, jobs) in by_queue {
+        services.queue.enqueue(queue, jobs).await?;
+    }
+    Ok(())
+}
+
+/// Runs one delivered job body.
+pub async fn run(services: &Services, body: &str) -> Result<(), JobFailure> {
+    let job: Job = serde_json::from_str(body).map_err(|e| JobFailure::Poison(e.to_string()))?;
+    match job {
+        Job::Reply {
+            account_id,
+            chat_id,
+            message_id,
+        } => usecases::reply::decide_reply(services, &account_id, &chat_id, &message_id).await,
+        Job::Send {
+            account_id,
+            message_id,
+        } => usecases::send::deliver(services, &account_id, &message_id).await,
+        Job::Event(event) => usecases::events::fan_out(services, &event).await,
+    }
+}

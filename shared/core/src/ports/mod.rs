@@ -1,0 +1,16 @@
+//! Ports: what the application needs from the outside world. Adapters (embedded, AWS) implement
+//! them; use-cases take them as trait objects and never see a concrete backend.
+
+mod cipher;
+mod clock;
+mod provider;
+mod queue;
+mod store;
+
+pub use cipher::{Cipher, CipherError, SecretContext};
+pub use clock::{Clock, IdGen, SystemClock, UlidGen};
+pub use provider::{Provider, ProviderError, ProviderReceipt, Providers};
+pub use queue::{JobQueue, MAX_QUEUE_DELAY, OutgoingJob, QueueError, QueueName};
+pub use store::{
+    AccountStore, AiConfigStore, AiLogFilter, AiLogStore, ChatStore, MessageStore, Recorded, Store, StoreError,
+};

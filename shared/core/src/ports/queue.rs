@@ -1,0 +1,47 @@
+//! The job queues between the steps of the flow. Delivery is at least once; consumers are
+//! idempotent.
+
+use async_trait::async_trait;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueName {
+    AiReply,
+    Outbound,
+    Webhook,
+}
+
+impl QueueName {
+    pub const ALL: [QueueName; 3] = [QueueName::AiReply, QueueName::Outbound, QueueName::Webhook];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueName::AiReply => "ai-reply",
+            QueueName::Outbound => "outbound",
+            QueueName::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|q| q.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingJob {
+    pub body: String,
+    /// Not visible to consumers before this has passed; at most [`MAX_QUEUE_DELAY`].
+    pub delay: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct QueueError(pub String);
+
+/// SQS's cap on a message delay; longer waits are chained as several hops.
+pub const MAX_QUEUE_DELAY: Duration = Duration::from_secs(900);
+
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    async fn enqueue(&self, queue: QueueName, jobs: Vec<OutgoingJob>) -> Result<(), QueueError>;
+}

@@ -1,0 +1,123 @@
+//! The store: accounts, configuration, chats, messages and AI logs. Every method is one atomic
+//! operation on the backend, so a failed call leaves nothing half-written.
+
+use crate::domain::account::{Account, TokenHash};
+use crate::domain::ai_log::{AiLog, AiLogStatus};
+use crate::domain::ai_settings::AiSettings;
+use crate::domain::chat::{Chat, ChatJid};
+use crate::domain::ids::{AccountId, AiLogId, MessageId};
+use crate::domain::message::{Message, MessageStatus};
+use crate::domain::page::{Page, PageRequest};
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness or state condition did not hold.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Backend(String),
+}
+
+/// The outcome of recording a message that may have been recorded before.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded<T = Message> {
+    New(T),
+    /// The same key (provider message id, idempotency key, inbound message of a log row) was
+    /// recorded before; this is the first record, unchanged.
+    Existing(T),
+}
+
+impl<T> Recorded<T> {
+    pub fn into_inner(self) -> T {
+        match self {
+            Recorded::New(v) | Recorded::Existing(v) => v,
+        }
+    }
+
+    pub fn is_new(&self) -> bool {
+        matches!(self, Recorded::New(_))
+    }
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    async fn insert_account(&self, account: &Account, token: &TokenHash) -> Result<(), StoreError>;
+    async fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
+    async fn list_accounts(&self, page: &PageRequest) -> Result<Page<Account>, StoreError>;
+    /// Replaces name and provider configuration; false when the account does not exist.
+    async fn update_account(&self, account: &Account) -> Result<bool, StoreError>;
+    /// Removes the account with its configuration, chats and messages.
+    async fn delete_account(&self, id: &AccountId) -> Result<bool, StoreError>;
+    async fn set_token_hash(&self, id: &AccountId, token: &TokenHash) -> Result<bool, StoreError>;
+    async fn token_hash(&self, id: &AccountId) -> Result<Option<TokenHash>, StoreError>;
+}
+
+#[async_trait]
+pub trait AiConfigStore: Send + Sync {
+    async fn global_ai(&self) -> Result<AiSettings, StoreError>;
+    async fn put_global_ai(&self, settings: &AiSettings) -> Result<(), StoreError>;
+    /// An account without stored settings inherits everything (all `None`).
+    async fn account_ai(&self, id: &AccountId) -> Result<AiSettings, StoreError>;
+    async fn put_account_ai(&self, id: &AccountId, settings: &AiSettings) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait ChatStore: Send + Sync {
+    async fn get_chat(&self, account: &AccountId, chat: &ChatJid) -> Result<Option<Chat>, StoreError>;
+    /// Newest activity first.
+    async fn list_chats(&self, account: &AccountId, page: &PageRequest) -> Result<Page<Chat>, StoreError>;
+    /// Creates or replaces the chat's own settings (name, blocked, AI mode, prompt, pause); its
+    /// `last_message_at` is kept as the messages left it.
+    async fn put_chat(&self, chat: &Chat) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Stores an inbound message once per (account, provider message id) and creates or touches
+    /// its chat (a private chat takes the sender's push name), in one transaction.
+    async fn record_inbound(&self, message: &Message) -> Result<Recorded, StoreError>;
+    /// Stores an outbound message once per (account, idempotency key) when it has a key, and
+    /// creates or touches its chat, in one transaction.
+    async fn record_outbound(&self, message: &Message) -> Result<Recorded, StoreError>;
+    async fn get_message(&self, account: &AccountId, id: &MessageId) -> Result<Option<Message>, StoreError>;
+    /// Moves a message to `to` only if its status is one of `from`; false otherwise.
+    async fn transition_message(
+        &self,
+        account: &AccountId,
+        id: &MessageId,
+        from: &[MessageStatus],
+        to: MessageStatus,
+        provider_message_id: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError>;
+    /// Newest first; the cursor is a message id.
+    async fn list_messages(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        page: &PageRequest,
+    ) -> Result<Page<Message>, StoreError>;
+}
+
+/// Filters of the AI log list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AiLogFilter {
+    pub account_id: Option<AccountId>,
+    pub chat_id: Option<ChatJid>,
+    pub status: Option<AiLogStatus>,
+}
+
+#[async_trait]
+pub trait AiLogStore: Send + Sync {
+    /// Writes the row unless one exists for its inbound message; returns the row that stands.
+    async fn insert_ai_log(&self, log: &AiLog) -> Result<Recorded<AiLog>, StoreError>;
+    async fn get_ai_log(&self, id: &AiLogId) -> Result<Option<AiLog>, StoreError>;
+    /// Newest first.
+    async fn list_ai_logs(&self, filter: &AiLogFilter, page: &PageRequest) -> Result<Page<AiLog>, StoreError>;
+}
+
+/// Everything the application stores.
+pub trait Store: AccountStore + AiConfigStore + ChatStore + MessageStore + AiLogStore {}
+
+impl<T: AccountStore + AiConfigStore + ChatStore + MessageStore + AiLogStore> Store for T {}

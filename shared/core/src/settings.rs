@@ -1,0 +1,116 @@
+//! The settings every deployment shares, parsed once at start from the environment into a typed
+//! struct. A missing or bad value fails start-up with a message naming the variable.
+
+use crate::domain::validation::HttpUrl;
+use crate::resolve::EnvAi;
+use secrecy::SecretString;
+
+#[derive(Debug, thiserror::Error)]
+#[error("setting {variable}: {message}")]
+pub struct SettingsError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+fn bad(variable: &'static str, message: impl Into<String>) -> SettingsError {
+    SettingsError {
+        variable,
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub admin_jwt_secret: SecretString,
+    pub admin_jwt_issuer: Option<String>,
+    pub admin_jwt_audience: Option<String>,
+    pub admin_password: Option<SecretString>,
+    pub allow_private_network_urls: bool,
+    pub env_ai: EnvAi,
+}
+
+/// Reads one variable; empty counts as unset.
+pub trait EnvSource {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+impl<F: Fn(&str) -> Option<String>> EnvSource for F {
+    fn var(&self, name: &str) -> Option<String> {
+        self(name).filter(|v| !v.trim().is_empty())
+    }
+}
+
+pub fn parse_bool(variable: &'static str, value: &str) -> Result<bool, SettingsError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(bad(variable, format!("expected true or false, got `{other}`"))),
+    }
+}
+
+impl Settings {
+    /// `allow_private_default` is the deployment's default for `ALLOW_PRIVATE_NETWORK_URLS`:
+    /// on for the local process, off on AWS.
+    pub fn from_env(env: &dyn EnvSource, allow_private_default: bool) -> Result<Self, SettingsError> {
+        let admin_jwt_secret = env
+            .var("ADMIN_JWT_SECRET")
+            .ok_or_else(|| bad("ADMIN_JWT_SECRET", "is required"))?;
+        if admin_jwt_secret.len() < 32 {
+            return Err(bad("ADMIN_JWT_SECRET", "must be at least 32 characters"));
+        }
+        let allow_private_network_urls = match env.var("ALLOW_PRIVATE_NETWORK_URLS") {
+            Some(v) => parse_bool("ALLOW_PRIVATE_NETWORK_URLS", &v)?,
+            None => allow_private_default,
+        };
+        let base_url = env
+            .var("OPENAI_BASE_URL")
+            .map(|v| HttpUrl::parse("OPENAI_BASE_URL", &v).map_err(|e| bad("OPENAI_BASE_URL", e.message)))
+            .transpose()?;
+        Ok(Self {
+            admin_jwt_secret: SecretString::from(admin_jwt_secret),
+            admin_jwt_issuer: env.var("ADMIN_JWT_ISSUER"),
+            admin_jwt_audience: env.var("ADMIN_JWT_AUDIENCE"),
+            admin_password: env.var("ADMIN_PASSWORD").map(SecretString::from),
+            allow_private_network_urls,
+            env_ai: EnvAi {
+                api_key: env.var("OPENAI_API_KEY").map(SecretString::from),
+                base_url,
+                model_name: env.var("AI_MODEL"),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k: &str| map.get(k).cloned()
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_bad_setting_names_its_variable() {
+        let e = Settings::from_env(&env(&[]), true).err().map(|e| e.variable);
+        assert_eq!(e, Some("ADMIN_JWT_SECRET"));
+        let e = Settings::from_env(&env(&[("ADMIN_JWT_SECRET", SECRET), ("ALLOW_PRIVATE_NETWORK_URLS", "maybe")]), true);
+        assert_eq!(e.err().map(|e| e.variable), Some("ALLOW_PRIVATE_NETWORK_URLS"));
+        let e = Settings::from_env(&env(&[("ADMIN_JWT_SECRET", SECRET), ("OPENAI_BASE_URL", "ftp://x")]), true);
+        assert_eq!(e.err().map(|e| e.variable), Some("OPENAI_BASE_URL"));
+    }
+
+    #[test]
+    fn defaults_follow_the_deployment() {
+        let s = Settings::from_env(&env(&[("ADMIN_JWT_SECRET", SECRET)]), true).expect("valid");
+        assert!(s.allow_private_network_urls);
+        assert!(s.admin_password.is_none());
+        let s = Settings::from_env(&env(&[("ADMIN_JWT_SECRET", SECRET), ("AI_MODEL", "m")]), false).expect("valid");
+        assert!(!s.allow_private_network_urls);
+        assert_eq!(s.env_ai.model_name.as_deref(), Some("m"));
+    }
+}

@@ -1,0 +1,129 @@
+//! The three levels of AI configuration, and what is in force for a chat.
+
+use crate::domain::ai_settings::{AiSettings, AiSettingsPatch, Change, ChatAiSettings};
+use crate::domain::chat::{AiMode, Chat, ChatJid};
+use crate::domain::ids::AccountId;
+use crate::error::AppError;
+use crate::ports::SecretContext;
+use crate::resolve::{EffectiveAi, Levels, resolve};
+use crate::rules::{self, MessageFacts, SkipReason};
+use crate::services::Services;
+use secrecy::SecretString;
+
+pub const API_KEY_FIELD: &str = "ai.api_key";
+
+/// A PUT of the global or an account level: the checked fields, and the API key in the clear
+/// until it is sealed here.
+pub struct LevelUpdate {
+    pub patch: AiSettingsPatch,
+    pub api_key: Change<SecretString>,
+}
+
+async fn seal_key(s: &Services, owner: &str, key: Change<SecretString>) -> Result<Change<crate::domain::provider::SealedSecret>, AppError> {
+    Ok(match key {
+        Change::Keep => Change::Keep,
+        Change::Clear => Change::Clear,
+        Change::Set(plain) => {
+            let context = SecretContext::new(owner, API_KEY_FIELD);
+            Change::Set(s.cipher.seal(&plain, &context).await?)
+        }
+    })
+}
+
+pub async fn put_global(s: &Services, update: LevelUpdate) -> Result<AiSettings, AppError> {
+    let mut patch = update.patch;
+    patch.api_key = seal_key(s, "global", update.api_key).await?;
+    let mut settings = s.store.global_ai().await?;
+    settings.apply(patch);
+    s.store.put_global_ai(&settings).await?;
+    Ok(settings)
+}
+
+pub async fn get_account(s: &Services, account: &AccountId) -> Result<AiSettings, AppError> {
+    ensure_account(s, account).await?;
+    Ok(s.store.account_ai(account).await?)
+}
+
+pub async fn put_account(s: &Services, account: &AccountId, update: LevelUpdate) -> Result<AiSettings, AppError> {
+    ensure_account(s, account).await?;
+    let mut patch = update.patch;
+    patch.api_key = seal_key(s, account.as_str(), update.api_key).await?;
+    let mut settings = s.store.account_ai(account).await?;
+    settings.apply(patch);
+    s.store.put_account_ai(account, &settings).await?;
+    Ok(settings)
+}
+
+/// The chat as stored, or a fresh one: chats may be configured before their first message.
+pub async fn chat_or_new(s: &Services, account: &AccountId, chat_id: &ChatJid) -> Result<Chat, AppError> {
+    ensure_account(s, account).await?;
+    Ok(s.store
+        .get_chat(account, chat_id)
+        .await?
+        .unwrap_or_else(|| Chat::new(account.clone(), chat_id.clone(), s.clock.now())))
+}
+
+/// Sets the chat level. Any PUT here also resumes AI that a human reply had paused.
+pub async fn put_chat(
+    s: &Services,
+    account: &AccountId,
+    chat_id: &ChatJid,
+    mode: Option<AiMode>,
+    custom_system_prompt: Change<String>,
+) -> Result<Chat, AppError> {
+    let mut chat = chat_or_new(s, account, chat_id).await?;
+    if let Some(mode) = mode {
+        chat.ai_mode = mode;
+    }
+    match custom_system_prompt {
+        Change::Keep => {}
+        Change::Clear => chat.custom_system_prompt = None,
+        Change::Set(p) => chat.custom_system_prompt = Some(p),
+    }
+    chat.ai_paused_until = None;
+    s.store.put_chat(&chat).await?;
+    Ok(chat)
+}
+
+pub async fn ensure_account(s: &Services, account: &AccountId) -> Result<(), AppError> {
+    match s.store.get_account(account).await? {
+        Some(_) => Ok(()),
+        None => Err(AppError::NotFound("account")),
+    }
+}
+
+/// The configuration in force for an account's chat (either may be absent: then the levels
+/// above apply), with the chat when it exists.
+pub async fn effective(
+    s: &Services,
+    account: Option<&AccountId>,
+    chat: Option<&Chat>,
+) -> Result<EffectiveAi, AppError> {
+    let global = s.store.global_ai().await?;
+    let account_settings = match account {
+        Some(id) => Some((id, s.store.account_ai(id).await?)),
+        None => None,
+    };
+    let chat_settings = chat.map(|c| ChatAiSettings {
+        mode: c.ai_mode,
+        custom_system_prompt: c.custom_system_prompt.clone(),
+    });
+    Ok(resolve(&Levels {
+        chat: chat_settings.as_ref(),
+        account: account_settings.as_ref().map(|(id, a)| (*id, a)),
+        global: &global,
+        env: &s.settings.env_ai,
+    }))
+}
+
+/// `effective` plus whether a text message from the other party would be answered now.
+pub async fn effective_for_chat(
+    s: &Services,
+    account: &AccountId,
+    chat_id: &ChatJid,
+) -> Result<(EffectiveAi, Result<(), SkipReason>), AppError> {
+    let chat = chat_or_new(s, account, chat_id).await?;
+    let effective = effective(s, Some(account), Some(&chat)).await?;
+    let decision = rules::decide(&effective, &chat, MessageFacts::HYPOTHETICAL_TEXT, s.clock.now());
+    Ok((effective, decision))
+}

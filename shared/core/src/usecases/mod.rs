@@ -1,0 +1,10 @@
+//! Use-cases: what the application does, over the ports. HTTP handlers and job consumers are thin
+//! shells around these.
+
+pub mod accounts;
+pub mod ai_config;
+pub mod chats;
+pub mod events;
+pub mod ingest;
+pub mod reply;
+pub mod send;
