@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod ports;
 pub mod resolve;
 pub mod rules;
+pub mod sandbox;
 pub mod services;
 pub mod settings;
 pub mod usecases;

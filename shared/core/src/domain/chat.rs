@@ -150,6 +150,17 @@ impl Chat {
     pub fn chat_type(&self) -> ChatType {
         self.chat_id.chat_type()
     }
+
+    /// A message was recorded in the chat: move its activity time forward, and let a private
+    /// chat take the sender's current display name.
+    pub fn record_activity(&mut self, at: DateTime<Utc>, sender_name: Option<&str>) {
+        if self.last_message_at.is_none_or(|last| at > last) {
+            self.last_message_at = Some(at);
+        }
+        if let Some(name) = sender_name.filter(|_| self.chat_type() == ChatType::Private) {
+            self.name = Some(name.to_string());
+        }
+    }
 }
 
 #[cfg(test)]

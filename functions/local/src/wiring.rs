@@ -1,0 +1,46 @@
+//! Builds the application on the embedded adapters from the settings.
+
+use crate::local_settings::{LocalSecrets, LocalSettings};
+use anyhow::{Context, Result};
+use std::sync::Arc;
+use switchboard_core::domain::provider::ProviderKind;
+use switchboard_core::ports::{Providers, SystemClock, UlidGen};
+use switchboard_core::sandbox::SandboxProvider;
+use switchboard_core::services::AppState;
+use switchboard_core::settings::Settings;
+use switchboard_core::Services;
+use switchboard_embedded::{EmbeddedQueue, Keyring};
+
+pub struct Local {
+    pub state: AppState,
+    pub queue: Arc<EmbeddedQueue>,
+    /// The data dir's database was created by this start.
+    pub first_start: bool,
+}
+
+pub fn build(local: &LocalSettings) -> Result<Local> {
+    let secrets = LocalSecrets::load_or_generate(&local.data_dir)?;
+    let source = secrets.source();
+    let settings = Settings::from_env(&source, true)?;
+    let keyring = Keyring::from_base64(
+        &secrets.var("ENCRYPTION_KEY").context("setting ENCRYPTION_KEY is missing")?,
+        secrets.var("ENCRYPTION_KEYS_OLD").as_deref(),
+    )
+    .map_err(|e| anyhow::anyhow!("setting {e}"))?;
+    let embedded = switchboard_embedded::open(&local.data_dir)?;
+    let providers = Providers::default().with(ProviderKind::Sandbox, Arc::new(SandboxProvider));
+    let state = Services::new(
+        embedded.store,
+        embedded.queue.clone(),
+        Arc::new(keyring),
+        Arc::new(SystemClock),
+        Arc::new(UlidGen::default()),
+        providers,
+        settings,
+    );
+    Ok(Local {
+        state,
+        queue: embedded.queue,
+        first_start: embedded.created,
+    })
+}

@@ -1,0 +1,232 @@
+//! A durable job queue with per-message delay, visibility timeout and a dead-letter table, in the
+//! same SQLite file as the store. Its semantics follow SQS: a received job is hidden for the
+//! visibility timeout and comes back if it is not deleted; after too many receives it is moved
+//! to the dead letters.
+
+use crate::db::Database;
+use async_trait::async_trait;
+use rand::RngCore;
+use rusqlite::params;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use switchboard_core::ports::{JobQueue, OutgoingJob, QueueError, QueueName, StoreError};
+use tokio::sync::Notify;
+
+/// Receives after which a job is dead-lettered (SQS's `maxReceiveCount`).
+pub const MAX_RECEIVES: u32 = 5;
+
+/// A received job. `receipt` proves this receive: a worker whose visibility ran out cannot
+/// delete or release a job another worker has received since.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub receipt: String,
+    pub body: String,
+    pub receive_count: u32,
+}
+
+pub struct EmbeddedQueue {
+    db: Arc<Database>,
+    wakeups: HashMap<QueueName, Notify>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn queue_error(e: StoreError) -> QueueError {
+    QueueError(e.to_string())
+}
+
+impl EmbeddedQueue {
+    pub fn new(db: Arc<Database>) -> Self {
+        let wakeups = QueueName::ALL.into_iter().map(|q| (q, Notify::new())).collect();
+        Self { db, wakeups }
+    }
+
+    /// Waits until a job may be ready on `queue`: woken by an enqueue, or after `at_most`.
+    pub async fn wait(&self, queue: QueueName, at_most: Duration) {
+        if let Some(n) = self.wakeups.get(&queue) {
+            let _ = tokio::time::timeout(at_most, n.notified()).await;
+        }
+    }
+
+    /// Receives up to `max` visible jobs and hides them for `visibility`. Jobs received
+    /// `MAX_RECEIVES` times already are moved to the dead letters instead.
+    pub async fn receive(&self, queue: QueueName, max: usize, visibility: Duration) -> Result<Vec<Delivery>, QueueError> {
+        let name = queue.as_str();
+        self.db
+            .write(move |c| {
+                let now = now_ms();
+                let mut stmt = c
+                    .prepare_cached(
+                        "SELECT id, body, receive_count FROM jobs WHERE queue = ?1 AND visible_at <= ?2
+                         ORDER BY visible_at, id LIMIT ?3",
+                    )
+                    .map_err(crate::store_backend)?;
+                let rows: Vec<(i64, String, u32)> = stmt
+                    .query_map(params![name, now, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .map_err(crate::store_backend)?
+                    .collect::<Result<_, _>>()
+                    .map_err(crate::store_backend)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for (id, body, count) in rows {
+                    if count >= MAX_RECEIVES {
+                        dead_letter(c, id, &format!("received {count} times without success"))?;
+                        continue;
+                    }
+                    let receipt = new_receipt();
+                    c.execute(
+                        "UPDATE jobs SET visible_at = ?2, receive_count = receive_count + 1, receipt = ?3 WHERE id = ?1",
+                        params![id, now + visibility.as_millis() as i64, receipt],
+                    )
+                    .map_err(crate::store_backend)?;
+                    out.push(Delivery { id, receipt, body, receive_count: count + 1 });
+                }
+                Ok(out)
+            })
+            .await
+            .map_err(queue_error)
+    }
+
+    /// The job is done: delete it (only if this receive still owns it).
+    pub async fn delete(&self, d: &Delivery) -> Result<bool, QueueError> {
+        let (id, receipt) = (d.id, d.receipt.clone());
+        self.db
+            .write(move |c| {
+                let n = c
+                    .execute("DELETE FROM jobs WHERE id = ?1 AND receipt = ?2", params![id, receipt])
+                    .map_err(crate::store_backend)?;
+                Ok(n == 1)
+            })
+            .await
+            .map_err(queue_error)
+    }
+
+    /// Makes the job visible again after `delay` instead of the full visibility timeout.
+    pub async fn release(&self, d: &Delivery, delay: Duration) -> Result<(), QueueError> {
+        let (id, receipt) = (d.id, d.receipt.clone());
+        self.db
+            .write(move |c| {
+                c.execute(
+                    "UPDATE jobs SET visible_at = ?3 WHERE id = ?1 AND receipt = ?2",
+                    params![id, receipt, now_ms() + delay.as_millis() as i64],
+                )
+                .map_err(crate::store_backend)?;
+                Ok(())
+            })
+            .await
+            .map_err(queue_error)
+    }
+
+    /// Moves a job that can never succeed to the dead letters now.
+    pub async fn kill(&self, d: &Delivery, error: &str) -> Result<(), QueueError> {
+        let (id, error) = (d.id, error.to_string());
+        self.db.write(move |c| dead_letter(c, id, &error)).await.map_err(queue_error)
+    }
+
+    /// How long until the next job of `queue` becomes visible, if any is waiting.
+    pub async fn next_visible_in(&self, queue: QueueName) -> Result<Option<Duration>, QueueError> {
+        let name = queue.as_str();
+        self.db
+            .read(move |c| {
+                let at: Option<i64> = c
+                    .query_row("SELECT MIN(visible_at) FROM jobs WHERE queue = ?1", [name], |r| r.get(0))
+                    .map_err(crate::store_backend)?;
+                Ok(at.map(|at| Duration::from_millis((at - now_ms()).max(0) as u64)))
+            })
+            .await
+            .map_err(queue_error)
+    }
+
+    /// Jobs waiting (visible or delayed) and dead, per queue.
+    pub async fn depth(&self, queue: QueueName) -> Result<(u64, u64), QueueError> {
+        let name = queue.as_str();
+        self.db
+            .read(move |c| {
+                let count = |sql: &str| -> Result<u64, StoreError> {
+                    c.query_row(sql, [name], |r| r.get::<_, i64>(0))
+                        .map(|n| n as u64)
+                        .map_err(crate::store_backend)
+                };
+                Ok((
+                    count("SELECT COUNT(*) FROM jobs WHERE queue = ?1")?,
+                    count("SELECT COUNT(*) FROM dead_jobs WHERE queue = ?1")?,
+                ))
+            })
+            .await
+            .map_err(queue_error)
+    }
+
+    /// Puts dead-lettered jobs of `queue` back on it; returns how many.
+    pub async fn redrive(&self, queue: QueueName) -> Result<u64, QueueError> {
+        let name = queue.as_str();
+        self.db
+            .write(move |c| {
+                let n = c
+                    .execute(
+                        "INSERT INTO jobs (queue, body, visible_at, enqueued_at)
+                         SELECT queue, body, ?2, ?2 FROM dead_jobs WHERE queue = ?1",
+                        params![name, now_ms()],
+                    )
+                    .map_err(crate::store_backend)?;
+                c.execute("DELETE FROM dead_jobs WHERE queue = ?1", [name])
+                    .map_err(crate::store_backend)?;
+                Ok(n as u64)
+            })
+            .await
+            .map_err(queue_error)
+    }
+}
+
+fn new_receipt() -> String {
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn dead_letter(c: &rusqlite::Connection, id: i64, error: &str) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO dead_jobs (id, queue, body, receive_count, error, died_at)
+         SELECT id, queue, body, receive_count, ?2, ?3 FROM jobs WHERE id = ?1",
+        params![id, error, now_ms()],
+    )
+    .map_err(crate::store_backend)?;
+    c.execute("DELETE FROM jobs WHERE id = ?1", [id])
+        .map_err(crate::store_backend)?;
+    Ok(())
+}
+
+#[async_trait]
+impl JobQueue for EmbeddedQueue {
+    async fn enqueue(&self, queue: QueueName, jobs: Vec<OutgoingJob>) -> Result<(), QueueError> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let name = queue.as_str();
+        self.db
+            .write(move |c| {
+                let now = now_ms();
+                let mut stmt = c
+                    .prepare_cached("INSERT INTO jobs (queue, body, visible_at, enqueued_at) VALUES (?1, ?2, ?3, ?4)")
+                    .map_err(crate::store_backend)?;
+                for job in jobs {
+                    stmt.execute(params![name, job.body, now + job.delay.as_millis() as i64, now])
+                        .map_err(crate::store_backend)?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(queue_error)?;
+        if let Some(n) = self.wakeups.get(&queue) {
+            // Wake the idle workers; the stored permit covers one that is between receives.
+            n.notify_waiters();
+            n.notify_one();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,73 @@
+//! The schema, versioned with `PRAGMA user_version`: each migration runs once, in order, in one
+//! transaction.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE ai_settings (
+    owner TEXT PRIMARY KEY,      -- 'global' or an account id
+    data TEXT NOT NULL
+);
+CREATE TABLE chats (
+    account_id TEXT NOT NULL,
+    chat_id TEXT NOT NULL,
+    last_message_at TEXT NOT NULL DEFAULT '',   -- '' sorts before every timestamp
+    data TEXT NOT NULL,
+    PRIMARY KEY (account_id, chat_id)
+);
+CREATE INDEX chats_by_activity ON chats (account_id, last_message_at DESC, chat_id DESC);
+CREATE TABLE messages (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    chat_id TEXT NOT NULL,
+    provider_message_id TEXT,
+    idempotency_key TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX messages_by_chat ON messages (account_id, chat_id, id);
+CREATE UNIQUE INDEX messages_by_provider_id ON messages (account_id, provider_message_id)
+    WHERE provider_message_id IS NOT NULL;
+CREATE UNIQUE INDEX messages_by_idempotency_key ON messages (account_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE TABLE ai_logs (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    chat_id TEXT NOT NULL,
+    inbound_message_id TEXT UNIQUE,
+    status TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX ai_logs_by_account ON ai_logs (account_id, id);
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    body TEXT NOT NULL,
+    visible_at INTEGER NOT NULL,          -- unix milliseconds
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    receipt TEXT,
+    enqueued_at INTEGER NOT NULL
+);
+CREATE INDEX jobs_ready ON jobs (queue, visible_at);
+CREATE TABLE dead_jobs (
+    id INTEGER PRIMARY KEY,
+    queue TEXT NOT NULL,
+    body TEXT NOT NULL,
+    receive_count INTEGER NOT NULL,
+    error TEXT,
+    died_at INTEGER NOT NULL
+);
+"#];
+
+/// Brings the schema up to date; returns the version found (0: a new database).
+pub fn migrate(conn: &Connection) -> rusqlite::Result<usize> {
+    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        conn.execute_batch(&format!("BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;", i + 1))?;
+    }
+    Ok(version)
+}

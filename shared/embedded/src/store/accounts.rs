@@ -1,0 +1,103 @@
+use super::{EmbeddedStore, backend, from_json, paginate, query_data, to_json};
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+use switchboard_core::domain::account::{Account, TokenHash};
+use switchboard_core::domain::ids::AccountId;
+use switchboard_core::domain::page::{Page, PageRequest};
+use switchboard_core::ports::{AccountStore, StoreError};
+
+#[async_trait]
+impl AccountStore for EmbeddedStore {
+    async fn insert_account(&self, account: &Account, token: &TokenHash) -> Result<(), StoreError> {
+        let (id, hash, data) = (account.id.to_string(), token.0.clone(), to_json(account)?);
+        self.db
+            .write(move |c| {
+                c.execute("INSERT INTO accounts (id, token_hash, data) VALUES (?1, ?2, ?3)", params![id, hash, data])
+                    .map_err(backend)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        let id = id.to_string();
+        self.db
+            .read(move |c| {
+                let data: Option<String> = c
+                    .query_row("SELECT data FROM accounts WHERE id = ?1", [id], |r| r.get(0))
+                    .optional()
+                    .map_err(backend)?;
+                data.map(|d| from_json(&d)).transpose()
+            })
+            .await
+    }
+
+    async fn list_accounts(&self, page: &PageRequest) -> Result<Page<Account>, StoreError> {
+        let after = page.after.clone().unwrap_or_default();
+        let limit = page.limit;
+        self.db
+            .read(move |c| {
+                let items: Vec<Account> = query_data(
+                    c,
+                    "SELECT data FROM accounts WHERE id > ?1 ORDER BY id LIMIT ?2",
+                    params![after, limit as i64 + 1],
+                )?;
+                Ok(paginate(items, limit, |a| a.id.to_string()))
+            })
+            .await
+    }
+
+    async fn update_account(&self, account: &Account) -> Result<bool, StoreError> {
+        let (id, data) = (account.id.to_string(), to_json(account)?);
+        self.db
+            .write(move |c| {
+                let n = c
+                    .execute("UPDATE accounts SET data = ?2 WHERE id = ?1", params![id, data])
+                    .map_err(backend)?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
+    async fn delete_account(&self, id: &AccountId) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.db
+            .write(move |c| {
+                for sql in [
+                    "DELETE FROM ai_settings WHERE owner = ?1",
+                    "DELETE FROM chats WHERE account_id = ?1",
+                    "DELETE FROM messages WHERE account_id = ?1",
+                    "DELETE FROM ai_logs WHERE account_id = ?1",
+                ] {
+                    c.execute(sql, [&id]).map_err(backend)?;
+                }
+                let n = c.execute("DELETE FROM accounts WHERE id = ?1", [&id]).map_err(backend)?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
+    async fn set_token_hash(&self, id: &AccountId, token: &TokenHash) -> Result<bool, StoreError> {
+        let (id, hash) = (id.to_string(), token.0.clone());
+        self.db
+            .write(move |c| {
+                let n = c
+                    .execute("UPDATE accounts SET token_hash = ?2 WHERE id = ?1", params![id, hash])
+                    .map_err(backend)?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
+    async fn token_hash(&self, id: &AccountId) -> Result<Option<TokenHash>, StoreError> {
+        let id = id.to_string();
+        self.db
+            .read(move |c| {
+                c.query_row("SELECT token_hash FROM accounts WHERE id = ?1", [id], |r| r.get(0))
+                    .optional()
+                    .map(|h| h.map(TokenHash))
+                    .map_err(backend)
+            })
+            .await
+    }
+}

@@ -1,0 +1,132 @@
+use super::chats::{load_chat, save_chat};
+use super::{EmbeddedStore, backend, from_json, paginate, query_data, to_json};
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+use switchboard_core::domain::chat::{Chat, ChatJid};
+use switchboard_core::domain::ids::{AccountId, MessageId};
+use switchboard_core::domain::message::{Message, MessageStatus};
+use switchboard_core::domain::page::{Page, PageRequest};
+use switchboard_core::ports::{MessageStore, Recorded, StoreError};
+
+fn insert(c: &Connection, m: &Message) -> Result<bool, StoreError> {
+    let n = c
+        .execute(
+            "INSERT OR IGNORE INTO messages (id, account_id, chat_id, provider_message_id, idempotency_key, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                m.id.as_str(),
+                m.account_id.as_str(),
+                m.chat_id.as_str(),
+                m.provider_message_id,
+                m.idempotency_key,
+                to_json(m)?
+            ],
+        )
+        .map_err(backend)?;
+    Ok(n == 1)
+}
+
+fn find_by(c: &Connection, column: &str, account: &str, key: &str) -> Result<Option<Message>, StoreError> {
+    let sql = format!("SELECT data FROM messages WHERE account_id = ?1 AND {column} = ?2");
+    let data: Option<String> = c
+        .query_row(&sql, params![account, key], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    data.map(|d| from_json(&d)).transpose()
+}
+
+/// Inserts the message unless its key exists, and touches its chat, in the caller's savepoint.
+fn record(c: &Connection, m: &Message, key_column: &str, key: Option<&str>) -> Result<Recorded, StoreError> {
+    if !insert(c, m)? {
+        let existing = match key {
+            Some(k) => find_by(c, key_column, m.account_id.as_str(), k)?,
+            None => None,
+        };
+        return existing
+            .map(Recorded::Existing)
+            .ok_or_else(|| StoreError::Conflict(format!("message {} exists", m.id)));
+    }
+    let mut chat = load_chat(c, m.account_id.as_str(), m.chat_id.as_str())?
+        .unwrap_or_else(|| Chat::new(m.account_id.clone(), m.chat_id.clone(), m.updated_at));
+    let sender = if m.from_me { None } else { m.push_name.as_deref() };
+    chat.record_activity(m.created_at, sender);
+    save_chat(c, &chat)?;
+    Ok(Recorded::New(m.clone()))
+}
+
+#[async_trait]
+impl MessageStore for EmbeddedStore {
+    async fn record_inbound(&self, message: &Message) -> Result<Recorded, StoreError> {
+        let m = message.clone();
+        self.db
+            .write(move |c| record(c, &m, "provider_message_id", m.provider_message_id.as_deref()))
+            .await
+    }
+
+    async fn record_outbound(&self, message: &Message) -> Result<Recorded, StoreError> {
+        let m = message.clone();
+        self.db
+            .write(move |c| record(c, &m, "idempotency_key", m.idempotency_key.as_deref()))
+            .await
+    }
+
+    async fn get_message(&self, account: &AccountId, id: &MessageId) -> Result<Option<Message>, StoreError> {
+        let (account, id) = (account.to_string(), id.to_string());
+        self.db.read(move |c| find_by(c, "id", &account, &id)).await
+    }
+
+    async fn transition_message(
+        &self,
+        account: &AccountId,
+        id: &MessageId,
+        from: &[MessageStatus],
+        to: MessageStatus,
+        provider_message_id: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let (account, id, from) = (account.to_string(), id.to_string(), from.to_vec());
+        let provider_message_id = provider_message_id.map(str::to_string);
+        let error = error.map(str::to_string);
+        self.db
+            .write(move |c| {
+                let Some(mut m) = find_by(c, "id", &account, &id)? else {
+                    return Ok(false);
+                };
+                if !from.contains(&m.status) {
+                    return Ok(false);
+                }
+                m.status = to;
+                m.updated_at = chrono::Utc::now();
+                if provider_message_id.is_some() {
+                    m.provider_message_id = provider_message_id;
+                }
+                if error.is_some() {
+                    m.error = error;
+                }
+                c.execute(
+                    "UPDATE messages SET provider_message_id = ?2, data = ?3 WHERE id = ?1",
+                    params![id, m.provider_message_id, to_json(&m)?],
+                )
+                .map_err(backend)?;
+                Ok(true)
+            })
+            .await
+    }
+
+    async fn list_messages(&self, account: &AccountId, chat: &ChatJid, page: &PageRequest) -> Result<Page<Message>, StoreError> {
+        let (account, chat) = (account.to_string(), chat.to_string());
+        let before = page.after.clone().unwrap_or_else(|| "~".into());
+        let limit = page.limit;
+        self.db
+            .read(move |c| {
+                let items: Vec<Message> = query_data(
+                    c,
+                    "SELECT data FROM messages WHERE account_id = ?1 AND chat_id = ?2 AND id < ?3
+                     ORDER BY id DESC LIMIT ?4",
+                    params![account, chat, before, limit as i64 + 1],
+                )?;
+                Ok(paginate(items, limit, |m| m.id.to_string()))
+            })
+            .await
+    }
+}

@@ -1,0 +1,71 @@
+//! The store on SQLite. Rows keep their domain value as JSON in `data`, with the columns that
+//! lookups, uniqueness and ordering need beside it.
+
+mod accounts;
+mod ai_config;
+mod ai_logs;
+mod chats;
+mod messages;
+
+use crate::db::Database;
+use rusqlite::Connection;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use switchboard_core::domain::page::Page;
+use switchboard_core::ports::StoreError;
+
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+impl EmbeddedStore {
+    pub fn new(db: Arc<Database>) -> Self {
+        Self { db }
+    }
+}
+
+pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+pub(crate) fn to_json(value: &impl Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(backend)
+}
+
+pub(crate) fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("stored row does not parse: {e}")))
+}
+
+/// Reads `data` of the rows a query returns.
+pub(crate) fn query_data<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+    let rows = stmt
+        .query_map(params, |row| row.get::<_, String>(0))
+        .map_err(backend)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(from_json(&row.map_err(backend)?)?);
+    }
+    Ok(out)
+}
+
+/// Cuts a `limit + 1` result to a page, with the position of its last item as the cursor.
+pub(crate) fn paginate<T>(mut items: Vec<T>, limit: usize, position: impl Fn(&T) -> String) -> Page<T> {
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(position)
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+pub(crate) fn timestamp_key(t: &chrono::DateTime<chrono::Utc>) -> String {
+    // Fixed width, so the text sorts as the time does.
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
