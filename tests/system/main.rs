@@ -1,1 +1,9 @@
+//! Black-box tests of the whole system: the app in-process on loopback, and the real binary.
 
+mod accounts;
+mod ai_config;
+mod bad_input;
+mod cli;
+mod messages;
+mod queue;
+mod restart;

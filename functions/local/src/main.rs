@@ -1,21 +1,22 @@
 //! The `switchboard` binary: wires the embedded adapters and runs a command.
 
 mod cli;
-mod local_settings;
-mod serve;
-mod wiring;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use cli::{Cli, Command};
-use local_settings::LocalSettings;
 use std::time::Duration;
+use switchboard::local_settings::{self, LocalSettings};
+use switchboard::{serve, wiring};
+use switchboard_core::auth::AdminTokens;
 use switchboard_core::ports::QueueName;
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if local_settings::env_var("LOG_FORMAT").as_deref() == Some("json") {
         builder.json().init();
     } else {
@@ -34,15 +35,18 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    let env = |name: &str| std::env::var(name).ok();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve::run().await,
         Command::AdminToken { ttl_hours, subject } => {
-            let local = LocalSettings::from_env()?;
-            let built = wiring::build(&local)?;
-            let (token, _) = built
-                .state
-                .admin_tokens
-                .mint(&subject, built.state.clock.now(), Duration::from_secs(ttl_hours * 3600))
+            let local = LocalSettings::from_env(&env)?;
+            let (settings, _) = wiring::settings(&local, &env)?;
+            let (token, _) = AdminTokens::new(&settings)
+                .mint(
+                    &subject,
+                    chrono::Utc::now(),
+                    Duration::from_secs(ttl_hours * 3600),
+                )
                 .map_err(|e| anyhow::anyhow!("minting an admin token: {e}"))?;
             println!("{token}");
             Ok(())
@@ -51,8 +55,8 @@ async fn run(cli: Cli) -> Result<()> {
             let Some(name) = QueueName::parse(&queue) else {
                 bail!("unknown queue `{queue}`: expected ai-reply, outbound or webhook");
             };
-            let local = LocalSettings::from_env()?;
-            let built = wiring::build(&local)?;
+            let local = LocalSettings::from_env(&env)?;
+            let built = wiring::build(&local, &env)?;
             let moved = built.queue.redrive(name).await.context("redrive failed")?;
             println!("{moved} job(s) moved from the {queue} dead letters back to the queue");
             Ok(())

@@ -3,15 +3,21 @@
 use crate::local_settings::LocalSettings;
 use crate::wiring::{self, Local};
 use anyhow::{Context, Result};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use switchboard_core::domain::ids::AccountId;
 use switchboard_core::domain::provider::{ProviderConfigPatch, ProviderKind};
 use switchboard_core::jobs;
 use switchboard_core::ports::QueueName;
+use switchboard_core::services::AppState;
 use switchboard_core::usecases::accounts::{self, NewAccount};
+use switchboard_embedded::EmbeddedQueue;
 use switchboard_embedded::worker::{self, JobHandler, WorkerConfig};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// Workers per queue, and how long a received job stays hidden (longer than the slowest run:
 /// an LLM call may take up to 300 s).
@@ -21,20 +27,23 @@ const QUEUES: [(QueueName, usize, Duration); 3] = [
     (QueueName::Webhook, 2, Duration::from_secs(60)),
 ];
 
-pub async fn run() -> Result<()> {
-    let local = LocalSettings::from_env()?;
-    let Local {
-        state,
-        queue,
-        first_start,
-    } = wiring::build(&local)?;
+/// A started server: the API is listening and the workers are running.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub queue: Arc<EmbeddedQueue>,
+    /// On first start: the ready `sandbox` account and its token.
+    pub sandbox: Option<(AccountId, SecretString)>,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    workers: Vec<JoinHandle<()>>,
+}
 
-    let listener = tokio::net::TcpListener::bind(local.addr)
-        .await
-        .with_context(|| format!("cannot listen on {} (SWITCHBOARD_ADDR)", local.addr))?;
-    let addr = listener.local_addr()?;
-
-    let (stop, stopped) = watch::channel(false);
+pub fn spawn_workers(
+    state: &AppState,
+    queue: &Arc<EmbeddedQueue>,
+    stopped: &watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
     let mut workers = Vec::new();
     for (name, count, visibility) in QUEUES {
         for _ in 0..count {
@@ -48,11 +57,38 @@ pub async fn run() -> Result<()> {
                 batch: 10,
                 visibility,
             };
-            workers.push(tokio::spawn(worker::run(queue.clone(), config, handler, stopped.clone())));
+            workers.push(tokio::spawn(worker::run(
+                queue.clone(),
+                config,
+                handler,
+                stopped.clone(),
+            )));
         }
     }
+    workers
+}
 
-    let sandbox_token = if first_start {
+/// Opens the data dir, starts the workers and the listener, and (on first start) creates the
+/// sandbox account. `shutdown` resolving stops the server gracefully.
+pub async fn start(
+    local: &LocalSettings,
+    env: &dyn Fn(&str) -> Option<String>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Running> {
+    let Local {
+        state,
+        queue,
+        created,
+    } = wiring::build(local, env)?;
+    let listener = tokio::net::TcpListener::bind(local.addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (SWITCHBOARD_ADDR)", local.addr))?;
+    let addr = listener.local_addr()?;
+
+    let (stop, stopped) = watch::channel(false);
+    let workers = spawn_workers(&state, &queue, &stopped);
+
+    let sandbox = if created {
         let created = accounts::create(
             &state,
             NewAccount {
@@ -67,34 +103,68 @@ pub async fn run() -> Result<()> {
     } else {
         None
     };
-    let (admin_token, expires) = state
-        .admin_tokens
-        .mint("admin", state.clock.now(), Duration::from_secs(12 * 3600))
-        .map_err(|e| anyhow::anyhow!("minting an admin token: {e}"))?;
 
+    let app = switchboard_core::http::router(state.clone());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    });
+    Ok(Running {
+        addr,
+        state,
+        queue,
+        sandbox,
+        stop,
+        server,
+        workers,
+    })
+}
+
+impl Running {
+    /// Waits for the server to stop, then lets the workers finish the job in hand.
+    pub async fn wait(self) -> Result<()> {
+        let served = self.server.await.context("server task failed")?;
+        let _ = self.stop.send(true);
+        for w in self.workers {
+            let _ = w.await;
+        }
+        served.context("server failed")
+    }
+}
+
+pub async fn run() -> Result<()> {
+    let env = |name: &str| std::env::var(name).ok();
+    let local = LocalSettings::from_env(&env)?;
+    let running = start(&local, &env, shutdown_signal()).await?;
+    let (admin_token, expires) = running
+        .state
+        .admin_tokens
+        .mint(
+            "admin",
+            running.state.clock.now(),
+            Duration::from_secs(12 * 3600),
+        )
+        .map_err(|e| anyhow::anyhow!("minting an admin token: {e}"))?;
+    let addr = running.addr;
     println!("Switchboard is listening on http://{addr}");
     println!("  dashboard:    http://{addr}/dashboard/");
     println!("  API document: http://{addr}/openapi.json");
     println!("  data dir:     {}", local.data_dir.display());
-    println!("  admin token (expires {}):\n    {admin_token}", expires.to_rfc3339());
-    match &sandbox_token {
+    println!(
+        "  admin token (expires {}):\n    {admin_token}",
+        expires.to_rfc3339()
+    );
+    match &running.sandbox {
         Some((id, token)) => println!(
             "  sandbox account {id} token (shown once; rotate with POST /v1/accounts/{id}/token):\n    {}",
             token.expose_secret()
         ),
-        None => println!("  (the sandbox account's token was shown at first start; rotate it with POST /v1/accounts/{{id}}/token)"),
+        None => println!(
+            "  the sandbox account's token was shown at first start; rotate it with POST /v1/accounts/{{id}}/token"
+        ),
     }
-
-    let app = switchboard_core::http::router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
-    let _ = stop.send(true);
-    for w in workers {
-        let _ = w.await;
-    }
-    Ok(())
+    running.wait().await
 }
 
 async fn shutdown_signal() {

@@ -3,30 +3,42 @@
 use crate::local_settings::{LocalSecrets, LocalSettings};
 use anyhow::{Context, Result};
 use std::sync::Arc;
+use switchboard_core::Services;
 use switchboard_core::domain::provider::ProviderKind;
 use switchboard_core::ports::{Providers, SystemClock, UlidGen};
 use switchboard_core::sandbox::SandboxProvider;
 use switchboard_core::services::AppState;
 use switchboard_core::settings::Settings;
-use switchboard_core::Services;
 use switchboard_embedded::{EmbeddedQueue, Keyring};
 
 pub struct Local {
     pub state: AppState,
     pub queue: Arc<EmbeddedQueue>,
     /// The data dir's database was created by this start.
-    pub first_start: bool,
+    pub created: bool,
 }
 
-pub fn build(local: &LocalSettings) -> Result<Local> {
-    let secrets = LocalSecrets::load_or_generate(&local.data_dir)?;
+/// The shared settings and the keyring, with local secrets generated where missing.
+/// `env` reads settings (the process environment in the binary; a map in tests).
+pub fn settings(
+    local: &LocalSettings,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Settings, Keyring)> {
+    let secrets = LocalSecrets::load_or_generate(&local.data_dir, env)?;
     let source = secrets.source();
     let settings = Settings::from_env(&source, true)?;
     let keyring = Keyring::from_base64(
-        &secrets.var("ENCRYPTION_KEY").context("setting ENCRYPTION_KEY is missing")?,
+        &secrets
+            .var("ENCRYPTION_KEY")
+            .context("setting ENCRYPTION_KEY is missing")?,
         secrets.var("ENCRYPTION_KEYS_OLD").as_deref(),
     )
     .map_err(|e| anyhow::anyhow!("setting {e}"))?;
+    Ok((settings, keyring))
+}
+
+pub fn build(local: &LocalSettings, env: &dyn Fn(&str) -> Option<String>) -> Result<Local> {
+    let (settings, keyring) = self::settings(local, env)?;
     let embedded = switchboard_embedded::open(&local.data_dir)?;
     let providers = Providers::default().with(ProviderKind::Sandbox, Arc::new(SandboxProvider));
     let state = Services::new(
@@ -41,6 +53,6 @@ pub fn build(local: &LocalSettings) -> Result<Local> {
     Ok(Local {
         state,
         queue: embedded.queue,
-        first_start: embedded.created,
+        created: embedded.created,
     })
 }

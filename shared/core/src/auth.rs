@@ -68,7 +68,12 @@ impl AdminTokens {
         }
     }
 
-    pub fn mint(&self, subject: &str, now: DateTime<Utc>, ttl: Duration) -> Result<(String, DateTime<Utc>), String> {
+    pub fn mint(
+        &self,
+        subject: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<(String, DateTime<Utc>), String> {
         let ttl = chrono::Duration::from_std(ttl).map_err(|e| e.to_string())?;
         let expires = now + ttl;
         let claims = AdminClaims {
@@ -87,7 +92,8 @@ impl AdminTokens {
     /// The subject of a valid admin token; `None` for anything else (bad signature, expired,
     /// another algorithm, missing claims, another role).
     pub fn verify(&self, token: &str) -> Option<String> {
-        let data = jsonwebtoken::decode::<AdminClaims>(token, &self.decoding, &self.validation).ok()?;
+        let data =
+            jsonwebtoken::decode::<AdminClaims>(token, &self.decoding, &self.validation).ok()?;
         (data.claims.role == ADMIN_ROLE).then_some(data.claims.sub)
     }
 }
@@ -100,7 +106,10 @@ const ACCOUNT_TOKEN_PREFIX: &str = "sbt_";
 pub fn new_account_token(account: &AccountId) -> (SecretString, TokenHash) {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let token = format!("{ACCOUNT_TOKEN_PREFIX}{account}_{}", URL_SAFE_NO_PAD.encode(bytes));
+    let token = format!(
+        "{ACCOUNT_TOKEN_PREFIX}{account}_{}",
+        URL_SAFE_NO_PAD.encode(bytes)
+    );
     let hash = hash_token(&token);
     (SecretString::from(token), hash)
 }
@@ -121,7 +130,11 @@ pub fn account_of_token(token: &str) -> Option<AccountId> {
 }
 
 pub fn token_matches(token: &str, stored: &TokenHash) -> bool {
-    hash_token(token).0.as_bytes().ct_eq(stored.0.as_bytes()).into()
+    hash_token(token)
+        .0
+        .as_bytes()
+        .ct_eq(stored.0.as_bytes())
+        .into()
 }
 
 /// Compares a login password without leaking its length or content through timing.
@@ -169,12 +182,18 @@ impl LoginThrottle {
     pub fn retry_after(&self) -> Option<u64> {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        while failures.front().is_some_and(|t| now.duration_since(*t) > Self::WINDOW) {
+        while failures
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > Self::WINDOW)
+        {
             failures.pop_front();
         }
         (failures.len() >= Self::LIMIT).then(|| {
             let oldest = failures.front().copied().unwrap_or(now);
-            Self::WINDOW.saturating_sub(now.duration_since(oldest)).as_secs().max(1)
+            Self::WINDOW
+                .saturating_sub(now.duration_since(oldest))
+                .as_secs()
+                .max(1)
         })
     }
 
@@ -206,10 +225,16 @@ mod tests {
     #[test]
     fn a_minted_token_verifies_and_an_expired_one_does_not() {
         let tokens = AdminTokens::new(&settings());
-        let (t, _) = tokens.mint("ops", Utc::now(), Duration::from_secs(60)).expect("mint");
+        let (t, _) = tokens
+            .mint("ops", Utc::now(), Duration::from_secs(60))
+            .expect("mint");
         assert_eq!(tokens.verify(&t).as_deref(), Some("ops"));
         let (old, _) = tokens
-            .mint("ops", Utc::now() - chrono::Duration::hours(2), Duration::from_secs(60))
+            .mint(
+                "ops",
+                Utc::now() - chrono::Duration::hours(2),
+                Duration::from_secs(60),
+            )
             .expect("mint");
         assert_eq!(tokens.verify(&old), None);
     }
@@ -220,23 +245,30 @@ mod tests {
         let exp = (Utc::now() + chrono::Duration::hours(1)).timestamp();
         let b64 = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
         let payload = b64(serde_json::json!({"sub": "x", "role": "admin", "exp": exp}));
-        let none = format!("{}.{payload}.", b64(serde_json::json!({"alg": "none", "typ": "JWT"})));
+        let none = format!(
+            "{}.{payload}.",
+            b64(serde_json::json!({"alg": "none", "typ": "JWT"}))
+        );
         assert_eq!(tokens.verify(&none), None);
 
         let claims = serde_json::json!({"sub": "x", "role": "user", "exp": exp});
         let key = EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef");
-        let user = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).expect("encode");
+        let user =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).expect("encode");
         assert_eq!(tokens.verify(&user), None);
 
         let no_exp = serde_json::json!({"sub": "x", "role": "admin"});
-        let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &no_exp, &key).expect("encode");
+        let t =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &no_exp, &key).expect("encode");
         assert_eq!(tokens.verify(&t), None);
 
         let claims = serde_json::json!({"sub": "x", "role": "admin", "exp": exp});
         let other = EncodingKey::from_secret(b"another secret entirely, 32 bytes!!");
-        let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &other).expect("encode");
+        let t =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &other).expect("encode");
         assert_eq!(tokens.verify(&t), None);
-        let hs512 = jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &key).expect("encode");
+        let hs512 =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &key).expect("encode");
         assert_eq!(tokens.verify(&hs512), None);
     }
 

@@ -23,10 +23,7 @@ pub enum AppError {
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
-    Conflict {
-        code: &'static str,
-        message: String,
-    },
+    Conflict { code: &'static str, message: String },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("expected a JSON body with Content-Type: application/json")]

@@ -6,8 +6,8 @@ use crate::domain::chat::AiMode;
 use crate::domain::ids::AccountId;
 use crate::domain::provider::SealedSecret;
 use crate::domain::validation::{
-    DebounceSeconds, HttpUrl, HumanTakeoverMinutes, MaxRepliesPerHour, MaxTokens, ReplyDelaySeconds,
-    Temperature, TimeoutSeconds,
+    DebounceSeconds, HttpUrl, HumanTakeoverMinutes, MaxRepliesPerHour, MaxTokens,
+    ReplyDelaySeconds, Temperature, TimeoutSeconds,
 };
 use secrecy::SecretString;
 use serde::Serialize;
@@ -124,7 +124,12 @@ pub fn resolve(levels: &Levels<'_>) -> EffectiveAi {
             value: false,
             source: Source::Chat,
         },
-        _ => pick(levels, |s| s.enabled.as_ref(), |v| *v, default(defaults::ENABLED)),
+        _ => pick(
+            levels,
+            |s| s.enabled.as_ref(),
+            |v| *v,
+            default(defaults::ENABLED),
+        ),
     };
 
     let api_key_at = |level: Source| -> Option<ApiKeyRef> {
@@ -135,10 +140,14 @@ pub fn resolve(levels: &Levels<'_>) -> EffectiveAi {
                     sealed,
                 })
             }),
-            Source::Global => levels.global.api_key.clone().map(|sealed| ApiKeyRef::Sealed {
-                owner: "global".into(),
-                sealed,
-            }),
+            Source::Global => levels
+                .global
+                .api_key
+                .clone()
+                .map(|sealed| ApiKeyRef::Sealed {
+                    owner: "global".into(),
+                    sealed,
+                }),
             Source::Env => levels.env.api_key.clone().map(ApiKeyRef::Env),
             _ => None,
         }
@@ -164,45 +173,121 @@ pub fn resolve(levels: &Levels<'_>) -> EffectiveAi {
     let env = levels.env;
     EffectiveAi {
         enabled,
-        base_url: pick(levels, |s| s.base_url.as_ref(), Clone::clone, || match &env.base_url {
-            Some(url) => Sourced {
-                value: url.clone(),
-                source: Source::Env,
+        base_url: pick(
+            levels,
+            |s| s.base_url.as_ref(),
+            Clone::clone,
+            || match &env.base_url {
+                Some(url) => Sourced {
+                    value: url.clone(),
+                    source: Source::Env,
+                },
+                None => Sourced {
+                    value: HttpUrl::parse("base_url", defaults::BASE_URL)
+                        .unwrap_or_else(|_| unreachable_default_url()),
+                    source: Source::Default,
+                },
             },
-            None => Sourced {
-                value: HttpUrl::parse("base_url", defaults::BASE_URL)
-                    .unwrap_or_else(|_| unreachable_default_url()),
-                source: Source::Default,
-            },
-        }),
+        ),
         has_api_key: Sourced {
             value: api_key.is_some(),
             source: key_source,
         },
         api_key,
-        model_name: pick(levels, |s| s.model_name.as_ref(), Clone::clone, || match &env.model_name {
-            Some(m) => Sourced {
-                value: m.clone(),
-                source: Source::Env,
+        model_name: pick(
+            levels,
+            |s| s.model_name.as_ref(),
+            Clone::clone,
+            || match &env.model_name {
+                Some(m) => Sourced {
+                    value: m.clone(),
+                    source: Source::Env,
+                },
+                None => Sourced {
+                    value: defaults::MODEL_NAME.to_string(),
+                    source: Source::Default,
+                },
             },
-            None => Sourced {
-                value: defaults::MODEL_NAME.to_string(),
-                source: Source::Default,
-            },
-        }),
+        ),
         default_system_prompt: system_prompt,
-        temperature: pick(levels, |s| s.temperature.as_ref(), |t: &Temperature| t.get(), default(defaults::TEMPERATURE)),
-        max_tokens: pick(levels, |s| s.max_tokens.as_ref(), |v: &MaxTokens| v.get(), default(int_default::<MaxTokens>(defaults::MAX_TOKENS))),
-        timeout_seconds: pick(levels, |s| s.timeout_seconds.as_ref(), |v: &TimeoutSeconds| v.get(), default(int_default::<TimeoutSeconds>(defaults::TIMEOUT_SECONDS))),
-        reply_delay_seconds: pick(levels, |s| s.reply_delay_seconds.as_ref(), |v: &ReplyDelaySeconds| v.get(), default(int_default::<ReplyDelaySeconds>(defaults::REPLY_DELAY_SECONDS))),
-        reply_to_private: pick(levels, |s| s.reply_to_private.as_ref(), |v| *v, default(defaults::REPLY_TO_PRIVATE)),
-        reply_to_groups: pick(levels, |s| s.reply_to_groups.as_ref(), |v| *v, default(defaults::REPLY_TO_GROUPS)),
-        reply_to_channels: pick(levels, |s| s.reply_to_channels.as_ref(), |v| *v, default(defaults::REPLY_TO_CHANNELS)),
-        echo_mode: pick(levels, |s| s.echo_mode.as_ref(), |v| *v, default(defaults::ECHO_MODE)),
-        human_takeover_minutes: pick(levels, |s| s.human_takeover_minutes.as_ref(), |v: &HumanTakeoverMinutes| v.get(), default(int_default::<HumanTakeoverMinutes>(defaults::HUMAN_TAKEOVER_MINUTES))),
-        debounce_seconds: pick(levels, |s| s.debounce_seconds.as_ref(), |v: &DebounceSeconds| v.get(), default(int_default::<DebounceSeconds>(defaults::DEBOUNCE_SECONDS))),
-        groups_require_mention: pick(levels, |s| s.groups_require_mention.as_ref(), |v| *v, default(defaults::GROUPS_REQUIRE_MENTION)),
-        max_replies_per_chat_per_hour: pick(levels, |s| s.max_replies_per_chat_per_hour.as_ref(), |v: &MaxRepliesPerHour| v.get(), default(int_default::<MaxRepliesPerHour>(defaults::MAX_REPLIES_PER_CHAT_PER_HOUR))),
+        temperature: pick(
+            levels,
+            |s| s.temperature.as_ref(),
+            |t: &Temperature| t.get(),
+            default(defaults::TEMPERATURE),
+        ),
+        max_tokens: pick(
+            levels,
+            |s| s.max_tokens.as_ref(),
+            |v: &MaxTokens| v.get(),
+            default(int_default::<MaxTokens>(defaults::MAX_TOKENS)),
+        ),
+        timeout_seconds: pick(
+            levels,
+            |s| s.timeout_seconds.as_ref(),
+            |v: &TimeoutSeconds| v.get(),
+            default(int_default::<TimeoutSeconds>(defaults::TIMEOUT_SECONDS)),
+        ),
+        reply_delay_seconds: pick(
+            levels,
+            |s| s.reply_delay_seconds.as_ref(),
+            |v: &ReplyDelaySeconds| v.get(),
+            default(int_default::<ReplyDelaySeconds>(
+                defaults::REPLY_DELAY_SECONDS,
+            )),
+        ),
+        reply_to_private: pick(
+            levels,
+            |s| s.reply_to_private.as_ref(),
+            |v| *v,
+            default(defaults::REPLY_TO_PRIVATE),
+        ),
+        reply_to_groups: pick(
+            levels,
+            |s| s.reply_to_groups.as_ref(),
+            |v| *v,
+            default(defaults::REPLY_TO_GROUPS),
+        ),
+        reply_to_channels: pick(
+            levels,
+            |s| s.reply_to_channels.as_ref(),
+            |v| *v,
+            default(defaults::REPLY_TO_CHANNELS),
+        ),
+        echo_mode: pick(
+            levels,
+            |s| s.echo_mode.as_ref(),
+            |v| *v,
+            default(defaults::ECHO_MODE),
+        ),
+        human_takeover_minutes: pick(
+            levels,
+            |s| s.human_takeover_minutes.as_ref(),
+            |v: &HumanTakeoverMinutes| v.get(),
+            default(int_default::<HumanTakeoverMinutes>(
+                defaults::HUMAN_TAKEOVER_MINUTES,
+            )),
+        ),
+        debounce_seconds: pick(
+            levels,
+            |s| s.debounce_seconds.as_ref(),
+            |v: &DebounceSeconds| v.get(),
+            default(int_default::<DebounceSeconds>(defaults::DEBOUNCE_SECONDS)),
+        ),
+        groups_require_mention: pick(
+            levels,
+            |s| s.groups_require_mention.as_ref(),
+            |v| *v,
+            default(defaults::GROUPS_REQUIRE_MENTION),
+        ),
+        max_replies_per_chat_per_hour: pick(
+            levels,
+            |s| s.max_replies_per_chat_per_hour.as_ref(),
+            |v: &MaxRepliesPerHour| v.get(),
+            default(int_default::<MaxRepliesPerHour>(
+                defaults::MAX_REPLIES_PER_CHAT_PER_HOUR,
+            )),
+        ),
     }
 }
 
@@ -232,7 +317,10 @@ impl EffectiveAi {
             ("human_takeover_minutes", self.human_takeover_minutes.source),
             ("debounce_seconds", self.debounce_seconds.source),
             ("groups_require_mention", self.groups_require_mention.source),
-            ("max_replies_per_chat_per_hour", self.max_replies_per_chat_per_hour.source),
+            (
+                "max_replies_per_chat_per_hour",
+                self.max_replies_per_chat_per_hour.source,
+            ),
         ])
     }
 }
@@ -262,12 +350,29 @@ mod tests {
     fn nothing_set_means_defaults() {
         let global = AiSettings::default();
         let env = EnvAi::default();
-        let e = resolve(&Levels { chat: None, account: None, global: &global, env: &env });
-        assert_eq!(e.enabled, Sourced { value: false, source: Source::Default });
+        let e = resolve(&Levels {
+            chat: None,
+            account: None,
+            global: &global,
+            env: &env,
+        });
+        assert_eq!(
+            e.enabled,
+            Sourced {
+                value: false,
+                source: Source::Default
+            }
+        );
         assert_eq!(e.base_url.value.as_str(), "https://api.openai.com/v1");
         assert_eq!(e.model_name.value, "gpt-4.1-mini");
         assert_eq!(e.max_tokens.value, 512);
-        assert_eq!(e.has_api_key, Sourced { value: false, source: Source::Default });
+        assert_eq!(
+            e.has_api_key,
+            Sourced {
+                value: false,
+                source: Source::Default
+            }
+        );
         assert_eq!(e.human_takeover_minutes.value, 30);
         assert_eq!(e.max_replies_per_chat_per_hour.value, 30);
         assert!(e.groups_require_mention.value);
@@ -302,17 +407,54 @@ mod tests {
             global: &global,
             env: &env,
         });
-        assert_eq!(e.enabled, Sourced { value: false, source: Source::Chat });
-        assert_eq!(e.model_name, Sourced { value: "account-model".into(), source: Source::Account });
-        assert_eq!(e.temperature, Sourced { value: 1.0, source: Source::Global });
+        assert_eq!(
+            e.enabled,
+            Sourced {
+                value: false,
+                source: Source::Chat
+            }
+        );
+        assert_eq!(
+            e.model_name,
+            Sourced {
+                value: "account-model".into(),
+                source: Source::Account
+            }
+        );
+        assert_eq!(
+            e.temperature,
+            Sourced {
+                value: 1.0,
+                source: Source::Global
+            }
+        );
         assert_eq!(e.base_url.source, Source::Env);
-        assert_eq!(e.default_system_prompt, Sourced { value: "be a pirate".into(), source: Source::Chat });
+        assert_eq!(
+            e.default_system_prompt,
+            Sourced {
+                value: "be a pirate".into(),
+                source: Source::Chat
+            }
+        );
         assert_eq!(e.has_api_key.source, Source::Account);
-        assert!(matches!(e.api_key, Some(ApiKeyRef::Sealed { ref owner, .. }) if owner == id.as_str()));
+        assert!(
+            matches!(e.api_key, Some(ApiKeyRef::Sealed { ref owner, .. }) if owner == id.as_str())
+        );
 
         let inherit = ChatAiSettings::default();
-        let e = resolve(&Levels { chat: Some(&inherit), account: None, global: &global, env: &env });
-        assert_eq!(e.enabled, Sourced { value: true, source: Source::Global });
+        let e = resolve(&Levels {
+            chat: Some(&inherit),
+            account: None,
+            global: &global,
+            env: &env,
+        });
+        assert_eq!(
+            e.enabled,
+            Sourced {
+                value: true,
+                source: Source::Global
+            }
+        );
         assert_eq!(e.model_name.source, Source::Global);
         match &e.api_key {
             Some(ApiKeyRef::Env(k)) => assert_eq!(k.expose_secret(), "env-key"),

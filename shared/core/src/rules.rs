@@ -101,7 +101,10 @@ pub fn decide(
     if let Some(until) = chat.ai_paused_until.filter(|until| *until > now) {
         return Err(SkipReason::HumanTakeover { until });
     }
-    if chat_type == ChatType::Group && effective.groups_require_mention.value && !message.addresses_account {
+    if chat_type == ChatType::Group
+        && effective.groups_require_mention.value
+        && !message.addresses_account
+    {
         return Err(SkipReason::NotMentioned);
     }
     Ok(())
@@ -116,51 +119,113 @@ mod tests {
     use crate::resolve::{EnvAi, Levels, resolve};
 
     fn effective(global: AiSettings) -> EffectiveAi {
-        resolve(&Levels { chat: None, account: None, global: &global, env: &EnvAi::default() })
+        resolve(&Levels {
+            chat: None,
+            account: None,
+            global: &global,
+            env: &EnvAi::default(),
+        })
     }
 
     fn chat(jid: &str) -> Chat {
         let jid = ChatJid::parse(jid).expect("valid jid");
-        Chat::new(AccountId::from_trusted("acc_01JABCDEFGHJKMNPQRSTVWXYZ0"), jid, Utc::now())
+        Chat::new(
+            AccountId::from_trusted("acc_01JABCDEFGHJKMNPQRSTVWXYZ0"),
+            jid,
+            Utc::now(),
+        )
     }
 
-    const TEXT: MessageFacts = MessageFacts { from_me: false, has_text: true, addresses_account: false };
+    const TEXT: MessageFacts = MessageFacts {
+        from_me: false,
+        has_text: true,
+        addresses_account: false,
+    };
 
     #[test]
     fn each_rule_says_no_with_its_reason() {
-        let on = AiSettings { enabled: Some(true), echo_mode: Some(true), ..Default::default() };
+        let on = AiSettings {
+            enabled: Some(true),
+            echo_mode: Some(true),
+            ..Default::default()
+        };
         let private = chat("1@s.whatsapp.net");
         let now = Utc::now();
         assert_eq!(decide(&effective(on.clone()), &private, TEXT, now), Ok(()));
 
-        let from_me = MessageFacts { from_me: true, ..TEXT };
-        assert_eq!(decide(&effective(on.clone()), &private, from_me, now), Err(SkipReason::FromMe));
+        let from_me = MessageFacts {
+            from_me: true,
+            ..TEXT
+        };
+        assert_eq!(
+            decide(&effective(on.clone()), &private, from_me, now),
+            Err(SkipReason::FromMe)
+        );
 
-        let off = AiSettings { enabled: Some(false), ..on.clone() };
+        let off = AiSettings {
+            enabled: Some(false),
+            ..on.clone()
+        };
         let r = decide(&effective(off), &private, TEXT, now);
-        assert_eq!(r.map_err(|e| e.to_string()), Err("AI is disabled globally".into()));
+        assert_eq!(
+            r.map_err(|e| e.to_string()),
+            Err("AI is disabled globally".into())
+        );
 
         let mut blocked = private.clone();
         blocked.blocked = true;
-        assert_eq!(decide(&effective(on.clone()), &blocked, TEXT, now), Err(SkipReason::Blocked));
+        assert_eq!(
+            decide(&effective(on.clone()), &blocked, TEXT, now),
+            Err(SkipReason::Blocked)
+        );
 
         let group = chat("1@g.us");
-        assert_eq!(decide(&effective(on.clone()), &group, TEXT, now), Err(SkipReason::ChatTypeOff(ChatType::Group)));
-        let groups_on = AiSettings { reply_to_groups: Some(true), ..on.clone() };
-        assert_eq!(decide(&effective(groups_on.clone()), &group, TEXT, now), Err(SkipReason::NotMentioned));
-        let mentioned = MessageFacts { addresses_account: true, ..TEXT };
-        assert_eq!(decide(&effective(groups_on), &group, mentioned, now), Ok(()));
+        assert_eq!(
+            decide(&effective(on.clone()), &group, TEXT, now),
+            Err(SkipReason::ChatTypeOff(ChatType::Group))
+        );
+        let groups_on = AiSettings {
+            reply_to_groups: Some(true),
+            ..on.clone()
+        };
+        assert_eq!(
+            decide(&effective(groups_on.clone()), &group, TEXT, now),
+            Err(SkipReason::NotMentioned)
+        );
+        let mentioned = MessageFacts {
+            addresses_account: true,
+            ..TEXT
+        };
+        assert_eq!(
+            decide(&effective(groups_on), &group, mentioned, now),
+            Ok(())
+        );
 
-        let media = MessageFacts { has_text: false, ..TEXT };
-        assert_eq!(decide(&effective(on.clone()), &private, media, now), Err(SkipReason::NotText));
+        let media = MessageFacts {
+            has_text: false,
+            ..TEXT
+        };
+        assert_eq!(
+            decide(&effective(on.clone()), &private, media, now),
+            Err(SkipReason::NotText)
+        );
 
-        let no_key = AiSettings { echo_mode: Some(false), ..on.clone() };
+        let no_key = AiSettings {
+            echo_mode: Some(false),
+            ..on.clone()
+        };
         let r = decide(&effective(no_key), &private, TEXT, now);
-        assert_eq!(r.map_err(|e| e.to_string()), Err("no API key configured".into()));
+        assert_eq!(
+            r.map_err(|e| e.to_string()),
+            Err("no API key configured".into())
+        );
 
         let mut paused = private.clone();
         paused.ai_paused_until = Some(now + chrono::Duration::minutes(5));
-        assert!(matches!(decide(&effective(on.clone()), &paused, TEXT, now), Err(SkipReason::HumanTakeover { .. })));
+        assert!(matches!(
+            decide(&effective(on.clone()), &paused, TEXT, now),
+            Err(SkipReason::HumanTakeover { .. })
+        ));
         paused.ai_paused_until = Some(now - chrono::Duration::minutes(5));
         assert_eq!(decide(&effective(on), &paused, TEXT, now), Ok(()));
     }

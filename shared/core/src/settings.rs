@@ -44,14 +44,20 @@ pub fn parse_bool(variable: &'static str, value: &str) -> Result<bool, SettingsE
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        other => Err(bad(variable, format!("expected true or false, got `{other}`"))),
+        other => Err(bad(
+            variable,
+            format!("expected true or false, got `{other}`"),
+        )),
     }
 }
 
 impl Settings {
     /// `allow_private_default` is the deployment's default for `ALLOW_PRIVATE_NETWORK_URLS`:
     /// on for the local process, off on AWS.
-    pub fn from_env(env: &dyn EnvSource, allow_private_default: bool) -> Result<Self, SettingsError> {
+    pub fn from_env(
+        env: &dyn EnvSource,
+        allow_private_default: bool,
+    ) -> Result<Self, SettingsError> {
         let admin_jwt_secret = env
             .var("ADMIN_JWT_SECRET")
             .ok_or_else(|| bad("ADMIN_JWT_SECRET", "is required"))?;
@@ -64,7 +70,9 @@ impl Settings {
         };
         let base_url = env
             .var("OPENAI_BASE_URL")
-            .map(|v| HttpUrl::parse("OPENAI_BASE_URL", &v).map_err(|e| bad("OPENAI_BASE_URL", e.message)))
+            .map(|v| {
+                HttpUrl::parse("OPENAI_BASE_URL", &v).map_err(|e| bad("OPENAI_BASE_URL", e.message))
+            })
             .transpose()?;
         Ok(Self {
             admin_jwt_secret: SecretString::from(admin_jwt_secret),
@@ -87,8 +95,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k: &str| map.get(k).cloned()
     }
 
@@ -96,11 +106,25 @@ mod tests {
 
     #[test]
     fn a_bad_setting_names_its_variable() {
-        let e = Settings::from_env(&env(&[]), true).err().map(|e| e.variable);
+        let e = Settings::from_env(&env(&[]), true)
+            .err()
+            .map(|e| e.variable);
         assert_eq!(e, Some("ADMIN_JWT_SECRET"));
-        let e = Settings::from_env(&env(&[("ADMIN_JWT_SECRET", SECRET), ("ALLOW_PRIVATE_NETWORK_URLS", "maybe")]), true);
-        assert_eq!(e.err().map(|e| e.variable), Some("ALLOW_PRIVATE_NETWORK_URLS"));
-        let e = Settings::from_env(&env(&[("ADMIN_JWT_SECRET", SECRET), ("OPENAI_BASE_URL", "ftp://x")]), true);
+        let e = Settings::from_env(
+            &env(&[
+                ("ADMIN_JWT_SECRET", SECRET),
+                ("ALLOW_PRIVATE_NETWORK_URLS", "maybe"),
+            ]),
+            true,
+        );
+        assert_eq!(
+            e.err().map(|e| e.variable),
+            Some("ALLOW_PRIVATE_NETWORK_URLS")
+        );
+        let e = Settings::from_env(
+            &env(&[("ADMIN_JWT_SECRET", SECRET), ("OPENAI_BASE_URL", "ftp://x")]),
+            true,
+        );
         assert_eq!(e.err().map(|e| e.variable), Some("OPENAI_BASE_URL"));
     }
 
@@ -109,7 +133,11 @@ mod tests {
         let s = Settings::from_env(&env(&[("ADMIN_JWT_SECRET", SECRET)]), true).expect("valid");
         assert!(s.allow_private_network_urls);
         assert!(s.admin_password.is_none());
-        let s = Settings::from_env(&env(&[("ADMIN_JWT_SECRET", SECRET), ("AI_MODEL", "m")]), false).expect("valid");
+        let s = Settings::from_env(
+            &env(&[("ADMIN_JWT_SECRET", SECRET), ("AI_MODEL", "m")]),
+            false,
+        )
+        .expect("valid");
         assert!(!s.allow_private_network_urls);
         assert_eq!(s.env_ai.model_name.as_deref(), Some("m"));
     }

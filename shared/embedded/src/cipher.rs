@@ -35,7 +35,10 @@ fn entry(b64: &str) -> Result<KeyEntry, KeyError> {
         .decode(b64.trim())
         .map_err(|_| KeyError("is not valid base64".into()))?;
     if bytes.len() != 32 {
-        return Err(KeyError(format!("must decode to 32 bytes, got {}", bytes.len())));
+        return Err(KeyError(format!(
+            "must decode to 32 bytes, got {}",
+            bytes.len()
+        )));
     }
     let id = hex::encode(&Sha256::digest(&bytes)[..4]);
     Ok(KeyEntry {
@@ -78,7 +81,11 @@ fn aad(context: &SecretContext) -> Vec<u8> {
     format!("{}\u{0}{}", context.owner, context.field).into_bytes()
 }
 
-pub fn seal_sync(ring: &Keyring, plaintext: &SecretString, context: &SecretContext) -> Result<SealedSecret, CipherError> {
+pub fn seal_sync(
+    ring: &Keyring,
+    plaintext: &SecretString,
+    context: &SecretContext,
+) -> Result<SealedSecret, CipherError> {
     let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
     let aad = aad(context);
     let payload = Payload {
@@ -92,12 +99,21 @@ pub fn seal_sync(ring: &Keyring, plaintext: &SecretString, context: &SecretConte
         .map_err(|_| CipherError::Backend("encryption failed".into()))?;
     let mut blob = nonce.to_vec();
     blob.extend_from_slice(&ct);
-    Ok(SealedSecret(format!("{FORMAT}.{}.{}", ring.current.id, STANDARD.encode(blob))))
+    Ok(SealedSecret(format!(
+        "{FORMAT}.{}.{}",
+        ring.current.id,
+        STANDARD.encode(blob)
+    )))
 }
 
-pub fn open_sync(ring: &Keyring, sealed: &SealedSecret, context: &SecretContext) -> Result<SecretString, CipherError> {
+pub fn open_sync(
+    ring: &Keyring,
+    sealed: &SealedSecret,
+    context: &SecretContext,
+) -> Result<SecretString, CipherError> {
     let mut parts = sealed.0.splitn(3, '.');
-    let (Some(FORMAT), Some(key_id), Some(data)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(FORMAT), Some(key_id), Some(data)) = (parts.next(), parts.next(), parts.next())
+    else {
         return Err(CipherError::Malformed);
     };
     let key = ring
@@ -120,11 +136,19 @@ pub fn open_sync(ring: &Keyring, sealed: &SealedSecret, context: &SecretContext)
 
 #[async_trait]
 impl Cipher for Keyring {
-    async fn seal(&self, plaintext: &SecretString, context: &SecretContext) -> Result<SealedSecret, CipherError> {
+    async fn seal(
+        &self,
+        plaintext: &SecretString,
+        context: &SecretContext,
+    ) -> Result<SealedSecret, CipherError> {
         seal_sync(self, plaintext, context)
     }
 
-    async fn open(&self, sealed: &SealedSecret, context: &SecretContext) -> Result<SecretString, CipherError> {
+    async fn open(
+        &self,
+        sealed: &SealedSecret,
+        context: &SecretContext,
+    ) -> Result<SecretString, CipherError> {
         open_sync(self, sealed, context)
     }
 }
@@ -142,36 +166,56 @@ mod tests {
         let k1 = Keyring::generate_key();
         let k2 = Keyring::generate_key();
         let before = Keyring::from_base64(&k1, None).expect("key");
-        let sealed = seal_sync(&before, &SecretString::from("sk-123"), &ctx("global")).expect("seal");
-        assert!(sealed.0.starts_with(&format!("v1.{}.", before.current_key_id())));
+        let sealed =
+            seal_sync(&before, &SecretString::from("sk-123"), &ctx("global")).expect("seal");
+        assert!(
+            sealed
+                .0
+                .starts_with(&format!("v1.{}.", before.current_key_id()))
+        );
         assert!(!sealed.0.contains("sk-123"));
 
         let after = Keyring::from_base64(&k2, Some(&k1)).expect("keys");
         let opened = open_sync(&after, &sealed, &ctx("global")).expect("open");
         assert_eq!(opened.expose_secret(), "sk-123");
         let resealed = seal_sync(&after, &opened, &ctx("global")).expect("seal");
-        assert!(resealed.0.starts_with(&format!("v1.{}.", after.current_key_id())));
+        assert!(
+            resealed
+                .0
+                .starts_with(&format!("v1.{}.", after.current_key_id()))
+        );
 
         let forgotten = Keyring::from_base64(&k2, None).expect("key");
-        assert!(matches!(open_sync(&forgotten, &sealed, &ctx("global")), Err(CipherError::UnknownKey(_))));
+        assert!(matches!(
+            open_sync(&forgotten, &sealed, &ctx("global")),
+            Err(CipherError::UnknownKey(_))
+        ));
     }
 
     #[test]
     fn a_value_does_not_open_for_another_owner_or_when_altered() {
         let ring = Keyring::from_base64(&Keyring::generate_key(), None).expect("key");
         let sealed = seal_sync(&ring, &SecretString::from("secret"), &ctx("acc_1")).expect("seal");
-        assert!(matches!(open_sync(&ring, &sealed, &ctx("acc_2")), Err(CipherError::Tampered)));
+        assert!(matches!(
+            open_sync(&ring, &sealed, &ctx("acc_2")),
+            Err(CipherError::Tampered)
+        ));
         let mut altered = sealed.0.clone();
         altered.pop();
         altered.push(if sealed.0.ends_with('A') { 'B' } else { 'A' });
         assert!(open_sync(&ring, &SealedSecret(altered), &ctx("acc_1")).is_err());
-        assert!(matches!(open_sync(&ring, &SealedSecret("garbage".into()), &ctx("acc_1")), Err(CipherError::Malformed)));
+        assert!(matches!(
+            open_sync(&ring, &SealedSecret("garbage".into()), &ctx("acc_1")),
+            Err(CipherError::Malformed)
+        ));
     }
 
     #[test]
     fn bad_keys_are_named() {
         assert!(Keyring::from_base64("short", None).is_err());
-        let e = Keyring::from_base64(&Keyring::generate_key(), Some("AAAA")).err().map(|e| e.0);
+        let e = Keyring::from_base64(&Keyring::generate_key(), Some("AAAA"))
+            .err()
+            .map(|e| e.0);
         assert!(e.is_some_and(|m| m.contains("ENCRYPTION_KEYS_OLD")));
     }
 }

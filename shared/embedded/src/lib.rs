@@ -25,7 +25,8 @@ pub struct Embedded {
 }
 
 pub fn open(data_dir: &Path) -> Result<Embedded, db::OpenError> {
-    std::fs::create_dir_all(data_dir).map_err(|e| db::OpenError(format!("{}: {e}", data_dir.display())))?;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| db::OpenError(format!("{}: {e}", data_dir.display())))?;
     let db = Arc::new(Database::open(&data_dir.join("switchboard.db"))?);
     Ok(Embedded {
         created: db.created(),

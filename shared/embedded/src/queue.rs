@@ -44,7 +44,10 @@ fn queue_error(e: StoreError) -> QueueError {
 
 impl EmbeddedQueue {
     pub fn new(db: Arc<Database>) -> Self {
-        let wakeups = QueueName::ALL.into_iter().map(|q| (q, Notify::new())).collect();
+        let wakeups = QueueName::ALL
+            .into_iter()
+            .map(|q| (q, Notify::new()))
+            .collect();
         Self { db, wakeups }
     }
 
@@ -57,7 +60,12 @@ impl EmbeddedQueue {
 
     /// Receives up to `max` visible jobs and hides them for `visibility`. Jobs received
     /// `MAX_RECEIVES` times already are moved to the dead letters instead.
-    pub async fn receive(&self, queue: QueueName, max: usize, visibility: Duration) -> Result<Vec<Delivery>, QueueError> {
+    pub async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<Delivery>, QueueError> {
         let name = queue.as_str();
         self.db
             .write(move |c| {
@@ -99,7 +107,10 @@ impl EmbeddedQueue {
         self.db
             .write(move |c| {
                 let n = c
-                    .execute("DELETE FROM jobs WHERE id = ?1 AND receipt = ?2", params![id, receipt])
+                    .execute(
+                        "DELETE FROM jobs WHERE id = ?1 AND receipt = ?2",
+                        params![id, receipt],
+                    )
                     .map_err(crate::store_backend)?;
                 Ok(n == 1)
             })
@@ -126,7 +137,10 @@ impl EmbeddedQueue {
     /// Moves a job that can never succeed to the dead letters now.
     pub async fn kill(&self, d: &Delivery, error: &str) -> Result<(), QueueError> {
         let (id, error) = (d.id, error.to_string());
-        self.db.write(move |c| dead_letter(c, id, &error)).await.map_err(queue_error)
+        self.db
+            .write(move |c| dead_letter(c, id, &error))
+            .await
+            .map_err(queue_error)
     }
 
     /// How long until the next job of `queue` becomes visible, if any is waiting.
@@ -135,7 +149,11 @@ impl EmbeddedQueue {
         self.db
             .read(move |c| {
                 let at: Option<i64> = c
-                    .query_row("SELECT MIN(visible_at) FROM jobs WHERE queue = ?1", [name], |r| r.get(0))
+                    .query_row(
+                        "SELECT MIN(visible_at) FROM jobs WHERE queue = ?1",
+                        [name],
+                        |r| r.get(0),
+                    )
                     .map_err(crate::store_backend)?;
                 Ok(at.map(|at| Duration::from_millis((at - now_ms()).max(0) as u64)))
             })

@@ -67,7 +67,10 @@ CREATE TABLE dead_jobs (
 pub fn migrate(conn: &Connection) -> rusqlite::Result<usize> {
     let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        conn.execute_batch(&format!("BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;", i + 1))?;
+        conn.execute_batch(&format!(
+            "BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;",
+            i + 1
+        ))?;
     }
     Ok(version)
 }

@@ -10,8 +10,9 @@ use switchboard_core::jobs::JobFailure;
 use switchboard_core::ports::QueueName;
 use tokio::sync::watch;
 
-pub type JobHandler =
-    Arc<dyn Fn(String) -> Pin<Box<dyn Future<Output = Result<(), JobFailure>> + Send>> + Send + Sync>;
+pub type JobHandler = Arc<
+    dyn Fn(String) -> Pin<Box<dyn Future<Output = Result<(), JobFailure>> + Send>> + Send + Sync,
+>;
 
 #[derive(Debug, Clone, Copy)]
 pub struct WorkerConfig {
@@ -29,10 +30,18 @@ fn backoff(receive_count: u32) -> Duration {
 }
 
 /// Runs until `shutdown` turns true; a job in progress finishes first.
-pub async fn run(queue: Arc<EmbeddedQueue>, config: WorkerConfig, handler: JobHandler, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    queue: Arc<EmbeddedQueue>,
+    config: WorkerConfig,
+    handler: JobHandler,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let name = config.queue.as_str();
     while !*shutdown.borrow() {
-        let batch = match queue.receive(config.queue, config.batch, config.visibility).await {
+        let batch = match queue
+            .receive(config.queue, config.batch, config.visibility)
+            .await
+        {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(queue = name, error = %e, "receive failed");
@@ -57,7 +66,9 @@ pub async fn run(queue: Arc<EmbeddedQueue>, config: WorkerConfig, handler: JobHa
                 Ok(()) => queue.delete(&delivery).await.map(|_| ()),
                 Err(JobFailure::Retry(reason)) => {
                     tracing::warn!(queue = name, job = delivery.id, attempt = delivery.receive_count, %reason, "job will be retried");
-                    queue.release(&delivery, backoff(delivery.receive_count)).await
+                    queue
+                        .release(&delivery, backoff(delivery.receive_count))
+                        .await
                 }
                 Err(JobFailure::Poison(reason)) => {
                     tracing::error!(queue = name, job = delivery.id, %reason, "job cannot run; dead-lettered");
@@ -67,7 +78,13 @@ pub async fn run(queue: Arc<EmbeddedQueue>, config: WorkerConfig, handler: JobHa
             if let Err(e) = settled {
                 tracing::error!(queue = name, job = delivery.id, error = %e, "could not settle job; it will come back");
             }
-            tracing::debug!(queue = name, job = delivery.id, elapsed_ms, ok = outcome.is_ok(), "job ran");
+            tracing::debug!(
+                queue = name,
+                job = delivery.id,
+                elapsed_ms,
+                ok = outcome.is_ok(),
+                "job ran"
+            );
         }
     }
 }

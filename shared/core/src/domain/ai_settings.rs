@@ -4,8 +4,8 @@
 use super::chat::AiMode;
 use super::provider::SealedSecret;
 use super::validation::{
-    DebounceSeconds, HttpUrl, HumanTakeoverMinutes, MaxRepliesPerHour, MaxTokens, ReplyDelaySeconds,
-    Temperature, TimeoutSeconds,
+    DebounceSeconds, HttpUrl, HumanTakeoverMinutes, MaxRepliesPerHour, MaxTokens,
+    ReplyDelaySeconds, Temperature, TimeoutSeconds,
 };
 use serde::{Deserialize, Serialize};
 
@@ -94,18 +94,22 @@ impl AiSettings {
         p.base_url.apply_to(&mut self.base_url);
         p.api_key.apply_to(&mut self.api_key);
         p.model_name.apply_to(&mut self.model_name);
-        p.default_system_prompt.apply_to(&mut self.default_system_prompt);
+        p.default_system_prompt
+            .apply_to(&mut self.default_system_prompt);
         p.temperature.apply_to(&mut self.temperature);
         p.max_tokens.apply_to(&mut self.max_tokens);
         p.timeout_seconds.apply_to(&mut self.timeout_seconds);
-        p.reply_delay_seconds.apply_to(&mut self.reply_delay_seconds);
+        p.reply_delay_seconds
+            .apply_to(&mut self.reply_delay_seconds);
         p.reply_to_private.apply_to(&mut self.reply_to_private);
         p.reply_to_groups.apply_to(&mut self.reply_to_groups);
         p.reply_to_channels.apply_to(&mut self.reply_to_channels);
         p.echo_mode.apply_to(&mut self.echo_mode);
-        p.human_takeover_minutes.apply_to(&mut self.human_takeover_minutes);
+        p.human_takeover_minutes
+            .apply_to(&mut self.human_takeover_minutes);
         p.debounce_seconds.apply_to(&mut self.debounce_seconds);
-        p.groups_require_mention.apply_to(&mut self.groups_require_mention);
+        p.groups_require_mention
+            .apply_to(&mut self.groups_require_mention);
         p.max_replies_per_chat_per_hour
             .apply_to(&mut self.max_replies_per_chat_per_hour);
     }

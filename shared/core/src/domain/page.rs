@@ -45,7 +45,8 @@ fn decode_cursor(cursor: &str) -> Result<String, ValidationError> {
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .filter(|s| !s.is_empty() && s.len() <= 512)
         .ok_or_else(|| {
-            ValidationError::new("cursor", "is not a cursor this API returned").with_code("invalid_cursor")
+            ValidationError::new("cursor", "is not a cursor this API returned")
+                .with_code("invalid_cursor")
         })
 }
 
@@ -96,7 +97,10 @@ mod tests {
         assert!(PageRequest::new(Some(0), None).is_err());
         assert!(PageRequest::new(Some(201), None).is_err());
         let c = encode_cursor("acc_01J");
-        assert_eq!(PageRequest::new(Some(5), Some(&c)).map(|p| p.after), Ok(Some("acc_01J".into())));
+        assert_eq!(
+            PageRequest::new(Some(5), Some(&c)).map(|p| p.after),
+            Ok(Some("acc_01J".into()))
+        );
         assert!(PageRequest::new(None, Some("!!!")).is_err());
     }
 

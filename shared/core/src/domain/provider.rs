@@ -123,7 +123,11 @@ impl ProviderConfigPatch {
                     format!(
                         "unknown field for provider {}; expected one of: {}",
                         kind.as_str(),
-                        if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "(none)".to_string()
+                        } else {
+                            known.join(", ")
+                        }
                     ),
                 )
                 .with_code("unknown_field")
@@ -132,7 +136,10 @@ impl ProviderConfigPatch {
             let checked = match value {
                 serde_json::Value::Null if !creating && !spec.required => None,
                 serde_json::Value::Null => {
-                    return Err(ValidationError::new(field, "is required and cannot be null"));
+                    return Err(ValidationError::new(
+                        field,
+                        "is required and cannot be null",
+                    ));
                 }
                 serde_json::Value::String(s) => {
                     bounded_text(&field, s, 1, 4096)?;
@@ -151,7 +158,9 @@ impl ProviderConfigPatch {
         }
         if creating {
             if let Some(missing) = specs.iter().find(|s| {
-                s.required && !patch.fields.contains_key(s.name) && !patch.secrets.contains_key(s.name)
+                s.required
+                    && !patch.fields.contains_key(s.name)
+                    && !patch.secrets.contains_key(s.name)
             }) {
                 return Err(ValidationError::new(
                     format!("provider_config.{}", missing.name),
@@ -189,12 +198,21 @@ mod tests {
     fn whatsapp_needs_its_required_fields() {
         let v = json!({"phone_number_id": "1", "access_token": "t"});
         let err = ProviderConfigPatch::parse(ProviderKind::WhatsappCloud, Some(&v), true);
-        assert_eq!(err.map_err(|e| e.field), Err("provider_config.app_secret".to_string()));
+        assert_eq!(
+            err.map_err(|e| e.field),
+            Err("provider_config.app_secret".to_string())
+        );
         let v = json!({"phone_number_id": "1", "access_token": "t", "app_secret": "s"});
         let patch = ProviderConfigPatch::parse(ProviderKind::WhatsappCloud, Some(&v), true);
         let patch = patch.expect("valid");
-        assert_eq!(patch.secrets.get("access_token"), Some(&Some("t".to_string())));
-        assert_eq!(patch.fields.get("phone_number_id"), Some(&Some("1".to_string())));
+        assert_eq!(
+            patch.secrets.get("access_token"),
+            Some(&Some("t".to_string()))
+        );
+        assert_eq!(
+            patch.fields.get("phone_number_id"),
+            Some(&Some("1".to_string()))
+        );
     }
 
     #[test]

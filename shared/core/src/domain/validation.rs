@@ -195,7 +195,12 @@ impl fmt::Display for HttpUrl {
 }
 
 /// Checks a free-text field's length in characters (not bytes) and that it holds no NUL.
-pub fn bounded_text(field: &str, value: &str, min: usize, max: usize) -> Result<(), ValidationError> {
+pub fn bounded_text(
+    field: &str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> Result<(), ValidationError> {
     let chars = value.chars().count();
     if chars < min {
         return Err(ValidationError::new(
@@ -214,7 +219,10 @@ pub fn bounded_text(field: &str, value: &str, min: usize, max: usize) -> Result<
         ));
     }
     if value.contains('\0') {
-        return Err(ValidationError::new(field, "must not contain NUL characters"));
+        return Err(ValidationError::new(
+            field,
+            "must not contain NUL characters",
+        ));
     }
     Ok(())
 }
@@ -244,14 +252,25 @@ mod tests {
     #[test]
     fn stored_values_are_checked_when_read_back() {
         assert!(serde_json::from_str::<TimeoutSeconds>("301").is_err());
-        assert_eq!(serde_json::from_str::<TimeoutSeconds>("300").ok().map(|t| t.get()), Some(300));
+        assert_eq!(
+            serde_json::from_str::<TimeoutSeconds>("300")
+                .ok()
+                .map(|t| t.get()),
+            Some(300)
+        );
     }
 
     #[test]
     fn urls_must_be_http_with_a_host_and_no_credentials() {
         assert!(HttpUrl::parse("base_url", "https://api.openai.com/v1").is_ok());
         assert!(HttpUrl::parse("base_url", "http://127.0.0.1:9/v1").is_ok());
-        for bad in ["ftp://x", "file:///etc/passwd", "not a url", "https://u:p@host/", "http://"] {
+        for bad in [
+            "ftp://x",
+            "file:///etc/passwd",
+            "not a url",
+            "https://u:p@host/",
+            "http://",
+        ] {
             assert!(HttpUrl::parse("base_url", bad).is_err(), "{bad}");
         }
     }

@@ -35,18 +35,34 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let message = self.to_string();
         match self {
-            AppError::BadRequest { code, field, .. } => body(StatusCode::BAD_REQUEST, code, message, field),
-            AppError::Invalid(e) => body(StatusCode::UNPROCESSABLE_ENTITY, e.code, e.message, Some(e.field)),
+            AppError::BadRequest { code, field, .. } => {
+                body(StatusCode::BAD_REQUEST, code, message, field)
+            }
+            AppError::Invalid(e) => body(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e.code,
+                e.message,
+                Some(e.field),
+            ),
             AppError::Unauthorized => body(StatusCode::UNAUTHORIZED, "unauthorized", message, None),
             AppError::Forbidden(_) => body(StatusCode::FORBIDDEN, "forbidden", message, None),
             AppError::NotFound(_) => body(StatusCode::NOT_FOUND, "not_found", message, None),
             AppError::Conflict { code, .. } => body(StatusCode::CONFLICT, code, message, None),
-            AppError::PayloadTooLarge { .. } => body(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message, None),
-            AppError::UnsupportedMediaType => {
-                body(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message, None)
-            }
+            AppError::PayloadTooLarge { .. } => body(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                message,
+                None,
+            ),
+            AppError::UnsupportedMediaType => body(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                message,
+                None,
+            ),
             AppError::RateLimited { retry_after_secs } => {
-                let mut response = body(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message, None);
+                let mut response =
+                    body(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message, None);
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

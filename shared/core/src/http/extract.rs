@@ -35,18 +35,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             .and_then(|v| v.split(';').next())
             .map(|mime| {
                 let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
             });
         if is_json != Some(true) {
             return Err(AppError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection: BytesRejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge { limit: MAX_BODY_BYTES }
-            } else {
-                AppError::bad_request("unreadable_body", rejection.body_text())
-            }
-        })?;
+        let bytes =
+            Bytes::from_request(req, state)
+                .await
+                .map_err(|rejection: BytesRejection| {
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        AppError::PayloadTooLarge {
+                            limit: MAX_BODY_BYTES,
+                        }
+                    } else {
+                        AppError::bad_request("unreadable_body", rejection.body_text())
+                    }
+                })?;
         parse_json(&bytes).map(JsonBody)
     }
 }
@@ -55,7 +61,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(classify)?;
-    de.end().map_err(|e| AppError::bad_request("malformed_json", e.to_string()))?;
+    de.end()
+        .map_err(|e| AppError::bad_request("malformed_json", e.to_string()))?;
     Ok(value)
 }
 
@@ -64,10 +71,18 @@ fn classify(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
     let inner = e.inner();
     let text = inner.to_string();
     let field = |name: Option<&str>| -> String {
-        let base = if path == "." { String::new() } else { path.clone() };
+        let base = if path == "." {
+            String::new()
+        } else {
+            path.clone()
+        };
         match name {
             Some(n) if !base.ends_with(n) => {
-                if base.is_empty() { n.to_string() } else { format!("{base}.{n}") }
+                if base.is_empty() {
+                    n.to_string()
+                } else {
+                    format!("{base}.{n}")
+                }
             }
             _ => base,
         }
@@ -80,11 +95,15 @@ fn classify(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
     let message = text.split(" at line ").next().unwrap_or(&text).to_string();
     if text.starts_with("unknown field") {
         let name = quoted(&text);
-        return ValidationError::new(field(name.as_deref()), message).with_code("unknown_field").into();
+        return ValidationError::new(field(name.as_deref()), message)
+            .with_code("unknown_field")
+            .into();
     }
     if text.starts_with("missing field") {
         let name = quoted(&text);
-        return ValidationError::new(field(name.as_deref()), message).with_code("missing_field").into();
+        return ValidationError::new(field(name.as_deref()), message)
+            .with_code("missing_field")
+            .into();
     }
     if text.starts_with("unknown variant") {
         return ValidationError::new(field(None), message).into();
@@ -146,7 +165,12 @@ pub fn account_in_path(caller: &Caller, raw: &str) -> Result<AccountId, AppError
 }
 
 pub fn chat_in_path(raw: &str) -> Result<ChatJid, AppError> {
-    ChatJid::parse(raw).map_err(|e| AppError::Invalid(ValidationError { field: "chat_jid".into(), ..e }))
+    ChatJid::parse(raw).map_err(|e| {
+        AppError::Invalid(ValidationError {
+            field: "chat_jid".into(),
+            ..e
+        })
+    })
 }
 
 /// `?limit=&cursor=` (and `before=` where lists run newest first).
@@ -223,12 +247,30 @@ mod tests {
     #[test]
     fn errors_are_classified_as_the_contract_says() {
         assert_eq!(code(parse_json(br#"{"name":"x"}"#)).0, 200);
-        assert_eq!(code(parse_json(br#"{"name":"x""#)), (400, "malformed_json".into()));
-        assert_eq!(code(parse_json(br#"{"name":"x"} trailing"#)), (400, "malformed_json".into()));
-        assert_eq!(code(parse_json(br#"{"name":5}"#)), (400, "invalid_type".into()));
-        assert_eq!(code(parse_json(br#"{"name":"x","nme":1}"#)), (422, "unknown_field:nme".into()));
-        assert_eq!(code(parse_json(br#"{}"#)), (422, "missing_field:name".into()));
-        assert_eq!(code(parse_json(br#"{"name":"x","kind":"b"}"#)), (422, "invalid_value:kind".into()));
+        assert_eq!(
+            code(parse_json(br#"{"name":"x""#)),
+            (400, "malformed_json".into())
+        );
+        assert_eq!(
+            code(parse_json(br#"{"name":"x"} trailing"#)),
+            (400, "malformed_json".into())
+        );
+        assert_eq!(
+            code(parse_json(br#"{"name":5}"#)),
+            (400, "invalid_type".into())
+        );
+        assert_eq!(
+            code(parse_json(br#"{"name":"x","nme":1}"#)),
+            (422, "unknown_field:nme".into())
+        );
+        assert_eq!(
+            code(parse_json(br#"{}"#)),
+            (422, "missing_field:name".into())
+        );
+        assert_eq!(
+            code(parse_json(br#"{"name":"x","kind":"b"}"#)),
+            (422, "invalid_value:kind".into())
+        );
     }
 
     proptest! {

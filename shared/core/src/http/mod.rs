@@ -50,7 +50,9 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An admin JWT, or an account token where the endpoint allows one"))
+                    .description(Some(
+                        "An admin JWT, or an account token where the endpoint allows one",
+                    ))
                     .build(),
             ),
         );
@@ -86,14 +88,18 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(|| async { AppError::NotFound("route") })
         .method_not_allowed_fallback(|| async {
-            let mut response = AppError::bad_request("method_not_allowed", "method not allowed").into_response();
+            let mut response =
+                AppError::bad_request("method_not_allowed", "method not allowed").into_response();
             *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
             response
         })
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(on_panic))
         // One line per request at info; headers (and so credentials) are not logged.
-        .layer(TraceLayer::new_for_http().on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
+        .layer(
+            TraceLayer::new_for_http()
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
         .with_state(state)
 }
 

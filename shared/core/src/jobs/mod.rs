@@ -61,7 +61,10 @@ pub async fn enqueue(services: &Services, jobs: Vec<(Job, Duration)>) -> Result<
     let mut by_queue: HashMap<QueueName, Vec<OutgoingJob>> = HashMap::new();
     for (job, delay) in jobs {
         let body = serde_json::to_string(&job).map_err(|e| AppError::Internal(e.to_string()))?;
-        by_queue.entry(job.queue()).or_default().push(OutgoingJob { body, delay });
+        by_queue
+            .entry(job.queue())
+            .or_default()
+            .push(OutgoingJob { body, delay });
     }
     for (queue, jobs) in by_queue {
         services.queue.enqueue(queue, jobs).await?;

@@ -37,6 +37,14 @@ pub enum CipherError {
 
 #[async_trait]
 pub trait Cipher: Send + Sync {
-    async fn seal(&self, plaintext: &SecretString, context: &SecretContext) -> Result<SealedSecret, CipherError>;
-    async fn open(&self, sealed: &SealedSecret, context: &SecretContext) -> Result<SecretString, CipherError>;
+    async fn seal(
+        &self,
+        plaintext: &SecretString,
+        context: &SecretContext,
+    ) -> Result<SealedSecret, CipherError>;
+    async fn open(
+        &self,
+        sealed: &SealedSecret,
+        context: &SecretContext,
+    ) -> Result<SecretString, CipherError>;
 }

@@ -27,7 +27,10 @@ pub struct UlidGen(Mutex<Generator>);
 
 impl IdGen for UlidGen {
     fn next_ulid(&self) -> Ulid {
-        let mut generator = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut generator = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         // Overflow needs 2^80 ids in one millisecond; fall back to a fresh random one.
         generator.generate().unwrap_or_else(|_| Ulid::new())
     }

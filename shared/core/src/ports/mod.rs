@@ -12,5 +12,6 @@ pub use clock::{Clock, IdGen, SystemClock, UlidGen};
 pub use provider::{Provider, ProviderError, ProviderReceipt, Providers};
 pub use queue::{JobQueue, MAX_QUEUE_DELAY, OutgoingJob, QueueError, QueueName};
 pub use store::{
-    AccountStore, AiConfigStore, AiLogFilter, AiLogStore, ChatStore, MessageStore, Recorded, Store, StoreError,
+    AccountStore, AiConfigStore, AiLogFilter, AiLogStore, ChatStore, MessageStore, Recorded, Store,
+    StoreError,
 };

@@ -52,7 +52,10 @@ impl Providers {
 
     pub fn get(&self, kind: ProviderKind) -> Result<&Arc<dyn Provider>, ProviderError> {
         self.0.get(&kind).ok_or_else(|| {
-            ProviderError::Permanent(format!("sending through {} is not available", kind.as_str()))
+            ProviderError::Permanent(format!(
+                "sending through {} is not available",
+                kind.as_str()
+            ))
         })
     }
 }

@@ -59,14 +59,23 @@ pub trait AiConfigStore: Send + Sync {
     async fn put_global_ai(&self, settings: &AiSettings) -> Result<(), StoreError>;
     /// An account without stored settings inherits everything (all `None`).
     async fn account_ai(&self, id: &AccountId) -> Result<AiSettings, StoreError>;
-    async fn put_account_ai(&self, id: &AccountId, settings: &AiSettings) -> Result<(), StoreError>;
+    async fn put_account_ai(&self, id: &AccountId, settings: &AiSettings)
+    -> Result<(), StoreError>;
 }
 
 #[async_trait]
 pub trait ChatStore: Send + Sync {
-    async fn get_chat(&self, account: &AccountId, chat: &ChatJid) -> Result<Option<Chat>, StoreError>;
+    async fn get_chat(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+    ) -> Result<Option<Chat>, StoreError>;
     /// Newest activity first.
-    async fn list_chats(&self, account: &AccountId, page: &PageRequest) -> Result<Page<Chat>, StoreError>;
+    async fn list_chats(
+        &self,
+        account: &AccountId,
+        page: &PageRequest,
+    ) -> Result<Page<Chat>, StoreError>;
     /// Creates or replaces the chat's own settings (name, blocked, AI mode, prompt, pause); its
     /// `last_message_at` is kept as the messages left it.
     async fn put_chat(&self, chat: &Chat) -> Result<(), StoreError>;
@@ -80,7 +89,11 @@ pub trait MessageStore: Send + Sync {
     /// Stores an outbound message once per (account, idempotency key) when it has a key, and
     /// creates or touches its chat, in one transaction.
     async fn record_outbound(&self, message: &Message) -> Result<Recorded, StoreError>;
-    async fn get_message(&self, account: &AccountId, id: &MessageId) -> Result<Option<Message>, StoreError>;
+    async fn get_message(
+        &self,
+        account: &AccountId,
+        id: &MessageId,
+    ) -> Result<Option<Message>, StoreError>;
     /// Moves a message to `to` only if its status is one of `from`; false otherwise.
     async fn transition_message(
         &self,
@@ -114,7 +127,11 @@ pub trait AiLogStore: Send + Sync {
     async fn insert_ai_log(&self, log: &AiLog) -> Result<Recorded<AiLog>, StoreError>;
     async fn get_ai_log(&self, id: &AiLogId) -> Result<Option<AiLog>, StoreError>;
     /// Newest first.
-    async fn list_ai_logs(&self, filter: &AiLogFilter, page: &PageRequest) -> Result<Page<AiLog>, StoreError>;
+    async fn list_ai_logs(
+        &self,
+        filter: &AiLogFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AiLog>, StoreError>;
 }
 
 /// Everything the application stores.

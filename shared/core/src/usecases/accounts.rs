@@ -24,8 +24,13 @@ pub struct CreatedAccount {
 pub async fn create(s: &Services, input: NewAccount) -> Result<CreatedAccount, AppError> {
     let id = AccountId::from_ulid(s.ids.next_ulid());
     let now = s.clock.now();
-    let provider_config =
-        apply_provider_patch(s, &id, StoredProviderConfig::default(), input.provider_config).await?;
+    let provider_config = apply_provider_patch(
+        s,
+        &id,
+        StoredProviderConfig::default(),
+        input.provider_config,
+    )
+    .await?;
     let account = Account {
         id: id.clone(),
         name: input.name,
@@ -60,7 +65,8 @@ pub async fn update(
     // The provider decides which fields are valid, so the patch is checked against it here.
     if let Some(config) = provider_config {
         let patch = ProviderConfigPatch::parse(account.provider, Some(&config), false)?;
-        account.provider_config = apply_provider_patch(s, id, account.provider_config, patch).await?;
+        account.provider_config =
+            apply_provider_patch(s, id, account.provider_config, patch).await?;
     }
     if let Some(name) = name {
         account.name = name;

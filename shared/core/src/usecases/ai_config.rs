@@ -19,7 +19,11 @@ pub struct LevelUpdate {
     pub api_key: Change<SecretString>,
 }
 
-async fn seal_key(s: &Services, owner: &str, key: Change<SecretString>) -> Result<Change<crate::domain::provider::SealedSecret>, AppError> {
+async fn seal_key(
+    s: &Services,
+    owner: &str,
+    key: Change<SecretString>,
+) -> Result<Change<crate::domain::provider::SealedSecret>, AppError> {
     Ok(match key {
         Change::Keep => Change::Keep,
         Change::Clear => Change::Clear,
@@ -44,7 +48,11 @@ pub async fn get_account(s: &Services, account: &AccountId) -> Result<AiSettings
     Ok(s.store.account_ai(account).await?)
 }
 
-pub async fn put_account(s: &Services, account: &AccountId, update: LevelUpdate) -> Result<AiSettings, AppError> {
+pub async fn put_account(
+    s: &Services,
+    account: &AccountId,
+    update: LevelUpdate,
+) -> Result<AiSettings, AppError> {
     ensure_account(s, account).await?;
     let mut patch = update.patch;
     patch.api_key = seal_key(s, account.as_str(), update.api_key).await?;
@@ -55,7 +63,11 @@ pub async fn put_account(s: &Services, account: &AccountId, update: LevelUpdate)
 }
 
 /// The chat as stored, or a fresh one: chats may be configured before their first message.
-pub async fn chat_or_new(s: &Services, account: &AccountId, chat_id: &ChatJid) -> Result<Chat, AppError> {
+pub async fn chat_or_new(
+    s: &Services,
+    account: &AccountId,
+    chat_id: &ChatJid,
+) -> Result<Chat, AppError> {
     ensure_account(s, account).await?;
     Ok(s.store
         .get_chat(account, chat_id)
@@ -124,6 +136,11 @@ pub async fn effective_for_chat(
 ) -> Result<(EffectiveAi, Result<(), SkipReason>), AppError> {
     let chat = chat_or_new(s, account, chat_id).await?;
     let effective = effective(s, Some(account), Some(&chat)).await?;
-    let decision = rules::decide(&effective, &chat, MessageFacts::HYPOTHETICAL_TEXT, s.clock.now());
+    let decision = rules::decide(
+        &effective,
+        &chat,
+        MessageFacts::HYPOTHETICAL_TEXT,
+        s.clock.now(),
+    );
     Ok((effective, decision))
 }

@@ -8,7 +8,11 @@ use crate::error::AppError;
 use crate::services::Services;
 use crate::usecases::ai_config::{chat_or_new, ensure_account};
 
-pub async fn list(s: &Services, account: &AccountId, page: &PageRequest) -> Result<Page<Chat>, AppError> {
+pub async fn list(
+    s: &Services,
+    account: &AccountId,
+    page: &PageRequest,
+) -> Result<Page<Chat>, AppError> {
     ensure_account(s, account).await?;
     Ok(s.store.list_chats(account, page).await?)
 }
@@ -24,7 +28,12 @@ pub async fn messages(
 }
 
 /// Blocks or unblocks a chat; a chat can be blocked before it has written.
-pub async fn set_blocked(s: &Services, account: &AccountId, chat_id: &ChatJid, blocked: bool) -> Result<Chat, AppError> {
+pub async fn set_blocked(
+    s: &Services,
+    account: &AccountId,
+    chat_id: &ChatJid,
+    blocked: bool,
+) -> Result<Chat, AppError> {
     let mut chat = chat_or_new(s, account, chat_id).await?;
     chat.blocked = blocked;
     s.store.put_chat(&chat).await?;

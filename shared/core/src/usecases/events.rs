@@ -8,7 +8,12 @@ use crate::services::Services;
 use serde::Serialize;
 use std::time::Duration;
 
-pub fn new_event(s: &Services, event_type: EventType, account: &AccountId, data: impl Serialize) -> Event {
+pub fn new_event(
+    s: &Services,
+    event_type: EventType,
+    account: &AccountId,
+    data: impl Serialize,
+) -> Event {
     Event {
         id: EventId::from_ulid(s.ids.next_ulid()),
         event_type,

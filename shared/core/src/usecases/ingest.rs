@@ -33,7 +33,11 @@ pub struct Ingested {
     pub duplicate: bool,
 }
 
-pub async fn ingest(s: &Services, account: &AccountId, inbound: Inbound) -> Result<Ingested, AppError> {
+pub async fn ingest(
+    s: &Services,
+    account: &AccountId,
+    inbound: Inbound,
+) -> Result<Ingested, AppError> {
     ensure_account(s, account).await?;
     let now = s.clock.now();
     let message = Message {
@@ -69,7 +73,12 @@ pub async fn ingest(s: &Services, account: &AccountId, inbound: Inbound) -> Resu
 }
 
 async fn dispatch(s: &Services, message: &Message) -> Result<(), AppError> {
-    let mut event = events::new_event(s, EventType::MessageReceived, &message.account_id, MessageView::from(message));
+    let mut event = events::new_event(
+        s,
+        EventType::MessageReceived,
+        &message.account_id,
+        MessageView::from(message),
+    );
     event.id = events::received_event_id(&message.id);
     let reply = Job::Reply {
         account_id: message.account_id.clone(),

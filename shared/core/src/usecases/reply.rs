@@ -20,7 +20,12 @@ pub async fn decide_reply(
     chat_id: &ChatJid,
     message_id: &MessageId,
 ) -> Result<(), JobFailure> {
-    let Some(message) = s.store.get_message(account_id, message_id).await.map_err(AppError::from)? else {
+    let Some(message) = s
+        .store
+        .get_message(account_id, message_id)
+        .await
+        .map_err(AppError::from)?
+    else {
         return Ok(());
     };
     let chat = s
@@ -32,12 +37,23 @@ pub async fn decide_reply(
     let effective = ai_config::effective(s, Some(account_id), Some(&chat)).await?;
     let facts = MessageFacts {
         from_me: message.from_me,
-        has_text: message.text.as_deref().is_some_and(|t| !t.trim().is_empty()),
+        has_text: message
+            .text
+            .as_deref()
+            .is_some_and(|t| !t.trim().is_empty()),
         addresses_account: message.mentions_me,
     };
     match rules::decide(&effective, &chat, facts, s.clock.now()) {
         Err(reason) => record_skip(s, &message, &effective, reason).await,
-        Ok(()) if effective.echo_mode.value => reply_with(s, &message, &effective, message.text.clone().unwrap_or_default()).await,
+        Ok(()) if effective.echo_mode.value => {
+            reply_with(
+                s,
+                &message,
+                &effective,
+                message.text.clone().unwrap_or_default(),
+            )
+            .await
+        }
         Ok(()) => Err(JobFailure::Retry(
             "reply generation through an LLM is not available in this build".into(),
         )),
@@ -63,7 +79,12 @@ fn log_row(s: &Services, message: &Message, effective: &EffectiveAi, status: AiL
     }
 }
 
-async fn record_skip(s: &Services, message: &Message, effective: &EffectiveAi, reason: SkipReason) -> Result<(), JobFailure> {
+async fn record_skip(
+    s: &Services,
+    message: &Message,
+    effective: &EffectiveAi,
+    reason: SkipReason,
+) -> Result<(), JobFailure> {
     let mut row = log_row(s, message, effective, AiLogStatus::Skipped);
     row.reason = Some(reason.to_string());
     row.model = None;
@@ -77,7 +98,12 @@ async fn record_skip(s: &Services, message: &Message, effective: &EffectiveAi, r
 
 /// Records the reply as generated and queues its send after the configured delay. The log row
 /// is written first and only once per inbound message, so a redelivered job sends nothing new.
-async fn reply_with(s: &Services, inbound: &Message, effective: &EffectiveAi, text: String) -> Result<(), JobFailure> {
+async fn reply_with(
+    s: &Services,
+    inbound: &Message,
+    effective: &EffectiveAi,
+    text: String,
+) -> Result<(), JobFailure> {
     let mut row = log_row(s, inbound, effective, AiLogStatus::Generated);
     row.reply = Some(text.clone());
     row.latency_ms = Some(0);
@@ -109,7 +135,12 @@ async fn reply_with(s: &Services, inbound: &Message, effective: &EffectiveAi, te
         created_at: now,
         updated_at: now,
     };
-    let stored = s.store.record_outbound(&reply).await.map_err(AppError::from)?.into_inner();
+    let stored = s
+        .store
+        .record_outbound(&reply)
+        .await
+        .map_err(AppError::from)?
+        .into_inner();
     let send = Job::Send {
         account_id: stored.account_id.clone(),
         message_id: stored.id.clone(),
@@ -117,7 +148,8 @@ async fn reply_with(s: &Services, inbound: &Message, effective: &EffectiveAi, te
     let delay = Duration::from_secs(u64::from(effective.reply_delay_seconds.value));
     let mut queued = vec![(send, delay)];
     if first_run {
-        let generated = events::new_event(s, EventType::AiReplyGenerated, &inbound.account_id, &row);
+        let generated =
+            events::new_event(s, EventType::AiReplyGenerated, &inbound.account_id, &row);
         queued.push(events::as_job(generated));
     }
     jobs::enqueue(s, queued).await?;

@@ -27,7 +27,11 @@ pub struct Accepted {
     pub replayed: bool,
 }
 
-pub async fn queue_send(s: &Services, account: &AccountId, req: SendRequest) -> Result<Accepted, AppError> {
+pub async fn queue_send(
+    s: &Services,
+    account: &AccountId,
+    req: SendRequest,
+) -> Result<Accepted, AppError> {
     ensure_account(s, account).await?;
     let now = s.clock.now();
     let message = Message {
@@ -51,7 +55,10 @@ pub async fn queue_send(s: &Services, account: &AccountId, req: SendRequest) -> 
     match s.store.record_outbound(&message).await? {
         Recorded::New(stored) => {
             enqueue_send(s, &stored).await?;
-            Ok(Accepted { message: stored, replayed: false })
+            Ok(Accepted {
+                message: stored,
+                replayed: false,
+            })
         }
         Recorded::Existing(first) => {
             if first.chat_id != message.chat_id || first.text != message.text {
@@ -64,7 +71,10 @@ pub async fn queue_send(s: &Services, account: &AccountId, req: SendRequest) -> 
             if first.status == MessageStatus::Queued {
                 enqueue_send(s, &first).await?;
             }
-            Ok(Accepted { message: first, replayed: true })
+            Ok(Accepted {
+                message: first,
+                replayed: true,
+            })
         }
     }
 }
@@ -78,24 +88,52 @@ async fn enqueue_send(s: &Services, message: &Message) -> Result<(), AppError> {
 }
 
 /// Sends a queued message. Safe to run twice: a message that left `queued`/`sending` is done.
-pub async fn deliver(s: &Services, account_id: &AccountId, message_id: &MessageId) -> Result<(), JobFailure> {
-    let Some(message) = s.store.get_message(account_id, message_id).await.map_err(AppError::from)? else {
+pub async fn deliver(
+    s: &Services,
+    account_id: &AccountId,
+    message_id: &MessageId,
+) -> Result<(), JobFailure> {
+    let Some(message) = s
+        .store
+        .get_message(account_id, message_id)
+        .await
+        .map_err(AppError::from)?
+    else {
         // The account was deleted with its messages: nothing to send.
         return Ok(());
     };
-    if !matches!(message.status, MessageStatus::Queued | MessageStatus::Sending) {
+    if !matches!(
+        message.status,
+        MessageStatus::Queued | MessageStatus::Sending
+    ) {
         return Ok(());
     }
-    let Some(account) = s.store.get_account(account_id).await.map_err(AppError::from)? else {
+    let Some(account) = s
+        .store
+        .get_account(account_id)
+        .await
+        .map_err(AppError::from)?
+    else {
         return Ok(());
     };
     s.store
-        .transition_message(account_id, message_id, &[MessageStatus::Queued], MessageStatus::Sending, None, None)
+        .transition_message(
+            account_id,
+            message_id,
+            &[MessageStatus::Queued],
+            MessageStatus::Sending,
+            None,
+            None,
+        )
         .await
         .map_err(AppError::from)?;
     let text = message.text.clone().unwrap_or_default();
     let sent = match s.providers.get(account.provider) {
-        Ok(provider) => provider.send_text(&account, &message.chat_id, &text, message_id.as_str()).await,
+        Ok(provider) => {
+            provider
+                .send_text(&account, &message.chat_id, &text, message_id.as_str())
+                .await
+        }
         Err(e) => Err(e),
     };
     match sent {
@@ -116,7 +154,12 @@ pub async fn deliver(s: &Services, account_id: &AccountId, message_id: &MessageI
                 let mut sent = message.clone();
                 sent.status = MessageStatus::Sent;
                 sent.provider_message_id = Some(receipt.provider_message_id);
-                let event = events::new_event(s, EventType::MessageSent, account_id, MessageView::from(&sent));
+                let event = events::new_event(
+                    s,
+                    EventType::MessageSent,
+                    account_id,
+                    MessageView::from(&sent),
+                );
                 jobs::enqueue(s, vec![events::as_job(event)]).await?;
             }
             Ok(())
@@ -139,7 +182,12 @@ pub async fn deliver(s: &Services, account_id: &AccountId, message_id: &MessageI
                 let mut failed = message.clone();
                 failed.status = MessageStatus::Failed;
                 failed.error = Some(e);
-                let event = events::new_event(s, EventType::MessageStatus, account_id, MessageView::from(&failed));
+                let event = events::new_event(
+                    s,
+                    EventType::MessageStatus,
+                    account_id,
+                    MessageView::from(&failed),
+                );
                 jobs::enqueue(s, vec![events::as_job(event)]).await?;
             }
             Ok(())

@@ -12,8 +12,11 @@ impl AccountStore for EmbeddedStore {
         let (id, hash, data) = (account.id.to_string(), token.0.clone(), to_json(account)?);
         self.db
             .write(move |c| {
-                c.execute("INSERT INTO accounts (id, token_hash, data) VALUES (?1, ?2, ?3)", params![id, hash, data])
-                    .map_err(backend)?;
+                c.execute(
+                    "INSERT INTO accounts (id, token_hash, data) VALUES (?1, ?2, ?3)",
+                    params![id, hash, data],
+                )
+                .map_err(backend)?;
                 Ok(())
             })
             .await
@@ -24,7 +27,9 @@ impl AccountStore for EmbeddedStore {
         self.db
             .read(move |c| {
                 let data: Option<String> = c
-                    .query_row("SELECT data FROM accounts WHERE id = ?1", [id], |r| r.get(0))
+                    .query_row("SELECT data FROM accounts WHERE id = ?1", [id], |r| {
+                        r.get(0)
+                    })
                     .optional()
                     .map_err(backend)?;
                 data.map(|d| from_json(&d)).transpose()
@@ -52,7 +57,10 @@ impl AccountStore for EmbeddedStore {
         self.db
             .write(move |c| {
                 let n = c
-                    .execute("UPDATE accounts SET data = ?2 WHERE id = ?1", params![id, data])
+                    .execute(
+                        "UPDATE accounts SET data = ?2 WHERE id = ?1",
+                        params![id, data],
+                    )
                     .map_err(backend)?;
                 Ok(n == 1)
             })
@@ -71,7 +79,9 @@ impl AccountStore for EmbeddedStore {
                 ] {
                     c.execute(sql, [&id]).map_err(backend)?;
                 }
-                let n = c.execute("DELETE FROM accounts WHERE id = ?1", [&id]).map_err(backend)?;
+                let n = c
+                    .execute("DELETE FROM accounts WHERE id = ?1", [&id])
+                    .map_err(backend)?;
                 Ok(n == 1)
             })
             .await
@@ -82,7 +92,10 @@ impl AccountStore for EmbeddedStore {
         self.db
             .write(move |c| {
                 let n = c
-                    .execute("UPDATE accounts SET token_hash = ?2 WHERE id = ?1", params![id, hash])
+                    .execute(
+                        "UPDATE accounts SET token_hash = ?2 WHERE id = ?1",
+                        params![id, hash],
+                    )
                     .map_err(backend)?;
                 Ok(n == 1)
             })
@@ -93,10 +106,12 @@ impl AccountStore for EmbeddedStore {
         let id = id.to_string();
         self.db
             .read(move |c| {
-                c.query_row("SELECT token_hash FROM accounts WHERE id = ?1", [id], |r| r.get(0))
-                    .optional()
-                    .map(|h| h.map(TokenHash))
-                    .map_err(backend)
+                c.query_row("SELECT token_hash FROM accounts WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map(|h| h.map(TokenHash))
+                .map_err(backend)
             })
             .await
     }

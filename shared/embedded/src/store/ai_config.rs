@@ -12,15 +12,25 @@ impl EmbeddedStore {
         self.db
             .read(move |c| {
                 let data: Option<String> = c
-                    .query_row("SELECT data FROM ai_settings WHERE owner = ?1", [owner], |r| r.get(0))
+                    .query_row(
+                        "SELECT data FROM ai_settings WHERE owner = ?1",
+                        [owner],
+                        |r| r.get(0),
+                    )
                     .optional()
                     .map_err(backend)?;
-                data.map(|d| from_json(&d)).transpose().map(Option::unwrap_or_default)
+                data.map(|d| from_json(&d))
+                    .transpose()
+                    .map(Option::unwrap_or_default)
             })
             .await
     }
 
-    async fn put_settings_of(&self, owner: String, settings: &AiSettings) -> Result<(), StoreError> {
+    async fn put_settings_of(
+        &self,
+        owner: String,
+        settings: &AiSettings,
+    ) -> Result<(), StoreError> {
         let data = to_json(settings)?;
         self.db
             .write(move |c| {
@@ -50,7 +60,11 @@ impl AiConfigStore for EmbeddedStore {
         self.settings_of(id.to_string()).await
     }
 
-    async fn put_account_ai(&self, id: &AccountId, settings: &AiSettings) -> Result<(), StoreError> {
+    async fn put_account_ai(
+        &self,
+        id: &AccountId,
+        settings: &AiSettings,
+    ) -> Result<(), StoreError> {
         self.put_settings_of(id.to_string(), settings).await
     }
 }

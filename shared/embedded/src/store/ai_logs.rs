@@ -62,7 +62,11 @@ impl AiLogStore for EmbeddedStore {
             .await
     }
 
-    async fn list_ai_logs(&self, filter: &AiLogFilter, page: &PageRequest) -> Result<Page<AiLog>, StoreError> {
+    async fn list_ai_logs(
+        &self,
+        filter: &AiLogFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AiLog>, StoreError> {
         let account = filter.account_id.as_ref().map(|a| a.to_string());
         let chat = filter.chat_id.as_ref().map(|c| c.to_string());
         let status = filter

@@ -6,7 +6,11 @@ use switchboard_core::domain::ids::AccountId;
 use switchboard_core::domain::page::{Page, PageRequest};
 use switchboard_core::ports::{ChatStore, StoreError};
 
-pub(crate) fn load_chat(c: &Connection, account: &str, chat: &str) -> Result<Option<Chat>, StoreError> {
+pub(crate) fn load_chat(
+    c: &Connection,
+    account: &str,
+    chat: &str,
+) -> Result<Option<Chat>, StoreError> {
     let data: Option<String> = c
         .query_row(
             "SELECT data FROM chats WHERE account_id = ?1 AND chat_id = ?2",
@@ -19,7 +23,11 @@ pub(crate) fn load_chat(c: &Connection, account: &str, chat: &str) -> Result<Opt
 }
 
 pub(crate) fn save_chat(c: &Connection, chat: &Chat) -> Result<(), StoreError> {
-    let activity = chat.last_message_at.as_ref().map(timestamp_key).unwrap_or_default();
+    let activity = chat
+        .last_message_at
+        .as_ref()
+        .map(timestamp_key)
+        .unwrap_or_default();
     c.execute(
         "INSERT INTO chats (account_id, chat_id, last_message_at, data) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (account_id, chat_id) DO UPDATE SET last_message_at = excluded.last_message_at, data = excluded.data",
@@ -31,18 +39,30 @@ pub(crate) fn save_chat(c: &Connection, chat: &Chat) -> Result<(), StoreError> {
 
 /// Cursor of the chat list: activity time and chat id, newest first.
 fn position(chat: &Chat) -> String {
-    let at = chat.last_message_at.as_ref().map(timestamp_key).unwrap_or_default();
+    let at = chat
+        .last_message_at
+        .as_ref()
+        .map(timestamp_key)
+        .unwrap_or_default();
     format!("{at}|{}", chat.chat_id)
 }
 
 #[async_trait]
 impl ChatStore for EmbeddedStore {
-    async fn get_chat(&self, account: &AccountId, chat: &ChatJid) -> Result<Option<Chat>, StoreError> {
+    async fn get_chat(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+    ) -> Result<Option<Chat>, StoreError> {
         let (account, chat) = (account.to_string(), chat.to_string());
         self.db.read(move |c| load_chat(c, &account, &chat)).await
     }
 
-    async fn list_chats(&self, account: &AccountId, page: &PageRequest) -> Result<Page<Chat>, StoreError> {
+    async fn list_chats(
+        &self,
+        account: &AccountId,
+        page: &PageRequest,
+    ) -> Result<Page<Chat>, StoreError> {
         let account = account.to_string();
         let limit = page.limit;
         // Past the end of every real cursor: `~` sorts after digits and the chat id's alphabet.
@@ -57,7 +77,12 @@ impl ChatStore for EmbeddedStore {
                     "SELECT data FROM chats WHERE account_id = ?1
                        AND (last_message_at < ?2 OR (last_message_at = ?2 AND chat_id < ?3))
                      ORDER BY last_message_at DESC, chat_id DESC LIMIT ?4",
-                    params![account, at, if id.is_empty() { "~".to_string() } else { id }, limit as i64 + 1],
+                    params![
+                        account,
+                        at,
+                        if id.is_empty() { "~".to_string() } else { id },
+                        limit as i64 + 1
+                    ],
                 )?;
                 Ok(paginate(items, limit, position))
             })
@@ -68,7 +93,8 @@ impl ChatStore for EmbeddedStore {
         let mut chat = chat.clone();
         self.db
             .write(move |c| {
-                if let Some(stored) = load_chat(c, chat.account_id.as_str(), chat.chat_id.as_str())? {
+                if let Some(stored) = load_chat(c, chat.account_id.as_str(), chat.chat_id.as_str())?
+                {
                     chat.last_message_at = stored.last_message_at;
                 }
                 save_chat(c, &chat)

@@ -26,7 +26,12 @@ fn insert(c: &Connection, m: &Message) -> Result<bool, StoreError> {
     Ok(n == 1)
 }
 
-fn find_by(c: &Connection, column: &str, account: &str, key: &str) -> Result<Option<Message>, StoreError> {
+fn find_by(
+    c: &Connection,
+    column: &str,
+    account: &str,
+    key: &str,
+) -> Result<Option<Message>, StoreError> {
     let sql = format!("SELECT data FROM messages WHERE account_id = ?1 AND {column} = ?2");
     let data: Option<String> = c
         .query_row(&sql, params![account, key], |r| r.get(0))
@@ -36,7 +41,12 @@ fn find_by(c: &Connection, column: &str, account: &str, key: &str) -> Result<Opt
 }
 
 /// Inserts the message unless its key exists, and touches its chat, in the caller's savepoint.
-fn record(c: &Connection, m: &Message, key_column: &str, key: Option<&str>) -> Result<Recorded, StoreError> {
+fn record(
+    c: &Connection,
+    m: &Message,
+    key_column: &str,
+    key: Option<&str>,
+) -> Result<Recorded, StoreError> {
     if !insert(c, m)? {
         let existing = match key {
             Some(k) => find_by(c, key_column, m.account_id.as_str(), k)?,
@@ -48,7 +58,11 @@ fn record(c: &Connection, m: &Message, key_column: &str, key: Option<&str>) -> R
     }
     let mut chat = load_chat(c, m.account_id.as_str(), m.chat_id.as_str())?
         .unwrap_or_else(|| Chat::new(m.account_id.clone(), m.chat_id.clone(), m.updated_at));
-    let sender = if m.from_me { None } else { m.push_name.as_deref() };
+    let sender = if m.from_me {
+        None
+    } else {
+        m.push_name.as_deref()
+    };
     chat.record_activity(m.created_at, sender);
     save_chat(c, &chat)?;
     Ok(Recorded::New(m.clone()))
@@ -59,7 +73,14 @@ impl MessageStore for EmbeddedStore {
     async fn record_inbound(&self, message: &Message) -> Result<Recorded, StoreError> {
         let m = message.clone();
         self.db
-            .write(move |c| record(c, &m, "provider_message_id", m.provider_message_id.as_deref()))
+            .write(move |c| {
+                record(
+                    c,
+                    &m,
+                    "provider_message_id",
+                    m.provider_message_id.as_deref(),
+                )
+            })
             .await
     }
 
@@ -70,7 +91,11 @@ impl MessageStore for EmbeddedStore {
             .await
     }
 
-    async fn get_message(&self, account: &AccountId, id: &MessageId) -> Result<Option<Message>, StoreError> {
+    async fn get_message(
+        &self,
+        account: &AccountId,
+        id: &MessageId,
+    ) -> Result<Option<Message>, StoreError> {
         let (account, id) = (account.to_string(), id.to_string());
         self.db.read(move |c| find_by(c, "id", &account, &id)).await
     }
@@ -113,7 +138,12 @@ impl MessageStore for EmbeddedStore {
             .await
     }
 
-    async fn list_messages(&self, account: &AccountId, chat: &ChatJid, page: &PageRequest) -> Result<Page<Message>, StoreError> {
+    async fn list_messages(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        page: &PageRequest,
+    ) -> Result<Page<Message>, StoreError> {
         let (account, chat) = (account.to_string(), chat.to_string());
         let before = page.after.clone().unwrap_or_else(|| "~".into());
         let limit = page.limit;

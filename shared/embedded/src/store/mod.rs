@@ -34,7 +34,8 @@ pub(crate) fn to_json(value: &impl Serialize) -> Result<String, StoreError> {
 }
 
 pub(crate) fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("stored row does not parse: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Backend(format!("stored row does not parse: {e}")))
 }
 
 /// Reads `data` of the rows a query returns.
@@ -55,7 +56,11 @@ pub(crate) fn query_data<T: DeserializeOwned>(
 }
 
 /// Cuts a `limit + 1` result to a page, with the position of its last item as the cursor.
-pub(crate) fn paginate<T>(mut items: Vec<T>, limit: usize, position: impl Fn(&T) -> String) -> Page<T> {
+pub(crate) fn paginate<T>(
+    mut items: Vec<T>,
+    limit: usize,
+    position: impl Fn(&T) -> String,
+) -> Page<T> {
     let next = if items.len() > limit {
         items.truncate(limit);
         items.last().map(position)

@@ -1,6 +1,7 @@
 //! `/v1/accounts`: sending identities, their provider configuration and tokens (admin only).
 
 use crate::domain::account::Account;
+use crate::domain::ids::AccountId;
 use crate::domain::page::ListBody;
 use crate::domain::provider::{ProviderConfigPatch, ProviderKind, public_view};
 use crate::domain::validation::{ValidationError, bounded_text};
@@ -9,7 +10,6 @@ use crate::http::ErrorBody;
 use crate::http::extract::{Admin, JsonBody, ListQuery, QueryParams, account_id_path};
 use crate::services::AppState;
 use crate::usecases::accounts::{self, NewAccount};
-use crate::domain::ids::AccountId;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -103,7 +103,8 @@ async fn create_account(
     JsonBody(body): JsonBody<CreateAccountBody>,
 ) -> Result<(StatusCode, Json<CreatedAccountView>), AppError> {
     check_name(&body.name)?;
-    let provider_config = ProviderConfigPatch::parse(body.provider, body.provider_config.as_ref(), true)?;
+    let provider_config =
+        ProviderConfigPatch::parse(body.provider, body.provider_config.as_ref(), true)?;
     let created = accounts::create(
         &s,
         NewAccount {
@@ -140,7 +141,11 @@ async fn list_accounts(
     params(("id" = String, Path)),
     responses((status = 200, body = AccountView), (status = 404, body = ErrorBody))
 )]
-async fn get_account(State(s): State<AppState>, _admin: Admin, Path(id): Path<String>) -> Result<Json<AccountView>, AppError> {
+async fn get_account(
+    State(s): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<AccountView>, AppError> {
     let account = accounts::get(&s, &account_id_path(&id)?).await?;
     Ok(Json(AccountView::from(&account)))
 }
@@ -170,7 +175,11 @@ async fn update_account(
     params(("id" = String, Path)),
     responses((status = 204, description = "deleted with its chats, messages and configuration"), (status = 404, body = ErrorBody))
 )]
-async fn delete_account(State(s): State<AppState>, _admin: Admin, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+async fn delete_account(
+    State(s): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
     accounts::delete(&s, &account_id_path(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -180,7 +189,11 @@ async fn delete_account(State(s): State<AppState>, _admin: Admin, Path(id): Path
     params(("id" = String, Path)),
     responses((status = 200, body = TokenView, description = "the new token; the old one stops working"), (status = 404, body = ErrorBody))
 )]
-async fn rotate_token(State(s): State<AppState>, _admin: Admin, Path(id): Path<String>) -> Result<Json<TokenView>, AppError> {
+async fn rotate_token(
+    State(s): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<TokenView>, AppError> {
     let token = accounts::rotate_token(&s, &account_id_path(&id)?).await?;
     Ok(Json(TokenView {
         token: token.expose_secret().to_string(),

@@ -6,8 +6,8 @@ use crate::auth::Caller;
 use crate::domain::ai_settings::{AiSettings, AiSettingsPatch, Change};
 use crate::domain::chat::{AiMode, Chat};
 use crate::domain::validation::{
-    DebounceSeconds, HttpUrl, HumanTakeoverMinutes, MaxRepliesPerHour, MaxTokens, ReplyDelaySeconds,
-    Temperature, TimeoutSeconds, ValidationError, bounded_text,
+    DebounceSeconds, HttpUrl, HumanTakeoverMinutes, MaxRepliesPerHour, MaxTokens,
+    ReplyDelaySeconds, Temperature, TimeoutSeconds, ValidationError, bounded_text,
 };
 use crate::error::AppError;
 use crate::http::ErrorBody;
@@ -107,21 +107,47 @@ impl AiSettingsBody {
             })?,
             patch: AiSettingsPatch {
                 enabled: checked("enabled", self.enabled, same)?,
-                base_url: checked("base_url", self.base_url, |f, v: String| HttpUrl::parse(f, &v))?,
+                base_url: checked("base_url", self.base_url, |f, v: String| {
+                    HttpUrl::parse(f, &v)
+                })?,
                 api_key: Change::Keep,
                 model_name: checked("model_name", self.model_name, text(200))?,
-                default_system_prompt: checked("default_system_prompt", self.default_system_prompt, text(20_000))?,
+                default_system_prompt: checked(
+                    "default_system_prompt",
+                    self.default_system_prompt,
+                    text(20_000),
+                )?,
                 temperature: checked("temperature", self.temperature, Temperature::parse)?,
                 max_tokens: checked("max_tokens", self.max_tokens, MaxTokens::parse)?,
-                timeout_seconds: checked("timeout_seconds", self.timeout_seconds, TimeoutSeconds::parse)?,
-                reply_delay_seconds: checked("reply_delay_seconds", self.reply_delay_seconds, ReplyDelaySeconds::parse)?,
+                timeout_seconds: checked(
+                    "timeout_seconds",
+                    self.timeout_seconds,
+                    TimeoutSeconds::parse,
+                )?,
+                reply_delay_seconds: checked(
+                    "reply_delay_seconds",
+                    self.reply_delay_seconds,
+                    ReplyDelaySeconds::parse,
+                )?,
                 reply_to_private: checked("reply_to_private", self.reply_to_private, same)?,
                 reply_to_groups: checked("reply_to_groups", self.reply_to_groups, same)?,
                 reply_to_channels: checked("reply_to_channels", self.reply_to_channels, same)?,
                 echo_mode: checked("echo_mode", self.echo_mode, same)?,
-                human_takeover_minutes: checked("human_takeover_minutes", self.human_takeover_minutes, HumanTakeoverMinutes::parse)?,
-                debounce_seconds: checked("debounce_seconds", self.debounce_seconds, DebounceSeconds::parse)?,
-                groups_require_mention: checked("groups_require_mention", self.groups_require_mention, same)?,
+                human_takeover_minutes: checked(
+                    "human_takeover_minutes",
+                    self.human_takeover_minutes,
+                    HumanTakeoverMinutes::parse,
+                )?,
+                debounce_seconds: checked(
+                    "debounce_seconds",
+                    self.debounce_seconds,
+                    DebounceSeconds::parse,
+                )?,
+                groups_require_mention: checked(
+                    "groups_require_mention",
+                    self.groups_require_mention,
+                    same,
+                )?,
                 max_replies_per_chat_per_hour: checked(
                     "max_replies_per_chat_per_hour",
                     self.max_replies_per_chat_per_hour,
@@ -173,7 +199,9 @@ impl From<&AiSettings> for AiSettingsView {
             human_takeover_minutes: s.human_takeover_minutes.map(HumanTakeoverMinutes::get),
             debounce_seconds: s.debounce_seconds.map(DebounceSeconds::get),
             groups_require_mention: s.groups_require_mention,
-            max_replies_per_chat_per_hour: s.max_replies_per_chat_per_hour.map(MaxRepliesPerHour::get),
+            max_replies_per_chat_per_hour: s
+                .max_replies_per_chat_per_hour
+                .map(MaxRepliesPerHour::get),
         }
     }
 }
@@ -232,7 +260,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     get, path = "/v1/ai/global", tag = "ai", security(("bearer" = [])),
     responses((status = 200, body = AiSettingsView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
 )]
-async fn get_global(State(s): State<AppState>, __admin: Admin) -> Result<Json<AiSettingsView>, AppError> {
+async fn get_global(
+    State(s): State<AppState>,
+    __admin: Admin,
+) -> Result<Json<AiSettingsView>, AppError> {
     Ok(Json(AiSettingsView::from(&s.store.global_ai().await?)))
 }
 
@@ -253,9 +284,15 @@ async fn put_global(
     get, path = "/v1/accounts/{id}/ai", tag = "ai", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = AiSettingsView), (status = 404, body = ErrorBody))
 )]
-async fn get_account_ai(State(s): State<AppState>, _admin: Admin, Path(id): Path<String>) -> Result<Json<AiSettingsView>, AppError> {
+async fn get_account_ai(
+    State(s): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<AiSettingsView>, AppError> {
     let id = account_id_path(&id)?;
-    Ok(Json(AiSettingsView::from(&ai_config::get_account(&s, &id).await?)))
+    Ok(Json(AiSettingsView::from(
+        &ai_config::get_account(&s, &id).await?,
+    )))
 }
 
 #[utoipa::path(
@@ -303,7 +340,11 @@ async fn put_chat_ai(
 ) -> Result<Json<ChatAiView>, AppError> {
     let id = account_id_path(&id)?;
     let chat = chat_in_path(&chat)?;
-    let prompt = checked("custom_system_prompt", body.custom_system_prompt, text(20_000))?;
+    let prompt = checked(
+        "custom_system_prompt",
+        body.custom_system_prompt,
+        text(20_000),
+    )?;
     let chat = ai_config::put_chat(&s, &id, &chat, body.mode, prompt).await?;
     Ok(Json(ChatAiView::from(&chat)))
 }

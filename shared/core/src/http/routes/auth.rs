@@ -42,12 +42,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 429, body = ErrorBody, description = "too many failed attempts"),
     )
 )]
-async fn login(State(s): State<AppState>, JsonBody(body): JsonBody<LoginBody>) -> Result<Json<LoginResponse>, AppError> {
+async fn login(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> Result<Json<LoginResponse>, AppError> {
     let expected = s
         .settings
         .admin_password
         .as_ref()
-        .ok_or(AppError::Forbidden("login is disabled: ADMIN_PASSWORD is not set"))?;
+        .ok_or(AppError::Forbidden(
+            "login is disabled: ADMIN_PASSWORD is not set",
+        ))?;
     if let Some(retry_after_secs) = s.login_throttle.retry_after() {
         return Err(AppError::RateLimited { retry_after_secs });
     }

@@ -79,7 +79,10 @@ async fn send_message(
     };
     Ok((
         status,
-        [(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static(replayed))],
+        [(
+            HeaderName::from_static("idempotent-replayed"),
+            HeaderValue::from_static(replayed),
+        )],
         Json(Queued {
             id: accepted.message.id,
             status: accepted.message.status,

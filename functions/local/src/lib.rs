@@ -1,0 +1,6 @@
+//! Switchboard in one process on the embedded adapters: the wiring behind `switchboard serve`,
+//! shared by the binary and the system tests.
+
+pub mod local_settings;
+pub mod serve;
+pub mod wiring;

@@ -1,0 +1,232 @@
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use switchboard_tests::{PRIVATE_CHAT, spawn_app, spawn_app_with};
+
+fn files_contain(dir: &std::path::Path, needle: &str) -> bool {
+    std::fs::read_dir(dir)
+        .expect("data dir")
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .any(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+}
+
+#[tokio::test]
+async fn global_put_merges_and_the_api_key_is_write_only_and_sealed() {
+    let app = spawn_app().await;
+    let body = app
+        .put_global_ai(json!({"enabled": true, "api_key": "sk-live-0123456789", "model_name": "gpt-4o-mini", "temperature": 0.3}))
+        .await;
+    assert_eq!(body["has_api_key"], true);
+    assert!(
+        !body.to_string().contains("sk-live"),
+        "the key is never returned"
+    );
+
+    let body = app.put_global_ai(json!({"max_tokens": 256})).await;
+    assert_eq!(
+        body["model_name"], "gpt-4o-mini",
+        "a field left out keeps its value"
+    );
+    assert_eq!(body["temperature"], 0.3);
+    assert_eq!(body["max_tokens"], 256);
+    assert_eq!(body["has_api_key"], true);
+
+    let (_, read) = app.get("/v1/ai/global", &app.admin).await;
+    assert_eq!(read["has_api_key"], true);
+    assert!(read.get("api_key").is_none());
+    assert!(
+        !files_contain(&app.data_dir, "sk-live-0123456789"),
+        "the key is encrypted at rest"
+    );
+
+    let body = app
+        .put_global_ai(json!({"api_key": null, "model_name": null}))
+        .await;
+    assert_eq!(body["has_api_key"], false, "null clears the key");
+    assert_eq!(body["model_name"], Value::Null);
+}
+
+#[tokio::test]
+async fn every_out_of_range_value_is_422_and_changes_nothing() {
+    let app = spawn_app().await;
+    let before = app
+        .put_global_ai(json!({"temperature": 1.0, "max_tokens": 100}))
+        .await;
+    let bad = [
+        ("temperature", json!(2.5)),
+        ("temperature", json!(-0.1)),
+        ("max_tokens", json!(0)),
+        ("max_tokens", json!(32769)),
+        ("timeout_seconds", json!(0)),
+        ("timeout_seconds", json!(301)),
+        ("reply_delay_seconds", json!(-1)),
+        ("reply_delay_seconds", json!(901)),
+        ("human_takeover_minutes", json!(10081)),
+        ("debounce_seconds", json!(121)),
+        ("max_replies_per_chat_per_hour", json!(0)),
+        ("max_replies_per_chat_per_hour", json!(1001)),
+        ("base_url", json!("ftp://example.com")),
+        ("base_url", json!("not a url")),
+        ("model_name", json!("")),
+    ];
+    for (field, value) in bad {
+        // A valid field beside the bad one must not be written either.
+        let (status, body) = app
+            .put(
+                "/v1/ai/global",
+                &app.admin,
+                json!({"max_tokens": 999, field: value}),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}={value}: {body}"
+        );
+        assert_eq!(body["error"]["field"], field, "{body}");
+        assert_eq!(body["error"]["code"], "invalid_value");
+    }
+    let (status, body) = app
+        .put("/v1/ai/global", &app.admin, json!({"enabled": "yes"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "wrong type: {body}");
+    assert_eq!(body["error"]["field"], "enabled");
+    let (_, after) = app.get("/v1/ai/global", &app.admin).await;
+    assert_eq!(after, before);
+}
+
+#[tokio::test]
+async fn effective_config_names_the_level_of_every_field() {
+    let app = spawn_app_with(&[("AI_MODEL", "env-model")]).await;
+    let acc = &app.sandbox_id;
+    let effective = format!("/v1/accounts/{acc}/chats/{PRIVATE_CHAT}/ai/effective");
+
+    let (status, e) = app.get(&effective, &app.admin).await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+    assert_eq!(
+        e["model_name"],
+        json!({"value": "env-model", "source": "env"})
+    );
+    assert_eq!(e["temperature"], json!({"value": 0.7, "source": "default"}));
+    assert_eq!(e["would_reply"], false);
+    assert_eq!(e["reason"], "AI is disabled globally");
+
+    app.put_global_ai(json!({"enabled": true, "temperature": 1.1}))
+        .await;
+    let (_, e) = app.get(&effective, &app.sandbox_token).await;
+    assert_eq!(
+        e["reason"], "no API key configured",
+        "an account token may read its own"
+    );
+
+    let (status, _) = app
+        .put(
+            &format!("/v1/accounts/{acc}/ai"),
+            &app.admin,
+            json!({"api_key": "sk-acc", "temperature": 0.2}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, e) = app.get(&effective, &app.admin).await;
+    assert_eq!(e["temperature"], json!({"value": 0.2, "source": "account"}));
+    assert_eq!(
+        e["has_api_key"],
+        json!({"value": true, "source": "account"})
+    );
+    assert_eq!(e["enabled"], json!({"value": true, "source": "global"}));
+    assert_eq!(e["would_reply"], true);
+    assert_eq!(e["reason"], Value::Null);
+
+    let chat_ai = format!("/v1/accounts/{acc}/chats/{PRIVATE_CHAT}/ai");
+    let (status, body) = app
+        .put(
+            &chat_ai,
+            &app.admin,
+            json!({"mode": "disabled", "custom_system_prompt": "Answer as a pirate."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, e) = app.get(&effective, &app.admin).await;
+    assert_eq!(e["enabled"], json!({"value": false, "source": "chat"}));
+    assert_eq!(
+        e["default_system_prompt"],
+        json!({"value": "Answer as a pirate.", "source": "chat"})
+    );
+    assert_eq!(e["reason"], "AI is disabled for this chat");
+
+    app.put(&chat_ai, &app.admin, json!({"mode": "inherit"}))
+        .await;
+    app.put(
+        &format!("/v1/accounts/{acc}/ai"),
+        &app.admin,
+        json!({"enabled": false}),
+    )
+    .await;
+    let (_, e) = app.get(&effective, &app.admin).await;
+    assert_eq!(e["reason"], "AI is disabled for this account");
+
+    app.put(
+        &format!("/v1/accounts/{acc}/ai"),
+        &app.admin,
+        json!({"enabled": null}),
+    )
+    .await;
+    let (status, _) = app
+        .put(
+            &format!("/v1/accounts/{acc}/chats/{PRIVATE_CHAT}/block"),
+            &app.admin,
+            json!({"blocked": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, e) = app.get(&effective, &app.admin).await;
+    assert_eq!(e["reason"], "chat is blocked");
+
+    let group = "120363025246125486@g.us";
+    let (_, e) = app
+        .get(
+            &format!("/v1/accounts/{acc}/chats/{group}/ai/effective"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(
+        e["reason"],
+        "replies to group chats are off (reply_to_groups)"
+    );
+}
+
+#[tokio::test]
+async fn chat_level_validates_its_fields() {
+    let app = spawn_app().await;
+    let acc = &app.sandbox_id;
+    let (status, body) = app
+        .put(
+            &format!("/v1/accounts/{acc}/chats/{PRIVATE_CHAT}/ai"),
+            &app.admin,
+            json!({"mode": "sometimes"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown enum: {body}"
+    );
+    assert_eq!(body["error"]["field"], "mode");
+    let (status, body) = app
+        .put(
+            &format!("/v1/accounts/{acc}/chats/not-a-jid/ai"),
+            &app.admin,
+            json!({"mode": "enabled"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "chat_jid");
+    let (status, _) = app
+        .put(
+            &format!("/v1/accounts/acc_01JABCDEFGHJKMNPQRSTVWXYZ0/chats/{PRIVATE_CHAT}/ai"),
+            &app.admin,
+            json!({"mode": "enabled"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,151 @@
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use switchboard_core::jobs::JobFailure;
+use switchboard_core::ports::{JobQueue, OutgoingJob, QueueName};
+use switchboard_embedded::worker::{self, JobHandler, WorkerConfig};
+use tokio::sync::watch;
+
+fn job(body: String, delay: Duration) -> OutgoingJob {
+    OutgoingJob { body, delay }
+}
+
+#[tokio::test]
+async fn concurrent_workers_never_run_the_same_job_at_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let embedded = switchboard_embedded::open(dir.path()).expect("open");
+    let queue = embedded.queue;
+    let jobs: Vec<_> = (0..300)
+        .map(|i| job(format!("job-{i}"), Duration::ZERO))
+        .collect();
+    queue
+        .enqueue(QueueName::Outbound, jobs)
+        .await
+        .expect("enqueue");
+
+    let in_flight = Arc::new(Mutex::new(HashSet::new()));
+    let done = Arc::new(Mutex::new(Vec::new()));
+    let overlaps = Arc::new(Mutex::new(Vec::new()));
+    let handler: JobHandler = {
+        let (in_flight, done, overlaps) = (in_flight.clone(), done.clone(), overlaps.clone());
+        Arc::new(move |body: String| {
+            let (in_flight, done, overlaps) = (in_flight.clone(), done.clone(), overlaps.clone());
+            Box::pin(async move {
+                if !in_flight.lock().expect("lock").insert(body.clone()) {
+                    overlaps.lock().expect("lock").push(body.clone());
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                in_flight.lock().expect("lock").remove(&body);
+                done.lock().expect("lock").push(body);
+                Ok::<(), JobFailure>(())
+            })
+        })
+    };
+    let (stop, stopped) = watch::channel(false);
+    let config = WorkerConfig {
+        queue: QueueName::Outbound,
+        batch: 7,
+        visibility: Duration::from_secs(30),
+    };
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            tokio::spawn(worker::run(
+                queue.clone(),
+                config,
+                handler.clone(),
+                stopped.clone(),
+            ))
+        })
+        .collect();
+    switchboard_tests::eventually(Duration::from_secs(30), "all jobs to run", || {
+        let done = done.clone();
+        async move { (done.lock().expect("lock").len() >= 300).then_some(()) }
+    })
+    .await;
+    let _ = stop.send(true);
+    for w in workers {
+        w.await.expect("worker");
+    }
+    let done = done.lock().expect("lock").clone();
+    assert_eq!(done.len(), 300, "each job ran exactly once");
+    assert_eq!(done.iter().collect::<HashSet<_>>().len(), 300);
+    assert!(overlaps.lock().expect("lock").is_empty());
+    assert_eq!(
+        queue.depth(QueueName::Outbound).await.expect("depth"),
+        (0, 0)
+    );
+}
+
+#[tokio::test]
+async fn delay_visibility_receipts_and_dead_letters_behave_like_sqs() {
+    let dir = tempfile::tempdir().expect("dir");
+    let queue = switchboard_embedded::open(dir.path()).expect("open").queue;
+    let q = QueueName::AiReply;
+    queue
+        .enqueue(q, vec![job("later".into(), Duration::from_millis(400))])
+        .await
+        .expect("enqueue");
+    assert!(
+        queue
+            .receive(q, 10, Duration::from_secs(1))
+            .await
+            .expect("receive")
+            .is_empty(),
+        "not visible before its delay"
+    );
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let first = queue
+        .receive(q, 10, Duration::from_millis(200))
+        .await
+        .expect("receive");
+    assert_eq!(first.len(), 1);
+    assert!(
+        queue
+            .receive(q, 10, Duration::from_secs(1))
+            .await
+            .expect("receive")
+            .is_empty(),
+        "hidden while received"
+    );
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let second = queue
+        .receive(q, 10, Duration::from_secs(5))
+        .await
+        .expect("receive");
+    assert_eq!(second.len(), 1, "back after the visibility timeout");
+    assert!(
+        !queue.delete(&first[0]).await.expect("delete"),
+        "a stale receipt cannot delete it"
+    );
+    assert!(queue.delete(&second[0]).await.expect("delete"));
+
+    queue
+        .enqueue(q, vec![job("poison".into(), Duration::ZERO)])
+        .await
+        .expect("enqueue");
+    for _ in 0..switchboard_embedded::queue::MAX_RECEIVES {
+        let got = queue.receive(q, 1, Duration::ZERO).await.expect("receive");
+        assert_eq!(got.len(), 1);
+    }
+    assert!(
+        queue
+            .receive(q, 1, Duration::ZERO)
+            .await
+            .expect("receive")
+            .is_empty()
+    );
+    assert_eq!(
+        queue.depth(q).await.expect("depth"),
+        (0, 1),
+        "moved to the dead letters"
+    );
+    assert_eq!(queue.redrive(q).await.expect("redrive"), 1);
+    assert_eq!(
+        queue
+            .receive(q, 1, Duration::ZERO)
+            .await
+            .expect("receive")
+            .len(),
+        1
+    );
+}
