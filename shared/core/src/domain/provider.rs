@@ -156,18 +156,15 @@ impl ProviderConfigPatch {
                 patch.fields.insert(spec.name, checked);
             }
         }
-        if creating {
-            if let Some(missing) = specs.iter().find(|s| {
-                s.required
-                    && !patch.fields.contains_key(s.name)
-                    && !patch.secrets.contains_key(s.name)
-            }) {
-                return Err(ValidationError::new(
-                    format!("provider_config.{}", missing.name),
-                    format!("is required for provider {}", kind.as_str()),
-                )
-                .with_code("missing_field"));
-            }
+        let missing = specs.iter().find(|s| {
+            s.required && !patch.fields.contains_key(s.name) && !patch.secrets.contains_key(s.name)
+        });
+        if let (true, Some(missing)) = (creating, missing) {
+            return Err(ValidationError::new(
+                format!("provider_config.{}", missing.name),
+                format!("is required for provider {}", kind.as_str()),
+            )
+            .with_code("missing_field"));
         }
         Ok(patch)
     }
