@@ -1,1 +1,245 @@
-fn main() {}
+//! Measures the figures in BENCHMARKS.md against the release `switchboard` binary:
+//! start to healthy, idle and loaded RSS, and ingest throughput and latency at several
+//! concurrency levels (each request persisted and queued before its 202).
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(about = "Switchboard benchmarks (see BENCHMARKS.md)")]
+struct Args {
+    /// The switchboard binary to measure.
+    #[arg(long, default_value = "target/release/switchboard")]
+    binary: PathBuf,
+    /// Seconds of load per concurrency level.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Concurrent clients, comma-separated.
+    #[arg(long, default_value = "1,16,128", value_delimiter = ',')]
+    clients: Vec<usize>,
+    /// Process starts to time.
+    #[arg(long, default_value_t = 10)]
+    starts: usize,
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    stdout: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Spawns the server and returns it with the time from spawn to the first healthy `/healthz`.
+fn start(binary: &Path, data_dir: &Path) -> Result<(Server, Duration)> {
+    let port = free_port()?;
+    let stdout = data_dir.with_extension("stdout");
+    let started = Instant::now();
+    let child = Command::new(binary)
+        .arg("serve")
+        .env_clear()
+        .env("SWITCHBOARD_ADDR", format!("127.0.0.1:{port}"))
+        .env("SWITCHBOARD_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .stdout(std::fs::File::create(&stdout)?)
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        stdout,
+    };
+    // A raw blocking probe, so the measurement does not include an async client's set-up.
+    loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut buf = [0u8; 64];
+            if s.read(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.1 200") {
+                return Ok((server, started.elapsed()));
+            }
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            bail!("server did not become healthy in 10 s");
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+fn rss_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .context("no VmRSS")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+struct LoadResult {
+    clients: usize,
+    requests: usize,
+    errors: u64,
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+    peak_rss_kib: u64,
+}
+
+async fn load(base: &str, account: &str, token: &str, clients: usize, seconds: u64, pid: u32) -> Result<LoadResult> {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
+    let url = format!("{base}/v1/ingest/{account}");
+    let errors = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            while Instant::now() < deadline {
+                if let Ok(kib) = rss_kib(pid) {
+                    peak.fetch_max(kib, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (http, url, token, errors) = (http.clone(), url.clone(), token.to_string(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                n += 1;
+                let body = json!({
+                    "message_id": format!("bench-{clients}-{client}-{n}"),
+                    "chat_id": format!("1555{:07}@s.whatsapp.net", client),
+                    "from": format!("1555{:07}@s.whatsapp.net", client),
+                    "text": "Hi, is my order on its way?",
+                });
+                let t = Instant::now();
+                match http.post(&url).bearer_auth(&token).json(&body).send().await {
+                    Ok(r) if r.status().as_u16() == 202 => latencies.push(t.elapsed()),
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await?);
+    }
+    let elapsed = started.elapsed();
+    sampler.await?;
+    all.sort();
+    Ok(LoadResult {
+        clients,
+        requests: all.len(),
+        errors: errors.load(Ordering::Relaxed),
+        per_second: all.len() as f64 / elapsed.as_secs_f64(),
+        p50: percentile(&all, 0.50),
+        p99: percentile(&all, 0.99),
+        peak_rss_kib: peak.load(Ordering::Relaxed),
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    if !args.binary.exists() {
+        bail!("{} not found: run `cargo build --release -p switchboard` first", args.binary.display());
+    }
+    let work = tempfile::tempdir()?;
+
+    let mut fresh = Vec::new();
+    let mut existing = Vec::new();
+    let reused = work.path().join("reused");
+    for i in 0..args.starts {
+        let dir = work.path().join(format!("start-{i}"));
+        let (server, t) = start(&args.binary, &dir)?;
+        fresh.push(t);
+        drop(server);
+        let (server, t) = start(&args.binary, &reused)?;
+        existing.push(t);
+        drop(server);
+    }
+    fresh.sort();
+    existing.sort();
+
+    let dir = work.path().join("load");
+    let (server, _) = start(&args.binary, &dir)?;
+    let banner = std::fs::read_to_string(&server.stdout)?;
+    let mut lines = banner.lines();
+    lines.find(|l| l.contains("sandbox account")).context("no sandbox token in the banner")?;
+    let token = lines.next().context("no sandbox token")?.trim().to_string();
+    let account = token.get(4..34).context("token shape")?.to_string();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pid = server.child.id();
+    let idle_rss = rss_kib(pid)?;
+
+    let mut results = Vec::new();
+    for &clients in &args.clients {
+        results.push(load(&server.base, &account, &token, clients, args.seconds, pid).await?);
+    }
+    let after_rss = rss_kib(pid)?;
+
+    println!("## Start to healthy ({} starts each)\n", args.starts);
+    println!("| data dir | median ms | max ms |\n|---|---|---|");
+    println!("| new (creates the database) | {} | {} |", ms(percentile(&fresh, 0.5)), ms(percentile(&fresh, 1.0)));
+    println!("| existing | {} | {} |", ms(percentile(&existing, 0.5)), ms(percentile(&existing, 1.0)));
+    println!("\n## Ingest: `POST /v1/ingest/{{account}}`, {} s per level\n", args.seconds);
+    println!("| clients | requests | errors | msg/s | p50 ms | p99 ms | peak RSS MiB |\n|---|---|---|---|---|---|---|");
+    for r in &results {
+        println!(
+            "| {} | {} | {} | {:.0} | {} | {} | {:.1} |",
+            r.clients,
+            r.requests,
+            r.errors,
+            r.per_second,
+            ms(r.p50),
+            ms(r.p99),
+            r.peak_rss_kib as f64 / 1024.0
+        );
+    }
+    println!("\n## Memory\n");
+    println!("| state | RSS MiB |\n|---|---|");
+    println!("| idle, after start | {:.1} |", idle_rss as f64 / 1024.0);
+    println!(
+        "| peak under load | {:.1} |",
+        results.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0
+    );
+    println!("| after load | {:.1} |", after_rss as f64 / 1024.0);
+    Ok(())
+}

@@ -218,3 +218,56 @@ fn no_route_fails_or_panics_on_any_body() {
         }
     });
 }
+
+const READ_ROUTES: &[&str] = &[
+    "/v1/accounts/{acc}",
+    "/v1/accounts/{acc}/ai",
+    "/v1/accounts/{acc}/chats?{query}",
+    "/v1/accounts/{acc}/chats/{chat}/messages?{query}",
+    "/v1/accounts/{acc}/chats/{chat}/ai",
+    "/v1/accounts/{acc}/chats/{chat}/ai/effective",
+    "/v1/accounts?{query}",
+];
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.@~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// Any path segment and query string on the read routes gets a non-5xx answer in the error shape.
+#[test]
+fn no_route_fails_on_any_path_or_query() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let app = rt.block_on(spawn_app());
+    let router = switchboard_core::http::router(app.state.clone());
+    let config = ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() };
+    let segment = prop_oneof![Just(app.sandbox_id.clone()), Just(PRIVATE_CHAT.to_string()), "\\PC{0,40}"];
+    let query = prop_oneof![
+        Just(String::new()),
+        "(limit|cursor|before)=[a-zA-Z0-9%_=-]{0,30}",
+        "[a-z=&%0-9]{0,40}",
+    ];
+    proptest!(config, |(route in 0..READ_ROUTES.len(), acc in segment.clone(), chat in segment, query in query, admin in any::<bool>())| {
+        let path = READ_ROUTES[route]
+            .replace("{acc}", &percent_encode(&acc))
+            .replace("{chat}", &percent_encode(&chat))
+            .replace("{query}", &query);
+        let token = if admin { &app.admin } else { &app.sandbox_token };
+        let request = axum::http::Request::builder()
+            .uri(&path)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("request");
+        let (status, bytes) = rt.block_on(async {
+            let res = router.clone().oneshot(request).await.expect("infallible");
+            let status = res.status();
+            (status, res.into_body().collect().await.expect("body").to_bytes())
+        });
+        prop_assert!(status.as_u16() < 500, "GET {path} answered {status}");
+        if status.as_u16() >= 400 {
+            let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            prop_assert!(v["error"]["code"].is_string(), "GET {path}: {status}: {v}");
+        }
+    });
+}
