@@ -42,7 +42,9 @@ impl Drop for Server {
 }
 
 fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// Spawns the server and returns it with the time from spawn to the first healthy `/healthz`.
@@ -114,8 +116,17 @@ struct LoadResult {
     peak_rss_kib: u64,
 }
 
-async fn load(base: &str, account: &str, token: &str, clients: usize, seconds: u64, pid: u32) -> Result<LoadResult> {
-    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
+async fn load(
+    base: &str,
+    account: &str,
+    token: &str,
+    clients: usize,
+    seconds: u64,
+    pid: u32,
+) -> Result<LoadResult> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()?;
     let url = format!("{base}/v1/ingest/{account}");
     let errors = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -134,7 +145,8 @@ async fn load(base: &str, account: &str, token: &str, clients: usize, seconds: u
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..clients {
-        let (http, url, token, errors) = (http.clone(), url.clone(), token.to_string(), errors.clone());
+        let (http, url, token, errors) =
+            (http.clone(), url.clone(), token.to_string(), errors.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut n = 0u64;
@@ -179,7 +191,10 @@ async fn load(base: &str, account: &str, token: &str, clients: usize, seconds: u
 async fn main() -> Result<()> {
     let args = Args::parse();
     if !args.binary.exists() {
-        bail!("{} not found: run `cargo build --release -p switchboard` first", args.binary.display());
+        bail!(
+            "{} not found: run `cargo build --release -p switchboard` first",
+            args.binary.display()
+        );
     }
     let work = tempfile::tempdir()?;
 
@@ -202,7 +217,9 @@ async fn main() -> Result<()> {
     let (server, _) = start(&args.binary, &dir)?;
     let banner = std::fs::read_to_string(&server.stdout)?;
     let mut lines = banner.lines();
-    lines.find(|l| l.contains("sandbox account")).context("no sandbox token in the banner")?;
+    lines
+        .find(|l| l.contains("sandbox account"))
+        .context("no sandbox token in the banner")?;
     let token = lines.next().context("no sandbox token")?.trim().to_string();
     let account = token.get(4..34).context("token shape")?.to_string();
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -217,10 +234,23 @@ async fn main() -> Result<()> {
 
     println!("## Start to healthy ({} starts each)\n", args.starts);
     println!("| data dir | median ms | max ms |\n|---|---|---|");
-    println!("| new (creates the database) | {} | {} |", ms(percentile(&fresh, 0.5)), ms(percentile(&fresh, 1.0)));
-    println!("| existing | {} | {} |", ms(percentile(&existing, 0.5)), ms(percentile(&existing, 1.0)));
-    println!("\n## Ingest: `POST /v1/ingest/{{account}}`, {} s per level\n", args.seconds);
-    println!("| clients | requests | errors | msg/s | p50 ms | p99 ms | peak RSS MiB |\n|---|---|---|---|---|---|---|");
+    println!(
+        "| new (creates the database) | {} | {} |",
+        ms(percentile(&fresh, 0.5)),
+        ms(percentile(&fresh, 1.0))
+    );
+    println!(
+        "| existing | {} | {} |",
+        ms(percentile(&existing, 0.5)),
+        ms(percentile(&existing, 1.0))
+    );
+    println!(
+        "\n## Ingest: `POST /v1/ingest/{{account}}`, {} s per level\n",
+        args.seconds
+    );
+    println!(
+        "| clients | requests | errors | msg/s | p50 ms | p99 ms | peak RSS MiB |\n|---|---|---|---|---|---|---|"
+    );
     for r in &results {
         println!(
             "| {} | {} | {} | {:.0} | {} | {} | {:.1} |",

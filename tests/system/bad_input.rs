@@ -231,7 +231,13 @@ const READ_ROUTES: &[&str] = &[
 
 fn percent_encode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.@~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.@~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -241,8 +247,16 @@ fn no_route_fails_on_any_path_or_query() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let app = rt.block_on(spawn_app());
     let router = switchboard_core::http::router(app.state.clone());
-    let config = ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() };
-    let segment = prop_oneof![Just(app.sandbox_id.clone()), Just(PRIVATE_CHAT.to_string()), "\\PC{0,40}"];
+    let config = ProptestConfig {
+        cases: 300,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let segment = prop_oneof![
+        Just(app.sandbox_id.clone()),
+        Just(PRIVATE_CHAT.to_string()),
+        "\\PC{0,40}"
+    ];
     let query = prop_oneof![
         Just(String::new()),
         "(limit|cursor|before)=[a-zA-Z0-9%_=-]{0,30}",
