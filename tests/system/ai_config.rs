@@ -230,3 +230,66 @@ async fn chat_level_validates_its_fields() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn concurrent_changes_to_different_fields_all_survive() {
+    let app = spawn_app().await;
+    let acc = app.sandbox_id.clone();
+    let chat = format!("/v1/accounts/{acc}/chats/{PRIVATE_CHAT}");
+    let fields = [
+        json!({"enabled": true}),
+        json!({"echo_mode": true}),
+        json!({"temperature": 1.5}),
+        json!({"max_tokens": 77}),
+        json!({"timeout_seconds": 12}),
+        json!({"reply_delay_seconds": 9}),
+        json!({"model_name": "m"}),
+        json!({"debounce_seconds": 4}),
+    ];
+    let level = format!("/v1/accounts/{acc}/ai");
+    let mut calls = Vec::new();
+    for body in fields {
+        calls.push(app.put("/v1/ai/global", &app.admin, body.clone()));
+        calls.push(app.put(&level, &app.admin, body));
+    }
+    for (status, body) in futures::future::join_all(calls).await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    for path in ["/v1/ai/global".to_string(), level] {
+        let (_, s) = app.get(&path, &app.admin).await;
+        assert_eq!(
+            (
+                &s["enabled"],
+                &s["echo_mode"],
+                &s["temperature"],
+                &s["max_tokens"],
+                &s["timeout_seconds"],
+                &s["reply_delay_seconds"],
+                &s["model_name"],
+                &s["debounce_seconds"]
+            ),
+            (
+                &json!(true),
+                &json!(true),
+                &json!(1.5),
+                &json!(77),
+                &json!(12),
+                &json!(9),
+                &json!("m"),
+                &json!(4)
+            ),
+            "{path}: {s}"
+        );
+    }
+    let (block_path, mode_path) = (format!("{chat}/block"), format!("{chat}/ai"));
+    let (block, mode) = tokio::join!(
+        app.put(&block_path, &app.admin, json!({"blocked": true})),
+        app.put(&mode_path, &app.admin, json!({"mode": "disabled"})),
+    );
+    assert_eq!((block.0, mode.0), (StatusCode::OK, StatusCode::OK));
+    let (_, chats) = app
+        .get(&format!("/v1/accounts/{acc}/chats"), &app.admin)
+        .await;
+    assert_eq!(chats["items"][0]["blocked"], true);
+    assert_eq!(chats["items"][0]["ai_mode"], "disabled");
+}

@@ -1,6 +1,7 @@
 //! Chats, named by WhatsApp-style JIDs. The JID's server part says what kind of chat it is; other
 //! providers map onto the same shape (`<id>@telegram`, `<id>@telegram.group`).
 
+use super::ai_settings::Change;
 use super::ids::AccountId;
 use super::validation::ValidationError;
 use chrono::{DateTime, Utc};
@@ -130,6 +131,18 @@ pub enum AiMode {
     Disabled,
 }
 
+/// A change to a chat's own settings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChatChange {
+    Blocked(bool),
+    /// The chat level of AI configuration. Any such change also resumes AI that a human reply
+    /// had paused.
+    Ai {
+        mode: Option<AiMode>,
+        custom_system_prompt: Change<String>,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Chat {
     pub account_id: AccountId,
@@ -161,6 +174,26 @@ impl Chat {
 
     pub fn chat_type(&self) -> ChatType {
         self.chat_id.chat_type()
+    }
+
+    pub fn apply(&mut self, change: ChatChange) {
+        match change {
+            ChatChange::Blocked(blocked) => self.blocked = blocked,
+            ChatChange::Ai {
+                mode,
+                custom_system_prompt,
+            } => {
+                if let Some(mode) = mode {
+                    self.ai_mode = mode;
+                }
+                match custom_system_prompt {
+                    Change::Keep => {}
+                    Change::Clear => self.custom_system_prompt = None,
+                    Change::Set(p) => self.custom_system_prompt = Some(p),
+                }
+                self.ai_paused_until = None;
+            }
+        }
     }
 
     /// A message was recorded in the chat: move its activity time forward, and let a private

@@ -3,12 +3,13 @@
 
 use crate::domain::account::{Account, TokenHash};
 use crate::domain::ai_log::{AiLog, AiLogStatus};
-use crate::domain::ai_settings::AiSettings;
-use crate::domain::chat::{Chat, ChatJid};
+use crate::domain::ai_settings::{AiSettings, AiSettingsPatch};
+use crate::domain::chat::{Chat, ChatChange, ChatJid};
 use crate::domain::ids::{AccountId, AiLogId, MessageId};
 use crate::domain::message::{Message, MessageStatus};
 use crate::domain::page::{Page, PageRequest};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -56,11 +57,17 @@ pub trait AccountStore: Send + Sync {
 #[async_trait]
 pub trait AiConfigStore: Send + Sync {
     async fn global_ai(&self) -> Result<AiSettings, StoreError>;
-    async fn put_global_ai(&self, settings: &AiSettings) -> Result<(), StoreError>;
+    /// Applies a change to the global level atomically (concurrent changes to different fields
+    /// both survive); returns the result.
+    async fn update_global_ai(&self, patch: AiSettingsPatch) -> Result<AiSettings, StoreError>;
     /// An account without stored settings inherits everything (all `None`).
     async fn account_ai(&self, id: &AccountId) -> Result<AiSettings, StoreError>;
-    async fn put_account_ai(&self, id: &AccountId, settings: &AiSettings)
-    -> Result<(), StoreError>;
+    /// Applies a change to an account's level atomically; returns the result.
+    async fn update_account_ai(
+        &self,
+        id: &AccountId,
+        patch: AiSettingsPatch,
+    ) -> Result<AiSettings, StoreError>;
 }
 
 #[async_trait]
@@ -76,9 +83,14 @@ pub trait ChatStore: Send + Sync {
         account: &AccountId,
         page: &PageRequest,
     ) -> Result<Page<Chat>, StoreError>;
-    /// Creates or replaces the chat's own settings (name, blocked, AI mode, prompt, pause); its
-    /// `last_message_at` is kept as the messages left it.
-    async fn put_chat(&self, chat: &Chat) -> Result<(), StoreError>;
+    /// Applies a change to a chat atomically, creating the chat first if it has not written yet.
+    async fn update_chat(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        change: ChatChange,
+        now: DateTime<Utc>,
+    ) -> Result<Chat, StoreError>;
 }
 
 #[async_trait]

@@ -1,7 +1,7 @@
 //! The three levels of AI configuration, and what is in force for a chat.
 
 use crate::domain::ai_settings::{AiSettings, AiSettingsPatch, Change, ChatAiSettings};
-use crate::domain::chat::{AiMode, Chat, ChatJid};
+use crate::domain::chat::{AiMode, Chat, ChatChange, ChatJid};
 use crate::domain::ids::AccountId;
 use crate::error::AppError;
 use crate::ports::SecretContext;
@@ -37,10 +37,7 @@ async fn seal_key(
 pub async fn put_global(s: &Services, update: LevelUpdate) -> Result<AiSettings, AppError> {
     let mut patch = update.patch;
     patch.api_key = seal_key(s, "global", update.api_key).await?;
-    let mut settings = s.store.global_ai().await?;
-    settings.apply(patch);
-    s.store.put_global_ai(&settings).await?;
-    Ok(settings)
+    Ok(s.store.update_global_ai(patch).await?)
 }
 
 pub async fn get_account(s: &Services, account: &AccountId) -> Result<AiSettings, AppError> {
@@ -56,10 +53,7 @@ pub async fn put_account(
     ensure_account(s, account).await?;
     let mut patch = update.patch;
     patch.api_key = seal_key(s, account.as_str(), update.api_key).await?;
-    let mut settings = s.store.account_ai(account).await?;
-    settings.apply(patch);
-    s.store.put_account_ai(account, &settings).await?;
-    Ok(settings)
+    Ok(s.store.update_account_ai(account, patch).await?)
 }
 
 /// The chat as stored, or a fresh one: chats may be configured before their first message.
@@ -83,18 +77,28 @@ pub async fn put_chat(
     mode: Option<AiMode>,
     custom_system_prompt: Change<String>,
 ) -> Result<Chat, AppError> {
-    let mut chat = chat_or_new(s, account, chat_id).await?;
-    if let Some(mode) = mode {
-        chat.ai_mode = mode;
-    }
-    match custom_system_prompt {
-        Change::Keep => {}
-        Change::Clear => chat.custom_system_prompt = None,
-        Change::Set(p) => chat.custom_system_prompt = Some(p),
-    }
-    chat.ai_paused_until = None;
-    s.store.put_chat(&chat).await?;
-    Ok(chat)
+    update_chat(
+        s,
+        account,
+        chat_id,
+        ChatChange::Ai {
+            mode,
+            custom_system_prompt,
+        },
+    )
+    .await
+}
+
+pub async fn update_chat(
+    s: &Services,
+    account: &AccountId,
+    chat_id: &ChatJid,
+    change: ChatChange,
+) -> Result<Chat, AppError> {
+    ensure_account(s, account).await?;
+    Ok(s.store
+        .update_chat(account, chat_id, change, s.clock.now())
+        .await?)
 }
 
 pub async fn ensure_account(s: &Services, account: &AccountId) -> Result<(), AppError> {

@@ -1,12 +1,13 @@
 //! Chats and their messages, as the account sees them.
 
+use crate::domain::chat::ChatChange;
 use crate::domain::chat::{Chat, ChatJid};
 use crate::domain::ids::AccountId;
 use crate::domain::message::Message;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::AppError;
 use crate::services::Services;
-use crate::usecases::ai_config::{chat_or_new, ensure_account};
+use crate::usecases::ai_config::{self, ensure_account};
 
 pub async fn list(
     s: &Services,
@@ -34,8 +35,5 @@ pub async fn set_blocked(
     chat_id: &ChatJid,
     blocked: bool,
 ) -> Result<Chat, AppError> {
-    let mut chat = chat_or_new(s, account, chat_id).await?;
-    chat.blocked = blocked;
-    s.store.put_chat(&chat).await?;
-    Ok(chat)
+    ai_config::update_chat(s, account, chat_id, ChatChange::Blocked(blocked)).await
 }

@@ -1,7 +1,7 @@
 use super::{EmbeddedStore, backend, from_json, to_json};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
-use switchboard_core::domain::ai_settings::AiSettings;
+use switchboard_core::domain::ai_settings::{AiSettings, AiSettingsPatch};
 use switchboard_core::domain::ids::AccountId;
 use switchboard_core::ports::{AiConfigStore, StoreError};
 
@@ -26,21 +26,35 @@ impl EmbeddedStore {
             .await
     }
 
-    async fn put_settings_of(
+    /// Read, change and write in one savepoint of the single writer: concurrent updates
+    /// serialize instead of overwriting each other.
+    async fn update_settings_of(
         &self,
         owner: String,
-        settings: &AiSettings,
-    ) -> Result<(), StoreError> {
-        let data = to_json(settings)?;
+        patch: AiSettingsPatch,
+    ) -> Result<AiSettings, StoreError> {
         self.db
             .write(move |c| {
+                let stored: Option<String> = c
+                    .query_row(
+                        "SELECT data FROM ai_settings WHERE owner = ?1",
+                        [&owner],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(backend)?;
+                let mut settings: AiSettings = stored
+                    .map(|d| from_json(&d))
+                    .transpose()?
+                    .unwrap_or_default();
+                settings.apply(patch);
                 c.execute(
                     "INSERT INTO ai_settings (owner, data) VALUES (?1, ?2)
                      ON CONFLICT (owner) DO UPDATE SET data = excluded.data",
-                    params![owner, data],
+                    params![owner, to_json(&settings)?],
                 )
                 .map_err(backend)?;
-                Ok(())
+                Ok(settings)
             })
             .await
     }
@@ -52,19 +66,19 @@ impl AiConfigStore for EmbeddedStore {
         self.settings_of(GLOBAL.into()).await
     }
 
-    async fn put_global_ai(&self, settings: &AiSettings) -> Result<(), StoreError> {
-        self.put_settings_of(GLOBAL.into(), settings).await
+    async fn update_global_ai(&self, patch: AiSettingsPatch) -> Result<AiSettings, StoreError> {
+        self.update_settings_of(GLOBAL.into(), patch).await
     }
 
     async fn account_ai(&self, id: &AccountId) -> Result<AiSettings, StoreError> {
         self.settings_of(id.to_string()).await
     }
 
-    async fn put_account_ai(
+    async fn update_account_ai(
         &self,
         id: &AccountId,
-        settings: &AiSettings,
-    ) -> Result<(), StoreError> {
-        self.put_settings_of(id.to_string(), settings).await
+        patch: AiSettingsPatch,
+    ) -> Result<AiSettings, StoreError> {
+        self.update_settings_of(id.to_string(), patch).await
     }
 }

@@ -1,7 +1,8 @@
 use super::{EmbeddedStore, backend, from_json, paginate, query_data, timestamp_key, to_json};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
-use switchboard_core::domain::chat::{Chat, ChatJid};
+use switchboard_core::domain::chat::{Chat, ChatChange, ChatJid};
 use switchboard_core::domain::ids::AccountId;
 use switchboard_core::domain::page::{Page, PageRequest};
 use switchboard_core::ports::{ChatStore, StoreError};
@@ -89,15 +90,21 @@ impl ChatStore for EmbeddedStore {
             .await
     }
 
-    async fn put_chat(&self, chat: &Chat) -> Result<(), StoreError> {
-        let mut chat = chat.clone();
+    async fn update_chat(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        change: ChatChange,
+        now: DateTime<Utc>,
+    ) -> Result<Chat, StoreError> {
+        let (account, chat_id) = (account.clone(), chat.clone());
         self.db
             .write(move |c| {
-                if let Some(stored) = load_chat(c, chat.account_id.as_str(), chat.chat_id.as_str())?
-                {
-                    chat.last_message_at = stored.last_message_at;
-                }
-                save_chat(c, &chat)
+                let mut chat = load_chat(c, account.as_str(), chat_id.as_str())?
+                    .unwrap_or_else(|| Chat::new(account, chat_id, now));
+                chat.apply(change);
+                save_chat(c, &chat)?;
+                Ok(chat)
             })
             .await
     }
