@@ -5,5 +5,6 @@ mod ai_config;
 mod bad_input;
 mod cli;
 mod messages;
+mod openapi;
 mod queue;
 mod restart;
