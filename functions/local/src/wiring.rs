@@ -5,9 +5,12 @@ use anyhow::{Context, Result};
 use std::sync::Arc;
 use switchboard_core::Services;
 use switchboard_core::domain::provider::ProviderKind;
+use switchboard_core::net::guard::UrlGuard;
+use switchboard_core::net::openai::OpenAiClient;
 use switchboard_core::ports::{Providers, SystemClock, UlidGen};
 use switchboard_core::sandbox::SandboxProvider;
 use switchboard_core::services::AppState;
+use switchboard_core::services::Backends;
 use switchboard_core::settings::Settings;
 use switchboard_embedded::{EmbeddedQueue, Keyring};
 
@@ -41,15 +44,18 @@ pub fn build(local: &LocalSettings, env: &dyn Fn(&str) -> Option<String>) -> Res
     let (settings, keyring) = self::settings(local, env)?;
     let embedded = switchboard_embedded::open(&local.data_dir)?;
     let providers = Providers::default().with(ProviderKind::Sandbox, Arc::new(SandboxProvider));
-    let state = Services::new(
-        embedded.store,
-        embedded.queue.clone(),
-        Arc::new(keyring),
-        Arc::new(SystemClock),
-        Arc::new(UlidGen::default()),
+    let llm = OpenAiClient::new(UrlGuard::new(settings.allow_private_network_urls))
+        .map_err(|e| anyhow::anyhow!("building the LLM client: {e}"))?;
+    let backends = Backends {
+        store: embedded.store,
+        queue: embedded.queue.clone(),
+        cipher: Arc::new(keyring),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UlidGen::default()),
         providers,
-        settings,
-    );
+        llm: Arc::new(llm),
+    };
+    let state = Services::new(backends, settings);
     Ok(Local {
         state,
         queue: embedded.queue,

@@ -30,6 +30,9 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
+    /// A service upstream (the LLM) failed or refused; the message says how.
+    #[error("{message}")]
+    Upstream { code: &'static str, message: String },
     /// A backend (store, queue, cipher) failed; the cause is logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),

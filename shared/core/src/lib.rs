@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod net;
 pub mod ports;
 pub mod resolve;
 pub mod rules;

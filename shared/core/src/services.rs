@@ -3,7 +3,7 @@
 
 use crate::auth::AdminTokens;
 use crate::auth::LoginThrottle;
-use crate::ports::{Cipher, Clock, IdGen, JobQueue, Providers, Store};
+use crate::ports::{Cipher, Clock, IdGen, JobQueue, Llm, Providers, Store};
 use crate::settings::Settings;
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
     pub providers: Providers,
+    pub llm: Arc<dyn Llm>,
     pub settings: Settings,
     pub admin_tokens: AdminTokens,
     pub login_throttle: LoginThrottle,
@@ -22,17 +23,29 @@ pub struct Services {
 /// What axum handlers and job handlers receive.
 pub type AppState = Arc<Services>;
 
+/// The adapters a deployment chose.
+pub struct Backends {
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn JobQueue>,
+    pub cipher: Arc<dyn Cipher>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGen>,
+    pub providers: Providers,
+    pub llm: Arc<dyn Llm>,
+}
+
 impl Services {
-    pub fn new(
-        store: Arc<dyn Store>,
-        queue: Arc<dyn JobQueue>,
-        cipher: Arc<dyn Cipher>,
-        clock: Arc<dyn Clock>,
-        ids: Arc<dyn IdGen>,
-        providers: Providers,
-        settings: Settings,
-    ) -> AppState {
+    pub fn new(backends: Backends, settings: Settings) -> AppState {
         let admin_tokens = AdminTokens::new(&settings);
+        let Backends {
+            store,
+            queue,
+            cipher,
+            clock,
+            ids,
+            providers,
+            llm,
+        } = backends;
         Arc::new(Self {
             store,
             queue,
@@ -40,6 +53,7 @@ impl Services {
             clock,
             ids,
             providers,
+            llm,
             settings,
             admin_tokens,
             login_throttle: LoginThrottle::default(),

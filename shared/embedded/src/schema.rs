@@ -40,9 +40,16 @@ CREATE TABLE ai_logs (
     chat_id TEXT NOT NULL,
     inbound_message_id TEXT UNIQUE,
     status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
     data TEXT NOT NULL
 );
 CREATE INDEX ai_logs_by_account ON ai_logs (account_id, id);
+CREATE INDEX ai_logs_by_chat_time ON ai_logs (account_id, chat_id, created_at);
+CREATE TABLE claims (
+    key TEXT PRIMARY KEY,
+    done INTEGER NOT NULL DEFAULT 0,
+    expires_at INTEGER NOT NULL            -- unix milliseconds; an expired claim can be taken over
+);
 CREATE TABLE jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     queue TEXT NOT NULL,

@@ -141,6 +141,10 @@ pub enum ChatChange {
         mode: Option<AiMode>,
         custom_system_prompt: Change<String>,
     },
+    /// A human of the account wrote: AI replies pause until then.
+    PauseAi {
+        until: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -192,6 +196,11 @@ impl Chat {
                     Change::Set(p) => self.custom_system_prompt = Some(p),
                 }
                 self.ai_paused_until = None;
+            }
+            ChatChange::PauseAi { until } => {
+                if self.ai_paused_until.is_none_or(|current| until > current) {
+                    self.ai_paused_until = Some(until);
+                }
             }
         }
     }

@@ -35,6 +35,12 @@ macro_rules! id_type {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// When the id was made (its ULID's time), if it is a well-formed id.
+            pub fn created_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+                let ulid = ulid::Ulid::from_string(self.0.strip_prefix($prefix)?).ok()?;
+                Some(chrono::DateTime::<chrono::Utc>::from(ulid.datetime()))
+            }
         }
 
         impl fmt::Display for $name {

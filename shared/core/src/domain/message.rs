@@ -18,6 +18,8 @@ pub enum MessageStatus {
     Delivered,
     Read,
     Failed,
+    /// Outbound, withdrawn before it was sent (a newer message or a human reply made it stale).
+    Cancelled,
 }
 
 /// Who wrote a message. Only a human of the account (from_me, not sent by Switchboard) pauses the

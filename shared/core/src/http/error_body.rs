@@ -68,6 +68,7 @@ impl IntoResponse for AppError {
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
                 response
             }
+            AppError::Upstream { code, .. } => body(StatusCode::BAD_GATEWAY, code, message, None),
             AppError::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
                 body(

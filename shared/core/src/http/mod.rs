@@ -65,6 +65,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::auth::router())
         .merge(routes::accounts::router())
         .merge(routes::ai::router())
+        .merge(routes::ai_test::router())
+        .merge(routes::ai_logs::router())
         .merge(routes::chats::router())
         .merge(routes::messages::router())
         .merge(routes::ingest::router())

@@ -3,7 +3,7 @@
 
 use crate::domain::chat::ChatJid;
 use crate::domain::event::Event;
-use crate::domain::ids::{AccountId, MessageId};
+use crate::domain::ids::{AccountId, AiLogId, MessageId};
 use crate::error::AppError;
 use crate::ports::{OutgoingJob, QueueName};
 use crate::services::Services;
@@ -25,6 +25,9 @@ pub enum Job {
     Send {
         account_id: AccountId,
         message_id: MessageId,
+        /// Set when the message is an AI reply: its log row follows the send.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ai_log_id: Option<AiLogId>,
     },
     /// Deliver an event to the webhook subscriptions that want it.
     Event(Event),
@@ -84,7 +87,8 @@ pub async fn run(services: &Services, body: &str) -> Result<(), JobFailure> {
         Job::Send {
             account_id,
             message_id,
-        } => usecases::send::deliver(services, &account_id, &message_id).await,
+            ai_log_id,
+        } => usecases::send::deliver(services, &account_id, &message_id, ai_log_id.as_ref()).await,
         Job::Event(event) => usecases::events::fan_out(services, &event).await,
     }
 }

@@ -3,15 +3,17 @@
 
 mod cipher;
 mod clock;
+mod llm;
 mod provider;
 mod queue;
 mod store;
 
 pub use cipher::{Cipher, CipherError, SecretContext};
 pub use clock::{Clock, IdGen, SystemClock, UlidGen};
+pub use llm::{ChatMessage, Completion, CompletionRequest, Llm, LlmError, Role};
 pub use provider::{Provider, ProviderError, ProviderReceipt, Providers};
 pub use queue::{JobQueue, MAX_QUEUE_DELAY, OutgoingJob, QueueError, QueueName};
 pub use store::{
-    AccountStore, AiConfigStore, AiLogFilter, AiLogStore, ChatStore, MessageStore, Recorded, Store,
-    StoreError,
+    AccountStore, AiConfigStore, AiLogFilter, AiLogStore, ChatStore, Claim, ClaimStore,
+    MessageStore, Recorded, Store, StoreError,
 };

@@ -116,6 +116,21 @@ pub trait MessageStore: Send + Sync {
         provider_message_id: Option<&str>,
         error: Option<&str>,
     ) -> Result<bool, StoreError>;
+    /// The chat's latest `limit` messages, newest first; with `through`, only that message and
+    /// older ones. One query: this is the conversation the LLM sees.
+    async fn recent_messages(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        through: Option<&MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// The account's message with this provider id (inbound, or outbound once sent).
+    async fn find_by_provider_id(
+        &self,
+        account: &AccountId,
+        provider_message_id: &str,
+    ) -> Result<Option<Message>, StoreError>;
     /// Newest first; the cursor is a message id.
     async fn list_messages(
         &self,
@@ -135,6 +150,20 @@ pub struct AiLogFilter {
 
 #[async_trait]
 pub trait AiLogStore: Send + Sync {
+    /// Replaces the row only if its status is still `expected`; false otherwise.
+    async fn update_ai_log_if(
+        &self,
+        expected: AiLogStatus,
+        log: &AiLog,
+    ) -> Result<bool, StoreError>;
+    async fn ai_log_for_inbound(&self, inbound: &MessageId) -> Result<Option<AiLog>, StoreError>;
+    /// Replies generated or sent in a chat since `since` (the loop guard's count).
+    async fn count_replies_since(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        since: DateTime<Utc>,
+    ) -> Result<u32, StoreError>;
     /// Writes the row unless one exists for its inbound message; returns the row that stands.
     async fn insert_ai_log(&self, log: &AiLog) -> Result<Recorded<AiLog>, StoreError>;
     async fn get_ai_log(&self, id: &AiLogId) -> Result<Option<AiLog>, StoreError>;
@@ -146,7 +175,37 @@ pub trait AiLogStore: Send + Sync {
     ) -> Result<Page<AiLog>, StoreError>;
 }
 
-/// Everything the application stores.
-pub trait Store: AccountStore + AiConfigStore + ChatStore + MessageStore + AiLogStore {}
+/// The state of a claim on a piece of work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This caller holds it until it completes or the claim expires.
+    Acquired,
+    /// Someone else holds an unexpired claim.
+    Busy,
+    /// The work was completed before.
+    Done,
+}
 
-impl<T: AccountStore + AiConfigStore + ChatStore + MessageStore + AiLogStore> Store for T {}
+/// Claims that make a job's expensive step run once even when the job is delivered twice or
+/// two workers race; a claim whose holder crashed expires and can be taken over.
+#[async_trait]
+pub trait ClaimStore: Send + Sync {
+    async fn claim(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        hold_for: std::time::Duration,
+    ) -> Result<Claim, StoreError>;
+    async fn complete_claim(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// Everything the application stores.
+pub trait Store:
+    AccountStore + AiConfigStore + ChatStore + MessageStore + AiLogStore + ClaimStore
+{
+}
+
+impl<T: AccountStore + AiConfigStore + ChatStore + MessageStore + AiLogStore + ClaimStore> Store
+    for T
+{
+}

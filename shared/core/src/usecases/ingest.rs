@@ -1,6 +1,7 @@
 //! Inbound messages: persisted once per provider message id, then a reply job and the
 //! `message.received` event are queued.
 
+use crate::domain::chat::ChatChange;
 use crate::domain::chat::ChatJid;
 use crate::domain::event::EventType;
 use crate::domain::ids::{AccountId, MessageId};
@@ -8,7 +9,7 @@ use crate::domain::message::{Message, MessageOrigin, MessageStatus, MessageView}
 use crate::error::AppError;
 use crate::jobs::{self, Job};
 use crate::services::Services;
-use crate::usecases::ai_config::ensure_account;
+use crate::usecases::ai_config::{self, ensure_account};
 use crate::usecases::events;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -65,11 +66,36 @@ pub async fn ingest(
     let recorded = s.store.record_inbound(&message).await?;
     let duplicate = !recorded.is_new();
     let message = recorded.into_inner();
+    // A human of the account wrote in the chat (an echo of Switchboard's own send would have
+    // matched its provider id above): the AI steps back for a while.
+    if !duplicate && message.origin == MessageOrigin::AccountHuman {
+        pause_ai(s, &message).await?;
+    }
     // Dispatched again for a duplicate too: if the first attempt stored the message but died
     // before queueing, this is what recovers it. Both consumers are idempotent per message and
     // the event keeps its id, so a second dispatch changes nothing for anyone.
     dispatch(s, &message).await?;
     Ok(Ingested { message, duplicate })
+}
+
+async fn pause_ai(s: &Services, message: &Message) -> Result<(), AppError> {
+    let chat = s
+        .store
+        .get_chat(&message.account_id, &message.chat_id)
+        .await?;
+    let effective = ai_config::effective(s, Some(&message.account_id), chat.as_ref()).await?;
+    let minutes = effective.human_takeover_minutes.value;
+    if minutes > 0 {
+        let until = s.clock.now() + chrono::Duration::minutes(i64::from(minutes));
+        ai_config::update_chat(
+            s,
+            &message.account_id,
+            &message.chat_id,
+            ChatChange::PauseAi { until },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn dispatch(s: &Services, message: &Message) -> Result<(), AppError> {

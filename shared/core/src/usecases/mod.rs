@@ -3,8 +3,10 @@
 
 pub mod accounts;
 pub mod ai_config;
+pub mod ai_test;
 pub mod chats;
 pub mod events;
+pub mod generate;
 pub mod ingest;
 pub mod reply;
 pub mod send;

@@ -1,18 +1,25 @@
-//! The reply job: re-evaluates the rules on the configuration in force when the job runs, and
-//! records every "no" as a `skipped` AI log row naming its rule.
+//! The reply job: decides on the configuration in force when it runs, waits out a debounce
+//! window, guards against loops, generates once per inbound message, and queues the send after
+//! the human-like delay. Every "no" is a `skipped` AI log row naming its rule.
 
 use crate::domain::ai_log::{AiLog, AiLogStatus};
-use crate::domain::chat::{Chat, ChatJid};
+use crate::domain::chat::{Chat, ChatJid, ChatType};
 use crate::domain::event::EventType;
 use crate::domain::ids::{AccountId, AiLogId, MessageId};
 use crate::domain::message::{Message, MessageOrigin, MessageStatus};
 use crate::error::AppError;
 use crate::jobs::{self, Job, JobFailure};
+use crate::ports::{Claim, Recorded};
 use crate::resolve::EffectiveAi;
-use crate::rules::{self, MessageFacts, SkipReason};
+use crate::rules::{self, MessageFacts};
 use crate::services::Services;
+use crate::usecases::generate::{self, GenerateError, HISTORY};
 use crate::usecases::{ai_config, events};
 use std::time::Duration;
+
+fn store_err(e: impl Into<AppError>) -> JobFailure {
+    JobFailure::from(e.into())
+}
 
 pub async fn decide_reply(
     s: &Services,
@@ -20,55 +27,148 @@ pub async fn decide_reply(
     chat_id: &ChatJid,
     message_id: &MessageId,
 ) -> Result<(), JobFailure> {
-    let Some(message) = s
+    let Some(inbound) = s
         .store
         .get_message(account_id, message_id)
         .await
-        .map_err(AppError::from)?
+        .map_err(store_err)?
     else {
         return Ok(());
     };
+    // Decided before (a redelivered job): nothing more to do, unless a run died between
+    // recording the reply and queueing its send; the claim below tells which.
+    let decided = s
+        .store
+        .ai_log_for_inbound(&inbound.id)
+        .await
+        .map_err(store_err)?;
+    if decided.is_some_and(|log| log.status != AiLogStatus::Generated) {
+        return Ok(());
+    }
+    let now = s.clock.now();
     let chat = s
         .store
         .get_chat(account_id, chat_id)
         .await
-        .map_err(AppError::from)?
-        .unwrap_or_else(|| Chat::new(account_id.clone(), chat_id.clone(), s.clock.now()));
+        .map_err(store_err)?
+        .unwrap_or_else(|| Chat::new(account_id.clone(), chat_id.clone(), now));
     let effective = ai_config::effective(s, Some(account_id), Some(&chat)).await?;
     let facts = MessageFacts {
-        from_me: message.from_me,
-        has_text: message
+        from_me: inbound.from_me,
+        has_text: inbound
             .text
             .as_deref()
             .is_some_and(|t| !t.trim().is_empty()),
-        addresses_account: message.mentions_me,
+        addresses_account: addresses_account(s, &chat, &inbound).await?,
     };
-    match rules::decide(&effective, &chat, facts, s.clock.now()) {
-        Err(reason) => record_skip(s, &message, &effective, reason).await,
-        Ok(()) if effective.echo_mode.value => {
-            reply_with(
-                s,
-                &message,
-                &effective,
-                message.text.clone().unwrap_or_default(),
-            )
-            .await
-        }
-        Ok(()) => Err(JobFailure::Retry(
-            "reply generation through an LLM is not available in this build".into(),
-        )),
+    if let Err(reason) = rules::decide(&effective, &chat, facts, now) {
+        return skip(s, &inbound, reason.to_string()).await;
     }
+
+    let debounce = Duration::from_secs(u64::from(effective.debounce_seconds.value));
+    if !debounce.is_zero() {
+        let arrived = inbound.id.created_at().unwrap_or(now);
+        let waited = (now - arrived).to_std().unwrap_or_default();
+        if waited < debounce {
+            // Come back when the window has passed; the job is cheap until then.
+            let job = Job::Reply {
+                account_id: account_id.clone(),
+                chat_id: chat_id.clone(),
+                message_id: message_id.clone(),
+            };
+            let rest = debounce - waited + Duration::from_millis(50);
+            jobs::enqueue(s, vec![(job, rest)]).await?;
+            return Ok(());
+        }
+    }
+
+    // One query gives the conversation; with debounce on it also tells whether a newer message
+    // arrived, whose own job will answer the whole burst.
+    let through = debounce.is_zero().then_some(&inbound.id);
+    let history = s
+        .store
+        .recent_messages(account_id, chat_id, through, HISTORY)
+        .await
+        .map_err(store_err)?;
+    if !debounce.is_zero() && newest_inbound(&history).is_some_and(|newest| newest != &inbound.id) {
+        return skip(s, &inbound, "a newer message arrived within debounce_seconds; the burst is answered once, from the newest".into()).await;
+    }
+
+    let max = effective.max_replies_per_chat_per_hour.value;
+    let recent = s
+        .store
+        .count_replies_since(account_id, chat_id, now - chrono::Duration::hours(1))
+        .await
+        .map_err(store_err)?;
+    if recent >= max {
+        return skip(s, &inbound, format!("{recent} replies in this chat in the last hour (max_replies_per_chat_per_hour = {max})")).await;
+    }
+
+    let claim_key = format!("reply:{}", inbound.id);
+    let hold = Duration::from_secs(u64::from(effective.timeout_seconds.value) + 60);
+    match s
+        .store
+        .claim(&claim_key, now, hold)
+        .await
+        .map_err(store_err)?
+    {
+        Claim::Acquired => {}
+        Claim::Busy => {
+            return Err(JobFailure::Retry(
+                "another worker is generating this reply".into(),
+            ));
+        }
+        Claim::Done => return Ok(()),
+    }
+    let outcome =
+        generate::generate(s, &effective, generate::conversation(&effective, &history)).await;
+    let result = match outcome {
+        Ok(generated) => queue_reply(s, &inbound, &effective, generated).await,
+        Err(GenerateError::Llm(e)) => fail(s, &inbound, &effective, e.to_string()).await,
+        Err(GenerateError::App(e)) => Err(e.into()),
+    };
+    if result.is_ok() {
+        s.store
+            .complete_claim(&claim_key)
+            .await
+            .map_err(store_err)?;
+    }
+    result
 }
 
-fn log_row(s: &Services, message: &Message, effective: &EffectiveAi, status: AiLogStatus) -> AiLog {
+fn newest_inbound(newest_first: &[Message]) -> Option<&MessageId> {
+    newest_first.iter().find(|m| !m.from_me).map(|m| &m.id)
+}
+
+/// A group message addresses the account when it mentions it or replies to one of its messages.
+async fn addresses_account(
+    s: &Services,
+    chat: &Chat,
+    inbound: &Message,
+) -> Result<bool, JobFailure> {
+    if inbound.mentions_me || chat.chat_type() != ChatType::Group {
+        return Ok(inbound.mentions_me);
+    }
+    let Some(quoted) = &inbound.reply_to_message_id else {
+        return Ok(false);
+    };
+    let quoted = s
+        .store
+        .find_by_provider_id(&inbound.account_id, quoted)
+        .await
+        .map_err(store_err)?;
+    Ok(quoted.is_some_and(|m| m.from_me))
+}
+
+fn log_row(s: &Services, inbound: &Message, status: AiLogStatus) -> AiLog {
     AiLog {
         id: AiLogId::from_ulid(s.ids.next_ulid()),
-        account_id: message.account_id.clone(),
-        chat_id: message.chat_id.clone(),
-        inbound_message_id: Some(message.id.clone()),
+        account_id: inbound.account_id.clone(),
+        chat_id: inbound.chat_id.clone(),
+        inbound_message_id: Some(inbound.id.clone()),
         status,
         reason: None,
-        model: Some(effective.model_name.value.clone()),
+        model: None,
         latency_ms: None,
         prompt_tokens: None,
         completion_tokens: None,
@@ -79,43 +179,59 @@ fn log_row(s: &Services, message: &Message, effective: &EffectiveAi, status: AiL
     }
 }
 
-async fn record_skip(
-    s: &Services,
-    message: &Message,
-    effective: &EffectiveAi,
-    reason: SkipReason,
-) -> Result<(), JobFailure> {
-    let mut row = log_row(s, message, effective, AiLogStatus::Skipped);
-    row.reason = Some(reason.to_string());
-    row.model = None;
-    let recorded = s.store.insert_ai_log(&row).await.map_err(AppError::from)?;
+/// Writes the row once per inbound message and emits its event only for the row that stands.
+async fn record(s: &Services, row: AiLog, event: EventType) -> Result<Recorded<AiLog>, JobFailure> {
+    let recorded = s.store.insert_ai_log(&row).await.map_err(store_err)?;
     if recorded.is_new() {
-        let event = events::new_event(s, EventType::AiReplySkipped, &message.account_id, &row);
-        jobs::enqueue(s, vec![events::as_job(event)]).await?;
+        let e = events::new_event(s, event, &row.account_id, &row);
+        jobs::enqueue(s, vec![events::as_job(e)]).await?;
     }
-    Ok(())
+    Ok(recorded)
 }
 
-/// Records the reply as generated and queues its send after the configured delay. The log row
-/// is written first and only once per inbound message, so a redelivered job sends nothing new.
-async fn reply_with(
+async fn skip(s: &Services, inbound: &Message, reason: String) -> Result<(), JobFailure> {
+    let mut row = log_row(s, inbound, AiLogStatus::Skipped);
+    row.reason = Some(reason);
+    record(s, row, EventType::AiReplySkipped).await.map(|_| ())
+}
+
+async fn fail(
     s: &Services,
     inbound: &Message,
     effective: &EffectiveAi,
-    text: String,
+    error: String,
 ) -> Result<(), JobFailure> {
-    let mut row = log_row(s, inbound, effective, AiLogStatus::Generated);
-    row.reply = Some(text.clone());
-    row.latency_ms = Some(0);
-    let recorded = s.store.insert_ai_log(&row).await.map_err(AppError::from)?;
-    let first_run = recorded.is_new();
-    let row = recorded.into_inner();
-    // A row left `generated` by a run that died before queueing its send is finished here;
-    // the reply message and its send are keyed by the inbound message, so nothing doubles.
+    let mut row = log_row(s, inbound, AiLogStatus::Failed);
+    row.model = Some(effective.model_name.value.clone());
+    row.error = Some(error);
+    record(s, row, EventType::AiReplyFailed).await.map(|_| ())
+}
+
+/// Records the reply as generated, shows "typing…", and queues the send after the delay. The
+/// log row, the reply message and the send are all keyed by the inbound message, so a second
+/// run of this step adds nothing.
+async fn queue_reply(
+    s: &Services,
+    inbound: &Message,
+    effective: &EffectiveAi,
+    generated: generate::Generated,
+) -> Result<(), JobFailure> {
+    let mut row = log_row(s, inbound, AiLogStatus::Generated);
+    row.model = Some(if effective.echo_mode.value {
+        "echo".into()
+    } else {
+        effective.model_name.value.clone()
+    });
+    row.latency_ms = Some(generated.latency_ms);
+    row.prompt_tokens = generated.completion.prompt_tokens;
+    row.completion_tokens = generated.completion.completion_tokens;
+    row.reply = Some(generated.completion.text);
+    let row = record(s, row, EventType::AiReplyGenerated)
+        .await?
+        .into_inner();
     if row.status != AiLogStatus::Generated {
         return Ok(());
     }
-    let text = row.reply.clone().unwrap_or(text);
     let now = s.clock.now();
     let reply = Message {
         id: MessageId::from_ulid(s.ids.next_ulid()),
@@ -123,7 +239,7 @@ async fn reply_with(
         chat_id: inbound.chat_id.clone(),
         from: inbound.account_id.to_string(),
         from_me: true,
-        text: Some(text),
+        text: row.reply.clone(),
         status: MessageStatus::Queued,
         origin: MessageOrigin::Ai,
         provider_message_id: None,
@@ -139,19 +255,27 @@ async fn reply_with(
         .store
         .record_outbound(&reply)
         .await
-        .map_err(AppError::from)?
+        .map_err(store_err)?
         .into_inner();
+    if let Some(account) = s
+        .store
+        .get_account(&inbound.account_id)
+        .await
+        .map_err(store_err)?
+    {
+        if let Ok(provider) = s.providers.get(account.provider) {
+            // Best effort: a missing typing indicator must not cost the reply.
+            if let Err(e) = provider.show_typing(&account, &inbound.chat_id).await {
+                tracing::warn!(account = %account.id, error = %e, "typing indicator failed");
+            }
+        }
+    }
     let send = Job::Send {
         account_id: stored.account_id.clone(),
         message_id: stored.id.clone(),
+        ai_log_id: Some(row.id.clone()),
     };
     let delay = Duration::from_secs(u64::from(effective.reply_delay_seconds.value));
-    let mut queued = vec![(send, delay)];
-    if first_run {
-        let generated =
-            events::new_event(s, EventType::AiReplyGenerated, &inbound.account_id, &row);
-        queued.push(events::as_job(generated));
-    }
-    jobs::enqueue(s, queued).await?;
+    jobs::enqueue(s, vec![(send, delay)]).await?;
     Ok(())
 }

@@ -1,14 +1,17 @@
 //! Outbound messages: accepted and queued by the API, then sent by the outbound consumer through
 //! the account's provider.
 
+use crate::domain::ai_log::{AiLog, AiLogStatus};
 use crate::domain::chat::ChatJid;
 use crate::domain::event::EventType;
+use crate::domain::ids::AiLogId;
 use crate::domain::ids::{AccountId, MessageId};
 use crate::domain::message::{Message, MessageOrigin, MessageStatus, MessageView};
 use crate::error::AppError;
 use crate::jobs::{self, Job, JobFailure};
-use crate::ports::{ProviderError, Recorded};
+use crate::ports::{ProviderError, Recorded, StoreError};
 use crate::services::Services;
+use crate::usecases::ai_config;
 use crate::usecases::ai_config::ensure_account;
 use crate::usecases::events;
 use std::time::Duration;
@@ -83,21 +86,26 @@ async fn enqueue_send(s: &Services, message: &Message) -> Result<(), AppError> {
     let job = Job::Send {
         account_id: message.account_id.clone(),
         message_id: message.id.clone(),
+        ai_log_id: None,
     };
     jobs::enqueue(s, vec![(job, Duration::ZERO)]).await
 }
 
 /// Sends a queued message. Safe to run twice: a message that left `queued`/`sending` is done.
+/// An AI reply (`ai_log`) is withdrawn instead when it went stale while it waited: a newer
+/// message arrived (with debounce on) or a human of the account took over the chat.
 pub async fn deliver(
     s: &Services,
     account_id: &AccountId,
     message_id: &MessageId,
+    ai_log: Option<&AiLogId>,
 ) -> Result<(), JobFailure> {
+    let store_err = |e: StoreError| JobFailure::from(AppError::from(e));
     let Some(message) = s
         .store
         .get_message(account_id, message_id)
         .await
-        .map_err(AppError::from)?
+        .map_err(store_err)?
     else {
         // The account was deleted with its messages: nothing to send.
         return Ok(());
@@ -108,14 +116,18 @@ pub async fn deliver(
     ) {
         return Ok(());
     }
-    let Some(account) = s
-        .store
-        .get_account(account_id)
-        .await
-        .map_err(AppError::from)?
-    else {
+    let Some(account) = s.store.get_account(account_id).await.map_err(store_err)? else {
         return Ok(());
     };
+    let log = match ai_log {
+        Some(id) => s.store.get_ai_log(id).await.map_err(store_err)?,
+        None => None,
+    };
+    if let Some(log) = &log {
+        if let Some(reason) = stale_reason(s, &message, log).await? {
+            return finish(s, &message, Some(log), Outcome::Withdrawn(reason)).await;
+        }
+    }
     s.store
         .transition_message(
             account_id,
@@ -126,7 +138,7 @@ pub async fn deliver(
             None,
         )
         .await
-        .map_err(AppError::from)?;
+        .map_err(store_err)?;
     let text = message.text.clone().unwrap_or_default();
     let sent = match s.providers.get(account.provider) {
         Ok(provider) => {
@@ -138,59 +150,144 @@ pub async fn deliver(
     };
     match sent {
         Ok(receipt) => {
-            let moved = s
-                .store
-                .transition_message(
-                    account_id,
-                    message_id,
-                    &[MessageStatus::Queued, MessageStatus::Sending],
-                    MessageStatus::Sent,
-                    Some(&receipt.provider_message_id),
-                    None,
-                )
-                .await
-                .map_err(AppError::from)?;
-            if moved {
-                let mut sent = message.clone();
-                sent.status = MessageStatus::Sent;
-                sent.provider_message_id = Some(receipt.provider_message_id);
-                let event = events::new_event(
-                    s,
-                    EventType::MessageSent,
-                    account_id,
-                    MessageView::from(&sent),
-                );
-                jobs::enqueue(s, vec![events::as_job(event)]).await?;
-            }
-            Ok(())
+            finish(
+                s,
+                &message,
+                log.as_ref(),
+                Outcome::Sent(receipt.provider_message_id),
+            )
+            .await
         }
         Err(ProviderError::Temporary(e)) => Err(JobFailure::Retry(e)),
         Err(ProviderError::Permanent(e)) => {
-            let moved = s
-                .store
-                .transition_message(
-                    account_id,
-                    message_id,
-                    &[MessageStatus::Queued, MessageStatus::Sending],
-                    MessageStatus::Failed,
-                    None,
-                    Some(&e),
-                )
-                .await
-                .map_err(AppError::from)?;
-            if moved {
-                let mut failed = message.clone();
-                failed.status = MessageStatus::Failed;
-                failed.error = Some(e);
-                let event = events::new_event(
-                    s,
-                    EventType::MessageStatus,
-                    account_id,
-                    MessageView::from(&failed),
-                );
-                jobs::enqueue(s, vec![events::as_job(event)]).await?;
-            }
-            Ok(())
+            finish(s, &message, log.as_ref(), Outcome::Failed(e)).await
         }
     }
+}
+
+/// Why an AI reply should not go out any more, if it should not.
+async fn stale_reason(
+    s: &Services,
+    reply: &Message,
+    log: &AiLog,
+) -> Result<Option<String>, JobFailure> {
+    let now = s.clock.now();
+    let store_err = |e: StoreError| JobFailure::from(AppError::from(e));
+    let chat = s
+        .store
+        .get_chat(&reply.account_id, &reply.chat_id)
+        .await
+        .map_err(store_err)?;
+    if let Some(until) = chat
+        .as_ref()
+        .and_then(|c| c.ai_paused_until)
+        .filter(|u| *u > now)
+    {
+        return Ok(Some(format!(
+            "a human of the account replied before the reply went out; AI paused until {}",
+            until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )));
+    }
+    let effective = ai_config::effective(s, Some(&reply.account_id), chat.as_ref()).await?;
+    if effective.debounce_seconds.value == 0 {
+        return Ok(None);
+    }
+    let recent = s
+        .store
+        .recent_messages(&reply.account_id, &reply.chat_id, None, 20)
+        .await
+        .map_err(store_err)?;
+    let newest_inbound = recent.iter().find(|m| !m.from_me).map(|m| &m.id);
+    Ok(match (newest_inbound, &log.inbound_message_id) {
+        (Some(newest), Some(answered)) if newest > answered => {
+            Some("a newer message arrived before the reply went out; it is answered instead".into())
+        }
+        _ => None,
+    })
+}
+
+enum Outcome {
+    Sent(String),
+    Failed(String),
+    Withdrawn(String),
+}
+
+/// Records how a send ended on the message and, for an AI reply, on its log row, and emits the
+/// events: `message.sent`/`message.status`, and `ai.reply.sent`/`failed`/`skipped`. Each is
+/// written only by the run that moved the state, so a second run emits nothing.
+async fn finish(
+    s: &Services,
+    message: &Message,
+    log: Option<&AiLog>,
+    outcome: Outcome,
+) -> Result<(), JobFailure> {
+    let store_err = |e: StoreError| JobFailure::from(AppError::from(e));
+    let (status, provider_id, error) = match &outcome {
+        Outcome::Sent(id) => (MessageStatus::Sent, Some(id.as_str()), None),
+        Outcome::Failed(e) => (MessageStatus::Failed, None, Some(e.as_str())),
+        Outcome::Withdrawn(reason) => (MessageStatus::Cancelled, None, Some(reason.as_str())),
+    };
+    let moved = s
+        .store
+        .transition_message(
+            &message.account_id,
+            &message.id,
+            &[MessageStatus::Queued, MessageStatus::Sending],
+            status,
+            provider_id,
+            error,
+        )
+        .await
+        .map_err(store_err)?;
+    if !moved {
+        return Ok(());
+    }
+    let mut view = message.clone();
+    view.status = status;
+    view.provider_message_id = provider_id.map(str::to_string).or(view.provider_message_id);
+    view.error = error.map(str::to_string);
+    let mut emitted = Vec::new();
+    if !matches!(outcome, Outcome::Withdrawn(_)) {
+        let t = if status == MessageStatus::Sent {
+            EventType::MessageSent
+        } else {
+            EventType::MessageStatus
+        };
+        emitted.push(events::new_event(
+            s,
+            t,
+            &message.account_id,
+            MessageView::from(&view),
+        ));
+    }
+    if let Some(log) = log {
+        let mut row = log.clone();
+        let event_type = match outcome {
+            Outcome::Sent(_) => {
+                row.status = AiLogStatus::Sent;
+                row.sent_at = Some(s.clock.now());
+                EventType::AiReplySent
+            }
+            Outcome::Failed(e) => {
+                row.status = AiLogStatus::Failed;
+                row.error = Some(e);
+                EventType::AiReplyFailed
+            }
+            Outcome::Withdrawn(reason) => {
+                row.status = AiLogStatus::Skipped;
+                row.reason = Some(reason);
+                EventType::AiReplySkipped
+            }
+        };
+        if s.store
+            .update_ai_log_if(AiLogStatus::Generated, &row)
+            .await
+            .map_err(store_err)?
+        {
+            let data = serde_json::json!({"log": row, "message": MessageView::from(&view)});
+            emitted.push(events::new_event(s, event_type, &message.account_id, data));
+        }
+    }
+    jobs::enqueue(s, emitted.into_iter().map(events::as_job).collect()).await?;
+    Ok(())
 }

@@ -1,8 +1,12 @@
-use super::{EmbeddedStore, backend, from_json, paginate, query_data, to_json};
+use super::{EmbeddedStore, backend, from_json, paginate, query_data, timestamp_key, to_json};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use switchboard_core::domain::ai_log::AiLog;
+use switchboard_core::domain::ai_log::AiLogStatus;
+use switchboard_core::domain::chat::ChatJid;
 use switchboard_core::domain::ids::AiLogId;
+use switchboard_core::domain::ids::{AccountId, MessageId};
 use switchboard_core::domain::page::{Page, PageRequest};
 use switchboard_core::ports::{AiLogFilter, AiLogStore, Recorded, StoreError};
 
@@ -10,22 +14,88 @@ fn status_text(log: &AiLog) -> Result<String, StoreError> {
     Ok(to_json(&log.status)?.trim_matches('"').to_string())
 }
 
+fn status_name(status: AiLogStatus) -> Result<String, StoreError> {
+    Ok(to_json(&status)?.trim_matches('"').to_string())
+}
+
 #[async_trait]
 impl AiLogStore for EmbeddedStore {
+    async fn update_ai_log_if(
+        &self,
+        expected: AiLogStatus,
+        log: &AiLog,
+    ) -> Result<bool, StoreError> {
+        let (id, expected, status, data) = (
+            log.id.to_string(),
+            status_name(expected)?,
+            status_text(log)?,
+            to_json(log)?,
+        );
+        self.db
+            .write(move |c| {
+                let n = c
+                    .execute(
+                        "UPDATE ai_logs SET status = ?3, data = ?4 WHERE id = ?1 AND status = ?2",
+                        params![id, expected, status, data],
+                    )
+                    .map_err(backend)?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
+    async fn ai_log_for_inbound(&self, inbound: &MessageId) -> Result<Option<AiLog>, StoreError> {
+        let inbound = inbound.to_string();
+        self.db
+            .read(move |c| {
+                let data: Option<String> = c
+                    .query_row(
+                        "SELECT data FROM ai_logs WHERE inbound_message_id = ?1",
+                        [inbound],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(backend)?;
+                data.map(|d| from_json(&d)).transpose()
+            })
+            .await
+    }
+
+    async fn count_replies_since(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        since: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        let (account, chat, since) = (account.to_string(), chat.to_string(), timestamp_key(&since));
+        self.db
+            .read(move |c| {
+                c.query_row(
+                    "SELECT COUNT(*) FROM ai_logs WHERE account_id = ?1 AND chat_id = ?2 AND created_at >= ?3
+                       AND status IN ('generated', 'sent')",
+                    params![account, chat, since],
+                    |r| r.get::<_, u32>(0),
+                )
+                .map_err(backend)
+            })
+            .await
+    }
+
     async fn insert_ai_log(&self, log: &AiLog) -> Result<Recorded<AiLog>, StoreError> {
         let log = log.clone();
         self.db
             .write(move |c| {
                 let n = c
                     .execute(
-                        "INSERT OR IGNORE INTO ai_logs (id, account_id, chat_id, inbound_message_id, status, data)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        "INSERT OR IGNORE INTO ai_logs (id, account_id, chat_id, inbound_message_id, status, created_at, data)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                         params![
                             log.id.as_str(),
                             log.account_id.as_str(),
                             log.chat_id.as_str(),
                             log.inbound_message_id.as_ref().map(|m| m.as_str()),
                             status_text(&log)?,
+                            timestamp_key(&log.created_at),
                             to_json(&log)?
                         ],
                     )

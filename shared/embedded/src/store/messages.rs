@@ -138,6 +138,41 @@ impl MessageStore for EmbeddedStore {
             .await
     }
 
+    async fn recent_messages(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        through: Option<&MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let (account, chat) = (account.to_string(), chat.to_string());
+        // `~` sorts after every id character: no upper bound.
+        let through = through
+            .map(|id| id.to_string())
+            .unwrap_or_else(|| "~".into());
+        self.db
+            .read(move |c| {
+                query_data(
+                    c,
+                    "SELECT data FROM messages WHERE account_id = ?1 AND chat_id = ?2 AND id <= ?3
+                     ORDER BY id DESC LIMIT ?4",
+                    params![account, chat, through, limit as i64],
+                )
+            })
+            .await
+    }
+
+    async fn find_by_provider_id(
+        &self,
+        account: &AccountId,
+        provider_message_id: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        let (account, key) = (account.to_string(), provider_message_id.to_string());
+        self.db
+            .read(move |c| find_by(c, "provider_message_id", &account, &key))
+            .await
+    }
+
     async fn list_messages(
         &self,
         account: &AccountId,

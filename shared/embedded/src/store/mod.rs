@@ -5,6 +5,7 @@ mod accounts;
 mod ai_config;
 mod ai_logs;
 mod chats;
+mod claims;
 mod messages;
 
 use crate::db::Database;

@@ -2,6 +2,8 @@
 
 pub mod accounts;
 pub mod ai;
+pub mod ai_logs;
+pub mod ai_test;
 pub mod auth;
 pub mod chats;
 pub mod health;

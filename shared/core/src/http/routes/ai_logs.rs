@@ -1,0 +1,75 @@
+//! `GET /v1/ai/logs`: what the reply pipeline decided for each inbound message, newest first.
+
+use crate::auth::Caller;
+use crate::domain::ai_log::{AiLog, AiLogStatus};
+use crate::domain::chat::ChatJid;
+use crate::domain::ids::AccountId;
+use crate::domain::page::ListBody;
+use crate::domain::validation::ValidationError;
+use crate::error::AppError;
+use crate::http::ErrorBody;
+use crate::http::extract::{ListQuery, QueryParams};
+use crate::ports::AiLogFilter;
+use crate::services::AppState;
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogsQuery {
+    /// Required for nobody; an account token sees only its own account's rows.
+    account_id: Option<String>,
+    chat_id: Option<String>,
+    /// skipped, generated, sent or failed.
+    status: Option<String>,
+    #[param(value_type = Option<i64>)]
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_logs))
+}
+
+fn status(raw: &str) -> Result<AiLogStatus, ValidationError> {
+    serde_json::from_value(serde_json::Value::String(raw.to_string())).map_err(|_| {
+        ValidationError::new("status", "must be one of skipped, generated, sent, failed")
+    })
+}
+
+#[utoipa::path(
+    get, path = "/v1/ai/logs", tag = "ai", params(LogsQuery), security(("bearer" = [])),
+    responses((status = 200, body = ListBody<AiLog>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+async fn list_logs(
+    State(s): State<AppState>,
+    caller: Caller,
+    QueryParams(q): QueryParams<LogsQuery>,
+) -> Result<Json<ListBody<AiLog>>, AppError> {
+    let page = ListQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .page()?;
+    let requested = q
+        .account_id
+        .as_deref()
+        .map(|id| AccountId::parse(id).ok_or(AppError::NotFound("account")))
+        .transpose()?;
+    let account_id = match (&caller, requested) {
+        (Caller::Account(own), Some(id)) if &id != own => {
+            return Err(AppError::NotFound("account"));
+        }
+        (Caller::Account(own), _) => Some(own.clone()),
+        (Caller::Admin { .. }, requested) => requested,
+    };
+    let filter = AiLogFilter {
+        account_id,
+        chat_id: q.chat_id.as_deref().map(ChatJid::parse).transpose()?,
+        status: q.status.as_deref().map(status).transpose()?,
+    };
+    Ok(Json(s.store.list_ai_logs(&filter, &page).await?.into()))
+}

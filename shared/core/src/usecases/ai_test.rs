@@ -1,0 +1,117 @@
+//! The test endpoints: one generation with the configuration in force for an account and chat
+//! (or globally), reporting where each setting came from; optionally sent to the chat.
+
+use crate::domain::chat::ChatJid;
+use crate::domain::ids::{AccountId, MessageId};
+use crate::domain::message::{Message, MessageOrigin, MessageStatus};
+use crate::error::AppError;
+use crate::jobs::{self, Job};
+use crate::ports::{ChatMessage, Role};
+use crate::resolve::Source;
+use crate::services::Services;
+use crate::usecases::ai_config;
+use crate::usecases::generate::{self, GenerateError};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub struct TestRequest {
+    pub account: Option<AccountId>,
+    pub chat: Option<ChatJid>,
+    pub message: String,
+    pub send_to_chat: bool,
+}
+
+pub struct TestResult {
+    pub reply: String,
+    pub model: String,
+    pub latency_ms: u64,
+    pub sent: bool,
+    pub config_source: BTreeMap<&'static str, Source>,
+}
+
+pub async fn run(s: &Services, req: TestRequest) -> Result<TestResult, AppError> {
+    let chat = match (&req.account, &req.chat) {
+        (Some(account), Some(chat)) => Some(ai_config::chat_or_new(s, account, chat).await?),
+        (Some(account), None) => {
+            ai_config::ensure_account(s, account).await?;
+            None
+        }
+        _ => None,
+    };
+    let effective = ai_config::effective(s, req.account.as_ref(), chat.as_ref()).await?;
+    if !effective.has_api_key.value && !effective.echo_mode.value {
+        return Err(crate::domain::validation::ValidationError::new(
+            "api_key",
+            "no API key configured",
+        )
+        .with_code("no_api_key")
+        .into());
+    }
+    let mut messages = generate::conversation(&effective, &[]);
+    messages.push(ChatMessage {
+        role: Role::User,
+        content: req.message,
+    });
+    let generated = generate::generate(s, &effective, messages)
+        .await
+        .map_err(|e| match e {
+            GenerateError::Llm(e) => AppError::Upstream {
+                code: "llm_error",
+                message: e.to_string(),
+            },
+            GenerateError::App(e) => e,
+        })?;
+    let reply = generated.completion.text;
+    let sent = match (req.send_to_chat, &req.account, &req.chat) {
+        (true, Some(account), Some(chat)) => {
+            send_now(s, account, chat, &reply).await?;
+            true
+        }
+        _ => false,
+    };
+    Ok(TestResult {
+        reply,
+        model: if effective.echo_mode.value {
+            "echo".into()
+        } else {
+            effective.model_name.value.clone()
+        },
+        latency_ms: generated.latency_ms,
+        sent,
+        config_source: effective.sources(),
+    })
+}
+
+async fn send_now(
+    s: &Services,
+    account: &AccountId,
+    chat: &ChatJid,
+    text: &str,
+) -> Result<(), AppError> {
+    let now = s.clock.now();
+    let message = Message {
+        id: MessageId::from_ulid(s.ids.next_ulid()),
+        account_id: account.clone(),
+        chat_id: chat.clone(),
+        from: account.to_string(),
+        from_me: true,
+        text: Some(text.to_string()),
+        status: MessageStatus::Queued,
+        origin: MessageOrigin::Ai,
+        provider_message_id: None,
+        push_name: None,
+        mentions_me: false,
+        reply_to_message_id: None,
+        idempotency_key: None,
+        error: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let stored = s.store.record_outbound(&message).await?.into_inner();
+    let job = Job::Send {
+        account_id: account.clone(),
+        message_id: stored.id,
+        ai_log_id: None,
+    };
+    jobs::enqueue(s, vec![(job, Duration::ZERO)]).await
+}

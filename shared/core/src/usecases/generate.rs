@@ -1,0 +1,99 @@
+//! Turning a conversation into a reply with the configuration in force: echo mode, or the LLM
+//! with the API key opened just for the call.
+
+use crate::domain::message::Message;
+use crate::error::AppError;
+use crate::ports::{ChatMessage, Completion, CompletionRequest, LlmError, Role, SecretContext};
+use crate::resolve::{ApiKeyRef, EffectiveAi};
+use crate::services::Services;
+use crate::usecases::ai_config::API_KEY_FIELD;
+use std::time::{Duration, Instant};
+
+/// How many messages of the chat the LLM sees.
+pub const HISTORY: usize = 20;
+
+/// The system prompt, then the messages oldest first: the other party as `user`, the account
+/// (its humans, the API and the AI) as `assistant`. Messages without text are left out.
+pub fn conversation(effective: &EffectiveAi, newest_first: &[Message]) -> Vec<ChatMessage> {
+    let mut out = vec![ChatMessage {
+        role: Role::System,
+        content: effective.default_system_prompt.value.clone(),
+    }];
+    out.extend(newest_first.iter().rev().filter_map(|m| {
+        let text = m.text.as_deref().filter(|t| !t.trim().is_empty())?;
+        Some(ChatMessage {
+            role: if m.from_me {
+                Role::Assistant
+            } else {
+                Role::User
+            },
+            content: text.to_string(),
+        })
+    }));
+    out
+}
+
+#[derive(Debug)]
+pub struct Generated {
+    pub completion: Completion,
+    pub latency_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+/// Generates a reply to the last message of `messages`. In echo mode the reply is that
+/// message's text and nothing is called.
+pub async fn generate(
+    s: &Services,
+    effective: &EffectiveAi,
+    messages: Vec<ChatMessage>,
+) -> Result<Generated, GenerateError> {
+    let started = Instant::now();
+    if effective.echo_mode.value {
+        let text = messages
+            .last()
+            .filter(|m| m.role == Role::User)
+            .map(|m| m.content.clone())
+            .unwrap_or_default();
+        return Ok(Generated {
+            completion: Completion {
+                text,
+                prompt_tokens: None,
+                completion_tokens: None,
+            },
+            latency_ms: started.elapsed().as_millis() as u64,
+        });
+    }
+    let api_key = match &effective.api_key {
+        Some(ApiKeyRef::Env(key)) => Some(key.clone()),
+        Some(ApiKeyRef::Sealed { owner, sealed }) => Some(
+            s.cipher
+                .open(sealed, &SecretContext::new(owner.as_str(), API_KEY_FIELD))
+                .await
+                .map_err(AppError::from)?,
+        ),
+        None => None,
+    };
+    let completion = s
+        .llm
+        .complete(CompletionRequest {
+            base_url: effective.base_url.value.clone(),
+            api_key,
+            model: effective.model_name.value.clone(),
+            messages,
+            temperature: effective.temperature.value,
+            max_tokens: effective.max_tokens.value,
+            timeout: Duration::from_secs(u64::from(effective.timeout_seconds.value)),
+        })
+        .await?;
+    Ok(Generated {
+        completion,
+        latency_ms: started.elapsed().as_millis() as u64,
+    })
+}
