@@ -257,19 +257,7 @@ async fn queue_reply(
         .await
         .map_err(store_err)?
         .into_inner();
-    if let Some(account) = s
-        .store
-        .get_account(&inbound.account_id)
-        .await
-        .map_err(store_err)?
-    {
-        if let Ok(provider) = s.providers.get(account.provider) {
-            // Best effort: a missing typing indicator must not cost the reply.
-            if let Err(e) = provider.show_typing(&account, &inbound.chat_id).await {
-                tracing::warn!(account = %account.id, error = %e, "typing indicator failed");
-            }
-        }
-    }
+    show_typing(s, inbound).await?;
     let send = Job::Send {
         account_id: stored.account_id.clone(),
         message_id: stored.id.clone(),
@@ -277,5 +265,23 @@ async fn queue_reply(
     };
     let delay = Duration::from_secs(u64::from(effective.reply_delay_seconds.value));
     jobs::enqueue(s, vec![(send, delay)]).await?;
+    Ok(())
+}
+
+/// Best effort: a missing typing indicator must not cost the reply.
+async fn show_typing(s: &Services, inbound: &Message) -> Result<(), JobFailure> {
+    let account = s
+        .store
+        .get_account(&inbound.account_id)
+        .await
+        .map_err(store_err)?;
+    let Some(account) = account else {
+        return Ok(());
+    };
+    if let Ok(provider) = s.providers.get(account.provider)
+        && let Err(e) = provider.show_typing(&account, &inbound.chat_id).await
+    {
+        tracing::warn!(account = %account.id, error = %e, "typing indicator failed");
+    }
     Ok(())
 }

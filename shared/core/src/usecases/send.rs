@@ -123,10 +123,10 @@ pub async fn deliver(
         Some(id) => s.store.get_ai_log(id).await.map_err(store_err)?,
         None => None,
     };
-    if let Some(log) = &log {
-        if let Some(reason) = stale_reason(s, &message, log).await? {
-            return finish(s, &message, Some(log), Outcome::Withdrawn(reason)).await;
-        }
+    if let Some(log) = &log
+        && let Some(reason) = stale_reason(s, &message, log).await?
+    {
+        return finish(s, &message, Some(log), Outcome::Withdrawn(reason)).await;
     }
     s.store
         .transition_message(
