@@ -1,6 +1,8 @@
 //! The system-test harness: the whole app on port 0 with a fresh data dir (`spawn_app`), the
 //! real binary as a child process (`ServerProcess`), and helpers that read like the API.
 
+pub mod fake_llm;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -9,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use switchboard::local_settings::LocalSettings;
 use switchboard::serve::{self, Running};
+use switchboard_core::ports::QueueName;
 use switchboard_core::services::AppState;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -40,8 +43,21 @@ pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
     app
 }
 
+/// The app with the webhook queue left unconsumed, so tests can read the events on it.
+pub async fn spawn_app_keeping_events(settings: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let workers = [QueueName::AiReply, QueueName::Outbound];
+    let mut app = start_with(dir.path(), settings, &workers).await;
+    app._dir = Some(dir);
+    app
+}
+
 /// Starts the app on an existing data dir (kept by the caller).
 pub async fn start_in(data_dir: &Path, settings: &[(&str, &str)]) -> TestApp {
+    start_with(data_dir, settings, &QueueName::ALL).await
+}
+
+async fn start_with(data_dir: &Path, settings: &[(&str, &str)], workers: &[QueueName]) -> TestApp {
     let vars: HashMap<String, String> = settings
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -52,9 +68,14 @@ pub async fn start_in(data_dir: &Path, settings: &[(&str, &str)]) -> TestApp {
         data_dir: data_dir.to_path_buf(),
     };
     let (stop, stopped) = oneshot::channel::<()>();
-    let running = serve::start(&local, &env, async {
-        let _ = stopped.await;
-    })
+    let running = serve::start_with_workers(
+        &local,
+        &env,
+        async {
+            let _ = stopped.await;
+        },
+        workers,
+    )
     .await
     .expect("app starts");
     let state = running.state.clone();
@@ -174,6 +195,46 @@ impl TestApp {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["items"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    /// Events waiting on the webhook queue (with `spawn_app_keeping_events`), as JSON.
+    pub async fn events(&self) -> Vec<Value> {
+        let queue = &self.running.as_ref().expect("running").queue;
+        let bodies = queue.peek(QueueName::Webhook).await.expect("peek");
+        bodies
+            .iter()
+            .filter_map(|b| serde_json::from_str(b).ok())
+            .collect()
+    }
+
+    pub async fn events_of(&self, event_type: &str) -> Vec<Value> {
+        self.events()
+            .await
+            .into_iter()
+            .filter(|e| e["type"] == event_type)
+            .collect()
+    }
+
+    /// AI log rows, newest first.
+    pub async fn logs(&self, query: &str) -> Vec<Value> {
+        let (status, body) = self.get(&format!("/v1/ai/logs?{query}"), &self.admin).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits for `n` log rows of the account, then returns them, newest first.
+    pub async fn wait_for_logs(&self, account: &str, n: usize) -> Vec<Value> {
+        eventually(
+            Duration::from_secs(15),
+            &format!("{n} AI log rows"),
+            || async {
+                let logs = self.logs(&format!("account_id={account}")).await;
+                (logs.len() >= n && logs.iter().all(|l| l["status"] != "generated")).then_some(logs)
+            },
+        )
+        .await
     }
 }
 

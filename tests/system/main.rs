@@ -2,6 +2,7 @@
 
 mod accounts;
 mod ai_config;
+mod ai_reply;
 mod bad_input;
 mod cli;
 mod messages;

@@ -43,9 +43,10 @@ pub fn spawn_workers(
     state: &AppState,
     queue: &Arc<EmbeddedQueue>,
     stopped: &watch::Receiver<bool>,
+    queues: &[QueueName],
 ) -> Vec<JoinHandle<()>> {
     let mut workers = Vec::new();
-    for (name, count, visibility) in QUEUES {
+    for (name, count, visibility) in QUEUES.into_iter().filter(|(q, _, _)| queues.contains(q)) {
         for _ in 0..count {
             let state = state.clone();
             let handler: JobHandler = Arc::new(move |body: String| {
@@ -75,6 +76,16 @@ pub async fn start(
     env: &dyn Fn(&str) -> Option<String>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Running> {
+    start_with_workers(local, env, shutdown, &QueueName::ALL).await
+}
+
+/// `start`, with workers on the given queues only (tests read the others' jobs directly).
+pub async fn start_with_workers(
+    local: &LocalSettings,
+    env: &dyn Fn(&str) -> Option<String>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    queues: &[QueueName],
+) -> Result<Running> {
     let Local {
         state,
         queue,
@@ -86,7 +97,7 @@ pub async fn start(
     let addr = listener.local_addr()?;
 
     let (stop, stopped) = watch::channel(false);
-    let workers = spawn_workers(&state, &queue, &stopped);
+    let workers = spawn_workers(&state, &queue, &stopped, queues);
 
     let sandbox = if created {
         let created = accounts::create(

@@ -161,6 +161,23 @@ impl EmbeddedQueue {
             .map_err(queue_error)
     }
 
+    /// The bodies of the jobs waiting on `queue`, oldest first, without receiving them.
+    pub async fn peek(&self, queue: QueueName) -> Result<Vec<String>, QueueError> {
+        let name = queue.as_str();
+        self.db
+            .read(move |c| {
+                let mut stmt = c
+                    .prepare("SELECT body FROM jobs WHERE queue = ?1 ORDER BY id")
+                    .map_err(crate::store_backend)?;
+                let rows = stmt
+                    .query_map([name], |r| r.get::<_, String>(0))
+                    .map_err(crate::store_backend)?;
+                rows.collect::<Result<_, _>>().map_err(crate::store_backend)
+            })
+            .await
+            .map_err(queue_error)
+    }
+
     /// Jobs waiting (visible or delayed) and dead, per queue.
     pub async fn depth(&self, queue: QueueName) -> Result<(u64, u64), QueueError> {
         let name = queue.as_str();
