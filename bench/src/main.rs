@@ -2,6 +2,8 @@
 //! start to healthy, idle and loaded RSS, and ingest throughput and latency at several
 //! concurrency levels (each request persisted and queued before its 202).
 
+mod replies;
+
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use serde_json::json;
@@ -26,6 +28,9 @@ struct Args {
     /// Process starts to time.
     #[arg(long, default_value_t = 10)]
     starts: usize,
+    /// Chats in parallel for the AI reply overhead, comma-separated.
+    #[arg(long, default_value = "1,32", value_delimiter = ',')]
+    reply_chats: Vec<usize>,
 }
 
 struct Server {
@@ -94,7 +99,7 @@ fn rss_kib(pid: u32) -> Result<u64> {
         .context("no VmRSS")
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -231,6 +236,34 @@ async fn main() -> Result<()> {
         results.push(load(&server.base, &account, &token, clients, args.seconds, pid).await?);
     }
     let after_rss = rss_kib(pid)?;
+    drop(server);
+
+    // The reply pipeline, on a fresh server so the ingest load above does not weigh on it.
+    let (server, _) = start(&args.binary, &work.path().join("replies"))?;
+    let banner = std::fs::read_to_string(&server.stdout)?;
+    let printed = |label: &str| -> Result<String> {
+        let mut lines = banner.lines();
+        lines.find(|l| l.contains(label)).context("banner")?;
+        Ok(lines.next().context("banner")?.trim().to_string())
+    };
+    let (admin, reply_token) = (printed("admin token")?, printed("sandbox account")?);
+    let reply_account = reply_token.get(4..34).context("token shape")?.to_string();
+    let llm = replies::fake_llm().await?;
+    replies::configure(&reqwest::Client::new(), &server.base, &admin, &llm).await?;
+    let mut reply_results = Vec::new();
+    for &chats in &args.reply_chats {
+        reply_results.push(
+            replies::run(
+                &server.base,
+                &reply_account,
+                &reply_token,
+                chats,
+                args.seconds,
+            )
+            .await?,
+        );
+    }
+    drop(server);
 
     println!("## Start to healthy ({} starts each)\n", args.starts);
     println!("| data dir | median ms | max ms |\n|---|---|---|");
@@ -261,6 +294,23 @@ async fn main() -> Result<()> {
             ms(r.p50),
             ms(r.p99),
             r.peak_rss_kib as f64 / 1024.0
+        );
+    }
+    println!(
+        "\n## AI reply overhead: inbound accepted → reply stored as sent (zero-latency LLM, no delay), {} s per level\n",
+        args.seconds
+    );
+    println!(
+        "| chats in parallel | replies | replies/s | p50 ms | p99 ms |\n|---|---|---|---|---|"
+    );
+    for r in &reply_results {
+        println!(
+            "| {} | {} | {:.0} | {} | {} |",
+            r.chats,
+            r.replies,
+            r.per_second,
+            ms(r.p50),
+            ms(r.p99)
         );
     }
     println!("\n## Memory\n");

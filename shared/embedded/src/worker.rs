@@ -58,33 +58,46 @@ pub async fn run(
             }
             continue;
         }
+        // The batch's jobs run side by side, as a Lambda handler runs its SQS batch.
+        let mut running = tokio::task::JoinSet::new();
         for delivery in batch {
-            let started = std::time::Instant::now();
-            let outcome = handler(delivery.body.clone()).await;
-            let elapsed_ms = started.elapsed().as_millis() as u64;
-            let settled = match &outcome {
-                Ok(()) => queue.delete(&delivery).await.map(|_| ()),
-                Err(JobFailure::Retry(reason)) => {
-                    tracing::warn!(queue = name, job = delivery.id, attempt = delivery.receive_count, %reason, "job will be retried");
-                    queue
-                        .release(&delivery, backoff(delivery.receive_count))
-                        .await
-                }
-                Err(JobFailure::Poison(reason)) => {
-                    tracing::error!(queue = name, job = delivery.id, %reason, "job cannot run; dead-lettered");
-                    queue.kill(&delivery, reason).await
-                }
-            };
-            if let Err(e) = settled {
-                tracing::error!(queue = name, job = delivery.id, error = %e, "could not settle job; it will come back");
-            }
-            tracing::debug!(
-                queue = name,
-                job = delivery.id,
-                elapsed_ms,
-                ok = outcome.is_ok(),
-                "job ran"
-            );
+            let (queue, handler) = (queue.clone(), handler.clone());
+            running.spawn(async move { settle(&queue, name, delivery, &handler).await });
         }
+        while running.join_next().await.is_some() {}
     }
+}
+
+async fn settle(
+    queue: &EmbeddedQueue,
+    name: &'static str,
+    delivery: crate::queue::Delivery,
+    handler: &JobHandler,
+) {
+    let started = std::time::Instant::now();
+    let outcome = handler(delivery.body.clone()).await;
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let settled = match &outcome {
+        Ok(()) => queue.delete(&delivery).await.map(|_| ()),
+        Err(JobFailure::Retry(reason)) => {
+            tracing::warn!(queue = name, job = delivery.id, attempt = delivery.receive_count, %reason, "job will be retried");
+            queue
+                .release(&delivery, backoff(delivery.receive_count))
+                .await
+        }
+        Err(JobFailure::Poison(reason)) => {
+            tracing::error!(queue = name, job = delivery.id, %reason, "job cannot run; dead-lettered");
+            queue.kill(&delivery, reason).await
+        }
+    };
+    if let Err(e) = settled {
+        tracing::error!(queue = name, job = delivery.id, error = %e, "could not settle job; it will come back");
+    }
+    tracing::debug!(
+        queue = name,
+        job = delivery.id,
+        elapsed_ms,
+        ok = outcome.is_ok(),
+        "job ran"
+    );
 }

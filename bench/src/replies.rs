@@ -1,0 +1,180 @@
+//! The gateway's own overhead per AI reply: a zero-latency fake LLM in this process,
+//! `reply_delay_seconds: 0`, and for each reply the time from the inbound message being
+//! accepted to its reply being stored as sent, both stamped by the server.
+
+use anyhow::{Context, Result};
+use axum::Json;
+use axum::routing::post;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+pub struct ReplyResult {
+    pub chats: usize,
+    pub replies: usize,
+    pub per_second: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+/// Starts the fake LLM; returns its base URL.
+pub async fn fake_llm() -> Result<String> {
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(|| async {
+            Json(json!({
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Thanks, we are on it."}}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 6}
+            }))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(format!("http://{addr}/v1"))
+}
+
+pub async fn configure(http: &reqwest::Client, base: &str, admin: &str, llm: &str) -> Result<()> {
+    let res = http
+        .put(format!("{base}/v1/ai/global"))
+        .bearer_auth(admin)
+        .json(&json!({"enabled": true, "base_url": llm, "api_key": "sk-bench", "reply_delay_seconds": 0,
+                      "max_replies_per_chat_per_hour": 1000}))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        res.status().is_success(),
+        "configuring AI failed: {}",
+        res.status()
+    );
+    Ok(())
+}
+
+fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
+    v.as_str()?.parse().ok()
+}
+
+/// `chats` clients, each writing in its own chat and waiting for the reply before the next
+/// message, for `seconds`.
+pub async fn run(
+    base: &str,
+    account: &str,
+    token: &str,
+    chats: usize,
+    seconds: u64,
+) -> Result<ReplyResult> {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..chats {
+        let (http, base, account, token) = (
+            http.clone(),
+            base.to_string(),
+            account.to_string(),
+            token.to_string(),
+        );
+        let chat = format!(
+            "1666{:04}{:03}@s.whatsapp.net",
+            std::process::id() % 10000,
+            c
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut sent = 0usize;
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                n += 1;
+                let body = json!({"message_id": format!("r-{chat}-{n}"), "chat_id": chat, "from": chat, "text": "Where is my order?"});
+                let res = http.post(format!("{base}/v1/ingest/{account}")).bearer_auth(&token).json(&body).send().await?;
+                let accepted: Value = res.json().await?;
+                let id = accepted["id"].as_str().context("no id")?.to_string();
+                // Wait for this message's reply; the figure itself comes from server stamps.
+                loop {
+                    let url = format!("{base}/v1/ai/logs?chat_id={chat}&limit=1");
+                    let logs: Value = http.get(url).bearer_auth(&token).send().await?.json().await?;
+                    let row = &logs["items"][0];
+                    if row["inbound_message_id"] == id.as_str() && row["status"] == "sent" {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                sent += 1;
+            }
+            anyhow::Ok((chat, sent))
+        }));
+    }
+    let mut chats_done = Vec::new();
+    for t in tasks {
+        chats_done.push(t.await??);
+    }
+    let elapsed = started.elapsed();
+
+    let mut overheads = Vec::new();
+    for (chat, _) in &chats_done {
+        let mut accepted_at = HashMap::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("{base}/v1/accounts/{account}/chats/{chat}/messages?limit=200");
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let page: Value = http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await?
+                .json()
+                .await?;
+            for m in page["items"].as_array().into_iter().flatten() {
+                if m["from_me"] == false {
+                    accepted_at.insert(
+                        m["id"].as_str().unwrap_or_default().to_string(),
+                        parse_time(&m["created_at"]),
+                    );
+                }
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("{base}/v1/ai/logs?chat_id={chat}&status=sent&limit=200");
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let page: Value = http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await?
+                .json()
+                .await?;
+            for row in page["items"].as_array().into_iter().flatten() {
+                let inbound = row["inbound_message_id"].as_str().unwrap_or_default();
+                if let (Some(Some(accepted)), Some(sent)) =
+                    (accepted_at.get(inbound), parse_time(&row["sent_at"]))
+                {
+                    overheads.push((sent - *accepted).to_std().unwrap_or_default());
+                }
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+    }
+    overheads.sort();
+    let replies: usize = chats_done.iter().map(|(_, n)| n).sum();
+    Ok(ReplyResult {
+        chats,
+        replies,
+        per_second: replies as f64 / elapsed.as_secs_f64(),
+        p50: crate::percentile(&overheads, 0.5),
+        p99: crate::percentile(&overheads, 0.99),
+    })
+}
