@@ -29,8 +29,11 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     starts: usize,
     /// Chats in parallel for the AI reply overhead, comma-separated.
-    #[arg(long, default_value = "1,32", value_delimiter = ',')]
+    #[arg(long, default_value = "1,32,32", value_delimiter = ',')]
     reply_chats: Vec<usize>,
+    /// Messages per second offered at each reply level (all chats together), comma-separated.
+    #[arg(long, default_value = "50,250,450", value_delimiter = ',')]
+    reply_rates: Vec<f64>,
 }
 
 struct Server {
@@ -251,17 +254,16 @@ async fn main() -> Result<()> {
     let llm = replies::fake_llm().await?;
     replies::configure(&reqwest::Client::new(), &server.base, &admin, &llm).await?;
     let mut reply_results = Vec::new();
-    for &chats in &args.reply_chats {
-        reply_results.push(
-            replies::run(
-                &server.base,
-                &reply_account,
-                &reply_token,
-                chats,
-                args.seconds,
-            )
-            .await?,
+    for (&chats, &rate) in args.reply_chats.iter().zip(&args.reply_rates) {
+        let result = replies::run(
+            &server.base,
+            &reply_account,
+            &reply_token,
+            chats,
+            rate,
+            args.seconds,
         );
+        reply_results.push(result.await?);
     }
     drop(server);
 
@@ -301,12 +303,13 @@ async fn main() -> Result<()> {
         args.seconds
     );
     println!(
-        "| chats in parallel | replies | replies/s | p50 ms | p99 ms |\n|---|---|---|---|---|"
+        "| chats in parallel | offered msg/s | replies | replies/s | p50 ms | p99 ms |\n|---|---|---|---|---|---|"
     );
     for r in &reply_results {
         println!(
-            "| {} | {} | {:.0} | {} | {} |",
+            "| {} | {:.0} | {} | {:.0} | {} | {} |",
             r.chats,
+            r.offered,
             r.replies,
             r.per_second,
             ms(r.p50),

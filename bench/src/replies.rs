@@ -2,7 +2,7 @@
 //! `reply_delay_seconds: 0`, and for each reply the time from the inbound message being
 //! accepted to its reply being stored as sent, both stamped by the server.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use axum::Json;
 use axum::routing::post;
 use chrono::{DateTime, Utc};
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 pub struct ReplyResult {
     pub chats: usize,
+    pub offered: f64,
     pub replies: usize,
     pub per_second: f64,
     pub p50: Duration,
@@ -57,18 +58,19 @@ fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
     v.as_str()?.parse().ok()
 }
 
-/// `chats` clients, each writing in its own chat and waiting for the reply before the next
-/// message, for `seconds`.
+/// `chats` clients, each writing in its own chat at a steady pace (`rate` messages per second
+/// in all) for `seconds`, without waiting for replies: an open-loop load, so the client never
+/// polls the server while it is measured. Then waits for every reply to settle.
 pub async fn run(
     base: &str,
     account: &str,
     token: &str,
     chats: usize,
+    rate: f64,
     seconds: u64,
 ) -> Result<ReplyResult> {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(seconds);
-    let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..chats {
         let (http, base, account, token) = (
@@ -77,42 +79,45 @@ pub async fn run(
             account.to_string(),
             token.to_string(),
         );
-        let chat = format!(
-            "1666{:04}{:03}@s.whatsapp.net",
-            std::process::id() % 10000,
-            c
-        );
+        // A chat per client and level, so levels never share a chat or a message id.
+        let chat = format!("1666{chats:04}{c:03}@s.whatsapp.net");
+        let every = Duration::from_secs_f64(chats as f64 / rate);
         tasks.push(tokio::spawn(async move {
-            let mut sent = 0usize;
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut last = None;
             let mut n = 0u64;
             while Instant::now() < deadline {
+                tick.tick().await;
                 n += 1;
                 let body = json!({"message_id": format!("r-{chat}-{n}"), "chat_id": chat, "from": chat, "text": "Where is my order?"});
                 let res = http.post(format!("{base}/v1/ingest/{account}")).bearer_auth(&token).json(&body).send().await?;
                 let accepted: Value = res.json().await?;
-                let id = accepted["id"].as_str().context("no id")?.to_string();
-                // Wait for this message's reply; the figure itself comes from server stamps.
-                loop {
-                    let url = format!("{base}/v1/ai/logs?chat_id={chat}&limit=1");
-                    let logs: Value = http.get(url).bearer_auth(&token).send().await?.json().await?;
-                    let row = &logs["items"][0];
-                    if row["inbound_message_id"] == id.as_str() && row["status"] == "sent" {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                }
-                sent += 1;
+                last = accepted["id"].as_str().map(str::to_string);
             }
-            anyhow::Ok((chat, sent))
+            // Settle: the chat's newest log row answers its last message.
+            let waiting = Instant::now();
+            while let Some(id) = &last {
+                let url = format!("{base}/v1/ai/logs?chat_id={chat}&limit=1");
+                let logs: Value = http.get(url).bearer_auth(&token).send().await?.json().await?;
+                let row = &logs["items"][0];
+                if row["inbound_message_id"] == id.as_str() && row["status"] != "generated" {
+                    break;
+                }
+                anyhow::ensure!(waiting.elapsed() < Duration::from_secs(60), "replies did not settle: {row}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            anyhow::Ok((chat, n as usize))
         }));
     }
     let mut chats_done = Vec::new();
     for t in tasks {
         chats_done.push(t.await??);
     }
-    let elapsed = started.elapsed();
 
     let mut overheads = Vec::new();
+    let mut first_accepted: Option<DateTime<Utc>> = None;
+    let mut last_sent: Option<DateTime<Utc>> = None;
     for (chat, _) in &chats_done {
         let mut accepted_at = HashMap::new();
         let mut cursor: Option<String> = None;
@@ -160,6 +165,8 @@ pub async fn run(
                     (accepted_at.get(inbound), parse_time(&row["sent_at"]))
                 {
                     overheads.push((sent - *accepted).to_std().unwrap_or_default());
+                    first_accepted = Some(first_accepted.map_or(*accepted, |f| f.min(*accepted)));
+                    last_sent = Some(last_sent.map_or(sent, |l| l.max(sent)));
                 }
             }
             match page["next_cursor"].as_str() {
@@ -169,11 +176,16 @@ pub async fn run(
         }
     }
     overheads.sort();
-    let replies: usize = chats_done.iter().map(|(_, n)| n).sum();
+    let replies = overheads.len();
+    let span = match (first_accepted, last_sent) {
+        (Some(f), Some(l)) => (l - f).to_std().unwrap_or_default(),
+        _ => Duration::ZERO,
+    };
     Ok(ReplyResult {
         chats,
+        offered: rate,
         replies,
-        per_second: replies as f64 / elapsed.as_secs_f64(),
+        per_second: replies as f64 / span.as_secs_f64().max(f64::EPSILON),
         p50: crate::percentile(&overheads, 0.5),
         p99: crate::percentile(&overheads, 0.99),
     })

@@ -29,6 +29,9 @@ async fn the_openapi_document_lists_every_route() {
         ("/v1/accounts/{id}/chats/{chat_jid}/block", "put"),
         ("/v1/accounts/{id}/messages", "post"),
         ("/v1/ingest/{account_id}", "post"),
+        ("/v1/ai/chat/test", "post"),
+        ("/v1/ai/admin/test", "post"),
+        ("/v1/ai/logs", "get"),
     ];
     for (path, method) in expected {
         assert!(

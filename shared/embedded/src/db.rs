@@ -20,7 +20,11 @@ type WriteOp = Box<dyn FnOnce(&Connection) -> Completion + Send>;
 
 /// How many queued writes share one transaction at most.
 const MAX_BATCH: usize = 256;
+/// Read connections opened at start, and the most kept for reuse: a connection opened under
+/// load is kept rather than closed, since opening one (and re-preparing its statements) costs
+/// more than the query it serves.
 const READERS: usize = 4;
+const MAX_IDLE_READERS: usize = 32;
 
 pub struct Database {
     writer: mpsc::Sender<WriteOp>,
@@ -109,7 +113,7 @@ impl Database {
             };
             let result = f(&conn);
             let mut pool = readers.lock().map_err(backend)?;
-            if pool.len() < READERS {
+            if pool.len() < MAX_IDLE_READERS {
                 pool.push(conn);
             }
             result

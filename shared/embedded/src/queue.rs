@@ -239,28 +239,39 @@ fn dead_letter(c: &rusqlite::Connection, id: i64, error: &str) -> Result<(), Sto
 #[async_trait]
 impl JobQueue for EmbeddedQueue {
     async fn enqueue(&self, queue: QueueName, jobs: Vec<OutgoingJob>) -> Result<(), QueueError> {
+        self.enqueue_many(jobs.into_iter().map(|j| (queue, j)).collect())
+            .await
+    }
+
+    /// All in one transaction, whatever their queues.
+    async fn enqueue_many(&self, jobs: Vec<(QueueName, OutgoingJob)>) -> Result<(), QueueError> {
         if jobs.is_empty() {
             return Ok(());
         }
-        let name = queue.as_str();
+        let mut queues: Vec<QueueName> = jobs.iter().map(|(q, _)| *q).collect();
+        queues.dedup();
         self.db
             .write(move |c| {
                 let now = now_ms();
                 let mut stmt = c
-                    .prepare_cached("INSERT INTO jobs (queue, body, visible_at, enqueued_at) VALUES (?1, ?2, ?3, ?4)")
+                    .prepare_cached(
+                        "INSERT INTO jobs (queue, body, visible_at, enqueued_at) VALUES (?1, ?2, ?3, ?4)",
+                    )
                     .map_err(crate::store_backend)?;
-                for job in jobs {
-                    stmt.execute(params![name, job.body, now + job.delay.as_millis() as i64, now])
+                for (queue, job) in jobs {
+                    stmt.execute(params![queue.as_str(), job.body, now + job.delay.as_millis() as i64, now])
                         .map_err(crate::store_backend)?;
                 }
                 Ok(())
             })
             .await
             .map_err(queue_error)?;
-        if let Some(n) = self.wakeups.get(&queue) {
-            // Wake the idle workers; the stored permit covers one that is between receives.
-            n.notify_waiters();
-            n.notify_one();
+        for queue in queues {
+            if let Some(n) = self.wakeups.get(&queue) {
+                // Wake the idle workers; the stored permit covers one that is between receives.
+                n.notify_waiters();
+                n.notify_one();
+            }
         }
         Ok(())
     }

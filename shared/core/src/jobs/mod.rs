@@ -9,7 +9,6 @@ use crate::ports::{OutgoingJob, QueueName};
 use crate::services::Services;
 use crate::usecases;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,19 +58,17 @@ impl From<AppError> for JobFailure {
     }
 }
 
-/// Puts jobs on their queues, one call per queue.
+/// Puts jobs on their queues.
 pub async fn enqueue(services: &Services, jobs: Vec<(Job, Duration)>) -> Result<(), AppError> {
-    let mut by_queue: HashMap<QueueName, Vec<OutgoingJob>> = HashMap::new();
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let mut outgoing = Vec::with_capacity(jobs.len());
     for (job, delay) in jobs {
         let body = serde_json::to_string(&job).map_err(|e| AppError::Internal(e.to_string()))?;
-        by_queue
-            .entry(job.queue())
-            .or_default()
-            .push(OutgoingJob { body, delay });
+        outgoing.push((job.queue(), OutgoingJob { body, delay }));
     }
-    for (queue, jobs) in by_queue {
-        services.queue.enqueue(queue, jobs).await?;
-    }
+    services.queue.enqueue_many(outgoing).await?;
     Ok(())
 }
 

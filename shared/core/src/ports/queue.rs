@@ -44,4 +44,20 @@ pub const MAX_QUEUE_DELAY: Duration = Duration::from_secs(900);
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     async fn enqueue(&self, queue: QueueName, jobs: Vec<OutgoingJob>) -> Result<(), QueueError>;
+
+    /// Jobs for several queues at once. Backends that can write them together (one transaction
+    /// of the embedded queue) override this; the default is one `enqueue` per queue.
+    async fn enqueue_many(&self, jobs: Vec<(QueueName, OutgoingJob)>) -> Result<(), QueueError> {
+        let mut by_queue: Vec<(QueueName, Vec<OutgoingJob>)> = Vec::new();
+        for (queue, job) in jobs {
+            match by_queue.iter_mut().find(|(q, _)| *q == queue) {
+                Some((_, list)) => list.push(job),
+                None => by_queue.push((queue, vec![job])),
+            }
+        }
+        for (queue, list) in by_queue {
+            self.enqueue(queue, list).await?;
+        }
+        Ok(())
+    }
 }
