@@ -20,11 +20,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Workers per queue, and how long a received job stays hidden (longer than the slowest run:
-/// an LLM call may take up to 300 s).
+/// an LLM call may take up to 300 s). One worker per queue runs its batch of up to ten jobs
+/// side by side: that keeps the queues drained without taking the cores from the API under a
+/// burst of inbound messages (two workers per queue cut ingest throughput by half).
 const QUEUES: [(QueueName, usize, Duration); 3] = [
-    (QueueName::AiReply, 2, Duration::from_secs(360)),
-    (QueueName::Outbound, 2, Duration::from_secs(60)),
-    (QueueName::Webhook, 2, Duration::from_secs(60)),
+    (QueueName::AiReply, 1, Duration::from_secs(360)),
+    (QueueName::Outbound, 1, Duration::from_secs(60)),
+    (QueueName::Webhook, 1, Duration::from_secs(60)),
 ];
 
 /// A started server: the API is listening and the workers are running.
