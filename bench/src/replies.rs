@@ -119,59 +119,28 @@ pub async fn run(
     let mut first_accepted: Option<DateTime<Utc>> = None;
     let mut last_sent: Option<DateTime<Utc>> = None;
     for (chat, _) in &chats_done {
-        let mut accepted_at = HashMap::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut url = format!("{base}/v1/accounts/{account}/chats/{chat}/messages?limit=200");
-            if let Some(c) = &cursor {
-                url.push_str(&format!("&cursor={c}"));
-            }
-            let page: Value = http
-                .get(url)
-                .bearer_auth(token)
-                .send()
+        let messages = format!("{base}/v1/accounts/{account}/chats/{chat}/messages?limit=200");
+        let accepted_at: HashMap<String, Option<DateTime<Utc>>> =
+            all_items(&http, token, &messages)
                 .await?
-                .json()
-                .await?;
-            for m in page["items"].as_array().into_iter().flatten() {
-                if m["from_me"] == false {
-                    accepted_at.insert(
+                .iter()
+                .filter(|m| m["from_me"] == false)
+                .map(|m| {
+                    (
                         m["id"].as_str().unwrap_or_default().to_string(),
                         parse_time(&m["created_at"]),
-                    );
-                }
-            }
-            match page["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_string()),
-                None => break,
-            }
-        }
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut url = format!("{base}/v1/ai/logs?chat_id={chat}&status=sent&limit=200");
-            if let Some(c) = &cursor {
-                url.push_str(&format!("&cursor={c}"));
-            }
-            let page: Value = http
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await?
-                .json()
-                .await?;
-            for row in page["items"].as_array().into_iter().flatten() {
-                let inbound = row["inbound_message_id"].as_str().unwrap_or_default();
-                if let (Some(Some(accepted)), Some(sent)) =
-                    (accepted_at.get(inbound), parse_time(&row["sent_at"]))
-                {
-                    overheads.push((sent - *accepted).to_std().unwrap_or_default());
-                    first_accepted = Some(first_accepted.map_or(*accepted, |f| f.min(*accepted)));
-                    last_sent = Some(last_sent.map_or(sent, |l| l.max(sent)));
-                }
-            }
-            match page["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_string()),
-                None => break,
+                    )
+                })
+                .collect();
+        let logs = format!("{base}/v1/ai/logs?chat_id={chat}&status=sent&limit=200");
+        for row in all_items(&http, token, &logs).await? {
+            let inbound = row["inbound_message_id"].as_str().unwrap_or_default();
+            if let (Some(Some(accepted)), Some(sent)) =
+                (accepted_at.get(inbound), parse_time(&row["sent_at"]))
+            {
+                overheads.push((sent - *accepted).to_std().unwrap_or_default());
+                first_accepted = Some(first_accepted.map_or(*accepted, |f| f.min(*accepted)));
+                last_sent = Some(last_sent.map_or(sent, |l| l.max(sent)));
             }
         }
     }
@@ -189,4 +158,24 @@ pub async fn run(
         p50: crate::percentile(&overheads, 0.5),
         p99: crate::percentile(&overheads, 0.99),
     })
+}
+
+/// Every item of a list endpoint, following `next_cursor`.
+async fn all_items(http: &reqwest::Client, token: &str, first: &str) -> Result<Vec<Value>> {
+    let mut items = Vec::new();
+    let mut url = first.to_string();
+    loop {
+        let page: Value = http
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        items.extend(page["items"].as_array().into_iter().flatten().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("{first}&cursor={c}"),
+            None => return Ok(items),
+        }
+    }
 }
