@@ -24,7 +24,7 @@ const MAX_BATCH: usize = 256;
 /// load is kept rather than closed, since opening one (and re-preparing its statements) costs
 /// more than the query it serves.
 const READERS: usize = 4;
-const MAX_IDLE_READERS: usize = 32;
+const MAX_IDLE_READERS: usize = 8;
 
 pub struct Database {
     writer: mpsc::Sender<WriteOp>,
@@ -44,6 +44,14 @@ fn connect(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// Readers share the file's pages through the OS cache; a small page cache each keeps memory
+/// flat when many are open under load.
+fn connect_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.execute_batch("PRAGMA cache_size = -512;")?;
+    Ok(conn)
+}
+
 impl Database {
     pub fn open(path: &Path) -> Result<Self, OpenError> {
         let err = |e: rusqlite::Error| OpenError(format!("{}: {e}", path.display()));
@@ -60,7 +68,7 @@ impl Database {
             .map_err(|e| OpenError(e.to_string()))?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            readers.push(connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(err)?);
+            readers.push(connect_reader(path).map_err(err)?);
         }
         Ok(Self {
             writer: tx,
@@ -109,7 +117,7 @@ impl Database {
             let pooled = readers.lock().map_err(backend)?.pop();
             let conn = match pooled {
                 Some(c) => c,
-                None => connect(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(backend)?,
+                None => connect_reader(&path).map_err(backend)?,
             };
             let result = f(&conn);
             let mut pool = readers.lock().map_err(backend)?;

@@ -1,4 +1,4 @@
-//! The local queue consumer: receive a batch, run each job through the same handler a Lambda SQS
+//! The local queue consumer: receive jobs, run each through the same handler a Lambda SQS
 //! consumer calls, then delete, release for a retry with backoff, or dead-letter it.
 
 use crate::queue::EmbeddedQueue;
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard_core::jobs::JobFailure;
 use switchboard_core::ports::QueueName;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 pub type JobHandler = Arc<
     dyn Fn(String) -> Pin<Box<dyn Future<Output = Result<(), JobFailure>> + Send>> + Send + Sync,
@@ -29,7 +29,8 @@ fn backoff(receive_count: u32) -> Duration {
     Duration::from_secs(1u64 << receive_count.min(6)).min(Duration::from_secs(60))
 }
 
-/// Runs until `shutdown` turns true; a job in progress finishes first.
+/// Runs until `shutdown` turns true; jobs in progress finish first. Up to `batch` jobs are in
+/// flight at once, and a free slot is filled as soon as it frees (no waiting for a whole batch).
 pub async fn run(
     queue: Arc<EmbeddedQueue>,
     config: WorkerConfig,
@@ -37,11 +38,13 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let name = config.queue.as_str();
+    let slots = Arc::new(Semaphore::new(config.batch));
     while !*shutdown.borrow() {
-        let batch = match queue
-            .receive(config.queue, config.batch, config.visibility)
-            .await
-        {
+        let Ok(first) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let free = 1 + slots.available_permits();
+        let batch = match queue.receive(config.queue, free, config.visibility).await {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(queue = name, error = %e, "receive failed");
@@ -50,6 +53,7 @@ pub async fn run(
             }
         };
         if batch.is_empty() {
+            drop(first);
             let next = queue.next_visible_in(config.queue).await.ok().flatten();
             let wait = next.unwrap_or(IDLE_POLL).min(IDLE_POLL);
             tokio::select! {
@@ -58,14 +62,25 @@ pub async fn run(
             }
             continue;
         }
-        // The batch's jobs run side by side, as a Lambda handler runs its SQS batch.
-        let mut running = tokio::task::JoinSet::new();
+        let mut first = Some(first);
         for delivery in batch {
+            // Each job holds a slot until it is settled; `free` slots were counted above.
+            let slot = match first.take() {
+                Some(slot) => slot,
+                None => match slots.clone().acquire_owned().await {
+                    Ok(slot) => slot,
+                    Err(_) => break,
+                },
+            };
             let (queue, handler) = (queue.clone(), handler.clone());
-            running.spawn(async move { settle(&queue, name, delivery, &handler).await });
+            tokio::spawn(async move {
+                settle(&queue, name, delivery, &handler).await;
+                drop(slot);
+            });
         }
-        while running.join_next().await.is_some() {}
     }
+    // Let the jobs in flight finish before returning.
+    let _ = slots.acquire_many(config.batch as u32).await;
 }
 
 async fn settle(
