@@ -9,3 +9,4 @@ mod messages;
 mod openapi;
 mod queue;
 mod restart;
+mod store;

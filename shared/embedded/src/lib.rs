@@ -1,6 +1,7 @@
 //! Embedded adapters: everything Switchboard stores and queues, durable in one SQLite file, and a
 //! local AES-256-GCM cipher. This is what `switchboard serve` runs on; nothing here is a mock.
 
+mod cached;
 pub mod cipher;
 mod db;
 pub mod queue;

@@ -3,6 +3,7 @@
 //! visibility timeout and comes back if it is not deleted; after too many receives it is moved
 //! to the dead letters.
 
+use crate::cached;
 use crate::db::Database;
 use async_trait::async_trait;
 use rand::RngCore;
@@ -88,7 +89,7 @@ impl EmbeddedQueue {
                         continue;
                     }
                     let receipt = new_receipt();
-                    c.execute(
+                    cached::exec(c,
                         "UPDATE jobs SET visible_at = ?2, receive_count = receive_count + 1, receipt = ?3 WHERE id = ?1",
                         params![id, now + visibility.as_millis() as i64, receipt],
                     )
@@ -106,12 +107,12 @@ impl EmbeddedQueue {
         let (id, receipt) = (d.id, d.receipt.clone());
         self.db
             .write(move |c| {
-                let n = c
-                    .execute(
-                        "DELETE FROM jobs WHERE id = ?1 AND receipt = ?2",
-                        params![id, receipt],
-                    )
-                    .map_err(crate::store_backend)?;
+                let n = cached::exec(
+                    c,
+                    "DELETE FROM jobs WHERE id = ?1 AND receipt = ?2",
+                    params![id, receipt],
+                )
+                .map_err(crate::store_backend)?;
                 Ok(n == 1)
             })
             .await
@@ -123,7 +124,8 @@ impl EmbeddedQueue {
         let (id, receipt) = (d.id, d.receipt.clone());
         self.db
             .write(move |c| {
-                c.execute(
+                cached::exec(
+                    c,
                     "UPDATE jobs SET visible_at = ?3 WHERE id = ?1 AND receipt = ?2",
                     params![id, receipt, now_ms() + delay.as_millis() as i64],
                 )
@@ -148,13 +150,13 @@ impl EmbeddedQueue {
         let name = queue.as_str();
         self.db
             .read(move |c| {
-                let at: Option<i64> = c
-                    .query_row(
-                        "SELECT MIN(visible_at) FROM jobs WHERE queue = ?1",
-                        [name],
-                        |r| r.get(0),
-                    )
-                    .map_err(crate::store_backend)?;
+                let at: Option<i64> = cached::query_row(
+                    c,
+                    "SELECT MIN(visible_at) FROM jobs WHERE queue = ?1",
+                    [name],
+                    |r| r.get(0),
+                )
+                .map_err(crate::store_backend)?;
                 Ok(at.map(|at| Duration::from_millis((at - now_ms()).max(0) as u64)))
             })
             .await
@@ -184,7 +186,7 @@ impl EmbeddedQueue {
         self.db
             .read(move |c| {
                 let count = |sql: &str| -> Result<u64, StoreError> {
-                    c.query_row(sql, [name], |r| r.get::<_, i64>(0))
+                    cached::query_row(c, sql, [name], |r| r.get::<_, i64>(0))
                         .map(|n| n as u64)
                         .map_err(crate::store_backend)
                 };
@@ -202,14 +204,14 @@ impl EmbeddedQueue {
         let name = queue.as_str();
         self.db
             .write(move |c| {
-                let n = c
-                    .execute(
-                        "INSERT INTO jobs (queue, body, visible_at, enqueued_at)
+                let n = cached::exec(
+                    c,
+                    "INSERT INTO jobs (queue, body, visible_at, enqueued_at)
                          SELECT queue, body, ?2, ?2 FROM dead_jobs WHERE queue = ?1",
-                        params![name, now_ms()],
-                    )
-                    .map_err(crate::store_backend)?;
-                c.execute("DELETE FROM dead_jobs WHERE queue = ?1", [name])
+                    params![name, now_ms()],
+                )
+                .map_err(crate::store_backend)?;
+                cached::exec(c, "DELETE FROM dead_jobs WHERE queue = ?1", [name])
                     .map_err(crate::store_backend)?;
                 Ok(n as u64)
             })
@@ -225,14 +227,14 @@ fn new_receipt() -> String {
 }
 
 fn dead_letter(c: &rusqlite::Connection, id: i64, error: &str) -> Result<(), StoreError> {
-    c.execute(
+    cached::exec(
+        c,
         "INSERT INTO dead_jobs (id, queue, body, receive_count, error, died_at)
          SELECT id, queue, body, receive_count, ?2, ?3 FROM jobs WHERE id = ?1",
         params![id, error, now_ms()],
     )
     .map_err(crate::store_backend)?;
-    c.execute("DELETE FROM jobs WHERE id = ?1", [id])
-        .map_err(crate::store_backend)?;
+    cached::exec(c, "DELETE FROM jobs WHERE id = ?1", [id]).map_err(crate::store_backend)?;
     Ok(())
 }
 

@@ -3,7 +3,8 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE accounts (
     id TEXT PRIMARY KEY,
     token_hash TEXT NOT NULL,
@@ -68,7 +69,19 @@ CREATE TABLE dead_jobs (
     error TEXT,
     died_at INTEGER NOT NULL
 );
-"#];
+"#,
+    r#"
+-- The loop guard counts a chat's recent replies from the index alone.
+DROP INDEX ai_logs_by_chat_time;
+CREATE INDEX ai_logs_by_chat_time ON ai_logs (account_id, chat_id, created_at, status);
+-- A claim is a lock with an expiry; whether the work is done is told by its outcome (the AI log).
+DROP TABLE claims;
+CREATE TABLE claims (
+    key TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL            -- unix milliseconds; an expired claim can be taken over
+);
+"#,
+];
 
 /// Brings the schema up to date; returns the version found (0: a new database).
 pub fn migrate(conn: &Connection) -> rusqlite::Result<usize> {

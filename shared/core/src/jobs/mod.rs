@@ -27,6 +27,9 @@ pub enum Job {
         /// Set when the message is an AI reply: its log row follows the send.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ai_log_id: Option<AiLogId>,
+        /// An AI reply under debounce: withdrawn if a newer inbound message arrives first.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        withdraw_if_newer: bool,
     },
     /// Deliver an event to the webhook subscriptions that want it.
     Event(Event),
@@ -85,7 +88,14 @@ pub async fn run(services: &Services, body: &str) -> Result<(), JobFailure> {
             account_id,
             message_id,
             ai_log_id,
-        } => usecases::send::deliver(services, &account_id, &message_id, ai_log_id.as_ref()).await,
+            withdraw_if_newer,
+        } => {
+            let reply = ai_log_id.as_ref().map(|log| usecases::send::AiReply {
+                log,
+                withdraw_if_newer,
+            });
+            usecases::send::deliver(services, &account_id, &message_id, reply).await
+        }
         Job::Event(event) => usecases::events::fan_out(services, &event).await,
     }
 }

@@ -106,6 +106,15 @@ pub trait MessageStore: Send + Sync {
         account: &AccountId,
         id: &MessageId,
     ) -> Result<Option<Message>, StoreError>;
+    /// Takes a message for sending: `queued` (or `sending` whose taker stopped more than `lease`
+    /// ago) becomes `sending`. Exactly one of two racing senders gets `Acquired`.
+    async fn begin_send(
+        &self,
+        account: &AccountId,
+        id: &MessageId,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+    ) -> Result<Claim, StoreError>;
     /// Moves a message to `to` only if its status is one of `from`; false otherwise.
     async fn transition_message(
         &self,
@@ -166,6 +175,14 @@ pub trait AiLogStore: Send + Sync {
     ) -> Result<u32, StoreError>;
     /// Writes the row unless one exists for its inbound message; returns the row that stands.
     async fn insert_ai_log(&self, log: &AiLog) -> Result<Recorded<AiLog>, StoreError>;
+    /// A generated reply: its log row (once per inbound message) and the message that will
+    /// send it (stored like `record_outbound`), in one transaction. When a row exists for the
+    /// inbound message nothing is written and that row is returned.
+    async fn record_reply(
+        &self,
+        log: &AiLog,
+        reply: &Message,
+    ) -> Result<Recorded<AiLog>, StoreError>;
     async fn get_ai_log(&self, id: &AiLogId) -> Result<Option<AiLog>, StoreError>;
     /// Newest first.
     async fn list_ai_logs(
@@ -178,7 +195,7 @@ pub trait AiLogStore: Send + Sync {
 /// The state of a claim on a piece of work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
-    /// This caller holds it until it completes or the claim expires.
+    /// This caller holds it until the claim expires.
     Acquired,
     /// Someone else holds an unexpired claim.
     Busy,
@@ -187,16 +204,18 @@ pub enum Claim {
 }
 
 /// Claims that make a job's expensive step run once even when the job is delivered twice or
-/// two workers race; a claim whose holder crashed expires and can be taken over.
+/// two workers race; a claim whose holder crashed expires and can be taken over. The outcome
+/// of the work is recorded elsewhere (the AI log row), which is what tells a later run that
+/// the work is done.
 #[async_trait]
 pub trait ClaimStore: Send + Sync {
+    /// `Acquired` or `Busy`.
     async fn claim(
         &self,
         key: &str,
         now: DateTime<Utc>,
         hold_for: std::time::Duration,
     ) -> Result<Claim, StoreError>;
-    async fn complete_claim(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// Everything the application stores.

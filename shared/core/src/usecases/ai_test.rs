@@ -112,6 +112,7 @@ async fn send_now(
         account_id: account.clone(),
         message_id: stored.id,
         ai_log_id: None,
+        withdraw_if_newer: false,
     };
     jobs::enqueue(s, vec![(job, Duration::ZERO)]).await
 }

@@ -35,15 +35,19 @@ pub async fn decide_reply(
     else {
         return Ok(());
     };
-    // Decided before (a redelivered job): nothing more to do, unless a run died between
-    // recording the reply and queueing its send; the claim below tells which.
-    let decided = s
+    // Decided before (a redelivered job, or a racer that lost): nothing more to do, unless the
+    // reply is recorded but may not have been queued for sending.
+    match s
         .store
         .ai_log_for_inbound(&inbound.id)
         .await
-        .map_err(store_err)?;
-    if decided.is_some_and(|log| log.status != AiLogStatus::Generated) {
-        return Ok(());
+        .map_err(store_err)?
+    {
+        Some(log) if log.status == AiLogStatus::Generated => {
+            return resume_send(s, &inbound, &log).await;
+        }
+        Some(_) => return Ok(()),
+        None => {}
     }
     let now = s.clock.now();
     let chat = s
@@ -120,20 +124,15 @@ pub async fn decide_reply(
         }
         Claim::Done => return Ok(()),
     }
+    // The claim is not released: the log row written next is what tells later runs it is done,
+    // and a run that dies before writing it leaves a claim that expires.
     let outcome =
         generate::generate(s, &effective, generate::conversation(&effective, &history)).await;
-    let result = match outcome {
+    match outcome {
         Ok(generated) => queue_reply(s, &inbound, &effective, generated).await,
         Err(GenerateError::Llm(e)) => fail(s, &inbound, &effective, e.to_string()).await,
         Err(GenerateError::App(e)) => Err(e.into()),
-    };
-    if result.is_ok() {
-        s.store
-            .complete_claim(&claim_key)
-            .await
-            .map_err(store_err)?;
     }
-    result
 }
 
 fn newest_inbound(newest_first: &[Message]) -> Option<&MessageId> {
@@ -207,9 +206,9 @@ async fn fail(
     record(s, row, EventType::AiReplyFailed).await.map(|_| ())
 }
 
-/// Records the reply as generated, shows "typing…", and queues the send after the delay. The
-/// log row, the reply message and the send are all keyed by the inbound message, so a second
-/// run of this step adds nothing.
+/// Records the reply as generated together with the message that sends it, shows "typing…",
+/// and queues the send after the delay with the `ai.reply.generated` event. The log row and the
+/// reply message are keyed by the inbound message, so a second run of this step adds nothing.
 async fn queue_reply(
     s: &Services,
     inbound: &Message,
@@ -226,20 +225,33 @@ async fn queue_reply(
     row.prompt_tokens = generated.completion.prompt_tokens;
     row.completion_tokens = generated.completion.completion_tokens;
     row.reply = Some(generated.completion.text);
-    let row = record(s, row, EventType::AiReplyGenerated)
-        .await?
-        .into_inner();
-    if row.status != AiLogStatus::Generated {
+    let reply = reply_message(s, inbound, row.reply.clone());
+    let recorded = s
+        .store
+        .record_reply(&row, &reply)
+        .await
+        .map_err(store_err)?;
+    if !recorded.is_new() {
         return Ok(());
     }
+    show_typing(s, inbound).await?;
+    let delay = Duration::from_secs(u64::from(effective.reply_delay_seconds.value));
+    let send = send_job(&reply, &row, effective);
+    let event = events::new_event(s, EventType::AiReplyGenerated, &row.account_id, &row);
+    jobs::enqueue(s, vec![(send, delay), events::as_job(event)]).await?;
+    Ok(())
+}
+
+/// The message that carries the reply to an inbound message; one per inbound message.
+fn reply_message(s: &Services, inbound: &Message, text: Option<String>) -> Message {
     let now = s.clock.now();
-    let reply = Message {
+    Message {
         id: MessageId::from_ulid(s.ids.next_ulid()),
         account_id: inbound.account_id.clone(),
         chat_id: inbound.chat_id.clone(),
         from: inbound.account_id.to_string(),
         from_me: true,
-        text: row.reply.clone(),
+        text,
         status: MessageStatus::Queued,
         origin: MessageOrigin::Ai,
         provider_message_id: None,
@@ -250,21 +262,42 @@ async fn queue_reply(
         error: None,
         created_at: now,
         updated_at: now,
-    };
-    let stored = s
+    }
+}
+
+fn send_job(reply: &Message, row: &AiLog, effective: &EffectiveAi) -> Job {
+    Job::Send {
+        account_id: reply.account_id.clone(),
+        message_id: reply.id.clone(),
+        ai_log_id: Some(row.id.clone()),
+        withdraw_if_newer: effective.debounce_seconds.value > 0,
+    }
+}
+
+/// The reply is recorded, but the run that recorded it may have stopped before queueing its
+/// send. Queues it again, due when the first would have been: a send job for a message that
+/// already left sends nothing, and two for one message send it once.
+async fn resume_send(s: &Services, inbound: &Message, row: &AiLog) -> Result<(), JobFailure> {
+    let candidate = reply_message(s, inbound, row.reply.clone());
+    let reply = s
         .store
-        .record_outbound(&reply)
+        .record_outbound(&candidate)
         .await
         .map_err(store_err)?
         .into_inner();
-    show_typing(s, inbound).await?;
-    let send = Job::Send {
-        account_id: stored.account_id.clone(),
-        message_id: stored.id.clone(),
-        ai_log_id: Some(row.id.clone()),
-    };
-    let delay = Duration::from_secs(u64::from(effective.reply_delay_seconds.value));
-    jobs::enqueue(s, vec![(send, delay)]).await?;
+    if reply.status != MessageStatus::Queued {
+        return Ok(());
+    }
+    let chat = s
+        .store
+        .get_chat(&inbound.account_id, &inbound.chat_id)
+        .await
+        .map_err(store_err)?;
+    let effective = ai_config::effective(s, Some(&inbound.account_id), chat.as_ref()).await?;
+    let due =
+        row.created_at + chrono::Duration::seconds(i64::from(effective.reply_delay_seconds.value));
+    let wait = (due - s.clock.now()).to_std().unwrap_or_default();
+    jobs::enqueue(s, vec![(send_job(&reply, row, &effective), wait)]).await?;
     Ok(())
 }
 

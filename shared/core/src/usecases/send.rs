@@ -9,9 +9,8 @@ use crate::domain::ids::{AccountId, MessageId};
 use crate::domain::message::{Message, MessageOrigin, MessageStatus, MessageView};
 use crate::error::AppError;
 use crate::jobs::{self, Job, JobFailure};
-use crate::ports::{ProviderError, Recorded, StoreError};
+use crate::ports::{Claim, ProviderError, Recorded, StoreError};
 use crate::services::Services;
-use crate::usecases::ai_config;
 use crate::usecases::ai_config::ensure_account;
 use crate::usecases::events;
 use std::time::Duration;
@@ -87,18 +86,31 @@ async fn enqueue_send(s: &Services, message: &Message) -> Result<(), AppError> {
         account_id: message.account_id.clone(),
         message_id: message.id.clone(),
         ai_log_id: None,
+        withdraw_if_newer: false,
     };
     jobs::enqueue(s, vec![(job, Duration::ZERO)]).await
 }
 
-/// Sends a queued message. Safe to run twice: a message that left `queued`/`sending` is done.
-/// An AI reply (`ai_log`) is withdrawn instead when it went stale while it waited: a newer
-/// message arrived (with debounce on) or a human of the account took over the chat.
+/// The AI log row a send belongs to, when the message is an AI reply.
+#[derive(Debug, Clone, Copy)]
+pub struct AiReply<'a> {
+    pub log: &'a AiLogId,
+    /// Debounce was on: a newer inbound message makes this reply stale.
+    pub withdraw_if_newer: bool,
+}
+
+/// How long a send may stay `sending` before another run takes it over: longer than a
+/// provider call can take, so a slow send is not sent twice.
+const SEND_LEASE: Duration = Duration::from_secs(120);
+
+/// Sends a queued message, once even when two runs race. An AI reply is withdrawn instead when
+/// it went stale while it waited: a newer message arrived (with debounce on) or a human of the
+/// account took over the chat.
 pub async fn deliver(
     s: &Services,
     account_id: &AccountId,
     message_id: &MessageId,
-    ai_log: Option<&AiLogId>,
+    ai_reply: Option<AiReply<'_>>,
 ) -> Result<(), JobFailure> {
     let store_err = |e: StoreError| JobFailure::from(AppError::from(e));
     let Some(message) = s
@@ -119,26 +131,29 @@ pub async fn deliver(
     let Some(account) = s.store.get_account(account_id).await.map_err(store_err)? else {
         return Ok(());
     };
-    let log = match ai_log {
-        Some(id) => s.store.get_ai_log(id).await.map_err(store_err)?,
+    let log = match ai_reply {
+        Some(reply) => s.store.get_ai_log(reply.log).await.map_err(store_err)?,
         None => None,
     };
-    if let Some(log) = &log
-        && let Some(reason) = stale_reason(s, &message, log).await?
+    if let (Some(log), Some(reply)) = (&log, ai_reply)
+        && let Some(reason) = stale_reason(s, &message, log, reply.withdraw_if_newer).await?
     {
         return finish(s, &message, Some(log), Outcome::Withdrawn(reason)).await;
     }
-    s.store
-        .transition_message(
-            account_id,
-            message_id,
-            &[MessageStatus::Queued],
-            MessageStatus::Sending,
-            None,
-            None,
-        )
+    match s
+        .store
+        .begin_send(account_id, message_id, s.clock.now(), SEND_LEASE)
         .await
-        .map_err(store_err)?;
+        .map_err(store_err)?
+    {
+        Claim::Acquired => {}
+        Claim::Busy => {
+            return Err(JobFailure::Retry(
+                "another run is sending this message".into(),
+            ));
+        }
+        Claim::Done => return Ok(()),
+    }
     let text = message.text.clone().unwrap_or_default();
     let sent = match s.providers.get(account.provider) {
         Ok(provider) => {
@@ -170,6 +185,7 @@ async fn stale_reason(
     s: &Services,
     reply: &Message,
     log: &AiLog,
+    withdraw_if_newer: bool,
 ) -> Result<Option<String>, JobFailure> {
     let now = s.clock.now();
     let store_err = |e: StoreError| JobFailure::from(AppError::from(e));
@@ -188,8 +204,7 @@ async fn stale_reason(
             until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         )));
     }
-    let effective = ai_config::effective(s, Some(&reply.account_id), chat.as_ref()).await?;
-    if effective.debounce_seconds.value == 0 {
+    if !withdraw_if_newer {
         return Ok(None);
     }
     let recent = s

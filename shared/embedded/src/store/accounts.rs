@@ -1,4 +1,5 @@
 use super::{EmbeddedStore, backend, from_json, paginate, query_data, to_json};
+use crate::cached;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use switchboard_core::domain::account::{Account, TokenHash};
@@ -12,7 +13,8 @@ impl AccountStore for EmbeddedStore {
         let (id, hash, data) = (account.id.to_string(), token.0.clone(), to_json(account)?);
         self.db
             .write(move |c| {
-                c.execute(
+                cached::exec(
+                    c,
                     "INSERT INTO accounts (id, token_hash, data) VALUES (?1, ?2, ?3)",
                     params![id, hash, data],
                 )
@@ -26,8 +28,8 @@ impl AccountStore for EmbeddedStore {
         let id = id.to_string();
         self.db
             .read(move |c| {
-                let data: Option<String> = c
-                    .query_row("SELECT data FROM accounts WHERE id = ?1", [id], |r| {
+                let data: Option<String> =
+                    cached::query_row(c, "SELECT data FROM accounts WHERE id = ?1", [id], |r| {
                         r.get(0)
                     })
                     .optional()
@@ -56,12 +58,12 @@ impl AccountStore for EmbeddedStore {
         let (id, data) = (account.id.to_string(), to_json(account)?);
         self.db
             .write(move |c| {
-                let n = c
-                    .execute(
-                        "UPDATE accounts SET data = ?2 WHERE id = ?1",
-                        params![id, data],
-                    )
-                    .map_err(backend)?;
+                let n = cached::exec(
+                    c,
+                    "UPDATE accounts SET data = ?2 WHERE id = ?1",
+                    params![id, data],
+                )
+                .map_err(backend)?;
                 Ok(n == 1)
             })
             .await
@@ -77,10 +79,9 @@ impl AccountStore for EmbeddedStore {
                     "DELETE FROM messages WHERE account_id = ?1",
                     "DELETE FROM ai_logs WHERE account_id = ?1",
                 ] {
-                    c.execute(sql, [&id]).map_err(backend)?;
+                    cached::exec(c, sql, [&id]).map_err(backend)?;
                 }
-                let n = c
-                    .execute("DELETE FROM accounts WHERE id = ?1", [&id])
+                let n = cached::exec(c, "DELETE FROM accounts WHERE id = ?1", [&id])
                     .map_err(backend)?;
                 Ok(n == 1)
             })
@@ -91,12 +92,12 @@ impl AccountStore for EmbeddedStore {
         let (id, hash) = (id.to_string(), token.0.clone());
         self.db
             .write(move |c| {
-                let n = c
-                    .execute(
-                        "UPDATE accounts SET token_hash = ?2 WHERE id = ?1",
-                        params![id, hash],
-                    )
-                    .map_err(backend)?;
+                let n = cached::exec(
+                    c,
+                    "UPDATE accounts SET token_hash = ?2 WHERE id = ?1",
+                    params![id, hash],
+                )
+                .map_err(backend)?;
                 Ok(n == 1)
             })
             .await
@@ -106,9 +107,12 @@ impl AccountStore for EmbeddedStore {
         let id = id.to_string();
         self.db
             .read(move |c| {
-                c.query_row("SELECT token_hash FROM accounts WHERE id = ?1", [id], |r| {
-                    r.get(0)
-                })
+                cached::query_row(
+                    c,
+                    "SELECT token_hash FROM accounts WHERE id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map(|h| h.map(TokenHash))
                 .map_err(backend)

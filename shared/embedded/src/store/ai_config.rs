@@ -1,4 +1,5 @@
 use super::{EmbeddedStore, backend, from_json, to_json};
+use crate::cached;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use switchboard_core::domain::ai_settings::{AiSettings, AiSettingsPatch};
@@ -11,14 +12,14 @@ impl EmbeddedStore {
     async fn settings_of(&self, owner: String) -> Result<AiSettings, StoreError> {
         self.db
             .read(move |c| {
-                let data: Option<String> = c
-                    .query_row(
-                        "SELECT data FROM ai_settings WHERE owner = ?1",
-                        [owner],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(backend)?;
+                let data: Option<String> = cached::query_row(
+                    c,
+                    "SELECT data FROM ai_settings WHERE owner = ?1",
+                    [owner],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
                 data.map(|d| from_json(&d))
                     .transpose()
                     .map(Option::unwrap_or_default)
@@ -35,20 +36,21 @@ impl EmbeddedStore {
     ) -> Result<AiSettings, StoreError> {
         self.db
             .write(move |c| {
-                let stored: Option<String> = c
-                    .query_row(
-                        "SELECT data FROM ai_settings WHERE owner = ?1",
-                        [&owner],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(backend)?;
+                let stored: Option<String> = cached::query_row(
+                    c,
+                    "SELECT data FROM ai_settings WHERE owner = ?1",
+                    [&owner],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
                 let mut settings: AiSettings = stored
                     .map(|d| from_json(&d))
                     .transpose()?
                     .unwrap_or_default();
                 settings.apply(patch);
-                c.execute(
+                cached::exec(
+                    c,
                     "INSERT INTO ai_settings (owner, data) VALUES (?1, ?2)
                      ON CONFLICT (owner) DO UPDATE SET data = excluded.data",
                     params![owner, to_json(&settings)?],

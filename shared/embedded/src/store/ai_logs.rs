@@ -1,12 +1,15 @@
+use super::messages::record_outbound_in;
 use super::{EmbeddedStore, backend, from_json, paginate, query_data, timestamp_key, to_json};
+use crate::cached;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use switchboard_core::domain::ai_log::AiLog;
 use switchboard_core::domain::ai_log::AiLogStatus;
 use switchboard_core::domain::chat::ChatJid;
 use switchboard_core::domain::ids::AiLogId;
 use switchboard_core::domain::ids::{AccountId, MessageId};
+use switchboard_core::domain::message::Message;
 use switchboard_core::domain::page::{Page, PageRequest};
 use switchboard_core::ports::{AiLogFilter, AiLogStore, Recorded, StoreError};
 
@@ -16,6 +19,39 @@ fn status_text(log: &AiLog) -> Result<String, StoreError> {
 
 fn status_name(status: AiLogStatus) -> Result<String, StoreError> {
     Ok(to_json(&status)?.trim_matches('"').to_string())
+}
+
+/// Inserts the row unless one exists for its inbound message; returns the row that stands.
+fn insert_log(c: &Connection, log: AiLog) -> Result<Recorded<AiLog>, StoreError> {
+    let n = cached::exec(c,
+                "INSERT OR IGNORE INTO ai_logs (id, account_id, chat_id, inbound_message_id, status, created_at, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    log.id.as_str(),
+                    log.account_id.as_str(),
+                    log.chat_id.as_str(),
+                    log.inbound_message_id.as_ref().map(|m| m.as_str()),
+                    status_text(&log)?,
+                    timestamp_key(&log.created_at),
+                    to_json(&log)?
+                ],
+            )
+            .map_err(backend)?;
+    if n == 1 {
+        return Ok(Recorded::New(log));
+    }
+    let data: Option<String> = cached::query_row(
+        c,
+        "SELECT data FROM ai_logs WHERE inbound_message_id = ?1",
+        [log.inbound_message_id.as_ref().map(|m| m.as_str())],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(backend)?;
+    match data {
+        Some(d) => Ok(Recorded::Existing(from_json(&d)?)),
+        None => Err(StoreError::Conflict(format!("AI log {} exists", log.id))),
+    }
 }
 
 #[async_trait]
@@ -33,12 +69,12 @@ impl AiLogStore for EmbeddedStore {
         );
         self.db
             .write(move |c| {
-                let n = c
-                    .execute(
-                        "UPDATE ai_logs SET status = ?3, data = ?4 WHERE id = ?1 AND status = ?2",
-                        params![id, expected, status, data],
-                    )
-                    .map_err(backend)?;
+                let n = cached::exec(
+                    c,
+                    "UPDATE ai_logs SET status = ?3, data = ?4 WHERE id = ?1 AND status = ?2",
+                    params![id, expected, status, data],
+                )
+                .map_err(backend)?;
                 Ok(n == 1)
             })
             .await
@@ -48,14 +84,14 @@ impl AiLogStore for EmbeddedStore {
         let inbound = inbound.to_string();
         self.db
             .read(move |c| {
-                let data: Option<String> = c
-                    .query_row(
-                        "SELECT data FROM ai_logs WHERE inbound_message_id = ?1",
-                        [inbound],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(backend)?;
+                let data: Option<String> = cached::query_row(
+                    c,
+                    "SELECT data FROM ai_logs WHERE inbound_message_id = ?1",
+                    [inbound],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
                 data.map(|d| from_json(&d)).transpose()
             })
             .await
@@ -70,7 +106,7 @@ impl AiLogStore for EmbeddedStore {
         let (account, chat, since) = (account.to_string(), chat.to_string(), timestamp_key(&since));
         self.db
             .read(move |c| {
-                c.query_row(
+                cached::query_row(c,
                     "SELECT COUNT(*) FROM ai_logs WHERE account_id = ?1 AND chat_id = ?2 AND created_at >= ?3
                        AND status IN ('generated', 'sent')",
                     params![account, chat, since],
@@ -83,38 +119,22 @@ impl AiLogStore for EmbeddedStore {
 
     async fn insert_ai_log(&self, log: &AiLog) -> Result<Recorded<AiLog>, StoreError> {
         let log = log.clone();
+        self.db.write(move |c| insert_log(c, log)).await
+    }
+
+    async fn record_reply(
+        &self,
+        log: &AiLog,
+        reply: &Message,
+    ) -> Result<Recorded<AiLog>, StoreError> {
+        let (log, reply) = (log.clone(), reply.clone());
         self.db
             .write(move |c| {
-                let n = c
-                    .execute(
-                        "INSERT OR IGNORE INTO ai_logs (id, account_id, chat_id, inbound_message_id, status, created_at, data)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                        params![
-                            log.id.as_str(),
-                            log.account_id.as_str(),
-                            log.chat_id.as_str(),
-                            log.inbound_message_id.as_ref().map(|m| m.as_str()),
-                            status_text(&log)?,
-                            timestamp_key(&log.created_at),
-                            to_json(&log)?
-                        ],
-                    )
-                    .map_err(backend)?;
-                if n == 1 {
-                    return Ok(Recorded::New(log));
+                let recorded = insert_log(c, log)?;
+                if recorded.is_new() {
+                    record_outbound_in(c, &reply)?;
                 }
-                let data: Option<String> = c
-                    .query_row(
-                        "SELECT data FROM ai_logs WHERE inbound_message_id = ?1",
-                        [log.inbound_message_id.as_ref().map(|m| m.as_str())],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(backend)?;
-                match data {
-                    Some(d) => Ok(Recorded::Existing(from_json(&d)?)),
-                    None => Err(StoreError::Conflict(format!("AI log {} exists", log.id))),
-                }
+                Ok(recorded)
             })
             .await
     }
@@ -123,8 +143,10 @@ impl AiLogStore for EmbeddedStore {
         let id = id.to_string();
         self.db
             .read(move |c| {
-                let data: Option<String> = c
-                    .query_row("SELECT data FROM ai_logs WHERE id = ?1", [id], |r| r.get(0))
+                let data: Option<String> =
+                    cached::query_row(c, "SELECT data FROM ai_logs WHERE id = ?1", [id], |r| {
+                        r.get(0)
+                    })
                     .optional()
                     .map_err(backend)?;
                 data.map(|d| from_json(&d)).transpose()

@@ -1,4 +1,5 @@
 use super::{EmbeddedStore, backend, from_json, paginate, query_data, timestamp_key, to_json};
+use crate::cached;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -12,14 +13,14 @@ pub(crate) fn load_chat(
     account: &str,
     chat: &str,
 ) -> Result<Option<Chat>, StoreError> {
-    let data: Option<String> = c
-        .query_row(
-            "SELECT data FROM chats WHERE account_id = ?1 AND chat_id = ?2",
-            params![account, chat],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(backend)?;
+    let data: Option<String> = cached::query_row(
+        c,
+        "SELECT data FROM chats WHERE account_id = ?1 AND chat_id = ?2",
+        params![account, chat],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(backend)?;
     data.map(|d| from_json(&d)).transpose()
 }
 
@@ -29,7 +30,7 @@ pub(crate) fn save_chat(c: &Connection, chat: &Chat) -> Result<(), StoreError> {
         .as_ref()
         .map(timestamp_key)
         .unwrap_or_default();
-    c.execute(
+    cached::exec(c,
         "INSERT INTO chats (account_id, chat_id, last_message_at, data) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (account_id, chat_id) DO UPDATE SET last_message_at = excluded.last_message_at, data = excluded.data",
         params![chat.account_id.as_str(), chat.chat_id.as_str(), activity, to_json(chat)?],

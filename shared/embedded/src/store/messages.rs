@@ -1,16 +1,18 @@
 use super::chats::{load_chat, save_chat};
 use super::{EmbeddedStore, backend, from_json, paginate, query_data, to_json};
+use crate::cached;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::time::Duration;
 use switchboard_core::domain::chat::{Chat, ChatJid};
 use switchboard_core::domain::ids::{AccountId, MessageId};
 use switchboard_core::domain::message::{Message, MessageStatus};
 use switchboard_core::domain::page::{Page, PageRequest};
-use switchboard_core::ports::{MessageStore, Recorded, StoreError};
+use switchboard_core::ports::{Claim, MessageStore, Recorded, StoreError};
 
 fn insert(c: &Connection, m: &Message) -> Result<bool, StoreError> {
-    let n = c
-        .execute(
+    let n = cached::exec(c,
             "INSERT OR IGNORE INTO messages (id, account_id, chat_id, provider_message_id, idempotency_key, data)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
@@ -33,11 +35,15 @@ fn find_by(
     key: &str,
 ) -> Result<Option<Message>, StoreError> {
     let sql = format!("SELECT data FROM messages WHERE account_id = ?1 AND {column} = ?2");
-    let data: Option<String> = c
-        .query_row(&sql, params![account, key], |r| r.get(0))
+    let data: Option<String> = cached::query_row(c, &sql, params![account, key], |r| r.get(0))
         .optional()
         .map_err(backend)?;
     data.map(|d| from_json(&d)).transpose()
+}
+
+/// `record_outbound` in the caller's transaction.
+pub(super) fn record_outbound_in(c: &Connection, m: &Message) -> Result<Recorded, StoreError> {
+    record(c, m, "idempotency_key", m.idempotency_key.as_deref())
 }
 
 /// Inserts the message unless its key exists, and touches its chat, in the caller's savepoint.
@@ -86,8 +92,40 @@ impl MessageStore for EmbeddedStore {
 
     async fn record_outbound(&self, message: &Message) -> Result<Recorded, StoreError> {
         let m = message.clone();
+        self.db.write(move |c| record_outbound_in(c, &m)).await
+    }
+
+    async fn begin_send(
+        &self,
+        account: &AccountId,
+        id: &MessageId,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        let (account, id) = (account.to_string(), id.to_string());
+        let lease = chrono::Duration::from_std(lease).map_err(backend)?;
         self.db
-            .write(move |c| record(c, &m, "idempotency_key", m.idempotency_key.as_deref()))
+            .write(move |c| {
+                let Some(mut m) = find_by(c, "id", &account, &id)? else {
+                    return Ok(Claim::Done);
+                };
+                match m.status {
+                    MessageStatus::Queued => {}
+                    // Its sender stopped (a crash or a lost job) before it settled: take over.
+                    MessageStatus::Sending if m.updated_at + lease <= now => {}
+                    MessageStatus::Sending => return Ok(Claim::Busy),
+                    _ => return Ok(Claim::Done),
+                }
+                m.status = MessageStatus::Sending;
+                m.updated_at = now;
+                cached::exec(
+                    c,
+                    "UPDATE messages SET data = ?2 WHERE id = ?1",
+                    params![id, to_json(&m)?],
+                )
+                .map_err(backend)?;
+                Ok(Claim::Acquired)
+            })
             .await
     }
 
@@ -128,7 +166,8 @@ impl MessageStore for EmbeddedStore {
                 if error.is_some() {
                     m.error = error;
                 }
-                c.execute(
+                cached::exec(
+                    c,
                     "UPDATE messages SET provider_message_id = ?2, data = ?3 WHERE id = ?1",
                     params![id, m.provider_message_id, to_json(&m)?],
                 )
