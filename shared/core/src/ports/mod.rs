@@ -15,5 +15,5 @@ pub use provider::{Provider, ProviderError, ProviderReceipt, Providers};
 pub use queue::{JobQueue, MAX_QUEUE_DELAY, OutgoingJob, QueueError, QueueName};
 pub use store::{
     AccountStore, AiConfigStore, AiLogFilter, AiLogStore, ChatStore, Claim, ClaimStore,
-    MessageStore, Recorded, Store, StoreError,
+    ContextStore, MessageStore, Recorded, ReplyContext, SendContext, Store, StoreError,
 };

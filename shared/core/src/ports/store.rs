@@ -218,13 +218,58 @@ pub trait ClaimStore: Send + Sync {
     ) -> Result<Claim, StoreError>;
 }
 
+/// What the reply job decides on. Absent settings read as empty (every field inherited).
+#[derive(Debug, Clone, Default)]
+pub struct ReplyContext {
+    pub account: Option<Account>,
+    pub message: Option<Message>,
+    /// The AI log row of the message, when it was decided before.
+    pub decided: Option<AiLog>,
+    pub chat: Option<Chat>,
+    pub global_ai: AiSettings,
+    pub account_ai: AiSettings,
+}
+
+/// What the send job needs before it sends.
+#[derive(Debug, Clone, Default)]
+pub struct SendContext {
+    pub account: Option<Account>,
+    pub message: Option<Message>,
+    pub log: Option<AiLog>,
+    pub chat: Option<Chat>,
+}
+
+/// The reads a job starts with, fetched together: one read transaction, or one batch get, in
+/// place of a round trip each.
+#[async_trait]
+pub trait ContextStore: Send + Sync {
+    async fn reply_context(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        message: &MessageId,
+    ) -> Result<ReplyContext, StoreError>;
+    async fn send_context(
+        &self,
+        account: &AccountId,
+        message: &MessageId,
+        log: Option<&AiLogId>,
+    ) -> Result<SendContext, StoreError>;
+}
+
 /// Everything the application stores.
 pub trait Store:
-    AccountStore + AiConfigStore + ChatStore + MessageStore + AiLogStore + ClaimStore
+    AccountStore + AiConfigStore + ChatStore + MessageStore + AiLogStore + ClaimStore + ContextStore
 {
 }
 
-impl<T: AccountStore + AiConfigStore + ChatStore + MessageStore + AiLogStore + ClaimStore> Store
-    for T
+impl<T> Store for T where
+    T: AccountStore
+        + AiConfigStore
+        + ChatStore
+        + MessageStore
+        + AiLogStore
+        + ClaimStore
+        + ContextStore
 {
 }

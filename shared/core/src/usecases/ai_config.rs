@@ -120,16 +120,31 @@ pub async fn effective(
         Some(id) => Some((id, s.store.account_ai(id).await?)),
         None => None,
     };
+    Ok(effective_from(
+        s,
+        &global,
+        account_settings.as_ref().map(|(id, a)| (*id, a)),
+        chat,
+    ))
+}
+
+/// `effective` from levels already read.
+pub fn effective_from(
+    s: &Services,
+    global: &AiSettings,
+    account: Option<(&AccountId, &AiSettings)>,
+    chat: Option<&Chat>,
+) -> EffectiveAi {
     let chat_settings = chat.map(|c| ChatAiSettings {
         mode: c.ai_mode,
         custom_system_prompt: c.custom_system_prompt.clone(),
     });
-    Ok(resolve(&Levels {
+    resolve(&Levels {
         chat: chat_settings.as_ref(),
-        account: account_settings.as_ref().map(|(id, a)| (*id, a)),
-        global: &global,
+        account,
+        global,
         env: &s.settings.env_ai,
-    }))
+    })
 }
 
 /// `effective` plus whether a text message from the other party would be answered now.

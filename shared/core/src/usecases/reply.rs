@@ -2,6 +2,7 @@
 //! window, guards against loops, generates once per inbound message, and queues the send after
 //! the human-like delay. Every "no" is a `skipped` AI log row naming its rule.
 
+use crate::domain::account::Account;
 use crate::domain::ai_log::{AiLog, AiLogStatus};
 use crate::domain::chat::{Chat, ChatJid, ChatType};
 use crate::domain::event::EventType;
@@ -27,36 +28,34 @@ pub async fn decide_reply(
     chat_id: &ChatJid,
     message_id: &MessageId,
 ) -> Result<(), JobFailure> {
-    let Some(inbound) = s
+    let ctx = s
         .store
-        .get_message(account_id, message_id)
+        .reply_context(account_id, chat_id, message_id)
         .await
-        .map_err(store_err)?
-    else {
+        .map_err(store_err)?;
+    // The account was deleted with its messages: nothing to answer.
+    let (Some(inbound), Some(account)) = (ctx.message, ctx.account) else {
         return Ok(());
     };
+    let now = s.clock.now();
+    let chat = ctx
+        .chat
+        .unwrap_or_else(|| Chat::new(account_id.clone(), chat_id.clone(), now));
+    let effective = ai_config::effective_from(
+        s,
+        &ctx.global_ai,
+        Some((account_id, &ctx.account_ai)),
+        Some(&chat),
+    );
     // Decided before (a redelivered job, or a racer that lost): nothing more to do, unless the
     // reply is recorded but may not have been queued for sending.
-    match s
-        .store
-        .ai_log_for_inbound(&inbound.id)
-        .await
-        .map_err(store_err)?
-    {
+    match ctx.decided {
         Some(log) if log.status == AiLogStatus::Generated => {
-            return resume_send(s, &inbound, &log).await;
+            return resume_send(s, &inbound, &log, &effective).await;
         }
         Some(_) => return Ok(()),
         None => {}
     }
-    let now = s.clock.now();
-    let chat = s
-        .store
-        .get_chat(account_id, chat_id)
-        .await
-        .map_err(store_err)?
-        .unwrap_or_else(|| Chat::new(account_id.clone(), chat_id.clone(), now));
-    let effective = ai_config::effective(s, Some(account_id), Some(&chat)).await?;
     let facts = MessageFacts {
         from_me: inbound.from_me,
         has_text: inbound
@@ -129,7 +128,7 @@ pub async fn decide_reply(
     let outcome =
         generate::generate(s, &effective, generate::conversation(&effective, &history)).await;
     match outcome {
-        Ok(generated) => queue_reply(s, &inbound, &effective, generated).await,
+        Ok(generated) => queue_reply(s, &account, &inbound, &effective, generated).await,
         Err(GenerateError::Llm(e)) => fail(s, &inbound, &effective, e.to_string()).await,
         Err(GenerateError::App(e)) => Err(e.into()),
     }
@@ -211,6 +210,7 @@ async fn fail(
 /// reply message are keyed by the inbound message, so a second run of this step adds nothing.
 async fn queue_reply(
     s: &Services,
+    account: &Account,
     inbound: &Message,
     effective: &EffectiveAi,
     generated: generate::Generated,
@@ -234,7 +234,7 @@ async fn queue_reply(
     if !recorded.is_new() {
         return Ok(());
     }
-    show_typing(s, inbound).await?;
+    show_typing(s, account, &inbound.chat_id).await;
     let delay = Duration::from_secs(u64::from(effective.reply_delay_seconds.value));
     let send = send_job(&reply, &row, effective);
     let event = events::new_event(s, EventType::AiReplyGenerated, &row.account_id, &row);
@@ -277,7 +277,12 @@ fn send_job(reply: &Message, row: &AiLog, effective: &EffectiveAi) -> Job {
 /// The reply is recorded, but the run that recorded it may have stopped before queueing its
 /// send. Queues it again, due when the first would have been: a send job for a message that
 /// already left sends nothing, and two for one message send it once.
-async fn resume_send(s: &Services, inbound: &Message, row: &AiLog) -> Result<(), JobFailure> {
+async fn resume_send(
+    s: &Services,
+    inbound: &Message,
+    row: &AiLog,
+    effective: &EffectiveAi,
+) -> Result<(), JobFailure> {
     let candidate = reply_message(s, inbound, row.reply.clone());
     let reply = s
         .store
@@ -288,33 +293,18 @@ async fn resume_send(s: &Services, inbound: &Message, row: &AiLog) -> Result<(),
     if reply.status != MessageStatus::Queued {
         return Ok(());
     }
-    let chat = s
-        .store
-        .get_chat(&inbound.account_id, &inbound.chat_id)
-        .await
-        .map_err(store_err)?;
-    let effective = ai_config::effective(s, Some(&inbound.account_id), chat.as_ref()).await?;
     let due =
         row.created_at + chrono::Duration::seconds(i64::from(effective.reply_delay_seconds.value));
     let wait = (due - s.clock.now()).to_std().unwrap_or_default();
-    jobs::enqueue(s, vec![(send_job(&reply, row, &effective), wait)]).await?;
+    jobs::enqueue(s, vec![(send_job(&reply, row, effective), wait)]).await?;
     Ok(())
 }
 
 /// Best effort: a missing typing indicator must not cost the reply.
-async fn show_typing(s: &Services, inbound: &Message) -> Result<(), JobFailure> {
-    let account = s
-        .store
-        .get_account(&inbound.account_id)
-        .await
-        .map_err(store_err)?;
-    let Some(account) = account else {
-        return Ok(());
-    };
+async fn show_typing(s: &Services, account: &Account, chat: &ChatJid) {
     if let Ok(provider) = s.providers.get(account.provider)
-        && let Err(e) = provider.show_typing(&account, &inbound.chat_id).await
+        && let Err(e) = provider.show_typing(account, chat).await
     {
         tracing::warn!(account = %account.id, error = %e, "typing indicator failed");
     }
-    Ok(())
 }

@@ -2,7 +2,7 @@
 //! the account's provider.
 
 use crate::domain::ai_log::{AiLog, AiLogStatus};
-use crate::domain::chat::ChatJid;
+use crate::domain::chat::{Chat, ChatJid};
 use crate::domain::event::EventType;
 use crate::domain::ids::AiLogId;
 use crate::domain::ids::{AccountId, MessageId};
@@ -113,13 +113,13 @@ pub async fn deliver(
     ai_reply: Option<AiReply<'_>>,
 ) -> Result<(), JobFailure> {
     let store_err = |e: StoreError| JobFailure::from(AppError::from(e));
-    let Some(message) = s
+    let ctx = s
         .store
-        .get_message(account_id, message_id)
+        .send_context(account_id, message_id, ai_reply.map(|r| r.log))
         .await
-        .map_err(store_err)?
-    else {
-        // The account was deleted with its messages: nothing to send.
+        .map_err(store_err)?;
+    // The account was deleted with its messages: nothing to send.
+    let (Some(message), Some(account)) = (ctx.message, ctx.account) else {
         return Ok(());
     };
     if !matches!(
@@ -128,15 +128,10 @@ pub async fn deliver(
     ) {
         return Ok(());
     }
-    let Some(account) = s.store.get_account(account_id).await.map_err(store_err)? else {
-        return Ok(());
-    };
-    let log = match ai_reply {
-        Some(reply) => s.store.get_ai_log(reply.log).await.map_err(store_err)?,
-        None => None,
-    };
+    let log = ctx.log;
     if let (Some(log), Some(reply)) = (&log, ai_reply)
-        && let Some(reason) = stale_reason(s, &message, log, reply.withdraw_if_newer).await?
+        && let Some(reason) =
+            stale_reason(s, &message, ctx.chat.as_ref(), log, reply.withdraw_if_newer).await?
     {
         return finish(s, &message, Some(log), Outcome::Withdrawn(reason)).await;
     }
@@ -184,21 +179,13 @@ pub async fn deliver(
 async fn stale_reason(
     s: &Services,
     reply: &Message,
+    chat: Option<&Chat>,
     log: &AiLog,
     withdraw_if_newer: bool,
 ) -> Result<Option<String>, JobFailure> {
     let now = s.clock.now();
     let store_err = |e: StoreError| JobFailure::from(AppError::from(e));
-    let chat = s
-        .store
-        .get_chat(&reply.account_id, &reply.chat_id)
-        .await
-        .map_err(store_err)?;
-    if let Some(until) = chat
-        .as_ref()
-        .and_then(|c| c.ai_paused_until)
-        .filter(|u| *u > now)
-    {
+    if let Some(until) = chat.and_then(|c| c.ai_paused_until).filter(|u| *u > now) {
         return Ok(Some(format!(
             "a human of the account replied before the reply went out; AI paused until {}",
             until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

@@ -6,7 +6,7 @@ use switchboard_core::domain::ai_settings::{AiSettings, AiSettingsPatch};
 use switchboard_core::domain::ids::AccountId;
 use switchboard_core::ports::{AiConfigStore, StoreError};
 
-const GLOBAL: &str = "global";
+pub(super) const GLOBAL: &str = "global";
 
 impl EmbeddedStore {
     async fn settings_of(&self, owner: String) -> Result<AiSettings, StoreError> {

@@ -6,10 +6,11 @@ mod ai_config;
 mod ai_logs;
 mod chats;
 mod claims;
+mod contexts;
 mod messages;
 
 use crate::db::Database;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -54,6 +55,18 @@ pub(crate) fn query_data<T: DeserializeOwned>(
         out.push(from_json(&row.map_err(backend)?)?);
     }
     Ok(out)
+}
+
+/// Reads `data` of the one row a query returns, if any.
+pub(crate) fn load<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<T>, StoreError> {
+    let data: Option<String> = crate::cached::query_row(conn, sql, params, |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    data.map(|d| from_json(&d)).transpose()
 }
 
 /// Cuts a `limit + 1` result to a page, with the position of its last item as the cursor.

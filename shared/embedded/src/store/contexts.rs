@@ -1,0 +1,91 @@
+use super::{EmbeddedStore, load};
+use async_trait::async_trait;
+use rusqlite::{Connection, params};
+use switchboard_core::domain::ai_settings::AiSettings;
+use switchboard_core::domain::chat::{Chat, ChatJid};
+use switchboard_core::domain::ids::{AccountId, AiLogId, MessageId};
+use switchboard_core::ports::{ContextStore, ReplyContext, SendContext, StoreError};
+
+fn settings(c: &Connection, owner: &str) -> Result<AiSettings, StoreError> {
+    load(c, "SELECT data FROM ai_settings WHERE owner = ?1", [owner]).map(Option::unwrap_or_default)
+}
+
+fn account_row<T: serde::de::DeserializeOwned>(
+    c: &Connection,
+    id: &str,
+) -> Result<Option<T>, StoreError> {
+    load(c, "SELECT data FROM accounts WHERE id = ?1", [id])
+}
+
+fn chat_row(c: &Connection, account: &str, chat: &str) -> Result<Option<Chat>, StoreError> {
+    super::chats::load_chat(c, account, chat)
+}
+
+fn message_row<T: serde::de::DeserializeOwned>(
+    c: &Connection,
+    account: &str,
+    id: &str,
+) -> Result<Option<T>, StoreError> {
+    load(
+        c,
+        "SELECT data FROM messages WHERE account_id = ?1 AND id = ?2",
+        params![account, id],
+    )
+}
+
+#[async_trait]
+impl ContextStore for EmbeddedStore {
+    async fn reply_context(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        message: &MessageId,
+    ) -> Result<ReplyContext, StoreError> {
+        let (account, chat, message) = (account.to_string(), chat.to_string(), message.to_string());
+        self.db
+            .read(move |c| {
+                Ok(ReplyContext {
+                    account: account_row(c, &account)?,
+                    message: message_row(c, &account, &message)?,
+                    decided: load(
+                        c,
+                        "SELECT data FROM ai_logs WHERE inbound_message_id = ?1",
+                        [&message],
+                    )?,
+                    chat: chat_row(c, &account, &chat)?,
+                    global_ai: settings(c, super::ai_config::GLOBAL)?,
+                    account_ai: settings(c, &account)?,
+                })
+            })
+            .await
+    }
+
+    async fn send_context(
+        &self,
+        account: &AccountId,
+        message: &MessageId,
+        log: Option<&AiLogId>,
+    ) -> Result<SendContext, StoreError> {
+        let (account, message) = (account.to_string(), message.to_string());
+        let log = log.map(|l| l.to_string());
+        self.db
+            .read(move |c| {
+                let message: Option<switchboard_core::domain::message::Message> =
+                    message_row(c, &account, &message)?;
+                let chat = match &message {
+                    Some(m) => chat_row(c, &account, m.chat_id.as_str())?,
+                    None => None,
+                };
+                Ok(SendContext {
+                    account: account_row(c, &account)?,
+                    log: match &log {
+                        Some(id) => load(c, "SELECT data FROM ai_logs WHERE id = ?1", [id])?,
+                        None => None,
+                    },
+                    message,
+                    chat,
+                })
+            })
+            .await
+    }
+}
