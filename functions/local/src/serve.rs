@@ -19,14 +19,16 @@ use switchboard_embedded::worker::{self, JobHandler, WorkerConfig};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Workers per queue, and how long a received job stays hidden (longer than the slowest run:
-/// an LLM call may take up to 300 s). One worker per queue runs its batch of up to ten jobs
-/// side by side: that keeps the queues drained without taking the cores from the API under a
-/// burst of inbound messages (two workers per queue cut ingest throughput by half).
+/// Per queue: jobs in flight at once, and how long a received job stays hidden (longer than the
+/// slowest run: an LLM call may take up to 300 s, a webhook attempt 15 s). One worker per queue
+/// runs its jobs side by side: that keeps the queues drained without taking the cores from the
+/// API under a burst of inbound messages (two workers per queue cut ingest throughput by half).
+/// The webhook queue runs more at once: a hanging endpoint holds a few of its places (see
+/// `EndpointGate`) while the others keep being served.
 const QUEUES: [(QueueName, usize, Duration); 3] = [
-    (QueueName::AiReply, 1, Duration::from_secs(360)),
-    (QueueName::Outbound, 1, Duration::from_secs(60)),
-    (QueueName::Webhook, 1, Duration::from_secs(60)),
+    (QueueName::AiReply, 10, Duration::from_secs(360)),
+    (QueueName::Outbound, 10, Duration::from_secs(60)),
+    (QueueName::Webhook, 32, Duration::from_secs(60)),
 ];
 
 /// A started server: the API is listening and the workers are running.
@@ -48,25 +50,23 @@ pub fn spawn_workers(
     queues: &[QueueName],
 ) -> Vec<JoinHandle<()>> {
     let mut workers = Vec::new();
-    for (name, count, visibility) in QUEUES.into_iter().filter(|(q, _, _)| queues.contains(q)) {
-        for _ in 0..count {
+    for (name, batch, visibility) in QUEUES.into_iter().filter(|(q, _, _)| queues.contains(q)) {
+        let state = state.clone();
+        let handler: JobHandler = Arc::new(move |body: String| {
             let state = state.clone();
-            let handler: JobHandler = Arc::new(move |body: String| {
-                let state = state.clone();
-                Box::pin(async move { jobs::run(&state, &body).await })
-            });
-            let config = WorkerConfig {
-                queue: name,
-                batch: 10,
-                visibility,
-            };
-            workers.push(tokio::spawn(worker::run(
-                queue.clone(),
-                config,
-                handler,
-                stopped.clone(),
-            )));
-        }
+            Box::pin(async move { jobs::run(&state, &body).await })
+        });
+        let config = WorkerConfig {
+            queue: name,
+            batch,
+            visibility,
+        };
+        workers.push(tokio::spawn(worker::run(
+            queue.clone(),
+            config,
+            handler,
+            stopped.clone(),
+        )));
     }
     workers
 }

@@ -7,6 +7,7 @@ use switchboard_core::Services;
 use switchboard_core::domain::provider::ProviderKind;
 use switchboard_core::net::guard::UrlGuard;
 use switchboard_core::net::openai::OpenAiClient;
+use switchboard_core::net::webhook_client::WebhookClient;
 use switchboard_core::ports::{Providers, SystemClock, UlidGen};
 use switchboard_core::sandbox::SandboxProvider;
 use switchboard_core::services::AppState;
@@ -44,8 +45,11 @@ pub fn build(local: &LocalSettings, env: &dyn Fn(&str) -> Option<String>) -> Res
     let (settings, keyring) = self::settings(local, env)?;
     let embedded = switchboard_embedded::open(&local.data_dir)?;
     let providers = Providers::default().with(ProviderKind::Sandbox, Arc::new(SandboxProvider));
-    let llm = OpenAiClient::new(UrlGuard::new(settings.allow_private_network_urls))
-        .map_err(|e| anyhow::anyhow!("building the LLM client: {e}"))?;
+    let guard = UrlGuard::new(settings.allow_private_network_urls);
+    let llm =
+        OpenAiClient::new(guard).map_err(|e| anyhow::anyhow!("building the LLM client: {e}"))?;
+    let webhooks = WebhookClient::new(guard)
+        .map_err(|e| anyhow::anyhow!("building the webhook client: {e}"))?;
     let backends = Backends {
         store: embedded.store,
         queue: embedded.queue.clone(),
@@ -54,6 +58,7 @@ pub fn build(local: &LocalSettings, env: &dyn Fn(&str) -> Option<String>) -> Res
         ids: Arc::new(UlidGen::default()),
         providers,
         llm: Arc::new(llm),
+        webhooks: Arc::new(webhooks),
     };
     let state = Services::new(backends, settings);
     Ok(Local {

@@ -219,6 +219,7 @@ mod tests {
             admin_password: None,
             allow_private_network_urls: true,
             env_ai: EnvAi::default(),
+            webhooks: Default::default(),
         }
     }
 

@@ -3,7 +3,8 @@
 
 use crate::auth::AdminTokens;
 use crate::auth::LoginThrottle;
-use crate::ports::{Cipher, Clock, IdGen, JobQueue, Llm, Providers, Store};
+use crate::jobs::gate::EndpointGate;
+use crate::ports::{Cipher, Clock, IdGen, JobQueue, Llm, Providers, Store, WebhookSender};
 use crate::settings::Settings;
 use std::sync::Arc;
 
@@ -15,10 +16,15 @@ pub struct Services {
     pub ids: Arc<dyn IdGen>,
     pub providers: Providers,
     pub llm: Arc<dyn Llm>,
+    pub webhooks: Arc<dyn WebhookSender>,
     pub settings: Settings,
+    pub endpoint_gate: EndpointGate,
     pub admin_tokens: AdminTokens,
     pub login_throttle: LoginThrottle,
 }
+
+/// Deliveries to one endpoint running at once in a process.
+const DELIVERIES_PER_ENDPOINT: usize = 4;
 
 /// What axum handlers and job handlers receive.
 pub type AppState = Arc<Services>;
@@ -32,6 +38,7 @@ pub struct Backends {
     pub ids: Arc<dyn IdGen>,
     pub providers: Providers,
     pub llm: Arc<dyn Llm>,
+    pub webhooks: Arc<dyn WebhookSender>,
 }
 
 impl Services {
@@ -45,6 +52,7 @@ impl Services {
             ids,
             providers,
             llm,
+            webhooks,
         } = backends;
         Arc::new(Self {
             store,
@@ -54,7 +62,9 @@ impl Services {
             ids,
             providers,
             llm,
+            webhooks,
             settings,
+            endpoint_gate: EndpointGate::new(DELIVERIES_PER_ENDPOINT),
             admin_tokens,
             login_throttle: LoginThrottle::default(),
         })

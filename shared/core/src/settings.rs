@@ -2,8 +2,10 @@
 //! struct. A missing or bad value fails start-up with a message naming the variable.
 
 use crate::domain::validation::HttpUrl;
+use crate::domain::webhook::RetrySchedule;
 use crate::resolve::EnvAi;
 use secrecy::SecretString;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 #[error("setting {variable}: {message}")]
@@ -27,6 +29,58 @@ pub struct Settings {
     pub admin_password: Option<SecretString>,
     pub allow_private_network_urls: bool,
     pub env_ai: EnvAi,
+    pub webhooks: WebhookSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    pub schedule: RetrySchedule,
+    /// For one delivery attempt, connection to last byte.
+    pub timeout: Duration,
+    /// An endpoint whose every attempt failed for this long is disabled.
+    pub disable_after: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            schedule: RetrySchedule::standard(),
+            timeout: Duration::from_secs(15),
+            disable_after: Duration::from_secs(5 * 24 * 3600),
+        }
+    }
+}
+
+impl WebhookSettings {
+    fn from_env(env: &dyn EnvSource) -> Result<Self, SettingsError> {
+        let defaults = Self::default();
+        let seconds = |name: &'static str, default: Duration| -> Result<Duration, SettingsError> {
+            match env.var(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .map(Duration::from_secs)
+                    .ok_or_else(|| {
+                        bad(
+                            name,
+                            format!("expected a positive number of seconds, got `{v}`"),
+                        )
+                    }),
+            }
+        };
+        let schedule = match env.var("WEBHOOK_RETRY_SCHEDULE") {
+            None => defaults.schedule,
+            Some(v) => RetrySchedule::parse(&v).map_err(|e| bad("WEBHOOK_RETRY_SCHEDULE", e))?,
+        };
+        Ok(Self {
+            schedule,
+            timeout: seconds("WEBHOOK_TIMEOUT_SECONDS", defaults.timeout)?,
+            disable_after: seconds("WEBHOOK_DISABLE_AFTER_SECONDS", defaults.disable_after)?,
+        })
+    }
 }
 
 /// Reads one variable; empty counts as unset.
@@ -85,6 +139,7 @@ impl Settings {
                 base_url,
                 model_name: env.var("AI_MODEL"),
             },
+            webhooks: WebhookSettings::from_env(env)?,
         })
     }
 }

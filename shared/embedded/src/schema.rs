@@ -81,6 +81,21 @@ CREATE TABLE claims (
     expires_at INTEGER NOT NULL            -- unix milliseconds; an expired claim can be taken over
 );
 "#,
+    r#"
+CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    account_id TEXT,                       -- NULL: every account's events
+    disabled INTEGER NOT NULL DEFAULT 0,
+    data TEXT NOT NULL
+);
+CREATE INDEX webhooks_by_account ON webhooks (account_id);
+CREATE TABLE webhook_attempts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook_id TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX webhook_attempts_by_webhook ON webhook_attempts (webhook_id, seq);
+"#,
 ];
 
 /// Brings the schema up to date; returns the version found (0: a new database).

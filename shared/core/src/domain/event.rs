@@ -21,10 +21,16 @@ pub enum EventType {
     AiReplyFailed,
     #[serde(rename = "ai.reply.skipped")]
     AiReplySkipped,
+    /// A subscription was disabled after failing for too long (or answering 410).
+    #[serde(rename = "webhook.disabled")]
+    WebhookDisabled,
+    /// Sent by `POST /v1/webhooks/{id}/test` to that subscription only.
+    #[serde(rename = "webhook.test")]
+    WebhookTest,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 9] = [
         EventType::MessageReceived,
         EventType::MessageSent,
         EventType::MessageStatus,
@@ -32,6 +38,8 @@ impl EventType {
         EventType::AiReplySent,
         EventType::AiReplyFailed,
         EventType::AiReplySkipped,
+        EventType::WebhookDisabled,
+        EventType::WebhookTest,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +51,8 @@ impl EventType {
             EventType::AiReplySent => "ai.reply.sent",
             EventType::AiReplyFailed => "ai.reply.failed",
             EventType::AiReplySkipped => "ai.reply.skipped",
+            EventType::WebhookDisabled => "webhook.disabled",
+            EventType::WebhookTest => "webhook.test",
         }
     }
 

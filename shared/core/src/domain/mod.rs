@@ -9,5 +9,6 @@ pub mod ids;
 pub mod message;
 pub mod page;
 pub mod provider;
+pub mod signature;
 pub mod validation;
 pub mod webhook;

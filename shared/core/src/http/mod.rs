@@ -70,6 +70,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::chats::router())
         .merge(routes::messages::router())
         .merge(routes::ingest::router())
+        .merge(routes::webhooks::router())
 }
 
 /// The OpenAPI document of every route, as served at `/openapi.json`.

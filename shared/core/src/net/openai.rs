@@ -71,14 +71,7 @@ fn classify(e: reqwest::Error) -> LlmError {
     if let Some(refused) = UrlGuard::refusal(&e) {
         return LlmError::Blocked(refused.to_string());
     }
-    // The source chain names the cause (refused connection, DNS failure ...).
-    let mut cause = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        cause = format!("{cause}: {s}");
-        source = s.source();
-    }
-    LlmError::Connect(cause)
+    LlmError::Connect(super::describe(&e))
 }
 
 impl OpenAiClient {

@@ -7,6 +7,7 @@ mod llm;
 mod provider;
 mod queue;
 mod store;
+mod webhook_sender;
 
 pub use cipher::{Cipher, CipherError, SecretContext};
 pub use clock::{Clock, IdGen, SystemClock, UlidGen};
@@ -16,4 +17,6 @@ pub use queue::{JobQueue, MAX_QUEUE_DELAY, OutgoingJob, QueueError, QueueName};
 pub use store::{
     AccountStore, AiConfigStore, AiLogFilter, AiLogStore, ChatStore, Claim, ClaimStore,
     ContextStore, MessageStore, Recorded, ReplyContext, SendContext, Store, StoreError,
+    WebhookStore,
 };
+pub use webhook_sender::{SendFailure, WebhookRequest, WebhookResponse, WebhookSender};

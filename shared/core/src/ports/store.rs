@@ -5,9 +5,10 @@ use crate::domain::account::{Account, TokenHash};
 use crate::domain::ai_log::{AiLog, AiLogStatus};
 use crate::domain::ai_settings::{AiSettings, AiSettingsPatch};
 use crate::domain::chat::{Chat, ChatChange, ChatJid};
-use crate::domain::ids::{AccountId, AiLogId, MessageId};
+use crate::domain::ids::{AccountId, AiLogId, MessageId, WebhookId};
 use crate::domain::message::{Message, MessageStatus};
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::webhook::{DeliveryAttempt, Subscription};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -218,6 +219,27 @@ pub trait ClaimStore: Send + Sync {
     ) -> Result<Claim, StoreError>;
 }
 
+/// Webhook subscriptions and the record of their delivery attempts.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn insert_webhook(&self, webhook: &Subscription) -> Result<(), StoreError>;
+    async fn get_webhook(&self, id: &WebhookId) -> Result<Option<Subscription>, StoreError>;
+    /// Oldest first; the cursor is a webhook id.
+    async fn list_webhooks(&self, page: &PageRequest) -> Result<Page<Subscription>, StoreError>;
+    /// Every subscription that is not disabled (the fan-out filters by event and account).
+    async fn active_webhooks(&self) -> Result<Vec<Subscription>, StoreError>;
+    async fn update_webhook(&self, webhook: &Subscription) -> Result<bool, StoreError>;
+    /// Deletes the subscription and its delivery records.
+    async fn delete_webhook(&self, id: &WebhookId) -> Result<bool, StoreError>;
+    async fn insert_attempt(&self, attempt: &DeliveryAttempt) -> Result<(), StoreError>;
+    /// Newest first; the cursor is opaque.
+    async fn list_attempts(
+        &self,
+        webhook: &WebhookId,
+        page: &PageRequest,
+    ) -> Result<Page<DeliveryAttempt>, StoreError>;
+}
+
 /// What the reply job decides on. Absent settings read as empty (every field inherited).
 #[derive(Debug, Clone, Default)]
 pub struct ReplyContext {
@@ -259,7 +281,14 @@ pub trait ContextStore: Send + Sync {
 
 /// Everything the application stores.
 pub trait Store:
-    AccountStore + AiConfigStore + ChatStore + MessageStore + AiLogStore + ClaimStore + ContextStore
+    AccountStore
+    + AiConfigStore
+    + ChatStore
+    + MessageStore
+    + AiLogStore
+    + ClaimStore
+    + ContextStore
+    + WebhookStore
 {
 }
 
@@ -271,5 +300,6 @@ impl<T> Store for T where
         + AiLogStore
         + ClaimStore
         + ContextStore
+        + WebhookStore
 {
 }

@@ -3,7 +3,7 @@
 
 use crate::domain::event::{Event, EventType};
 use crate::domain::ids::{AccountId, EventId, MessageId};
-use crate::jobs::{Job, JobFailure};
+use crate::jobs::Job;
 use crate::services::Services;
 use serde::Serialize;
 use std::time::Duration;
@@ -32,12 +32,4 @@ pub fn received_event_id(message: &MessageId) -> EventId {
 
 pub fn as_job(event: Event) -> (Job, Duration) {
     (Job::Event(event), Duration::ZERO)
-}
-
-/// Consumes an event from the webhook queue. Subscriptions and signed delivery come with the
-/// webhooks API; until then no endpoint is subscribed, so the event is recorded in the log and
-/// done.
-pub async fn fan_out(_s: &Services, event: &Event) -> Result<(), JobFailure> {
-    tracing::debug!(event_id = %event.id, event_type = event.event_type.as_str(), "event has no subscriptions");
-    Ok(())
 }

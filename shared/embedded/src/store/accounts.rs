@@ -78,6 +78,9 @@ impl AccountStore for EmbeddedStore {
                     "DELETE FROM chats WHERE account_id = ?1",
                     "DELETE FROM messages WHERE account_id = ?1",
                     "DELETE FROM ai_logs WHERE account_id = ?1",
+                    "DELETE FROM webhook_attempts
+                     WHERE webhook_id IN (SELECT id FROM webhooks WHERE account_id = ?1)",
+                    "DELETE FROM webhooks WHERE account_id = ?1",
                 ] {
                     cached::exec(c, sql, [&id]).map_err(backend)?;
                 }

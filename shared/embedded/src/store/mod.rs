@@ -8,6 +8,7 @@ mod chats;
 mod claims;
 mod contexts;
 mod messages;
+mod webhooks;
 
 use crate::db::Database;
 use rusqlite::{Connection, OptionalExtension};

@@ -9,6 +9,7 @@ pub mod chats;
 pub mod health;
 pub mod ingest;
 pub mod messages;
+pub mod webhooks;
 
 /// Deserializes a present field (even `null`) as `Some`, so `Option<Option<T>>` tells "left out"
 /// (`None`) from "set to null" (`Some(None)`).
