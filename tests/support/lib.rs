@@ -2,6 +2,7 @@
 //! real binary as a child process (`ServerProcess`), and helpers that read like the API.
 
 pub mod fake_llm;
+pub mod receiver;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -176,6 +176,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/accounts"),
     ("PATCH", "/v1/accounts/{acc}"),
     ("POST", "/v1/auth/login"),
+    ("POST", "/v1/webhooks"),
 ];
 
 /// Any JSON (or any bytes) sent to any write route gets a non-5xx answer, and an error answer
@@ -227,6 +228,8 @@ const READ_ROUTES: &[&str] = &[
     "/v1/accounts/{acc}/chats/{chat}/ai",
     "/v1/accounts/{acc}/chats/{chat}/ai/effective",
     "/v1/accounts?{query}",
+    "/v1/webhooks?{query}",
+    "/v1/webhooks/{acc}/deliveries?{query}",
 ];
 
 fn percent_encode(s: &str) -> String {

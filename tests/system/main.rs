@@ -10,3 +10,4 @@ mod openapi;
 mod queue;
 mod restart;
 mod store;
+mod webhooks;

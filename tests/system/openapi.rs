@@ -32,6 +32,13 @@ async fn the_openapi_document_lists_every_route() {
         ("/v1/ai/chat/test", "post"),
         ("/v1/ai/admin/test", "post"),
         ("/v1/ai/logs", "get"),
+        ("/v1/webhooks", "post"),
+        ("/v1/webhooks", "get"),
+        ("/v1/webhooks/{id}", "get"),
+        ("/v1/webhooks/{id}", "delete"),
+        ("/v1/webhooks/{id}/enable", "post"),
+        ("/v1/webhooks/{id}/test", "post"),
+        ("/v1/webhooks/{id}/deliveries", "get"),
     ];
     for (path, method) in expected {
         assert!(
