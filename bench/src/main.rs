@@ -3,6 +3,7 @@
 //! concurrency levels (each request persisted and queued before its 202).
 
 mod replies;
+mod webhooks;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -34,6 +35,9 @@ struct Args {
     /// Messages per second offered at each reply level (all chats together), comma-separated.
     #[arg(long, default_value = "50,250,450", value_delimiter = ',')]
     reply_rates: Vec<f64>,
+    /// Webhook deliveries per scenario (events = deliveries / subscriptions).
+    #[arg(long, default_value_t = 6000)]
+    webhook_deliveries: usize,
 }
 
 struct Server {
@@ -267,6 +271,36 @@ async fn main() -> Result<()> {
     }
     drop(server);
 
+    // Webhook delivery: 1 subscription, 50, and 50 beside one endpoint that never answers; a
+    // fresh server for each, so no scenario inherits another's queue.
+    let mut webhook_results = Vec::new();
+    for (i, (subscriptions, hanging)) in [(1, false), (50, false), (50, true)]
+        .into_iter()
+        .enumerate()
+    {
+        let (server, _) = start(&args.binary, &work.path().join(format!("webhooks-{i}")))?;
+        let banner = std::fs::read_to_string(&server.stdout)?;
+        let printed = |label: &str| -> Result<String> {
+            let mut lines = banner.lines();
+            lines.find(|l| l.contains(label)).context("banner")?;
+            Ok(lines.next().context("banner")?.trim().to_string())
+        };
+        let (admin, token) = (printed("admin token")?, printed("sandbox account")?);
+        let account = token.get(4..34).context("token shape")?.to_string();
+        let events = (args.webhook_deliveries / subscriptions).max(1);
+        let result = webhooks::run(
+            &server.base,
+            &admin,
+            &account,
+            &token,
+            subscriptions,
+            hanging,
+            events,
+        );
+        webhook_results.push(result.await?);
+        drop(server);
+    }
+
     println!("## Start to healthy ({} starts each)\n", args.starts);
     println!("| data dir | median ms | max ms |\n|---|---|---|");
     println!(
@@ -311,6 +345,22 @@ async fn main() -> Result<()> {
             r.chats,
             r.offered,
             r.replies,
+            r.per_second,
+            ms(r.p50),
+            ms(r.p99)
+        );
+    }
+    println!("\n## Webhook delivery: fast local receivers; latency is event created → received\n");
+    println!(
+        "| subscriptions | plus one hanging endpoint | events | deliveries | deliveries/s | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|"
+    );
+    for r in &webhook_results {
+        println!(
+            "| {} | {} | {} | {} | {:.0} | {} | {} |",
+            r.subscriptions,
+            if r.hanging { "yes" } else { "no" },
+            r.events,
+            r.deliveries,
             r.per_second,
             ms(r.p50),
             ms(r.p99)

@@ -28,7 +28,7 @@ use tokio::task::JoinHandle;
 const QUEUES: [(QueueName, usize, Duration); 3] = [
     (QueueName::AiReply, 10, Duration::from_secs(360)),
     (QueueName::Outbound, 10, Duration::from_secs(60)),
-    (QueueName::Webhook, 32, Duration::from_secs(60)),
+    (QueueName::Webhook, 64, Duration::from_secs(60)),
 ];
 
 /// A started server: the API is listening and the workers are running.

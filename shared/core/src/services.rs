@@ -23,8 +23,9 @@ pub struct Services {
     pub login_throttle: LoginThrottle,
 }
 
-/// Deliveries to one endpoint running at once in a process.
-const DELIVERIES_PER_ENDPOINT: usize = 4;
+/// Deliveries to one endpoint running at once in a process: enough to keep a fast endpoint
+/// busy, an eighth of the local webhook worker's places, so a hanging one cannot take them all.
+const DELIVERIES_PER_ENDPOINT: usize = 8;
 
 /// What axum handlers and job handlers receive.
 pub type AppState = Arc<Services>;

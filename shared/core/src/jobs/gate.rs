@@ -3,52 +3,37 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug)]
 pub struct EndpointGate {
     per_endpoint: usize,
-    in_flight: Arc<Mutex<HashMap<String, usize>>>,
-}
-
-/// Held while a delivery runs; leaving frees the place.
-#[derive(Debug)]
-pub struct Entered {
-    key: String,
-    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+    places: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 impl EndpointGate {
     pub fn new(per_endpoint: usize) -> Self {
         Self {
             per_endpoint,
-            in_flight: Arc::default(),
+            places: Mutex::default(),
         }
     }
 
-    /// A place for one more delivery to `endpoint`, or `None` when it has its share running.
-    pub fn try_enter(&self, endpoint: &str) -> Option<Entered> {
-        let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        let n = map.entry(endpoint.to_string()).or_insert(0);
-        if *n >= self.per_endpoint {
-            return None;
-        }
-        *n += 1;
-        Some(Entered {
-            key: endpoint.to_string(),
-            in_flight: self.in_flight.clone(),
-        })
-    }
-}
-
-impl Drop for Entered {
-    fn drop(&mut self) {
-        let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = map.get_mut(&self.key) {
-            *n -= 1;
-            if *n == 0 {
-                map.remove(&self.key);
-            }
-        }
+    /// A place for one more delivery to `endpoint`, waiting up to `patience` for one to free
+    /// (a fast endpoint frees one within milliseconds); `None` when none did. Dropping the
+    /// place frees it.
+    pub async fn enter(&self, endpoint: &str, patience: Duration) -> Option<OwnedSemaphorePermit> {
+        let places = {
+            let mut map = self.places.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(endpoint.to_string())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_endpoint)))
+                .clone()
+        };
+        tokio::time::timeout(patience, places.acquire_owned())
+            .await
+            .ok()?
+            .ok()
     }
 }
 
@@ -56,18 +41,32 @@ impl Drop for Entered {
 mod tests {
     use super::*;
 
-    #[test]
-    fn each_endpoint_gets_its_own_share() {
+    #[tokio::test]
+    async fn each_endpoint_gets_its_own_share() {
         let gate = EndpointGate::new(2);
-        let a1 = gate.try_enter("a");
-        let a2 = gate.try_enter("a");
+        let patience = Duration::from_millis(20);
+        let a1 = gate.enter("a", patience).await;
+        let a2 = gate.enter("a", patience).await;
         assert!(a1.is_some() && a2.is_some());
-        assert!(gate.try_enter("a").is_none());
+        assert!(gate.enter("a", patience).await.is_none());
         assert!(
-            gate.try_enter("b").is_some(),
+            gate.enter("b", patience).await.is_some(),
             "another endpoint is not held back"
         );
         drop(a1);
-        assert!(gate.try_enter("a").is_some());
+        assert!(gate.enter("a", patience).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_place_freed_while_waiting_is_taken() {
+        let gate = Arc::new(EndpointGate::new(1));
+        let first = gate.enter("a", Duration::ZERO).await.expect("place");
+        let waiter = {
+            let gate = gate.clone();
+            tokio::spawn(async move { gate.enter("a", Duration::from_secs(5)).await.is_some() })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        drop(first);
+        assert!(waiter.await.expect("join"));
     }
 }

@@ -18,6 +18,8 @@ pub const SECRET_FIELD: &str = "webhook.secret";
 
 /// The longest a receiver's `Retry-After` may push the next attempt.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
+/// How long a delivery waits for a place at its endpoint before it is put back on the queue.
+const GATE_PATIENCE: Duration = Duration::from_millis(250);
 /// A delivery put back because its endpoint is busy waits this long at most before it looks
 /// again.
 const MAX_DEFER: Duration = Duration::from_secs(30);
@@ -83,8 +85,13 @@ pub async fn attempt(s: &Services, mut delivery: Delivery) -> Result<(), JobFail
     if webhook.disabled {
         return Ok(());
     }
-    let Some(_entered) = s.endpoint_gate.try_enter(webhook.id.as_str()) else {
-        let wait = Duration::from_secs(1u64 << delivery.deferred.min(5)).min(MAX_DEFER);
+    let Some(_place) = s
+        .endpoint_gate
+        .enter(webhook.id.as_str(), GATE_PATIENCE)
+        .await
+    else {
+        // Backing off: an endpoint that kept its places this long is slow or hanging.
+        let wait = Duration::from_millis(100 << delivery.deferred.min(9)).min(MAX_DEFER);
         delivery.deferred += 1;
         jobs::enqueue(s, vec![(delivery.job(), wait)]).await?;
         return Ok(());
