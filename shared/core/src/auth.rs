@@ -152,6 +152,12 @@ pub enum Caller {
 }
 
 impl Caller {
+    /// Whether authenticating the caller already showed that `account` exists (its own token
+    /// was checked against the account's row).
+    pub fn vouches_for(&self, account: &AccountId) -> bool {
+        matches!(self, Caller::Account(own) if own == account)
+    }
+
     /// Whether the caller may act on `account`; another tenant's resources read as not found.
     pub fn can_act_on(&self, account: &AccountId) -> bool {
         match self {

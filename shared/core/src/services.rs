@@ -6,6 +6,7 @@ use crate::auth::LoginThrottle;
 use crate::jobs::gate::EndpointGate;
 use crate::ports::{Cipher, Clock, IdGen, JobQueue, Llm, Providers, Store, WebhookSender};
 use crate::settings::Settings;
+use crate::usecases::subscription_cache::SubscriptionCache;
 use std::sync::Arc;
 
 pub struct Services {
@@ -19,6 +20,7 @@ pub struct Services {
     pub webhooks: Arc<dyn WebhookSender>,
     pub settings: Settings,
     pub endpoint_gate: EndpointGate,
+    pub subscriptions: SubscriptionCache,
     pub admin_tokens: AdminTokens,
     pub login_throttle: LoginThrottle,
 }
@@ -66,6 +68,7 @@ impl Services {
             webhooks,
             settings,
             endpoint_gate: EndpointGate::new(DELIVERIES_PER_ENDPOINT),
+            subscriptions: SubscriptionCache::default(),
             admin_tokens,
             login_throttle: LoginThrottle::default(),
         })

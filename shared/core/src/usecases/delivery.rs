@@ -47,13 +47,17 @@ impl Delivery {
 
 /// Queues one delivery per subscription that wants the event.
 pub async fn fan_out(s: &Services, event: &Event) -> Result<(), JobFailure> {
-    let subscriptions = s.store.active_webhooks().await.map_err(AppError::from)?;
+    let subscriptions = s
+        .subscriptions
+        .active(s.store.as_ref())
+        .await
+        .map_err(AppError::from)?;
     let jobs: Vec<_> = subscriptions
-        .into_iter()
+        .iter()
         .filter(|w| w.wants(event.event_type, event.account_id.as_ref()))
         .map(|w| {
             let first = Delivery {
-                webhook_id: w.id,
+                webhook_id: w.id.clone(),
                 event: event.clone(),
                 attempt: 1,
                 not_before: None,
@@ -269,6 +273,7 @@ async fn track_health(
                 .update_webhook(webhook)
                 .await
                 .map_err(AppError::from)?;
+            s.subscriptions.invalidate();
             tracing::warn!(webhook = %webhook.id, %reason, "webhook endpoint disabled");
             let event = Event {
                 id: EventId::from_ulid(s.ids.next_ulid()),

@@ -34,12 +34,17 @@ pub struct Ingested {
     pub duplicate: bool,
 }
 
+/// `account_known`: the caller already showed the account exists (its own token was checked),
+/// which saves reading it again.
 pub async fn ingest(
     s: &Services,
     account: &AccountId,
+    account_known: bool,
     inbound: Inbound,
 ) -> Result<Ingested, AppError> {
-    ensure_account(s, account).await?;
+    if !account_known {
+        ensure_account(s, account).await?;
+    }
     let now = s.clock.now();
     let message = Message {
         id: MessageId::from_ulid(s.ids.next_ulid()),

@@ -11,4 +11,5 @@ pub mod generate;
 pub mod ingest;
 pub mod reply;
 pub mod send;
+pub mod subscription_cache;
 pub mod webhooks;

@@ -47,6 +47,7 @@ pub async fn create(s: &Services, input: NewWebhook) -> Result<CreatedWebhook, A
         created_at: s.clock.now(),
     };
     s.store.insert_webhook(&webhook).await?;
+    s.subscriptions.invalidate();
     Ok(CreatedWebhook { webhook, secret })
 }
 
@@ -63,6 +64,7 @@ pub async fn list(s: &Services, page: &PageRequest) -> Result<Page<Subscription>
 
 pub async fn delete(s: &Services, id: &WebhookId) -> Result<(), AppError> {
     if s.store.delete_webhook(id).await? {
+        s.subscriptions.invalidate();
         Ok(())
     } else {
         Err(AppError::NotFound("webhook"))
@@ -76,6 +78,7 @@ pub async fn enable(s: &Services, id: &WebhookId) -> Result<Subscription, AppErr
     webhook.disabled_reason = None;
     webhook.failing_since = None;
     s.store.update_webhook(&webhook).await?;
+    s.subscriptions.invalidate();
     Ok(webhook)
 }
 

@@ -98,7 +98,7 @@ async fn ingest_message(
 ) -> Result<(StatusCode, Json<IngestAccepted>), AppError> {
     let account = account_in_path(&caller, &account_id)?;
     let inbound = body.into_inbound()?;
-    let ingested = ingest::ingest(&s, &account, inbound).await?;
+    let ingested = ingest::ingest(&s, &account, caller.vouches_for(&account), inbound).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(IngestAccepted {
