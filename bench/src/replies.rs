@@ -79,8 +79,9 @@ pub async fn run(
             account.to_string(),
             token.to_string(),
         );
-        // A chat per client and level, so levels never share a chat or a message id.
-        let chat = format!("1666{chats:04}{c:03}@s.whatsapp.net");
+        // A chat per client and level (chats and rate), so levels never share a chat or a
+        // message id.
+        let chat = format!("16{:05}{chats:03}{c:03}@s.whatsapp.net", rate as u32);
         let every = Duration::from_secs_f64(chats as f64 / rate);
         tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
