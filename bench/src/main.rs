@@ -96,6 +96,27 @@ fn start(binary: &Path, data_dir: &Path) -> Result<(Server, Duration)> {
     }
 }
 
+/// The start banner, once it is printed whole (the server may answer `/healthz` a moment
+/// before its banner reaches the file).
+fn read_banner(server: &Server) -> Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = std::fs::read_to_string(&server.stdout)?;
+        let complete = text
+            .lines()
+            .skip_while(|l| !l.contains("sandbox account"))
+            .nth(1)
+            .is_some_and(|l| !l.trim().is_empty());
+        if complete {
+            return Ok(text);
+        }
+        if Instant::now() > deadline {
+            bail!("no sandbox token in the banner: {text}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn rss_kib(pid: u32) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
@@ -227,7 +248,7 @@ async fn main() -> Result<()> {
 
     let dir = work.path().join("load");
     let (server, _) = start(&args.binary, &dir)?;
-    let banner = std::fs::read_to_string(&server.stdout)?;
+    let banner = read_banner(&server)?;
     let mut lines = banner.lines();
     lines
         .find(|l| l.contains("sandbox account"))
@@ -247,7 +268,7 @@ async fn main() -> Result<()> {
 
     // The reply pipeline, on a fresh server so the ingest load above does not weigh on it.
     let (server, _) = start(&args.binary, &work.path().join("replies"))?;
-    let banner = std::fs::read_to_string(&server.stdout)?;
+    let banner = read_banner(&server)?;
     let printed = |label: &str| -> Result<String> {
         let mut lines = banner.lines();
         lines.find(|l| l.contains(label)).context("banner")?;
@@ -279,7 +300,7 @@ async fn main() -> Result<()> {
         .enumerate()
     {
         let (server, _) = start(&args.binary, &work.path().join(format!("webhooks-{i}")))?;
-        let banner = std::fs::read_to_string(&server.stdout)?;
+        let banner = read_banner(&server)?;
         let printed = |label: &str| -> Result<String> {
             let mut lines = banner.lines();
             lines.find(|l| l.contains(label)).context("banner")?;
@@ -337,17 +358,19 @@ async fn main() -> Result<()> {
         args.seconds
     );
     println!(
-        "| chats in parallel | offered msg/s | replies | replies/s | p50 ms | p99 ms |\n|---|---|---|---|---|---|"
+        "| chats in parallel | offered msg/s | replies | replies/s | p50 ms | p99 ms | p50 to generated | p50 generated to sent |\n|---|---|---|---|---|---|---|---|"
     );
     for r in &reply_results {
         println!(
-            "| {} | {:.0} | {} | {:.0} | {} | {} |",
+            "| {} | {:.0} | {} | {:.0} | {} | {} | {} | {} |",
             r.chats,
             r.offered,
             r.replies,
             r.per_second,
             ms(r.p50),
-            ms(r.p99)
+            ms(r.p99),
+            ms(r.p50_generated),
+            ms(r.p50_to_sent)
         );
     }
     println!("\n## Webhook delivery: fast local receivers; latency is event created → received\n");

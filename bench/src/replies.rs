@@ -17,6 +17,10 @@ pub struct ReplyResult {
     pub per_second: f64,
     pub p50: Duration,
     pub p99: Duration,
+    /// From acceptance to the reply generated (the reply job, LLM call included).
+    pub p50_generated: Duration,
+    /// From generated to stored as sent (the send job).
+    pub p50_to_sent: Duration,
 }
 
 /// Starts the fake LLM; returns its base URL.
@@ -117,6 +121,7 @@ pub async fn run(
     }
 
     let mut overheads = Vec::new();
+    let (mut to_generated, mut to_sent) = (Vec::new(), Vec::new());
     let mut first_accepted: Option<DateTime<Utc>> = None;
     let mut last_sent: Option<DateTime<Utc>> = None;
     for (chat, _) in &chats_done {
@@ -140,12 +145,19 @@ pub async fn run(
                 (accepted_at.get(inbound), parse_time(&row["sent_at"]))
             {
                 overheads.push((sent - *accepted).to_std().unwrap_or_default());
+                // The log row is stamped when the reply is generated: the split of the overhead.
+                if let Some(generated) = parse_time(&row["created_at"]) {
+                    to_generated.push((generated - *accepted).to_std().unwrap_or_default());
+                    to_sent.push((sent - generated).to_std().unwrap_or_default());
+                }
                 first_accepted = Some(first_accepted.map_or(*accepted, |f| f.min(*accepted)));
                 last_sent = Some(last_sent.map_or(sent, |l| l.max(sent)));
             }
         }
     }
     overheads.sort();
+    to_generated.sort();
+    to_sent.sort();
     let replies = overheads.len();
     let span = match (first_accepted, last_sent) {
         (Some(f), Some(l)) => (l - f).to_std().unwrap_or_default(),
@@ -158,6 +170,8 @@ pub async fn run(
         per_second: replies as f64 / span.as_secs_f64().max(f64::EPSILON),
         p50: crate::percentile(&overheads, 0.5),
         p99: crate::percentile(&overheads, 0.99),
+        p50_generated: crate::percentile(&to_generated, 0.5),
+        p50_to_sent: crate::percentile(&to_sent, 0.5),
     })
 }
 
