@@ -33,7 +33,7 @@ struct Args {
     #[arg(long, default_value = "1,32,32", value_delimiter = ',')]
     reply_chats: Vec<usize>,
     /// Messages per second offered at each reply level (all chats together), comma-separated.
-    #[arg(long, default_value = "50,250,450", value_delimiter = ',')]
+    #[arg(long, default_value = "50,250,500", value_delimiter = ',')]
     reply_rates: Vec<f64>,
     /// Webhook deliveries per scenario (events = deliveries / subscriptions).
     #[arg(long, default_value_t = 6000)]

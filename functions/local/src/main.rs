@@ -24,11 +24,23 @@ fn init_logging() {
     }
 }
 
-#[tokio::main]
-async fn main() {
+/// Store reads run on tokio's blocking pool (DNS lookups too). Its default of 512 threads lets
+/// a burst of reads start a thread each, and each thread keeps memory after the burst; a few
+/// dozen keep the cores busy.
+const BLOCKING_THREADS: usize = 16;
+
+fn main() {
     let _ = dotenvy::dotenv();
     init_logging();
-    if let Err(e) = run(Cli::parse()).await {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build();
+    let outcome = match runtime {
+        Ok(rt) => rt.block_on(run(Cli::parse())),
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = outcome {
         eprintln!("switchboard: {e:#}");
         std::process::exit(1);
     }
