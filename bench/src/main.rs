@@ -35,6 +35,9 @@ struct Args {
     /// Messages per second offered at each reply level (all chats together), comma-separated.
     #[arg(long, default_value = "50,250,500", value_delimiter = ',')]
     reply_rates: Vec<f64>,
+    /// Reply levels with all chats writing at the same instant (bursts), instead of in turns.
+    #[arg(long)]
+    aligned: bool,
     /// Webhook deliveries per scenario (events = deliveries / subscriptions).
     #[arg(long, default_value_t = 6000)]
     webhook_deliveries: usize,
@@ -287,6 +290,7 @@ async fn main() -> Result<()> {
             chats,
             rate,
             args.seconds,
+            args.aligned,
         );
         reply_results.push(result.await?);
     }
@@ -354,8 +358,13 @@ async fn main() -> Result<()> {
         );
     }
     println!(
-        "\n## AI reply overhead: inbound accepted → reply stored as sent (zero-latency LLM, no delay), {} s per level\n",
-        args.seconds
+        "\n## AI reply overhead: inbound accepted → reply stored as sent (zero-latency LLM, no delay), {} s per level, chats {}\n",
+        args.seconds,
+        if args.aligned {
+            "writing at the same instant"
+        } else {
+            "taking turns"
+        }
     );
     println!(
         "| chats in parallel | offered msg/s | replies | replies/s | p50 ms | p99 ms | p50 to generated | p50 generated to sent |\n|---|---|---|---|---|---|---|---|"

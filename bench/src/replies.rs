@@ -64,7 +64,8 @@ fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
 
 /// `chats` clients, each writing in its own chat at a steady pace (`rate` messages per second
 /// in all) for `seconds`, without waiting for replies: an open-loop load, so the client never
-/// polls the server while it is measured. Then waits for every reply to settle.
+/// polls the server while it is measured. Then waits for every reply to settle. `aligned`: every
+/// chat writes at the same instant (bursts of `chats` messages) instead of taking turns.
 pub async fn run(
     base: &str,
     account: &str,
@@ -72,6 +73,7 @@ pub async fn run(
     chats: usize,
     rate: f64,
     seconds: u64,
+    aligned: bool,
 ) -> Result<ReplyResult> {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -88,7 +90,14 @@ pub async fn run(
         let chat = format!("16{:05}{chats:03}{c:03}@s.whatsapp.net", rate as u32);
         let every = Duration::from_secs_f64(chats as f64 / rate);
         tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
+            // Chats take turns (phases spread over one interval), so the load is a steady
+            // stream rather than all chats writing at the same instant.
+            let phase = if aligned {
+                Duration::ZERO
+            } else {
+                every.mul_f64(c as f64 / chats as f64)
+            };
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + phase, every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut last = None;
             let mut n = 0u64;
