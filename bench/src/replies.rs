@@ -109,16 +109,21 @@ pub async fn run(
                 let accepted: Value = res.json().await?;
                 last = accepted["id"].as_str().map(str::to_string);
             }
-            // Settle: the chat's newest log row answers its last message.
+            // Settle: the row that answers the chat's last message is final. It is among the
+            // newest rows, not always the newest: replies to a chat's last messages may finish
+            // in either order.
             let waiting = Instant::now();
             while let Some(id) = &last {
-                let url = format!("{base}/v1/ai/logs?chat_id={chat}&limit=1");
+                let url = format!("{base}/v1/ai/logs?chat_id={chat}&limit=50");
                 let logs: Value = http.get(url).bearer_auth(&token).send().await?.json().await?;
-                let row = &logs["items"][0];
-                if row["inbound_message_id"] == id.as_str() && row["status"] != "generated" {
+                let rows = logs["items"].as_array().cloned().unwrap_or_default();
+                let settled = rows
+                    .iter()
+                    .any(|r| r["inbound_message_id"] == id.as_str() && r["status"] != "generated");
+                if settled {
                     break;
                 }
-                anyhow::ensure!(waiting.elapsed() < Duration::from_secs(60), "replies did not settle: {row}");
+                anyhow::ensure!(waiting.elapsed() < Duration::from_secs(60), "the reply to {id} did not settle");
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             anyhow::Ok((chat, n as usize))
