@@ -3,37 +3,74 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// An endpoint that freed no place for this long is stuck: waiting for it only holds a worker.
+const STUCK_AFTER: Duration = Duration::from_secs(1);
+
+#[derive(Debug)]
+struct Endpoint {
+    places: Arc<Semaphore>,
+    last_freed: Arc<Mutex<Instant>>,
+}
 
 #[derive(Debug)]
 pub struct EndpointGate {
     per_endpoint: usize,
-    places: Mutex<HashMap<String, Arc<Semaphore>>>,
+    endpoints: Mutex<HashMap<String, Endpoint>>,
+}
+
+/// A place at an endpoint; dropping it frees the place.
+#[derive(Debug)]
+pub struct Place {
+    _permit: OwnedSemaphorePermit,
+    last_freed: Arc<Mutex<Instant>>,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        *self.last_freed.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
 }
 
 impl EndpointGate {
     pub fn new(per_endpoint: usize) -> Self {
         Self {
             per_endpoint,
-            places: Mutex::default(),
+            endpoints: Mutex::default(),
         }
     }
 
     /// A place for one more delivery to `endpoint`, waiting up to `patience` for one to free
-    /// (a fast endpoint frees one within milliseconds); `None` when none did. Dropping the
-    /// place frees it.
-    pub async fn enter(&self, endpoint: &str, patience: Duration) -> Option<OwnedSemaphorePermit> {
-        let places = {
-            let mut map = self.places.lock().unwrap_or_else(|p| p.into_inner());
-            map.entry(endpoint.to_string())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_endpoint)))
-                .clone()
+    /// (a fast endpoint frees one within milliseconds, a stuck one is not waited for); `None`
+    /// when none did.
+    pub async fn enter(&self, endpoint: &str, patience: Duration) -> Option<Place> {
+        let (places, last_freed) = {
+            let mut map = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
+            let e = map.entry(endpoint.to_string()).or_insert_with(|| Endpoint {
+                places: Arc::new(Semaphore::new(self.per_endpoint)),
+                last_freed: Arc::new(Mutex::new(Instant::now())),
+            });
+            (e.places.clone(), e.last_freed.clone())
         };
-        tokio::time::timeout(patience, places.acquire_owned())
-            .await
-            .ok()?
-            .ok()
+        let permit = match places.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let freed = *last_freed.lock().unwrap_or_else(|p| p.into_inner());
+                if freed.elapsed() > STUCK_AFTER {
+                    return None;
+                }
+                tokio::time::timeout(patience, places.acquire_owned())
+                    .await
+                    .ok()?
+                    .ok()?
+            }
+        };
+        Some(Place {
+            _permit: permit,
+            last_freed,
+        })
     }
 }
 
@@ -55,6 +92,19 @@ mod tests {
         );
         drop(a1);
         assert!(gate.enter("a", patience).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_stuck_endpoint_is_not_waited_for() {
+        let gate = EndpointGate::new(1);
+        let _held = gate.enter("a", Duration::ZERO).await.expect("place");
+        tokio::time::sleep(STUCK_AFTER + Duration::from_millis(50)).await;
+        let asked = Instant::now();
+        assert!(gate.enter("a", Duration::from_secs(5)).await.is_none());
+        assert!(
+            asked.elapsed() < Duration::from_secs(1),
+            "it did not wait out its patience"
+        );
     }
 
     #[tokio::test]
