@@ -8,26 +8,14 @@ use switchboard_core::domain::message::{Message, MessageOrigin, MessageStatus};
 use switchboard_core::ports::{Claim, ClaimStore, MessageStore};
 
 fn queued_message() -> Message {
-    let now = Utc::now();
-    let account = AccountId::from_ulid(ulid::Ulid::new());
-    Message {
-        id: MessageId::from_ulid(ulid::Ulid::new()),
-        account_id: account.clone(),
-        chat_id: ChatJid::parse("15551234567@s.whatsapp.net").expect("jid"),
-        from: account.to_string(),
-        from_me: true,
-        text: Some("hello".into()),
-        status: MessageStatus::Queued,
-        origin: MessageOrigin::Api,
-        provider_message_id: None,
-        push_name: None,
-        mentions_me: false,
-        reply_to_message_id: None,
-        idempotency_key: None,
-        error: None,
-        created_at: now,
-        updated_at: now,
-    }
+    Message::outbound(
+        MessageId::from_ulid(ulid::Ulid::new()),
+        &AccountId::from_ulid(ulid::Ulid::new()),
+        ChatJid::parse("15551234567@s.whatsapp.net").expect("jid"),
+        Some("hello".into()),
+        MessageOrigin::Api,
+        Utc::now(),
+    )
 }
 
 #[tokio::test]

@@ -60,6 +60,36 @@ pub struct Message {
 }
 
 impl Message {
+    /// A message the account sends, queued; the caller sets what else it carries (an
+    /// idempotency key, the message it replies to).
+    pub fn outbound(
+        id: MessageId,
+        account: &AccountId,
+        chat: ChatJid,
+        text: Option<String>,
+        origin: MessageOrigin,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            account_id: account.clone(),
+            chat_id: chat,
+            from: account.to_string(),
+            from_me: true,
+            text,
+            status: MessageStatus::Queued,
+            origin,
+            provider_message_id: None,
+            push_name: None,
+            mentions_me: false,
+            reply_to_message_id: None,
+            idempotency_key: None,
+            error: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     pub fn is_inbound(&self) -> bool {
         !self.from_me
     }

@@ -3,12 +3,12 @@
 
 use crate::domain::chat::ChatJid;
 use crate::domain::event::Event;
-use crate::domain::ids::{AccountId, AiLogId, MessageId, WebhookId};
+use crate::domain::ids::{AccountId, AiLogId, MessageId};
 use crate::error::AppError;
 use crate::ports::{OutgoingJob, QueueName};
 use crate::services::Services;
 use crate::usecases;
-use chrono::{DateTime, Utc};
+use crate::usecases::delivery::Delivery;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -37,22 +37,7 @@ pub enum Job {
     /// Hand an event to the webhook subscriptions that want it (a `Deliver` job each).
     Event(Event),
     /// One attempt to deliver an event to one subscription.
-    Deliver {
-        webhook_id: WebhookId,
-        event: Event,
-        /// 1 for the first attempt.
-        attempt: u32,
-        /// A retry due later than a queue can delay a job waits out the rest in hops.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        not_before: Option<DateTime<Utc>>,
-        /// Times it was put back because its endpoint had its share of deliveries running.
-        #[serde(default, skip_serializing_if = "is_zero")]
-        deferred: u32,
-    },
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
+    Deliver(Delivery),
 }
 
 impl Job {
@@ -60,7 +45,7 @@ impl Job {
         match self {
             Job::Reply { .. } => QueueName::AiReply,
             Job::Send { .. } => QueueName::Outbound,
-            Job::Event(_) | Job::Deliver { .. } => QueueName::Webhook,
+            Job::Event(_) | Job::Deliver(_) => QueueName::Webhook,
         }
     }
 }
@@ -117,21 +102,6 @@ pub async fn run(services: &Services, body: &str) -> Result<(), JobFailure> {
             usecases::send::deliver(services, &account_id, &message_id, reply).await
         }
         Job::Event(event) => usecases::delivery::fan_out(services, &event).await,
-        Job::Deliver {
-            webhook_id,
-            event,
-            attempt,
-            not_before,
-            deferred,
-        } => {
-            let delivery = usecases::delivery::Delivery {
-                webhook_id,
-                event,
-                attempt,
-                not_before,
-                deferred,
-            };
-            usecases::delivery::attempt(services, delivery).await
-        }
+        Job::Deliver(delivery) => usecases::delivery::attempt(services, delivery).await,
     }
 }

@@ -3,16 +3,15 @@
 
 use crate::domain::chat::ChatJid;
 use crate::domain::ids::{AccountId, MessageId};
-use crate::domain::message::{Message, MessageOrigin, MessageStatus};
+use crate::domain::message::{Message, MessageOrigin};
 use crate::error::AppError;
-use crate::jobs::{self, Job};
 use crate::ports::{ChatMessage, Role};
 use crate::resolve::Source;
 use crate::services::Services;
 use crate::usecases::ai_config;
 use crate::usecases::generate::{self, GenerateError};
+use crate::usecases::send;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 pub struct TestRequest {
     pub account: Option<AccountId>,
@@ -88,31 +87,14 @@ async fn send_now(
     chat: &ChatJid,
     text: &str,
 ) -> Result<(), AppError> {
-    let now = s.clock.now();
-    let message = Message {
-        id: MessageId::from_ulid(s.ids.next_ulid()),
-        account_id: account.clone(),
-        chat_id: chat.clone(),
-        from: account.to_string(),
-        from_me: true,
-        text: Some(text.to_string()),
-        status: MessageStatus::Queued,
-        origin: MessageOrigin::Ai,
-        provider_message_id: None,
-        push_name: None,
-        mentions_me: false,
-        reply_to_message_id: None,
-        idempotency_key: None,
-        error: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let message = Message::outbound(
+        MessageId::from_ulid(s.ids.next_ulid()),
+        account,
+        chat.clone(),
+        Some(text.to_string()),
+        MessageOrigin::Ai,
+        s.clock.now(),
+    );
     let stored = s.store.record_outbound(&message).await?.into_inner();
-    let job = Job::Send {
-        account_id: account.clone(),
-        message_id: stored.id,
-        ai_log_id: None,
-        withdraw_if_newer: false,
-    };
-    jobs::enqueue(s, vec![(job, Duration::ZERO)]).await
+    send::enqueue_send(s, &stored).await
 }

@@ -4,14 +4,16 @@
 //! is recorded.
 
 use crate::domain::event::{Event, EventType};
-use crate::domain::ids::{EventId, WebhookId};
+use crate::domain::ids::WebhookId;
 use crate::domain::signature;
 use crate::domain::webhook::{AttemptStatus, DeliveryAttempt, Subscription, with_jitter};
 use crate::error::AppError;
 use crate::jobs::{self, Job, JobFailure};
 use crate::ports::{MAX_QUEUE_DELAY, SecretContext, SendFailure, WebhookRequest, WebhookResponse};
 use crate::services::Services;
+use crate::usecases::events;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
 pub const SECRET_FIELD: &str = "webhook.secret";
@@ -24,25 +26,23 @@ const GATE_PATIENCE: Duration = Duration::from_millis(250);
 /// again.
 const MAX_DEFER: Duration = Duration::from_secs(30);
 
-#[derive(Debug, Clone)]
+/// One attempt to deliver an event to one subscription: the body of a `Deliver` job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
     pub webhook_id: WebhookId,
     pub event: Event,
+    /// 1 for the first attempt.
     pub attempt: u32,
+    /// A retry due later than a queue can delay a job waits out the rest in hops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_before: Option<DateTime<Utc>>,
+    /// Times it was put back because its endpoint had its share of deliveries running.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub deferred: u32,
 }
 
-impl Delivery {
-    fn job(self) -> Job {
-        Job::Deliver {
-            webhook_id: self.webhook_id,
-            event: self.event,
-            attempt: self.attempt,
-            not_before: self.not_before,
-            deferred: self.deferred,
-        }
-    }
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Queues one delivery per subscription that wants the event.
@@ -63,7 +63,7 @@ pub async fn fan_out(s: &Services, event: &Event) -> Result<(), JobFailure> {
                 not_before: None,
                 deferred: 0,
             };
-            (first.job(), Duration::ZERO)
+            (Job::Deliver(first), Duration::ZERO)
         })
         .collect();
     jobs::enqueue(s, jobs).await?;
@@ -75,20 +75,18 @@ pub async fn attempt(s: &Services, mut delivery: Delivery) -> Result<(), JobFail
     let now = s.clock.now();
     if let Some(due) = delivery.not_before.filter(|due| *due > now) {
         let rest = (due - now).to_std().unwrap_or_default();
-        jobs::enqueue(s, vec![(delivery.job(), rest.min(MAX_QUEUE_DELAY))]).await?;
+        jobs::enqueue(s, vec![(Job::Deliver(delivery), rest.min(MAX_QUEUE_DELAY))]).await?;
         return Ok(());
     }
-    let Some(webhook) = s
-        .store
-        .get_webhook(&delivery.webhook_id)
+    // From the cached active subscriptions: one disabled or deleted since gets nothing more.
+    let active = s
+        .subscriptions
+        .active(s.store.as_ref())
         .await
-        .map_err(AppError::from)?
-    else {
+        .map_err(AppError::from)?;
+    let Some(webhook) = active.iter().find(|w| w.id == delivery.webhook_id).cloned() else {
         return Ok(());
     };
-    if webhook.disabled {
-        return Ok(());
-    }
     let Some(_place) = s
         .endpoint_gate
         .enter(webhook.id.as_str(), GATE_PATIENCE)
@@ -97,7 +95,7 @@ pub async fn attempt(s: &Services, mut delivery: Delivery) -> Result<(), JobFail
         // Backing off: an endpoint that kept its places this long is slow or hanging.
         let wait = Duration::from_millis(100 << delivery.deferred.min(9)).min(MAX_DEFER);
         delivery.deferred += 1;
-        jobs::enqueue(s, vec![(delivery.job(), wait)]).await?;
+        jobs::enqueue(s, vec![(Job::Deliver(delivery), wait)]).await?;
         return Ok(());
     };
     let result = post(s, &webhook, &delivery.event).await?;
@@ -142,7 +140,7 @@ pub async fn post(s: &Services, webhook: &Subscription, event: &Event) -> Result
 }
 
 /// What one attempt means for the delivery and for the endpoint.
-enum Verdict {
+pub enum Verdict {
     Delivered,
     /// The endpoint says it is gone for good (410): no retry, and it is disabled.
     Gone,
@@ -151,31 +149,60 @@ enum Verdict {
     },
 }
 
-pub fn describe(posted: &Posted) -> (Option<u16>, Option<String>) {
-    match &posted.outcome {
-        Ok(r) if (200..300).contains(&r.status) => (Some(r.status), None),
+/// Judges one POST: its verdict, and its record (`succeeded` or `failed`; a failure that will be
+/// retried is turned into `retrying` by the caller).
+pub fn judge(
+    webhook: &WebhookId,
+    event: &Event,
+    attempt: u32,
+    posted: &Posted,
+    now: DateTime<Utc>,
+) -> (Verdict, DeliveryAttempt) {
+    let (verdict, status_code, error) = match &posted.outcome {
+        Ok(r) if (200..300).contains(&r.status) => (Verdict::Delivered, Some(r.status), None),
+        Ok(r) if r.status == 410 => (
+            Verdict::Gone,
+            Some(r.status),
+            Some("the endpoint answered 410 Gone".to_string()),
+        ),
         Ok(r) if (300..400).contains(&r.status) => (
+            Verdict::Failed { retry_after: None },
             Some(r.status),
             Some("redirects are not followed; point the subscription at the final URL".into()),
         ),
-        Ok(r) => (
-            Some(r.status),
-            Some(format!("the endpoint answered {}", r.status)),
+        Ok(r) => {
+            // Throttled or overloaded: the receiver may say when to come back.
+            let throttled = matches!(r.status, 429 | 502 | 503 | 504);
+            let retry_after = if throttled { r.retry_after } else { None };
+            (
+                Verdict::Failed { retry_after },
+                Some(r.status),
+                Some(format!("the endpoint answered {}", r.status)),
+            )
+        }
+        Err(e) => (
+            Verdict::Failed { retry_after: None },
+            None,
+            Some(e.to_string()),
         ),
-        Err(e) => (None, Some(e.to_string())),
-    }
-}
-
-fn verdict(posted: &Posted) -> Verdict {
-    match &posted.outcome {
-        Ok(r) if (200..300).contains(&r.status) => Verdict::Delivered,
-        Ok(r) if r.status == 410 => Verdict::Gone,
-        // Throttled or overloaded: the receiver may say when to come back.
-        Ok(r) if matches!(r.status, 429 | 502 | 503 | 504) => Verdict::Failed {
-            retry_after: r.retry_after,
-        },
-        _ => Verdict::Failed { retry_after: None },
-    }
+    };
+    let status = match verdict {
+        Verdict::Delivered => AttemptStatus::Succeeded,
+        _ => AttemptStatus::Failed,
+    };
+    let record = DeliveryAttempt {
+        webhook_id: webhook.clone(),
+        event_id: event.id.clone(),
+        event_type: event.event_type,
+        attempt,
+        status,
+        status_code,
+        latency_ms: posted.latency_ms,
+        error,
+        next_retry_at: None,
+        created_at: now,
+    };
+    (verdict, record)
 }
 
 async fn settle(
@@ -185,50 +212,33 @@ async fn settle(
     posted: Posted,
 ) -> Result<(), JobFailure> {
     let now = s.clock.now();
-    let (status_code, error) = describe(&posted);
-    let mut record = DeliveryAttempt {
-        webhook_id: webhook.id.clone(),
-        event_id: delivery.event.id.clone(),
-        event_type: delivery.event.event_type,
-        attempt: delivery.attempt,
-        status: AttemptStatus::Failed,
-        status_code,
-        latency_ms: posted.latency_ms,
-        error,
-        next_retry_at: None,
-        created_at: now,
-    };
-    let verdict = verdict(&posted);
-    let mut next = None;
-    match &verdict {
-        Verdict::Delivered => record.status = AttemptStatus::Succeeded,
-        Verdict::Gone => {}
-        Verdict::Failed { retry_after } => {
-            let next_attempt = delivery.attempt + 1;
-            if let Some(planned) = s.settings.webhooks.schedule.delay_before(next_attempt) {
-                let asked = retry_after
-                    .map(|r| r.min(MAX_RETRY_AFTER))
-                    .unwrap_or_default();
-                let wait = with_jitter(planned.max(asked), rand::random::<f64>());
-                let due = now + chrono::Duration::from_std(wait).unwrap_or_default();
-                record.status = AttemptStatus::Retrying;
-                record.next_retry_at = Some(due);
-                next = Some((next_attempt, due, wait));
-            }
+    let (verdict, mut record) = judge(&webhook.id, &delivery.event, delivery.attempt, &posted, now);
+    let mut retry = None;
+    if let Verdict::Failed { retry_after } = &verdict {
+        let next_attempt = delivery.attempt + 1;
+        if let Some(planned) = s.settings.webhooks.schedule.delay_before(next_attempt) {
+            let asked = retry_after
+                .map(|r| r.min(MAX_RETRY_AFTER))
+                .unwrap_or_default();
+            let wait = with_jitter(planned.max(asked), rand::random::<f64>());
+            let due = now + chrono::Duration::from_std(wait).unwrap_or_default();
+            record.status = AttemptStatus::Retrying;
+            record.next_retry_at = Some(due);
+            let next = Delivery {
+                attempt: next_attempt,
+                not_before: Some(due),
+                deferred: 0,
+                ..delivery
+            };
+            retry = Some((Job::Deliver(next), wait.min(MAX_QUEUE_DELAY)));
         }
     }
     s.store
         .insert_attempt(&record)
         .await
         .map_err(AppError::from)?;
-    if let Some((attempt, due, wait)) = next {
-        let retry = Delivery {
-            attempt,
-            not_before: Some(due),
-            deferred: 0,
-            ..delivery
-        };
-        jobs::enqueue(s, vec![(retry.job(), wait.min(MAX_QUEUE_DELAY))]).await?;
+    if let Some(job) = retry {
+        jobs::enqueue(s, vec![job]).await?;
     }
     track_health(s, &mut webhook, &verdict, now).await
 }
@@ -241,15 +251,11 @@ async fn track_health(
     verdict: &Verdict,
     now: DateTime<Utc>,
 ) -> Result<(), JobFailure> {
-    let reason = match verdict {
+    let before = (webhook.failing_since, webhook.disabled);
+    let disable = match verdict {
         Verdict::Delivered => {
-            if webhook.failing_since.take().is_some() {
-                s.store
-                    .update_webhook(webhook)
-                    .await
-                    .map_err(AppError::from)?;
-            }
-            return Ok(());
+            webhook.failing_since = None;
+            None
         }
         Verdict::Gone => Some("the endpoint answered 410 Gone".to_string()),
         Verdict::Failed { .. } => {
@@ -264,37 +270,32 @@ async fn track_health(
             })
         }
     };
-    let newly_failing = webhook.failing_since == Some(now);
-    match reason {
-        Some(reason) => {
-            webhook.disabled = true;
-            webhook.disabled_reason = Some(reason.clone());
-            s.store
-                .update_webhook(webhook)
-                .await
-                .map_err(AppError::from)?;
-            s.subscriptions.invalidate();
-            tracing::warn!(webhook = %webhook.id, %reason, "webhook endpoint disabled");
-            let event = Event {
-                id: EventId::from_ulid(s.ids.next_ulid()),
-                event_type: EventType::WebhookDisabled,
-                created_at: now,
-                account_id: webhook.account_id.clone(),
-                data: serde_json::json!({
-                    "webhook_id": webhook.id,
-                    "url": webhook.url.as_str(),
-                    "reason": reason,
-                }),
-            };
-            jobs::enqueue(s, vec![(Job::Event(event), Duration::ZERO)]).await?;
-        }
-        None if newly_failing => {
-            s.store
-                .update_webhook(webhook)
-                .await
-                .map_err(AppError::from)?;
-        }
-        None => {}
+    if let Some(reason) = &disable {
+        webhook.disabled = true;
+        webhook.disabled_reason = Some(reason.clone());
+    }
+    if (webhook.failing_since, webhook.disabled) == before {
+        return Ok(());
+    }
+    s.store
+        .update_webhook(webhook)
+        .await
+        .map_err(AppError::from)?;
+    s.subscriptions.invalidate();
+    if let Some(reason) = disable {
+        tracing::warn!(webhook = %webhook.id, %reason, "webhook endpoint disabled");
+        let data = serde_json::json!({
+            "webhook_id": webhook.id,
+            "url": webhook.url.as_str(),
+            "reason": reason,
+        });
+        let event = events::new_event(
+            s,
+            EventType::WebhookDisabled,
+            webhook.account_id.as_ref(),
+            data,
+        );
+        jobs::enqueue(s, vec![events::as_job(event)]).await?;
     }
     Ok(())
 }

@@ -11,14 +11,14 @@ use std::time::Duration;
 pub fn new_event(
     s: &Services,
     event_type: EventType,
-    account: &AccountId,
+    account: Option<&AccountId>,
     data: impl Serialize,
 ) -> Event {
     Event {
         id: EventId::from_ulid(s.ids.next_ulid()),
         event_type,
         created_at: s.clock.now(),
-        account_id: Some(account.clone()),
+        account_id: account.cloned(),
         data: serde_json::to_value(data).unwrap_or(serde_json::Value::Null),
     }
 }

@@ -107,7 +107,7 @@ async fn dispatch(s: &Services, message: &Message) -> Result<(), AppError> {
     let mut event = events::new_event(
         s,
         EventType::MessageReceived,
-        &message.account_id,
+        Some(&message.account_id),
         MessageView::from(message),
     );
     event.id = events::received_event_id(&message.id);

@@ -181,7 +181,7 @@ fn log_row(s: &Services, inbound: &Message, status: AiLogStatus) -> AiLog {
 async fn record(s: &Services, row: AiLog, event: EventType) -> Result<Recorded<AiLog>, JobFailure> {
     let recorded = s.store.insert_ai_log(&row).await.map_err(store_err)?;
     if recorded.is_new() {
-        let e = events::new_event(s, event, &row.account_id, &row);
+        let e = events::new_event(s, event, Some(&row.account_id), &row);
         jobs::enqueue(s, vec![events::as_job(e)]).await?;
     }
     Ok(recorded)
@@ -237,32 +237,24 @@ async fn queue_reply(
     show_typing(s, account, &inbound.chat_id).await;
     let delay = Duration::from_secs(u64::from(effective.reply_delay_seconds.value));
     let send = send_job(&reply, &row, effective);
-    let event = events::new_event(s, EventType::AiReplyGenerated, &row.account_id, &row);
+    let event = events::new_event(s, EventType::AiReplyGenerated, Some(&row.account_id), &row);
     jobs::enqueue(s, vec![(send, delay), events::as_job(event)]).await?;
     Ok(())
 }
 
 /// The message that carries the reply to an inbound message; one per inbound message.
 fn reply_message(s: &Services, inbound: &Message, text: Option<String>) -> Message {
-    let now = s.clock.now();
-    Message {
-        id: MessageId::from_ulid(s.ids.next_ulid()),
-        account_id: inbound.account_id.clone(),
-        chat_id: inbound.chat_id.clone(),
-        from: inbound.account_id.to_string(),
-        from_me: true,
+    let mut reply = Message::outbound(
+        MessageId::from_ulid(s.ids.next_ulid()),
+        &inbound.account_id,
+        inbound.chat_id.clone(),
         text,
-        status: MessageStatus::Queued,
-        origin: MessageOrigin::Ai,
-        provider_message_id: None,
-        push_name: None,
-        mentions_me: false,
-        reply_to_message_id: inbound.provider_message_id.clone(),
-        idempotency_key: Some(format!("ai-reply:{}", inbound.id)),
-        error: None,
-        created_at: now,
-        updated_at: now,
-    }
+        MessageOrigin::Ai,
+        s.clock.now(),
+    );
+    reply.reply_to_message_id = inbound.provider_message_id.clone();
+    reply.idempotency_key = Some(format!("ai-reply:{}", inbound.id));
+    reply
 }
 
 fn send_job(reply: &Message, row: &AiLog, effective: &EffectiveAi) -> Job {

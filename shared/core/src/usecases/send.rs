@@ -35,25 +35,15 @@ pub async fn queue_send(
     req: SendRequest,
 ) -> Result<Accepted, AppError> {
     ensure_account(s, account).await?;
-    let now = s.clock.now();
-    let message = Message {
-        id: MessageId::from_ulid(s.ids.next_ulid()),
-        account_id: account.clone(),
-        chat_id: req.chat_id,
-        from: account.to_string(),
-        from_me: true,
-        text: Some(req.text),
-        status: MessageStatus::Queued,
-        origin: MessageOrigin::Api,
-        provider_message_id: None,
-        push_name: None,
-        mentions_me: false,
-        reply_to_message_id: None,
-        idempotency_key: req.idempotency_key,
-        error: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let mut message = Message::outbound(
+        MessageId::from_ulid(s.ids.next_ulid()),
+        account,
+        req.chat_id,
+        Some(req.text),
+        MessageOrigin::Api,
+        s.clock.now(),
+    );
+    message.idempotency_key = req.idempotency_key;
     match s.store.record_outbound(&message).await? {
         Recorded::New(stored) => {
             enqueue_send(s, &stored).await?;
@@ -81,7 +71,8 @@ pub async fn queue_send(
     }
 }
 
-async fn enqueue_send(s: &Services, message: &Message) -> Result<(), AppError> {
+/// Queues the send of a stored message, at once.
+pub async fn enqueue_send(s: &Services, message: &Message) -> Result<(), AppError> {
     let job = Job::Send {
         account_id: message.account_id.clone(),
         message_id: message.id.clone(),
@@ -258,7 +249,7 @@ async fn finish(
         emitted.push(events::new_event(
             s,
             t,
-            &message.account_id,
+            Some(&message.account_id),
             MessageView::from(&view),
         ));
     }
@@ -287,7 +278,12 @@ async fn finish(
             .map_err(store_err)?
         {
             let data = serde_json::json!({"log": row, "message": MessageView::from(&view)});
-            emitted.push(events::new_event(s, event_type, &message.account_id, data));
+            emitted.push(events::new_event(
+                s,
+                event_type,
+                Some(&message.account_id),
+                data,
+            ));
         }
     }
     jobs::enqueue(s, emitted.into_iter().map(events::as_job).collect()).await?;

@@ -1,17 +1,18 @@
 //! Webhook subscriptions: create (the secret is shown once and stored sealed), list, delete,
 //! re-enable, send a test event, and read the attempts.
 
-use crate::domain::event::{Event, EventType};
-use crate::domain::ids::{AccountId, EventId, WebhookId};
+use crate::domain::event::EventType;
+use crate::domain::ids::{AccountId, WebhookId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::signature;
 use crate::domain::validation::HttpUrl;
-use crate::domain::webhook::{AttemptStatus, DeliveryAttempt, EventFilter, Subscription};
+use crate::domain::webhook::{DeliveryAttempt, EventFilter, Subscription};
 use crate::error::AppError;
 use crate::ports::SecretContext;
 use crate::services::Services;
 use crate::usecases::ai_config::ensure_account;
 use crate::usecases::delivery::{self, SECRET_FIELD};
+use crate::usecases::events;
 use secrecy::SecretString;
 
 pub struct NewWebhook {
@@ -85,32 +86,11 @@ pub async fn enable(s: &Services, id: &WebhookId) -> Result<Subscription, AppErr
 /// Sends a `webhook.test` event to this endpoint now, once, and records the attempt.
 pub async fn test(s: &Services, id: &WebhookId) -> Result<DeliveryAttempt, AppError> {
     let webhook = get(s, id).await?;
-    let now = s.clock.now();
-    let event = Event {
-        id: EventId::from_ulid(s.ids.next_ulid()),
-        event_type: EventType::WebhookTest,
-        created_at: now,
-        account_id: webhook.account_id.clone(),
-        data: serde_json::json!({"webhook_id": webhook.id, "message": "a test event from Switchboard"}),
-    };
+    let data =
+        serde_json::json!({"webhook_id": webhook.id, "message": "a test event from Switchboard"});
+    let event = events::new_event(s, EventType::WebhookTest, webhook.account_id.as_ref(), data);
     let posted = delivery::post(s, &webhook, &event).await?;
-    let (status_code, error) = delivery::describe(&posted);
-    let attempt = DeliveryAttempt {
-        webhook_id: webhook.id,
-        event_id: event.id,
-        event_type: event.event_type,
-        attempt: 1,
-        status: if error.is_none() {
-            AttemptStatus::Succeeded
-        } else {
-            AttemptStatus::Failed
-        },
-        status_code,
-        latency_ms: posted.latency_ms,
-        error,
-        next_retry_at: None,
-        created_at: now,
-    };
+    let (_, attempt) = delivery::judge(&webhook.id, &event, 1, &posted, s.clock.now());
     s.store.insert_attempt(&attempt).await?;
     Ok(attempt)
 }
