@@ -5,6 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
@@ -15,6 +16,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy)]
 pub enum Answer {
     Status(u16),
+    /// A status with `Retry-After: <seconds>`.
+    Throttle(u16, u64),
     /// Never answers.
     Hang,
 }
@@ -91,7 +94,7 @@ async fn receive(
     State((script, received)): State<(Script, Arc<Mutex<Vec<Received>>>)>,
     headers: HeaderMap,
     body: Bytes,
-) -> StatusCode {
+) -> Response {
     let header = |name: &str| {
         headers
             .get(name)
@@ -110,12 +113,13 @@ async fn receive(
         });
         all.len() - 1
     };
+    let status = |code| StatusCode::from_u16(code).expect("status");
     match script(n) {
-        Answer::Status(code) => StatusCode::from_u16(code).expect("status"),
-        Answer::Hang => {
-            std::future::pending::<()>().await;
-            StatusCode::OK
+        Answer::Status(code) => status(code).into_response(),
+        Answer::Throttle(code, seconds) => {
+            (status(code), [("retry-after", seconds.to_string())]).into_response()
         }
+        Answer::Hang => std::future::pending::<Response>().await,
     }
 }
 

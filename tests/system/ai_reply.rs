@@ -627,6 +627,15 @@ async fn groups_need_a_mention_or_a_reply_to_the_account() {
     quoting["reply_to_message_id"] = sent[0]["provider_message_id"].clone();
     app.ingest(&acc, &token, quoting).await;
     wait_sent_replies(&app, GROUP, 2).await;
+    // Replying to someone else's message is not addressing the account.
+    let mut other = inbound("gm-4", GROUP, "me too");
+    other["reply_to_message_id"] = json!("gm-1");
+    app.ingest(&acc, &token, other).await;
+    let logs = app.wait_for_logs(&acc, 4).await;
+    assert_eq!(
+        logs[0]["reason"],
+        "group message does not mention the account (groups_require_mention)"
+    );
     assert_eq!(llm.requests().len(), 2);
 }
 

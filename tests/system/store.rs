@@ -35,6 +35,14 @@ async fn a_claim_has_one_holder_until_it_expires() {
         "an expired claim is taken over"
     );
     assert_eq!(
+        store
+            .claim("k", later + chrono::Duration::seconds(30), hold)
+            .await
+            .expect("claim"),
+        Claim::Busy,
+        "the taker holds it for its own hold time"
+    );
+    assert_eq!(
         store.claim("other", now, hold).await.expect("claim"),
         Claim::Acquired
     );
@@ -70,6 +78,19 @@ async fn one_of_racing_senders_sends_and_a_stalled_send_is_taken_over() {
             .expect("begin"),
         Claim::Acquired,
         "a send whose sender stopped is taken over after the lease"
+    );
+    assert_eq!(
+        store
+            .begin_send(
+                &m.account_id,
+                &m.id,
+                stalled + chrono::Duration::seconds(1),
+                lease
+            )
+            .await
+            .expect("begin"),
+        Claim::Busy,
+        "the new sender holds a fresh lease"
     );
     let sent = store
         .transition_message(

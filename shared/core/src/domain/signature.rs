@@ -68,6 +68,11 @@ mod tests {
     fn a_new_secret_has_the_prefix_and_signs() {
         let secret = new_secret();
         assert!(secret.expose_secret().starts_with(SECRET_PREFIX));
+        let key = STANDARD
+            .decode(&secret.expose_secret()[SECRET_PREFIX.len()..])
+            .expect("base64");
+        assert_eq!(key.len(), 24);
+        assert_ne!(new_secret().expose_secret(), secret.expose_secret());
         assert!(sign(&secret, "evt_1", 1, b"{}").is_ok());
         assert_eq!(
             sign(&SecretString::from("nope"), "evt_1", 1, b"{}"),

@@ -97,7 +97,7 @@ mod tests {
     #[tokio::test]
     async fn a_stuck_endpoint_is_not_waited_for() {
         let gate = EndpointGate::new(1);
-        let _held = gate.enter("a", Duration::ZERO).await.expect("place");
+        let stuck = gate.enter("a", Duration::ZERO).await.expect("place");
         tokio::time::sleep(STUCK_AFTER + Duration::from_millis(50)).await;
         let asked = Instant::now();
         assert!(gate.enter("a", Duration::from_secs(5)).await.is_none());
@@ -105,6 +105,14 @@ mod tests {
             asked.elapsed() < Duration::from_secs(1),
             "it did not wait out its patience"
         );
+        // Freeing a place makes the endpoint live again: when it is full next, it is waited for.
+        drop(stuck);
+        let held = gate.enter("a", Duration::ZERO).await.expect("place");
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            drop(held);
+        });
+        assert!(gate.enter("a", Duration::from_millis(500)).await.is_some());
     }
 
     #[tokio::test]
