@@ -1,7 +1,10 @@
 //! The system-test harness: the whole app on port 0 with a fresh data dir (`spawn_app`), the
 //! real binary as a child process (`ServerProcess`), and helpers that read like the API.
 
+pub mod aws;
+pub mod contract;
 pub mod fake_llm;
+pub mod lambda;
 pub mod receiver;
 
 use reqwest::StatusCode;

@@ -441,7 +441,7 @@ async fn redelivered_and_racing_jobs_reply_exactly_once() {
         .unwrap_or_default()
         .to_string();
     let send =
-        json!({"kind": "send", "account_id": acc, "message_id": reply_id, "ai_log_id": log_id})
+        json!({"kind": "send", "account_id": acc, "chat_id": PRIVATE_CHAT, "message_id": reply_id, "ai_log_id": log_id})
             .to_string();
     switchboard_core::jobs::run(&s, &send)
         .await

@@ -5,6 +5,7 @@ mod ai_config;
 mod ai_reply;
 mod bad_input;
 mod cli;
+mod lambda;
 mod messages;
 mod openapi;
 mod queue;

@@ -4,14 +4,9 @@ use crate::local_settings::{LocalSecrets, LocalSettings};
 use anyhow::{Context, Result};
 use std::sync::Arc;
 use switchboard_core::Services;
-use switchboard_core::domain::provider::ProviderKind;
-use switchboard_core::net::guard::UrlGuard;
-use switchboard_core::net::openai::OpenAiClient;
-use switchboard_core::net::webhook_client::WebhookClient;
-use switchboard_core::ports::{Providers, SystemClock, UlidGen};
-use switchboard_core::sandbox::SandboxProvider;
+use switchboard_core::ports::{SystemClock, UlidGen};
 use switchboard_core::services::AppState;
-use switchboard_core::services::Backends;
+use switchboard_core::services::{Backends, NetworkClients};
 use switchboard_core::settings::Settings;
 use switchboard_embedded::{EmbeddedQueue, Keyring};
 
@@ -44,21 +39,16 @@ pub fn settings(
 pub fn build(local: &LocalSettings, env: &dyn Fn(&str) -> Option<String>) -> Result<Local> {
     let (settings, keyring) = self::settings(local, env)?;
     let embedded = switchboard_embedded::open(&local.data_dir)?;
-    let providers = Providers::default().with(ProviderKind::Sandbox, Arc::new(SandboxProvider));
-    let guard = UrlGuard::new(settings.allow_private_network_urls);
-    let llm =
-        OpenAiClient::new(guard).map_err(|e| anyhow::anyhow!("building the LLM client: {e}"))?;
-    let webhooks = WebhookClient::new(guard)
-        .map_err(|e| anyhow::anyhow!("building the webhook client: {e}"))?;
+    let net = NetworkClients::new(&settings).map_err(|e| anyhow::anyhow!(e))?;
     let backends = Backends {
         store: embedded.store,
         queue: embedded.queue.clone(),
         cipher: Arc::new(keyring),
         clock: Arc::new(SystemClock),
         ids: Arc::new(UlidGen::default()),
-        providers,
-        llm: Arc::new(llm),
-        webhooks: Arc::new(webhooks),
+        providers: net.providers,
+        llm: net.llm,
+        webhooks: net.webhooks,
     };
     let state = Services::new(backends, settings);
     Ok(Local {

@@ -3,8 +3,13 @@
 
 use crate::auth::AdminTokens;
 use crate::auth::LoginThrottle;
+use crate::domain::provider::ProviderKind;
 use crate::jobs::gate::EndpointGate;
+use crate::net::guard::UrlGuard;
+use crate::net::openai::OpenAiClient;
+use crate::net::webhook_client::WebhookClient;
 use crate::ports::{Cipher, Clock, IdGen, JobQueue, Llm, Providers, Store, WebhookSender};
+use crate::sandbox::SandboxProvider;
 use crate::settings::Settings;
 use crate::usecases::subscription_cache::SubscriptionCache;
 use std::sync::Arc;
@@ -71,6 +76,28 @@ impl Services {
             subscriptions: SubscriptionCache::default(),
             admin_tokens,
             login_throttle: LoginThrottle::default(),
+        })
+    }
+}
+
+/// What every deployment reaches over the network: the providers, the LLM client and the
+/// webhook client, the last two behind one guard of user-controlled URLs.
+pub struct NetworkClients {
+    pub providers: Providers,
+    pub llm: Arc<dyn Llm>,
+    pub webhooks: Arc<dyn WebhookSender>,
+}
+
+impl NetworkClients {
+    pub fn new(settings: &Settings) -> Result<Self, String> {
+        let guard = UrlGuard::new(settings.allow_private_network_urls);
+        let llm = OpenAiClient::new(guard).map_err(|e| format!("building the LLM client: {e}"))?;
+        let webhooks =
+            WebhookClient::new(guard).map_err(|e| format!("building the webhook client: {e}"))?;
+        Ok(Self {
+            providers: Providers::default().with(ProviderKind::Sandbox, Arc::new(SandboxProvider)),
+            llm: Arc::new(llm),
+            webhooks: Arc::new(webhooks),
         })
     }
 }

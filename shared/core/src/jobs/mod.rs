@@ -26,6 +26,7 @@ pub enum Job {
     /// Send one stored outbound message through the account's provider.
     Send {
         account_id: AccountId,
+        chat_id: ChatJid,
         message_id: MessageId,
         /// Set when the message is an AI reply: its log row follows the send.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,6 +92,7 @@ pub async fn run(services: &Services, body: &str) -> Result<(), JobFailure> {
         } => usecases::reply::decide_reply(services, &account_id, &chat_id, &message_id).await,
         Job::Send {
             account_id,
+            chat_id,
             message_id,
             ai_log_id,
             withdraw_if_newer,
@@ -99,7 +101,7 @@ pub async fn run(services: &Services, body: &str) -> Result<(), JobFailure> {
                 log,
                 withdraw_if_newer,
             });
-            usecases::send::deliver(services, &account_id, &message_id, reply).await
+            usecases::send::deliver(services, &account_id, &chat_id, &message_id, reply).await
         }
         Job::Event(event) => usecases::delivery::fan_out(services, &event).await,
         Job::Deliver(delivery) => usecases::delivery::attempt(services, delivery).await,

@@ -16,7 +16,7 @@ pub use provider::{Provider, ProviderError, ProviderReceipt, Providers};
 pub use queue::{JobQueue, MAX_QUEUE_DELAY, OutgoingJob, QueueError, QueueName};
 pub use store::{
     AccountStore, AiConfigStore, AiLogFilter, AiLogStore, ChatStore, Claim, ClaimStore,
-    ContextStore, MessageStore, Recorded, ReplyContext, SendContext, Store, StoreError,
-    WebhookStore,
+    ContextStore, MessageStore, Recorded, ReplyContext, SendContext, StatusChange, Store,
+    StoreError, WebhookStore,
 };
 pub use webhook_sender::{SendFailure, WebhookRequest, WebhookResponse, WebhookSender};

@@ -105,6 +105,7 @@ pub trait MessageStore: Send + Sync {
     async fn get_message(
         &self,
         account: &AccountId,
+        chat: &ChatJid,
         id: &MessageId,
     ) -> Result<Option<Message>, StoreError>;
     /// Takes a message for sending: `queued` (or `sending` whose taker stopped more than `lease`
@@ -112,19 +113,19 @@ pub trait MessageStore: Send + Sync {
     async fn begin_send(
         &self,
         account: &AccountId,
+        chat: &ChatJid,
         id: &MessageId,
         now: DateTime<Utc>,
         lease: std::time::Duration,
     ) -> Result<Claim, StoreError>;
-    /// Moves a message to `to` only if its status is one of `from`; false otherwise.
+    /// Moves a message to `change.to` only if its status is one of `change.from`; false
+    /// otherwise.
     async fn transition_message(
         &self,
         account: &AccountId,
+        chat: &ChatJid,
         id: &MessageId,
-        from: &[MessageStatus],
-        to: MessageStatus,
-        provider_message_id: Option<&str>,
-        error: Option<&str>,
+        change: &StatusChange<'_>,
     ) -> Result<bool, StoreError>;
     /// The chat's latest `limit` messages, newest first; with `through`, only that message and
     /// older ones. One query: this is the conversation the LLM sees.
@@ -150,6 +151,16 @@ pub trait MessageStore: Send + Sync {
     ) -> Result<Page<Message>, StoreError>;
 }
 
+/// A change of a message's status, allowed only from the statuses in `from`. The provider's id
+/// and the error are set when given, and kept otherwise.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusChange<'a> {
+    pub from: &'a [MessageStatus],
+    pub to: MessageStatus,
+    pub provider_message_id: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
 /// Filters of the AI log list.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AiLogFilter {
@@ -166,7 +177,6 @@ pub trait AiLogStore: Send + Sync {
         expected: AiLogStatus,
         log: &AiLog,
     ) -> Result<bool, StoreError>;
-    async fn ai_log_for_inbound(&self, inbound: &MessageId) -> Result<Option<AiLog>, StoreError>;
     /// Replies generated or sent in a chat since `since` (the loop guard's count).
     async fn count_replies_since(
         &self,
@@ -274,6 +284,7 @@ pub trait ContextStore: Send + Sync {
     async fn send_context(
         &self,
         account: &AccountId,
+        chat: &ChatJid,
         message: &MessageId,
         log: Option<&AiLogId>,
     ) -> Result<SendContext, StoreError>;

@@ -260,6 +260,7 @@ fn reply_message(s: &Services, inbound: &Message, text: Option<String>) -> Messa
 fn send_job(reply: &Message, row: &AiLog, effective: &EffectiveAi) -> Job {
     Job::Send {
         account_id: reply.account_id.clone(),
+        chat_id: reply.chat_id.clone(),
         message_id: reply.id.clone(),
         ai_log_id: Some(row.id.clone()),
         withdraw_if_newer: effective.debounce_seconds.value > 0,

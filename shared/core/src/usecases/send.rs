@@ -9,7 +9,7 @@ use crate::domain::ids::{AccountId, MessageId};
 use crate::domain::message::{Message, MessageOrigin, MessageStatus, MessageView};
 use crate::error::AppError;
 use crate::jobs::{self, Job, JobFailure};
-use crate::ports::{Claim, ProviderError, Recorded, StoreError};
+use crate::ports::{Claim, ProviderError, Recorded, StatusChange, StoreError};
 use crate::services::Services;
 use crate::usecases::ai_config::ensure_account;
 use crate::usecases::events;
@@ -75,6 +75,7 @@ pub async fn queue_send(
 pub async fn enqueue_send(s: &Services, message: &Message) -> Result<(), AppError> {
     let job = Job::Send {
         account_id: message.account_id.clone(),
+        chat_id: message.chat_id.clone(),
         message_id: message.id.clone(),
         ai_log_id: None,
         withdraw_if_newer: false,
@@ -100,13 +101,14 @@ const SEND_LEASE: Duration = Duration::from_secs(120);
 pub async fn deliver(
     s: &Services,
     account_id: &AccountId,
+    chat_id: &ChatJid,
     message_id: &MessageId,
     ai_reply: Option<AiReply<'_>>,
 ) -> Result<(), JobFailure> {
     let store_err = |e: StoreError| JobFailure::from(AppError::from(e));
     let ctx = s
         .store
-        .send_context(account_id, message_id, ai_reply.map(|r| r.log))
+        .send_context(account_id, chat_id, message_id, ai_reply.map(|r| r.log))
         .await
         .map_err(store_err)?;
     // The account was deleted with its messages: nothing to send.
@@ -128,7 +130,7 @@ pub async fn deliver(
     }
     match s
         .store
-        .begin_send(account_id, message_id, s.clock.now(), SEND_LEASE)
+        .begin_send(account_id, chat_id, message_id, s.clock.now(), SEND_LEASE)
         .await
         .map_err(store_err)?
     {
@@ -224,11 +226,14 @@ async fn finish(
         .store
         .transition_message(
             &message.account_id,
+            &message.chat_id,
             &message.id,
-            &[MessageStatus::Queued, MessageStatus::Sending],
-            status,
-            provider_id,
-            error,
+            &StatusChange {
+                from: &[MessageStatus::Queued, MessageStatus::Sending],
+                to: status,
+                provider_message_id: provider_id,
+                error,
+            },
         )
         .await
         .map_err(store_err)?;

@@ -7,8 +7,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use switchboard_core::domain::ai_log::AiLog;
 use switchboard_core::domain::ai_log::AiLogStatus;
 use switchboard_core::domain::chat::ChatJid;
+use switchboard_core::domain::ids::AccountId;
 use switchboard_core::domain::ids::AiLogId;
-use switchboard_core::domain::ids::{AccountId, MessageId};
 use switchboard_core::domain::message::Message;
 use switchboard_core::domain::page::{Page, PageRequest};
 use switchboard_core::ports::{AiLogFilter, AiLogStore, Recorded, StoreError};
@@ -76,23 +76,6 @@ impl AiLogStore for EmbeddedStore {
                 )
                 .map_err(backend)?;
                 Ok(n == 1)
-            })
-            .await
-    }
-
-    async fn ai_log_for_inbound(&self, inbound: &MessageId) -> Result<Option<AiLog>, StoreError> {
-        let inbound = inbound.to_string();
-        self.db
-            .read(move |c| {
-                let data: Option<String> = cached::query_row(
-                    c,
-                    "SELECT data FROM ai_logs WHERE inbound_message_id = ?1",
-                    [inbound],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(backend)?;
-                data.map(|d| from_json(&d)).transpose()
             })
             .await
     }

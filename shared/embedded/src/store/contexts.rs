@@ -63,6 +63,7 @@ impl ContextStore for EmbeddedStore {
     async fn send_context(
         &self,
         account: &AccountId,
+        _chat: &ChatJid,
         message: &MessageId,
         log: Option<&AiLogId>,
     ) -> Result<SendContext, StoreError> {

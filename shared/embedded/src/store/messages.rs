@@ -9,7 +9,7 @@ use switchboard_core::domain::chat::{Chat, ChatJid};
 use switchboard_core::domain::ids::{AccountId, MessageId};
 use switchboard_core::domain::message::{Message, MessageStatus};
 use switchboard_core::domain::page::{Page, PageRequest};
-use switchboard_core::ports::{Claim, MessageStore, Recorded, StoreError};
+use switchboard_core::ports::{Claim, MessageStore, Recorded, StatusChange, StoreError};
 
 fn insert(c: &Connection, m: &Message) -> Result<bool, StoreError> {
     let n = cached::exec(c,
@@ -98,6 +98,7 @@ impl MessageStore for EmbeddedStore {
     async fn begin_send(
         &self,
         account: &AccountId,
+        _chat: &ChatJid,
         id: &MessageId,
         now: DateTime<Utc>,
         lease: Duration,
@@ -132,6 +133,7 @@ impl MessageStore for EmbeddedStore {
     async fn get_message(
         &self,
         account: &AccountId,
+        _chat: &ChatJid,
         id: &MessageId,
     ) -> Result<Option<Message>, StoreError> {
         let (account, id) = (account.to_string(), id.to_string());
@@ -141,15 +143,18 @@ impl MessageStore for EmbeddedStore {
     async fn transition_message(
         &self,
         account: &AccountId,
+        _chat: &ChatJid,
         id: &MessageId,
-        from: &[MessageStatus],
-        to: MessageStatus,
-        provider_message_id: Option<&str>,
-        error: Option<&str>,
+        change: &StatusChange<'_>,
     ) -> Result<bool, StoreError> {
-        let (account, id, from) = (account.to_string(), id.to_string(), from.to_vec());
-        let provider_message_id = provider_message_id.map(str::to_string);
-        let error = error.map(str::to_string);
+        let (account, id, from, to) = (
+            account.to_string(),
+            id.to_string(),
+            change.from.to_vec(),
+            change.to,
+        );
+        let provider_message_id = change.provider_message_id.map(str::to_string);
+        let error = change.error.map(str::to_string);
         self.db
             .write(move |c| {
                 let Some(mut m) = find_by(c, "id", &account, &id)? else {

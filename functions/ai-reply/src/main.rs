@@ -1,0 +1,7 @@
+//! The `ai-reply` function: the AI reply jobs: decide, generate, record, queue the send (SQS, partial batch failures reported).
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), switchboard_lambda::Error> {
+    let state = switchboard_lambda::boot::start().await?;
+    switchboard_lambda::sqs::serve(state, switchboard_lambda::QueueName::AiReply).await
+}

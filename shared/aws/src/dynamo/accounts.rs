@@ -1,0 +1,165 @@
+use super::item::{self, Item, data, get_s, json, key, s};
+use super::keys::{self, ACCOUNT_SK, ACCOUNTS, GSI1, GSI1PK, GSI1SK, PK, SK};
+use super::{DynamoStore, backend, condition_failed, names, values};
+use async_trait::async_trait;
+use switchboard_core::domain::account::{Account, TokenHash};
+use switchboard_core::domain::ids::AccountId;
+use switchboard_core::domain::page::{Page, PageRequest};
+use switchboard_core::ports::{AccountStore, StoreError};
+
+const TOKEN_HASH: &str = "token_hash";
+
+pub(super) fn account_key(id: &AccountId) -> Item {
+    key(keys::account(id), ACCOUNT_SK)
+}
+
+/// Cuts a `limit + 1` result to a page, with the position of its last item as the cursor.
+pub(super) fn paginate<T>(
+    mut items: Vec<T>,
+    limit: usize,
+    position: impl Fn(&T) -> String,
+) -> Page<T> {
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(position)
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+pub(super) fn parse_all<T: serde::de::DeserializeOwned>(
+    items: &[Item],
+) -> Result<Vec<T>, StoreError> {
+    items.iter().map(data).collect()
+}
+
+#[async_trait]
+impl AccountStore for DynamoStore {
+    async fn insert_account(&self, account: &Account, token: &TokenHash) -> Result<(), StoreError> {
+        let mut row = account_key(&account.id);
+        row.extend(item::item([
+            (item::DATA, json(account)?),
+            (TOKEN_HASH, s(&token.0)),
+            (GSI1PK, s(ACCOUNTS)),
+            (GSI1SK, s(account.id.as_str())),
+        ]));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(row))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(|e| {
+                if condition_failed(&e) {
+                    StoreError::Conflict(format!("account {} exists", account.id))
+                } else {
+                    backend(e)
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        self.get(account_key(id))
+            .await?
+            .as_ref()
+            .map(data)
+            .transpose()
+    }
+
+    async fn list_accounts(&self, page: &PageRequest) -> Result<Page<Account>, StoreError> {
+        let items = self
+            .query_up_to(
+                self.after_in_index(ACCOUNTS, page.after.as_deref()),
+                page.limit + 1,
+            )
+            .await?;
+        Ok(paginate(parse_all(&items)?, page.limit, |a: &Account| {
+            a.id.to_string()
+        }))
+    }
+
+    async fn update_account(&self, account: &Account) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(account_key(&account.id)))
+            .update_expression("SET #d = :d")
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_names(names([("#d", item::DATA)]))
+            .set_expression_attribute_values(values([(":d", json(account)?)]))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    /// Everything the account owns, then the account itself, so a delete that stops halfway
+    /// is finished by the next one.
+    async fn delete_account(&self, id: &AccountId) -> Result<bool, StoreError> {
+        let Some(_) = self.get(account_key(id)).await? else {
+            return Ok(false);
+        };
+        let owned = self.partition_keys(&keys::account(id)).await?;
+        for row in &owned {
+            if let Some(chat) = get_s(row, SK).and_then(|sk| sk.strip_prefix("C#")) {
+                let pk = format!("C#{id}#{chat}");
+                let inside = self.partition_keys(&pk).await?;
+                self.delete_all(inside).await?;
+            }
+        }
+        let webhooks = self
+            .query_all(
+                self.query()
+                    .index_name(GSI1)
+                    .key_condition_expression("gsi1pk = :p")
+                    .filter_expression("account_id = :a")
+                    .expression_attribute_values(":p", s(keys::WEBHOOKS))
+                    .expression_attribute_values(":a", s(id.as_str())),
+            )
+            .await?;
+        for w in webhooks {
+            if let Some(pk) = get_s(&w, PK) {
+                let inside = self.partition_keys(pk).await?;
+                self.delete_all(inside).await?;
+            }
+        }
+        let (account, rest): (Vec<Item>, Vec<Item>) = owned
+            .into_iter()
+            .partition(|k| get_s(k, SK) == Some(ACCOUNT_SK));
+        self.delete_all(rest).await?;
+        self.delete_all(account).await?;
+        Ok(true)
+    }
+
+    async fn set_token_hash(&self, id: &AccountId, token: &TokenHash) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(account_key(id)))
+            .update_expression("SET token_hash = :t")
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_values(values([(":t", s(&token.0))]))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn token_hash(&self, id: &AccountId) -> Result<Option<TokenHash>, StoreError> {
+        Ok(self
+            .get(account_key(id))
+            .await?
+            .and_then(|i| get_s(&i, TOKEN_HASH).map(|h| TokenHash(h.to_string()))))
+    }
+}

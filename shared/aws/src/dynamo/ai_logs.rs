@@ -1,0 +1,270 @@
+//! AI log rows live in their chat's partition (`L#{id}`), so the loop guard's count is one
+//! Query; the inbound message they decided on carries their id, which makes one row per
+//! message a condition of the same transaction.
+
+use super::accounts::{paginate, parse_all};
+use super::item::{self, Item, get_s, json, key, s};
+use super::keys::{self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK};
+use super::messages::{AI_LOG, message_key, outbound_unique};
+use super::{DynamoStore, LOG_DAYS, backend, condition_failed, tx_put, tx_update};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::Select;
+use chrono::{DateTime, Utc};
+use switchboard_core::domain::ai_log::{AiLog, AiLogStatus};
+use switchboard_core::domain::chat::ChatJid;
+use switchboard_core::domain::ids::{AccountId, AiLogId, MessageId};
+use switchboard_core::domain::message::Message;
+use switchboard_core::domain::page::{Page, PageRequest};
+use switchboard_core::ports::{AiLogFilter, AiLogStore, Recorded, StoreError};
+
+const STATUS: &str = "status";
+
+fn status_name(status: AiLogStatus) -> Result<String, StoreError> {
+    Ok(serde_json::to_string(&status)
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+        .trim_matches('"')
+        .to_string())
+}
+
+pub(super) fn log_key(account: &AccountId, chat: &ChatJid, id: &AiLogId) -> Item {
+    key(keys::conversation(account, chat), keys::log_sk(id))
+}
+
+fn log_item(log: &AiLog) -> Result<Item, StoreError> {
+    let mut row = log_key(&log.account_id, &log.chat_id, &log.id);
+    row.extend(item::item([
+        (item::DATA, json(log)?),
+        (STATUS, s(status_name(log.status)?)),
+        ("account_id", s(log.account_id.as_str())),
+        ("chat_id", s(log.chat_id.as_str())),
+        (GSI1PK, s(keys::LOGS)),
+        (GSI1SK, s(log.id.as_str())),
+        (GSI2PK, s(keys::logs_of(&log.account_id))),
+        (GSI2SK, s(log.id.as_str())),
+        (keys::TTL, item::expires(log.created_at, LOG_DAYS)),
+    ]));
+    Ok(row)
+}
+
+impl DynamoStore {
+    /// The row that decided on an inbound message, if one did.
+    pub(super) async fn decided_for(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        inbound: &MessageId,
+    ) -> Result<Option<AiLog>, StoreError> {
+        let Some(message) = self.get(message_key(account, chat, inbound)).await? else {
+            return Ok(None);
+        };
+        self.log_of(account, chat, &message).await
+    }
+
+    /// The log row an inbound message's item points at.
+    pub(super) async fn log_of(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        message: &Item,
+    ) -> Result<Option<AiLog>, StoreError> {
+        let Some(id) = get_s(message, AI_LOG).and_then(AiLogId::parse) else {
+            return Ok(None);
+        };
+        self.get(log_key(account, chat, &id))
+            .await?
+            .as_ref()
+            .map(item::data)
+            .transpose()
+    }
+
+    /// Writes the row (and the reply it generated) unless a row exists for its inbound
+    /// message, in one transaction; returns the row that stands.
+    async fn insert_log(
+        &self,
+        log: &AiLog,
+        reply: Option<&Message>,
+    ) -> Result<Recorded<AiLog>, StoreError> {
+        let mut items = vec![tx_put(
+            self.put(log_item(log)?)
+                .condition_expression("attribute_not_exists(pk)"),
+        )?];
+        if let Some(inbound) = &log.inbound_message_id {
+            items.push(tx_update(
+                self.update(message_key(&log.account_id, &log.chat_id, inbound))
+                    .update_expression("SET ai_log_id = :id")
+                    .condition_expression(
+                        "attribute_exists(pk) AND attribute_not_exists(ai_log_id)",
+                    )
+                    .expression_attribute_values(":id", s(log.id.as_str())),
+            )?);
+        }
+        if let Some(reply) = reply {
+            items.extend(self.record_items(reply, outbound_unique(reply))?);
+        }
+        let inbound = log.inbound_message_id.as_ref();
+        match (self.transact(items).await, inbound) {
+            (Ok(()), _) => Ok(Recorded::New(log.clone())),
+            (Err(e), Some(inbound)) if e.failed_at(1) => {
+                match self
+                    .decided_for(&log.account_id, &log.chat_id, inbound)
+                    .await?
+                {
+                    Some(first) => Ok(Recorded::Existing(first)),
+                    None => Err(StoreError::Conflict(format!(
+                        "message {inbound} is not stored"
+                    ))),
+                }
+            }
+            (Err(e), _) => Err(e.into_store()),
+        }
+    }
+}
+
+#[async_trait]
+impl AiLogStore for DynamoStore {
+    async fn update_ai_log_if(
+        &self,
+        expected: AiLogStatus,
+        log: &AiLog,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(log_item(log)?))
+            .condition_expression("#s = :expected")
+            .expression_attribute_names("#s", STATUS)
+            .expression_attribute_values(":expected", s(status_name(expected)?))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn count_replies_since(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        since: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        // Log ids are ULIDs: the smallest id of `since`'s millisecond bounds the range.
+        let floor = AiLogId::from_ulid(ulid::Ulid::from_parts(
+            since.timestamp_millis().max(0) as u64,
+            0,
+        ));
+        let mut count = 0u32;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .query()
+                .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
+                .filter_expression("#s IN (:g, :sent)")
+                .expression_attribute_names("#s", STATUS)
+                .expression_attribute_values(":pk", s(keys::conversation(account, chat)))
+                .expression_attribute_values(":lo", s(keys::log_sk(&floor)))
+                .expression_attribute_values(
+                    ":hi",
+                    s(format!("{}{}", keys::LOG_PREFIX, keys::HIGHEST)),
+                )
+                .expression_attribute_values(":g", s(status_name(AiLogStatus::Generated)?))
+                .expression_attribute_values(":sent", s(status_name(AiLogStatus::Sent)?))
+                .select(Select::Count)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            count += out.count.max(0) as u32;
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(count),
+            }
+        }
+    }
+
+    async fn insert_ai_log(&self, log: &AiLog) -> Result<Recorded<AiLog>, StoreError> {
+        self.insert_log(log, None).await
+    }
+
+    async fn record_reply(
+        &self,
+        log: &AiLog,
+        reply: &Message,
+    ) -> Result<Recorded<AiLog>, StoreError> {
+        self.insert_log(log, Some(reply)).await
+    }
+
+    async fn get_ai_log(&self, id: &AiLogId) -> Result<Option<AiLog>, StoreError> {
+        let out = self
+            .query()
+            .index_name(GSI1)
+            .key_condition_expression("gsi1pk = :p AND gsi1sk = :id")
+            .expression_attribute_values(":p", s(keys::LOGS))
+            .expression_attribute_values(":id", s(id.as_str()))
+            .send()
+            .await
+            .map_err(backend)?;
+        out.items
+            .unwrap_or_default()
+            .first()
+            .map(item::data)
+            .transpose()
+    }
+
+    async fn list_ai_logs(
+        &self,
+        filter: &AiLogFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AiLog>, StoreError> {
+        let before = page
+            .after
+            .clone()
+            .unwrap_or_else(|| keys::HIGHEST.to_string());
+        let mut q = match (&filter.account_id, &filter.chat_id) {
+            (Some(account), Some(chat)) => self
+                .query()
+                .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
+                .expression_attribute_values(":pk", s(keys::conversation(account, chat)))
+                .expression_attribute_values(":lo", s(keys::LOG_PREFIX))
+                // Strictly before the cursor: its own sort key minus nothing, so filter below.
+                .expression_attribute_values(":hi", s(format!("{}{before}", keys::LOG_PREFIX)))
+                .consistent_read(true),
+            (Some(account), None) => self
+                .query()
+                .index_name(GSI2)
+                .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
+                .expression_attribute_values(":pk", s(keys::logs_of(account)))
+                .expression_attribute_values(":before", s(&before)),
+            (None, _) => self
+                .query()
+                .index_name(GSI1)
+                .key_condition_expression("gsi1pk = :pk AND gsi1sk < :before")
+                .expression_attribute_values(":pk", s(keys::LOGS))
+                .expression_attribute_values(":before", s(&before)),
+        };
+        let mut filters = Vec::new();
+        if let Some(status) = filter.status {
+            filters.push("#s = :status");
+            q = q
+                .expression_attribute_names("#s", STATUS)
+                .expression_attribute_values(":status", s(status_name(status)?));
+        }
+        if let (None, Some(chat)) = (&filter.account_id, &filter.chat_id) {
+            filters.push("chat_id = :chat");
+            q = q.expression_attribute_values(":chat", s(chat.as_str()));
+        }
+        if !filters.is_empty() {
+            q = q.filter_expression(filters.join(" AND "));
+        }
+        let items = self
+            .query_up_to(q.scan_index_forward(false), page.limit + 2)
+            .await?;
+        let mut logs: Vec<AiLog> = parse_all(&items)?;
+        logs.retain(|l| page.after.as_deref() != Some(l.id.as_str()));
+        logs.truncate(page.limit + 1);
+        Ok(paginate(logs, page.limit, |l| l.id.to_string()))
+    }
+}

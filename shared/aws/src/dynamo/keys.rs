@@ -1,0 +1,75 @@
+//! The table's keys. One table holds everything; the README of this crate lists each access
+//! pattern and the key that serves it. Ids are ULID-based, so sort keys built from them order
+//! by time.
+
+use switchboard_core::domain::chat::ChatJid;
+use switchboard_core::domain::ids::{AccountId, AiLogId, MessageId, WebhookId};
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+pub const GSI1: &str = "gsi1";
+pub const GSI1PK: &str = "gsi1pk";
+pub const GSI1SK: &str = "gsi1sk";
+pub const GSI2: &str = "gsi2";
+pub const GSI2PK: &str = "gsi2pk";
+pub const GSI2SK: &str = "gsi2sk";
+/// Epoch seconds after which DynamoDB's TTL removes the item.
+pub const TTL: &str = "ttl";
+
+/// The account's partition: the account, its AI settings, its chats.
+pub fn account(id: &AccountId) -> String {
+    format!("A#{id}")
+}
+pub const ACCOUNT_SK: &str = "A";
+pub const SETTINGS_SK: &str = "AI";
+pub const GLOBAL_PK: &str = "G";
+pub const ACCOUNTS: &str = "ACCOUNTS";
+
+pub fn chat_sk(chat: &ChatJid) -> String {
+    format!("C#{chat}")
+}
+pub fn chats_of(account: &AccountId) -> String {
+    format!("CHATS#{account}")
+}
+
+/// A chat's partition: its messages and AI log rows, so the conversation is one Query.
+pub fn conversation(account: &AccountId, chat: &ChatJid) -> String {
+    format!("C#{account}#{chat}")
+}
+pub fn message_sk(id: &MessageId) -> String {
+    format!("M#{id}")
+}
+pub const MESSAGE_PREFIX: &str = "M#";
+pub fn log_sk(id: &AiLogId) -> String {
+    format!("L#{id}")
+}
+pub const LOG_PREFIX: &str = "L#";
+pub const LOGS: &str = "LOGS";
+pub fn logs_of(account: &AccountId) -> String {
+    format!("LOGS#{account}")
+}
+
+/// A provider message id seen for an account (dedupe of inbound, lookup of quoted messages).
+pub fn provider_id(account: &AccountId, provider_message_id: &str) -> String {
+    format!("P#{account}#{provider_message_id}")
+}
+/// A client's idempotency key for a send.
+pub fn idempotency(account: &AccountId, key: &str) -> String {
+    format!("I#{account}#{key}")
+}
+pub const POINTER_SK: &str = "P";
+
+pub fn claim(key: &str) -> String {
+    format!("K#{key}")
+}
+pub const CLAIM_SK: &str = "K";
+
+pub fn webhook(id: &WebhookId) -> String {
+    format!("W#{id}")
+}
+pub const WEBHOOK_SK: &str = "W";
+pub const WEBHOOKS: &str = "WEBHOOKS";
+pub const ATTEMPT_PREFIX: &str = "T#";
+
+/// Past every id character: an open upper bound in a key condition.
+pub const HIGHEST: &str = "~";

@@ -1,0 +1,364 @@
+//! Messages live in their chat's partition (`C#{account}#{chat}`, `M#{id}`), so the
+//! conversation is one Query. The fields a send changes (status, time, provider id, error,
+//! the AI log that answered it) are attributes updated in place with conditions; `data` keeps
+//! the rest.
+
+use super::item::{self, Item, get_s, json, key, parse_timestamp, s, timestamp};
+use super::keys::{self, POINTER_SK};
+use super::{
+    DEDUPE_DAYS, DynamoStore, IDEMPOTENCY_DAYS, backend, condition_failed, tx_put, tx_update,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+use switchboard_core::domain::chat::ChatJid;
+use switchboard_core::domain::ids::{AccountId, MessageId};
+use switchboard_core::domain::message::{Message, MessageStatus};
+use switchboard_core::domain::page::{Page, PageRequest};
+use switchboard_core::ports::{Claim, MessageStore, Recorded, StatusChange, StoreError};
+
+const STATUS: &str = "status";
+const UPDATED_AT: &str = "updated_at";
+const PROVIDER_ID: &str = "provider_message_id";
+const ERROR: &str = "error";
+/// The AI log row that decided on this (inbound) message: set once, so one row per message.
+pub(super) const AI_LOG: &str = "ai_log_id";
+const CHAT: &str = "chat_id";
+const ID: &str = "id";
+
+pub(super) fn message_key(account: &AccountId, chat: &ChatJid, id: &MessageId) -> Item {
+    key(keys::conversation(account, chat), keys::message_sk(id))
+}
+
+pub(super) fn status_name(status: MessageStatus) -> Result<String, StoreError> {
+    Ok(serde_json::to_string(&status)
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+        .trim_matches('"')
+        .to_string())
+}
+
+fn parse_status(text: &str) -> Result<MessageStatus, StoreError> {
+    serde_json::from_str(&format!("\"{text}\""))
+        .map_err(|e| StoreError::Backend(format!("stored status does not parse: {e}")))
+}
+
+/// The message of an item: `data` with the attributes a send changed laid over it.
+pub(super) fn message_from(row: &Item) -> Result<Message, StoreError> {
+    let mut m: Message = item::data(row)?;
+    if let Some(status) = get_s(row, STATUS) {
+        m.status = parse_status(status)?;
+    }
+    if let Some(t) = get_s(row, UPDATED_AT) {
+        m.updated_at = parse_timestamp(t)?;
+    }
+    if let Some(p) = get_s(row, PROVIDER_ID) {
+        m.provider_message_id = Some(p.to_string());
+    }
+    if let Some(e) = get_s(row, ERROR) {
+        m.error = Some(e.to_string());
+    }
+    Ok(m)
+}
+
+pub(super) fn message_item(m: &Message) -> Result<Item, StoreError> {
+    let mut row = message_key(&m.account_id, &m.chat_id, &m.id);
+    row.insert(item::DATA.into(), json(m)?);
+    row.insert(STATUS.into(), s(status_name(m.status)?));
+    row.insert(UPDATED_AT.into(), s(timestamp(&m.updated_at)));
+    Ok(row)
+}
+
+/// A record that points at a message by another of its keys.
+fn pointer(pk: String, m: &Message, days: i64) -> Item {
+    let mut row = key(pk, POINTER_SK);
+    row.insert(CHAT.into(), s(m.chat_id.as_str()));
+    row.insert(ID.into(), s(m.id.as_str()));
+    row.insert(keys::TTL.into(), item::expires(Utc::now(), days));
+    row
+}
+
+/// What recording a message writes: the message, the record of the key it must be unique
+/// by (when it has one), and its chat's activity. The message is item 0, the key item 1.
+impl DynamoStore {
+    pub(super) fn record_items(
+        &self,
+        m: &Message,
+        unique: Option<(String, i64)>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut items = vec![tx_put(
+            self.put(message_item(m)?)
+                .condition_expression("attribute_not_exists(pk)"),
+        )?];
+        if let Some((pk, days)) = unique {
+            items.push(tx_put(
+                self.put(pointer(pk, m, days))
+                    .condition_expression("attribute_not_exists(pk)"),
+            )?);
+        }
+        let sender = if m.from_me {
+            None
+        } else {
+            m.push_name.as_deref()
+        };
+        items.push(tx_update(self.touch_chat(
+            &m.account_id,
+            &m.chat_id,
+            m.created_at,
+            sender,
+        ))?);
+        Ok(items)
+    }
+
+    /// The message a pointer record leads to.
+    pub(super) async fn follow(
+        &self,
+        account: &AccountId,
+        pointer_pk: String,
+    ) -> Result<Option<Message>, StoreError> {
+        let Some(p) = self.get(key(pointer_pk, POINTER_SK)).await? else {
+            return Ok(None);
+        };
+        let (Some(chat), Some(id)) = (get_s(&p, CHAT), get_s(&p, ID)) else {
+            return Ok(None);
+        };
+        let (Ok(chat), Some(id)) = (ChatJid::parse(chat), MessageId::parse(id)) else {
+            return Ok(None);
+        };
+        self.get(message_key(account, &chat, &id))
+            .await?
+            .as_ref()
+            .map(message_from)
+            .transpose()
+    }
+
+    /// Records a message once per unique key; a repeat returns the first record.
+    async fn record(
+        &self,
+        m: &Message,
+        unique: Option<(String, i64)>,
+    ) -> Result<Recorded, StoreError> {
+        let items = self.record_items(m, unique.clone())?;
+        match self.transact(items).await {
+            Ok(()) => Ok(Recorded::New(m.clone())),
+            Err(e) if unique.is_some() && e.failed_at(1) => {
+                let (pk, _) = unique.unwrap_or_default();
+                match self.follow(&m.account_id, pk).await? {
+                    Some(first) => Ok(Recorded::Existing(first)),
+                    None => Err(e.into_store()),
+                }
+            }
+            Err(e) if e.failed_at(0) => {
+                Err(StoreError::Conflict(format!("message {} exists", m.id)))
+            }
+            Err(e) => Err(e.into_store()),
+        }
+    }
+}
+
+/// The unique key of an outbound message, when it has one.
+pub(super) fn outbound_unique(m: &Message) -> Option<(String, i64)> {
+    m.idempotency_key
+        .as_deref()
+        .map(|k| (keys::idempotency(&m.account_id, k), IDEMPOTENCY_DAYS))
+}
+
+#[async_trait]
+impl MessageStore for DynamoStore {
+    async fn record_inbound(&self, message: &Message) -> Result<Recorded, StoreError> {
+        let unique = message
+            .provider_message_id
+            .as_deref()
+            .map(|p| (keys::provider_id(&message.account_id, p), DEDUPE_DAYS));
+        self.record(message, unique).await
+    }
+
+    async fn record_outbound(&self, message: &Message) -> Result<Recorded, StoreError> {
+        self.record(message, outbound_unique(message)).await
+    }
+
+    async fn get_message(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        id: &MessageId,
+    ) -> Result<Option<Message>, StoreError> {
+        self.get(message_key(account, chat, id))
+            .await?
+            .as_ref()
+            .map(message_from)
+            .transpose()
+    }
+
+    async fn begin_send(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        id: &MessageId,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        let lease =
+            chrono::Duration::from_std(lease).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(message_key(account, chat, id)))
+            .update_expression("SET #s = :sending, updated_at = :now")
+            // Queued, or sending by a taker that stopped more than a lease ago.
+            .condition_expression(
+                "attribute_exists(pk) AND (#s = :queued OR (#s = :sending AND updated_at <= :stale))",
+            )
+            .expression_attribute_names("#s", STATUS)
+            .expression_attribute_values(":sending", s(status_name(MessageStatus::Sending)?))
+            .expression_attribute_values(":queued", s(status_name(MessageStatus::Queued)?))
+            .expression_attribute_values(":now", s(timestamp(&now)))
+            .expression_attribute_values(":stale", s(timestamp(&(now - lease))))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(Claim::Acquired),
+            Err(e) if condition_failed(&e) => {
+                let current = self.get_message(account, chat, id).await?;
+                Ok(match current.map(|m| m.status) {
+                    Some(MessageStatus::Sending) => Claim::Busy,
+                    _ => Claim::Done,
+                })
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn transition_message(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        id: &MessageId,
+        change: &StatusChange<'_>,
+    ) -> Result<bool, StoreError> {
+        let StatusChange {
+            from,
+            to,
+            provider_message_id,
+            error,
+        } = *change;
+        if from.is_empty() {
+            return Ok(false);
+        }
+        let mut expression = "SET #s = :to, updated_at = :now".to_string();
+        let placeholders: Vec<String> = (0..from.len()).map(|i| format!(":f{i}")).collect();
+        let mut update = self
+            .update(message_key(account, chat, id))
+            .condition_expression(format!("#s IN ({})", placeholders.join(", ")))
+            .expression_attribute_names("#s", STATUS)
+            .expression_attribute_values(":to", s(status_name(to)?))
+            .expression_attribute_values(":now", s(timestamp(&Utc::now())));
+        for (p, status) in placeholders.iter().zip(from) {
+            update = update.expression_attribute_values(p, s(status_name(*status)?));
+        }
+        if let Some(p) = provider_message_id {
+            expression.push_str(", provider_message_id = :p");
+            update = update.expression_attribute_values(":p", s(p));
+        }
+        if let Some(e) = error {
+            expression.push_str(", #e = :e");
+            update = update
+                .expression_attribute_names("#e", ERROR)
+                .expression_attribute_values(":e", s(e));
+        }
+        let mut items = vec![tx_update(update.update_expression(expression))?];
+        // A sent message can be found by the id the provider gave it (a quoted reply).
+        if let Some(p) = provider_message_id {
+            let mut row = key(keys::provider_id(account, p), POINTER_SK);
+            row.insert(CHAT.into(), s(chat.as_str()));
+            row.insert(ID.into(), s(id.as_str()));
+            row.insert(keys::TTL.into(), item::expires(Utc::now(), DEDUPE_DAYS));
+            items.push(tx_put(self.put(row))?);
+        }
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.failed_at(0) => Ok(false),
+            Err(e) => Err(e.into_store()),
+        }
+    }
+
+    async fn recent_messages(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        through: Option<&MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let upper = match through {
+            Some(id) => keys::message_sk(id),
+            None => format!("{}{}", keys::MESSAGE_PREFIX, keys::HIGHEST),
+        };
+        let out = self
+            .query()
+            .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
+            .expression_attribute_values(":pk", s(keys::conversation(account, chat)))
+            .expression_attribute_values(":lo", s(keys::MESSAGE_PREFIX))
+            .expression_attribute_values(":hi", s(upper))
+            .scan_index_forward(false)
+            .limit(limit.min(1000) as i32)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        out.items
+            .unwrap_or_default()
+            .iter()
+            .map(message_from)
+            .collect()
+    }
+
+    async fn find_by_provider_id(
+        &self,
+        account: &AccountId,
+        provider_message_id: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        self.follow(account, keys::provider_id(account, provider_message_id))
+            .await
+    }
+
+    async fn list_messages(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        page: &PageRequest,
+    ) -> Result<Page<Message>, StoreError> {
+        let after = page.after.clone();
+        let upper = match &after {
+            Some(id) => format!("{}{id}", keys::MESSAGE_PREFIX),
+            None => format!("{}{}", keys::MESSAGE_PREFIX, keys::HIGHEST),
+        };
+        // BETWEEN includes the cursor's own message: ask for one more and drop it.
+        let items = self
+            .query_up_to(
+                self.query()
+                    .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
+                    .expression_attribute_values(":pk", s(keys::conversation(account, chat)))
+                    .expression_attribute_values(":lo", s(keys::MESSAGE_PREFIX))
+                    .expression_attribute_values(":hi", s(upper))
+                    .scan_index_forward(false)
+                    .consistent_read(true),
+                page.limit + 2,
+            )
+            .await?;
+        let mut messages = Vec::with_capacity(items.len());
+        for row in &items {
+            let m = message_from(row)?;
+            if after.as_deref() != Some(m.id.as_str()) {
+                messages.push(m);
+            }
+        }
+        messages.truncate(page.limit + 1);
+        Ok(super::accounts::paginate(messages, page.limit, |m| {
+            m.id.to_string()
+        }))
+    }
+}

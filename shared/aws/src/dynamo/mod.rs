@@ -1,0 +1,333 @@
+//! The store on DynamoDB: one on-demand table, the layout in this crate's README.
+
+mod accounts;
+mod ai_config;
+mod ai_logs;
+mod chats;
+mod claims;
+mod contexts;
+pub mod item;
+pub mod keys;
+mod messages;
+pub mod schema;
+mod webhooks;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update, WriteRequest,
+};
+use item::Item;
+use std::collections::HashMap;
+use switchboard_core::ports::StoreError;
+
+/// How long records whose only job is to prevent a repeat are kept: provider message ids
+/// (a provider redelivers within hours) and AI log rows.
+pub const DEDUPE_DAYS: i64 = 30;
+pub const LOG_DAYS: i64 = 30;
+/// A client's idempotency key answers retries for a day, as payment APIs do.
+pub const IDEMPOTENCY_DAYS: i64 = 1;
+pub const ATTEMPT_DAYS: i64 = 30;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+pub(crate) fn backend<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    StoreError::Backend(format!("dynamodb: {}", DisplayErrorContext(&e)))
+}
+
+/// Why a transaction was cancelled: per item, the reason code (`ConditionalCheckFailed` when
+/// that item's condition did not hold).
+pub(crate) enum TransactError {
+    Cancelled(Vec<Option<String>>),
+    Store(StoreError),
+}
+
+impl TransactError {
+    /// The condition of the item at `index` failed.
+    pub fn failed_at(&self, index: usize) -> bool {
+        matches!(self, TransactError::Cancelled(codes)
+            if codes.get(index).and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed"))
+    }
+
+    pub fn into_store(self) -> StoreError {
+        match self {
+            TransactError::Store(e) => e,
+            TransactError::Cancelled(codes) => StoreError::Conflict(format!(
+                "transaction cancelled: {}",
+                codes
+                    .iter()
+                    .map(|c| c.as_deref().unwrap_or("None"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// A strongly consistent read of one item.
+    pub(crate) async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(out.item)
+    }
+
+    pub(crate) fn query(&self) -> QueryFluentBuilder {
+        self.client.query().table_name(&self.table)
+    }
+
+    /// A list kept in `gsi1` under one partition, oldest first, after a cursor if any (a key
+    /// condition cannot compare with an empty string, so no cursor is no condition).
+    pub(crate) fn after_in_index(&self, list: &str, after: Option<&str>) -> QueryFluentBuilder {
+        let q = self
+            .query()
+            .index_name(keys::GSI1)
+            .expression_attribute_values(":p", item::s(list));
+        match after.filter(|a| !a.is_empty()) {
+            Some(after) => q
+                .key_condition_expression("gsi1pk = :p AND gsi1sk > :after")
+                .expression_attribute_values(":after", item::s(after)),
+            None => q.key_condition_expression("gsi1pk = :p"),
+        }
+    }
+
+    /// Every item a query returns, following its pages.
+    pub(crate) async fn query_all(&self, q: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = q
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Up to `want` items of a query whose filter may leave pages short.
+    pub(crate) async fn query_up_to(
+        &self,
+        q: QueryFluentBuilder,
+        want: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = q
+                .clone()
+                .limit(want.clamp(1, 1000) as i32)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() && items.len() < want => start = Some(k),
+                _ => {
+                    items.truncate(want);
+                    return Ok(items);
+                }
+            }
+        }
+    }
+
+    /// Strongly consistent reads of several items in one request (more when DynamoDB leaves
+    /// some unprocessed). Items come back in no particular order.
+    pub(crate) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut pending = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))?,
+        );
+        while let Some(request) = pending.take() {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(backend)?;
+            if let Some(mut responses) = out.responses {
+                found.extend(responses.remove(&self.table).unwrap_or_default());
+            }
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .filter(|k| !k.keys.is_empty());
+        }
+        Ok(found)
+    }
+
+    pub(crate) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), TransactError> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) => match e.err() {
+                TransactWriteItemsError::TransactionCanceledException(c) => {
+                    Err(TransactError::Cancelled(
+                        c.cancellation_reasons()
+                            .iter()
+                            .map(|r| r.code().map(str::to_string))
+                            .collect(),
+                    ))
+                }
+                _ => Err(TransactError::Store(backend(SdkError::ServiceError(e)))),
+            },
+            Err(e) => Err(TransactError::Store(backend(e))),
+        }
+    }
+
+    /// Deletes items by key, 25 a request, retrying what DynamoDB leaves unprocessed.
+    pub(crate) async fn delete_all(&self, keys: Vec<Item>) -> Result<(), StoreError> {
+        for chunk in keys.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|k| {
+                    WriteRequest::builder()
+                        .delete_request(
+                            aws_sdk_dynamodb::types::DeleteRequest::builder()
+                                .set_key(Some(k.clone()))
+                                .build()
+                                .expect("key is set"),
+                        )
+                        .build()
+                })
+                .collect();
+            while !requests.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+
+    /// The keys of every item in a partition.
+    pub(crate) async fn partition_keys(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
+        let items = self
+            .query_all(
+                self.query()
+                    .key_condition_expression("pk = :pk")
+                    .expression_attribute_values(":pk", item::s(pk))
+                    .projection_expression("pk, sk")
+                    .consistent_read(true),
+            )
+            .await?;
+        Ok(items)
+    }
+
+    pub(crate) fn put(&self, item: Item) -> aws_sdk_dynamodb::types::builders::PutBuilder {
+        Put::builder().table_name(&self.table).set_item(Some(item))
+    }
+
+    pub(crate) fn update(&self, key: Item) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        Update::builder().table_name(&self.table).set_key(Some(key))
+    }
+}
+
+/// A transaction item from a built Put/Update/Delete.
+pub(crate) fn tx_put(
+    p: aws_sdk_dynamodb::types::builders::PutBuilder,
+) -> Result<TransactWriteItem, StoreError> {
+    Ok(TransactWriteItem::builder()
+        .put(p.build().map_err(|e| StoreError::Backend(e.to_string()))?)
+        .build())
+}
+
+pub(crate) fn tx_update(
+    u: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+) -> Result<TransactWriteItem, StoreError> {
+    Ok(TransactWriteItem::builder()
+        .update(u.build().map_err(|e| StoreError::Backend(e.to_string()))?)
+        .build())
+}
+
+pub(crate) fn values<const N: usize>(
+    pairs: [(&str, AttributeValue); N],
+) -> Option<HashMap<String, AttributeValue>> {
+    Some(item::item(pairs))
+}
+
+pub(crate) fn names<const N: usize>(pairs: [(&str, &str); N]) -> Option<HashMap<String, String>> {
+    Some(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+/// The condition of a single write failed.
+pub(crate) fn condition_failed<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    matches!(e, SdkError::ServiceError(se) if se.err().code() == Some("ConditionalCheckFailedException"))
+}
+
+impl DynamoStore {
+    /// One cheap read that opens the connection.
+    pub async fn warm_up(&self) -> Result<(), String> {
+        self.get(ai_config::global_key())
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}

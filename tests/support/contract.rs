@@ -1,0 +1,1137 @@
+//! The store's behaviour, written once and run against every backend (the embedded store and
+//! DynamoDB on moto): `store_contract!` makes one test per case for a backend.
+
+use chrono::{Duration as Span, Utc};
+use std::time::Duration;
+use switchboard_core::domain::account::{Account, TokenHash};
+use switchboard_core::domain::ai_log::{AiLog, AiLogStatus};
+use switchboard_core::domain::ai_settings::{AiSettingsPatch, Change};
+use switchboard_core::domain::chat::{ChatChange, ChatJid};
+use switchboard_core::domain::event::EventType;
+use switchboard_core::domain::ids::{AccountId, AiLogId, EventId, MessageId, WebhookId};
+use switchboard_core::domain::message::{Message, MessageOrigin, MessageStatus};
+use switchboard_core::domain::page::PageRequest;
+use switchboard_core::domain::provider::{ProviderKind, SealedSecret, StoredProviderConfig};
+use switchboard_core::domain::validation::HttpUrl;
+use switchboard_core::domain::webhook::{
+    AttemptStatus, DeliveryAttempt, EventFilter, Subscription,
+};
+use switchboard_core::ports::{AiLogFilter, Claim, Recorded, StatusChange, Store};
+
+/// Makes `#[tokio::test]`s of every contract case, each on a fresh store from `$make`
+/// (an async fn returning something that derefs to a `Store`).
+#[macro_export]
+macro_rules! store_contract {
+    ($make:path) => {
+        $crate::store_contract!(@cases $make;
+            a_claim_has_one_holder_until_it_expires,
+            one_of_racing_senders_sends_and_a_stalled_send_is_taken_over,
+            an_inbound_message_is_recorded_once_per_provider_id,
+            an_outbound_message_is_recorded_once_per_idempotency_key,
+            the_conversation_is_newest_first_capped_and_bounded,
+            messages_page_newest_first,
+            a_sent_message_is_found_by_its_provider_id,
+            a_transition_happens_only_from_the_expected_status,
+            one_reply_is_recorded_per_inbound_message_under_a_race,
+            ai_logs_update_conditionally_and_list_by_filter,
+            the_loop_guard_counts_recent_replies_of_one_chat,
+            job_contexts_read_what_the_jobs_decide_on,
+            accounts_list_update_and_delete_with_everything_they_own,
+            concurrent_setting_changes_both_survive,
+            chats_keep_settings_and_activity_apart_and_list_newest_first,
+            webhooks_and_their_attempts,
+        );
+    };
+    (@cases $make:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let store = $make().await;
+                $crate::contract::$case(&*store).await;
+            }
+        )*
+    };
+}
+
+/// Ids in creation order, as the app's generator makes them (two in one millisecond too).
+fn next_ulid() -> ulid::Ulid {
+    static IDS: std::sync::Mutex<Option<ulid::Generator>> = std::sync::Mutex::new(None);
+    let mut ids = IDS.lock().expect("ids");
+    ids.get_or_insert_with(ulid::Generator::new)
+        .generate()
+        .expect("ulid")
+}
+
+pub const CHAT: &str = "15551234567@s.whatsapp.net";
+
+fn jid(s: &str) -> ChatJid {
+    ChatJid::parse(s).expect("jid")
+}
+
+fn new_account() -> Account {
+    let now = Utc::now();
+    Account {
+        id: AccountId::from_ulid(next_ulid()),
+        name: "shop".into(),
+        provider: ProviderKind::Sandbox,
+        provider_config: StoredProviderConfig::default(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn inbound(account: &AccountId, chat: &str, text: &str, provider_id: &str) -> Message {
+    let mut m = Message::outbound(
+        MessageId::from_ulid(next_ulid()),
+        account,
+        jid(chat),
+        Some(text.into()),
+        MessageOrigin::Contact,
+        Utc::now(),
+    );
+    m.from_me = false;
+    m.from = "15551234567".into();
+    m.status = MessageStatus::Received;
+    m.push_name = Some("Ana".into());
+    m.provider_message_id = Some(provider_id.into());
+    m
+}
+
+fn outbound(account: &AccountId, chat: &str, text: &str) -> Message {
+    Message::outbound(
+        MessageId::from_ulid(next_ulid()),
+        account,
+        jid(chat),
+        Some(text.into()),
+        MessageOrigin::Api,
+        Utc::now(),
+    )
+}
+
+fn log_for(m: &Message, status: AiLogStatus) -> AiLog {
+    AiLog {
+        id: AiLogId::from_ulid(next_ulid()),
+        account_id: m.account_id.clone(),
+        chat_id: m.chat_id.clone(),
+        inbound_message_id: Some(m.id.clone()),
+        status,
+        reason: None,
+        model: Some("m".into()),
+        latency_ms: Some(3),
+        prompt_tokens: None,
+        completion_tokens: None,
+        reply: Some("hi".into()),
+        error: None,
+        created_at: Utc::now(),
+        sent_at: None,
+    }
+}
+
+fn page(limit: usize, after: Option<String>) -> PageRequest {
+    PageRequest { limit, after }
+}
+
+pub async fn a_claim_has_one_holder_until_it_expires(store: &dyn Store) {
+    let now = Utc::now();
+    let hold = Duration::from_secs(60);
+    let (a, b) = tokio::join!(store.claim("k", now, hold), store.claim("k", now, hold));
+    let mut outcomes = [a.expect("claim"), b.expect("claim")];
+    outcomes.sort_by_key(|c| format!("{c:?}"));
+    assert_eq!(outcomes, [Claim::Acquired, Claim::Busy]);
+    let later = now + Span::seconds(61);
+    assert_eq!(
+        store.claim("k", later, hold).await.expect("claim"),
+        Claim::Acquired,
+        "an expired claim is taken over"
+    );
+    assert_eq!(
+        store
+            .claim("k", later + Span::seconds(30), hold)
+            .await
+            .expect("claim"),
+        Claim::Busy,
+        "the taker holds it for its own hold time"
+    );
+    assert_eq!(
+        store.claim("other", now, hold).await.expect("claim"),
+        Claim::Acquired
+    );
+}
+
+pub async fn one_of_racing_senders_sends_and_a_stalled_send_is_taken_over(store: &dyn Store) {
+    let account = new_account();
+    let m = outbound(&account.id, CHAT, "hello");
+    store.record_outbound(&m).await.expect("record");
+    let now = Utc::now();
+    let lease = Duration::from_secs(120);
+    let racers = futures::future::join_all(
+        (0..8).map(|_| store.begin_send(&m.account_id, &m.chat_id, &m.id, now, lease)),
+    )
+    .await;
+    let acquired = racers
+        .iter()
+        .filter(|r| matches!(r, Ok(Claim::Acquired)))
+        .count();
+    let busy = racers
+        .iter()
+        .filter(|r| matches!(r, Ok(Claim::Busy)))
+        .count();
+    assert_eq!((acquired, busy), (1, 7), "{racers:?}");
+
+    let stalled = now + Span::seconds(121);
+    assert_eq!(
+        store
+            .begin_send(&m.account_id, &m.chat_id, &m.id, stalled, lease)
+            .await
+            .expect("begin"),
+        Claim::Acquired,
+        "a send whose sender stopped is taken over after the lease"
+    );
+    assert_eq!(
+        store
+            .begin_send(
+                &m.account_id,
+                &m.chat_id,
+                &m.id,
+                stalled + Span::seconds(1),
+                lease
+            )
+            .await
+            .expect("begin"),
+        Claim::Busy,
+        "the new sender holds a fresh lease"
+    );
+    let sent = store
+        .transition_message(
+            &m.account_id,
+            &m.chat_id,
+            &m.id,
+            &StatusChange {
+                from: &[MessageStatus::Sending],
+                to: MessageStatus::Sent,
+                provider_message_id: Some("wamid.1"),
+                error: None,
+            },
+        )
+        .await
+        .expect("transition");
+    assert!(sent);
+    assert_eq!(
+        store
+            .begin_send(&m.account_id, &m.chat_id, &m.id, stalled, lease)
+            .await
+            .expect("begin"),
+        Claim::Done,
+        "a sent message is never sent again"
+    );
+    let unknown = MessageId::from_ulid(next_ulid());
+    assert_eq!(
+        store
+            .begin_send(&m.account_id, &m.chat_id, &unknown, now, lease)
+            .await
+            .expect("begin"),
+        Claim::Done
+    );
+}
+
+pub async fn an_inbound_message_is_recorded_once_per_provider_id(store: &dyn Store) {
+    let account = new_account();
+    let first = inbound(&account.id, CHAT, "hi", "wamid.A");
+    let again = inbound(&account.id, CHAT, "hi (redelivered)", "wamid.A");
+    let (a, b) = tokio::join!(store.record_inbound(&first), store.record_inbound(&again));
+    let (a, b) = (a.expect("first"), b.expect("again"));
+    assert_eq!(
+        [a.is_new(), b.is_new()].iter().filter(|n| **n).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+    let winner = if a.is_new() {
+        a.into_inner()
+    } else {
+        b.into_inner()
+    };
+    let replay = store
+        .record_inbound(&inbound(&account.id, CHAT, "x", "wamid.A"))
+        .await
+        .expect("replay");
+    assert_eq!(
+        replay,
+        Recorded::Existing(winner.clone()),
+        "a repeat returns the first record unchanged"
+    );
+    let history = store
+        .recent_messages(&account.id, &jid(CHAT), None, 20)
+        .await
+        .expect("history");
+    assert_eq!(history.len(), 1, "one message stored");
+
+    let chat = store
+        .get_chat(&account.id, &jid(CHAT))
+        .await
+        .expect("chat")
+        .expect("chat created");
+    assert_eq!(
+        chat.name.as_deref(),
+        Some("Ana"),
+        "a private chat takes the sender's name"
+    );
+    assert_eq!(chat.last_message_at, Some(winner.created_at));
+
+    let other_account = new_account();
+    let same_id_elsewhere = inbound(&other_account.id, CHAT, "hi", "wamid.A");
+    assert!(
+        store
+            .record_inbound(&same_id_elsewhere)
+            .await
+            .expect("other")
+            .is_new(),
+        "provider ids are per account"
+    );
+}
+
+pub async fn an_outbound_message_is_recorded_once_per_idempotency_key(store: &dyn Store) {
+    let account = new_account();
+    let mut first = outbound(&account.id, CHAT, "one");
+    first.idempotency_key = Some("order-7".into());
+    let mut retry = outbound(&account.id, CHAT, "one");
+    retry.idempotency_key = Some("order-7".into());
+    assert!(store.record_outbound(&first).await.expect("first").is_new());
+    assert_eq!(
+        store.record_outbound(&retry).await.expect("retry"),
+        Recorded::Existing(first.clone())
+    );
+    let keyless = outbound(&account.id, CHAT, "two");
+    assert!(
+        store
+            .record_outbound(&keyless)
+            .await
+            .expect("keyless")
+            .is_new()
+    );
+    assert!(
+        matches!(
+            store.record_outbound(&keyless).await,
+            Err(switchboard_core::ports::StoreError::Conflict(_))
+        ),
+        "the same message id twice is a conflict, not a second row"
+    );
+    let stored = store
+        .get_message(&account.id, &jid(CHAT), &first.id)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(stored, first);
+}
+
+pub async fn the_conversation_is_newest_first_capped_and_bounded(store: &dyn Store) {
+    let account = new_account();
+    let mut ids = Vec::new();
+    for i in 0..25 {
+        let m = inbound(&account.id, CHAT, &format!("m{i}"), &format!("p{i}"));
+        store.record_inbound(&m).await.expect("record");
+        ids.push(m.id);
+    }
+    store
+        .record_inbound(&inbound(
+            &account.id,
+            "15550000000@s.whatsapp.net",
+            "elsewhere",
+            "q",
+        ))
+        .await
+        .expect("other chat");
+    let recent = store
+        .recent_messages(&account.id, &jid(CHAT), None, 20)
+        .await
+        .expect("recent");
+    let texts: Vec<_> = recent
+        .iter()
+        .map(|m| m.text.clone().unwrap_or_default())
+        .collect();
+    let expected: Vec<_> = (5..25).rev().map(|i| format!("m{i}")).collect();
+    assert_eq!(texts, expected);
+    let through = store
+        .recent_messages(&account.id, &jid(CHAT), Some(&ids[9]), 3)
+        .await
+        .expect("through");
+    let texts: Vec<_> = through
+        .iter()
+        .map(|m| m.text.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        texts,
+        ["m9", "m8", "m7"],
+        "through a message: it and older ones"
+    );
+}
+
+pub async fn messages_page_newest_first(store: &dyn Store) {
+    let account = new_account();
+    for i in 0..7 {
+        store
+            .record_inbound(&inbound(
+                &account.id,
+                CHAT,
+                &format!("m{i}"),
+                &format!("p{i}"),
+            ))
+            .await
+            .expect("record");
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let p = store
+            .list_messages(&account.id, &jid(CHAT), &page(3, after))
+            .await
+            .expect("page");
+        assert!(p.items.len() <= 3);
+        seen.extend(p.items.iter().map(|m| m.text.clone().unwrap_or_default()));
+        match p.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let expected: Vec<_> = (0..7).rev().map(|i| format!("m{i}")).collect();
+    assert_eq!(seen, expected);
+}
+
+pub async fn a_sent_message_is_found_by_its_provider_id(store: &dyn Store) {
+    let account = new_account();
+    let m = inbound(&account.id, CHAT, "hi", "wamid.IN");
+    store.record_inbound(&m).await.expect("record");
+    assert_eq!(
+        store
+            .find_by_provider_id(&account.id, "wamid.IN")
+            .await
+            .expect("find")
+            .map(|f| f.id),
+        Some(m.id)
+    );
+    let reply = outbound(&account.id, CHAT, "hello");
+    store.record_outbound(&reply).await.expect("reply");
+    assert_eq!(
+        store
+            .find_by_provider_id(&account.id, "wamid.OUT")
+            .await
+            .expect("find"),
+        None
+    );
+    store
+        .transition_message(
+            &account.id,
+            &reply.chat_id,
+            &reply.id,
+            &StatusChange {
+                from: &[MessageStatus::Queued],
+                to: MessageStatus::Sent,
+                provider_message_id: Some("wamid.OUT"),
+                error: None,
+            },
+        )
+        .await
+        .expect("sent");
+    let found = store
+        .find_by_provider_id(&account.id, "wamid.OUT")
+        .await
+        .expect("find")
+        .expect("found once sent");
+    assert_eq!(
+        (found.id, found.status, found.provider_message_id.as_deref()),
+        (reply.id, MessageStatus::Sent, Some("wamid.OUT"))
+    );
+    assert_eq!(
+        store
+            .find_by_provider_id(&new_account().id, "wamid.OUT")
+            .await
+            .expect("find"),
+        None,
+        "per account"
+    );
+}
+
+pub async fn a_transition_happens_only_from_the_expected_status(store: &dyn Store) {
+    let account = new_account();
+    let m = outbound(&account.id, CHAT, "x");
+    store.record_outbound(&m).await.expect("record");
+    let moved = |from: &'static [MessageStatus], to, error: Option<&'static str>| {
+        let m = m.clone();
+        async move {
+            store
+                .transition_message(
+                    &m.account_id,
+                    &m.chat_id,
+                    &m.id,
+                    &StatusChange {
+                        from,
+                        to,
+                        provider_message_id: None,
+                        error,
+                    },
+                )
+                .await
+                .expect("transition")
+        }
+    };
+    assert!(
+        !moved(&[MessageStatus::Sending], MessageStatus::Sent, None).await,
+        "not sending yet"
+    );
+    assert!(
+        moved(
+            &[MessageStatus::Queued, MessageStatus::Sending],
+            MessageStatus::Failed,
+            Some("no route")
+        )
+        .await
+    );
+    assert!(
+        !moved(
+            &[MessageStatus::Queued, MessageStatus::Sending],
+            MessageStatus::Sent,
+            None
+        )
+        .await,
+        "settled"
+    );
+    let stored = store
+        .get_message(&m.account_id, &m.chat_id, &m.id)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        (stored.status, stored.error.as_deref()),
+        (MessageStatus::Failed, Some("no route"))
+    );
+    assert!(stored.updated_at >= m.updated_at);
+    let unknown = MessageId::from_ulid(next_ulid());
+    assert!(
+        !store
+            .transition_message(
+                &m.account_id,
+                &m.chat_id,
+                &unknown,
+                &StatusChange {
+                    from: &[MessageStatus::Queued],
+                    to: MessageStatus::Sent,
+                    provider_message_id: None,
+                    error: None
+                }
+            )
+            .await
+            .expect("unknown")
+    );
+    assert_eq!(
+        store
+            .get_message(&m.account_id, &m.chat_id, &unknown)
+            .await
+            .expect("get"),
+        None,
+        "nothing created"
+    );
+}
+
+pub async fn one_reply_is_recorded_per_inbound_message_under_a_race(store: &dyn Store) {
+    let account = new_account();
+    let m = inbound(&account.id, CHAT, "hi", "wamid.R");
+    store.record_inbound(&m).await.expect("inbound");
+    let reply_of = |text: &str| {
+        let mut r = outbound(&account.id, CHAT, text);
+        r.origin = MessageOrigin::Ai;
+        r.idempotency_key = Some(format!("ai-reply:{}", m.id));
+        r
+    };
+    let (log_a, reply_a) = (log_for(&m, AiLogStatus::Generated), reply_of("a"));
+    let (log_b, reply_b) = (log_for(&m, AiLogStatus::Generated), reply_of("b"));
+    let (a, b) = tokio::join!(
+        store.record_reply(&log_a, &reply_a),
+        store.record_reply(&log_b, &reply_b)
+    );
+    let (a, b) = (a.expect("a"), b.expect("b"));
+    assert_eq!(
+        [a.is_new(), b.is_new()].iter().filter(|n| **n).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+    let winner = if a.is_new() {
+        a.into_inner()
+    } else {
+        b.into_inner()
+    };
+    assert_eq!(
+        store
+            .record_reply(&log_for(&m, AiLogStatus::Generated), &reply_of("c"))
+            .await
+            .expect("late"),
+        Recorded::Existing(winner.clone())
+    );
+    assert_eq!(
+        store
+            .insert_ai_log(&log_for(&m, AiLogStatus::Skipped))
+            .await
+            .expect("skip"),
+        Recorded::Existing(winner.clone()),
+        "a skip after the reply does not replace it"
+    );
+    let history = store
+        .recent_messages(&account.id, &jid(CHAT), None, 20)
+        .await
+        .expect("history");
+    let replies: Vec<_> = history
+        .iter()
+        .filter(|h| h.origin == MessageOrigin::Ai)
+        .collect();
+    assert_eq!(replies.len(), 1, "one reply message: {history:?}");
+    assert_eq!(replies[0].status, MessageStatus::Queued);
+    let expected_text = if winner.id == log_a.id { "a" } else { "b" };
+    assert_eq!(
+        replies[0].text.as_deref(),
+        Some(expected_text),
+        "the reply of the row that stands"
+    );
+    let context = store
+        .reply_context(&account.id, &jid(CHAT), &m.id)
+        .await
+        .expect("context");
+    assert_eq!(context.decided, Some(winner));
+}
+
+pub async fn ai_logs_update_conditionally_and_list_by_filter(store: &dyn Store) {
+    let (one, two) = (new_account(), new_account());
+    let mut logs = Vec::new();
+    for (account, chat, status) in [
+        (&one, CHAT, AiLogStatus::Skipped),
+        (&one, CHAT, AiLogStatus::Generated),
+        (&one, "15550000000@s.whatsapp.net", AiLogStatus::Generated),
+        (&two, CHAT, AiLogStatus::Generated),
+        (&one, CHAT, AiLogStatus::Generated),
+    ] {
+        let m = inbound(&account.id, chat, "hi", &next_ulid().to_string());
+        store.record_inbound(&m).await.expect("inbound");
+        let log = log_for(&m, status);
+        assert!(store.insert_ai_log(&log).await.expect("log").is_new());
+        logs.push(log);
+    }
+    let mut sent = logs[1].clone();
+    sent.status = AiLogStatus::Sent;
+    sent.sent_at = Some(Utc::now());
+    assert!(
+        store
+            .update_ai_log_if(AiLogStatus::Generated, &sent)
+            .await
+            .expect("update")
+    );
+    assert!(
+        !store
+            .update_ai_log_if(AiLogStatus::Generated, &sent)
+            .await
+            .expect("again"),
+        "no longer generated"
+    );
+    assert_eq!(
+        store.get_ai_log(&sent.id).await.expect("get"),
+        Some(sent.clone())
+    );
+
+    let ids = |filter: AiLogFilter| async move {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let p = store
+                .list_ai_logs(&filter, &page(2, after))
+                .await
+                .expect("list");
+            all.extend(p.items.into_iter().map(|l| l.id));
+            match p.next {
+                Some(n) => after = Some(n),
+                None => return all,
+            }
+        }
+    };
+    let newest_first = |picked: &[usize]| {
+        picked
+            .iter()
+            .rev()
+            .map(|i| logs[*i].id.clone())
+            .collect::<Vec<_>>()
+    };
+    let of_one = ids(AiLogFilter {
+        account_id: Some(one.id.clone()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(of_one, newest_first(&[0, 1, 2, 4]));
+    let of_chat = ids(AiLogFilter {
+        account_id: Some(one.id.clone()),
+        chat_id: Some(jid(CHAT)),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(of_chat, newest_first(&[0, 1, 4]));
+    let generated = ids(AiLogFilter {
+        account_id: Some(one.id.clone()),
+        status: Some(AiLogStatus::Generated),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(generated, newest_first(&[2, 4]));
+    let all = ids(AiLogFilter::default()).await;
+    for log in &logs {
+        assert!(
+            all.contains(&log.id),
+            "every account's rows in the unfiltered list"
+        );
+    }
+}
+
+pub async fn the_loop_guard_counts_recent_replies_of_one_chat(store: &dyn Store) {
+    let account = new_account();
+    for (status, chat) in [
+        (AiLogStatus::Generated, CHAT),
+        (AiLogStatus::Sent, CHAT),
+        (AiLogStatus::Skipped, CHAT),
+        (AiLogStatus::Failed, CHAT),
+        (AiLogStatus::Sent, "15550000000@s.whatsapp.net"),
+    ] {
+        let m = inbound(&account.id, chat, "hi", &next_ulid().to_string());
+        store.record_inbound(&m).await.expect("inbound");
+        store
+            .insert_ai_log(&log_for(&m, status))
+            .await
+            .expect("log");
+    }
+    let hour_ago = Utc::now() - Span::hours(1);
+    assert_eq!(
+        store
+            .count_replies_since(&account.id, &jid(CHAT), hour_ago)
+            .await
+            .expect("count"),
+        2
+    );
+    let future = Utc::now() + Span::seconds(5);
+    assert_eq!(
+        store
+            .count_replies_since(&account.id, &jid(CHAT), future)
+            .await
+            .expect("count"),
+        0
+    );
+}
+
+pub async fn job_contexts_read_what_the_jobs_decide_on(store: &dyn Store) {
+    let account = new_account();
+    store
+        .insert_account(&account, &TokenHash("h".into()))
+        .await
+        .expect("account");
+    let patch = AiSettingsPatch {
+        model_name: Change::Set("global-model".into()),
+        ..Default::default()
+    };
+    store.update_global_ai(patch).await.expect("global");
+    let patch = AiSettingsPatch {
+        echo_mode: Change::Set(true),
+        ..Default::default()
+    };
+    store
+        .update_account_ai(&account.id, patch)
+        .await
+        .expect("account ai");
+    let m = inbound(&account.id, CHAT, "hi", "p1");
+    store.record_inbound(&m).await.expect("inbound");
+
+    let ctx = store
+        .reply_context(&account.id, &jid(CHAT), &m.id)
+        .await
+        .expect("reply context");
+    assert_eq!(ctx.account.as_ref().map(|a| &a.id), Some(&account.id));
+    assert_eq!(ctx.message.as_ref(), Some(&m));
+    assert_eq!(ctx.decided, None);
+    assert_eq!(
+        ctx.chat.as_ref().map(|c| c.name.as_deref()),
+        Some(Some("Ana"))
+    );
+    assert_eq!(ctx.global_ai.model_name.as_deref(), Some("global-model"));
+    assert_eq!(ctx.account_ai.echo_mode, Some(true));
+
+    let mut reply = outbound(&account.id, CHAT, "hello");
+    reply.origin = MessageOrigin::Ai;
+    let log = log_for(&m, AiLogStatus::Generated);
+    store.record_reply(&log, &reply).await.expect("reply");
+    let ctx = store
+        .send_context(&account.id, &jid(CHAT), &reply.id, Some(&log.id))
+        .await
+        .expect("send context");
+    assert_eq!(ctx.message.as_ref(), Some(&reply));
+    assert_eq!(ctx.log.as_ref(), Some(&log));
+    assert!(ctx.account.is_some() && ctx.chat.is_some());
+
+    let nobody = AccountId::from_ulid(next_ulid());
+    let empty = store
+        .reply_context(&nobody, &jid(CHAT), &m.id)
+        .await
+        .expect("empty");
+    assert!(empty.account.is_none() && empty.message.is_none() && empty.chat.is_none());
+    assert_eq!(empty.account_ai, Default::default());
+}
+
+pub async fn accounts_list_update_and_delete_with_everything_they_own(store: &dyn Store) {
+    let mut created = Vec::new();
+    for _ in 0..5 {
+        let a = new_account();
+        store
+            .insert_account(&a, &TokenHash(format!("hash-{}", a.id)))
+            .await
+            .expect("insert");
+        created.push(a);
+    }
+    assert!(
+        store
+            .insert_account(&created[0], &TokenHash("x".into()))
+            .await
+            .is_err(),
+        "an id is taken once"
+    );
+    let mut listed = Vec::new();
+    let mut after = None;
+    loop {
+        let p = store.list_accounts(&page(2, after)).await.expect("list");
+        listed.extend(p.items.into_iter().map(|a| a.id));
+        match p.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    for a in &created {
+        assert!(listed.contains(&a.id));
+    }
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(listed, sorted, "oldest first");
+
+    let mut renamed = created[0].clone();
+    renamed.name = "renamed".into();
+    assert!(store.update_account(&renamed).await.expect("update"));
+    assert_eq!(
+        store.get_account(&renamed.id).await.expect("get"),
+        Some(renamed.clone())
+    );
+    assert_eq!(
+        store.token_hash(&renamed.id).await.expect("hash"),
+        Some(TokenHash(format!("hash-{}", renamed.id))),
+        "a rename keeps the token"
+    );
+    assert!(
+        store
+            .set_token_hash(&renamed.id, &TokenHash("new".into()))
+            .await
+            .expect("rotate")
+    );
+    assert_eq!(
+        store.token_hash(&renamed.id).await.expect("hash"),
+        Some(TokenHash("new".into()))
+    );
+    let ghost = new_account();
+    assert!(!store.update_account(&ghost).await.expect("ghost"));
+    assert!(
+        !store
+            .set_token_hash(&ghost.id, &TokenHash("x".into()))
+            .await
+            .expect("ghost")
+    );
+    assert_eq!(
+        store.get_account(&ghost.id).await.expect("ghost"),
+        None,
+        "nothing created"
+    );
+
+    let doomed = &created[1];
+    let m = inbound(&doomed.id, CHAT, "hi", "p");
+    store.record_inbound(&m).await.expect("inbound");
+    store
+        .insert_ai_log(&log_for(&m, AiLogStatus::Skipped))
+        .await
+        .expect("log");
+    store
+        .update_account_ai(
+            &doomed.id,
+            AiSettingsPatch {
+                echo_mode: Change::Set(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("ai");
+    let hook = subscription(Some(doomed.id.clone()));
+    store.insert_webhook(&hook).await.expect("hook");
+    let kept = inbound(&created[2].id, CHAT, "kept", "p");
+    store.record_inbound(&kept).await.expect("kept");
+
+    assert!(store.delete_account(&doomed.id).await.expect("delete"));
+    assert!(!store.delete_account(&doomed.id).await.expect("again"));
+    assert_eq!(store.get_account(&doomed.id).await.expect("get"), None);
+    assert!(
+        store
+            .recent_messages(&doomed.id, &jid(CHAT), None, 20)
+            .await
+            .expect("messages")
+            .is_empty()
+    );
+    assert_eq!(
+        store.get_chat(&doomed.id, &jid(CHAT)).await.expect("chat"),
+        None
+    );
+    assert_eq!(
+        store.account_ai(&doomed.id).await.expect("ai"),
+        Default::default()
+    );
+    assert_eq!(store.get_webhook(&hook.id).await.expect("hook"), None);
+    let logs = store
+        .list_ai_logs(
+            &AiLogFilter {
+                account_id: Some(doomed.id.clone()),
+                ..Default::default()
+            },
+            &page(10, None),
+        )
+        .await
+        .expect("logs");
+    assert!(logs.items.is_empty());
+    assert_eq!(
+        store
+            .recent_messages(&created[2].id, &jid(CHAT), None, 20)
+            .await
+            .expect("kept")
+            .len(),
+        1,
+        "other accounts keep theirs"
+    );
+}
+
+pub async fn concurrent_setting_changes_both_survive(store: &dyn Store) {
+    let account = new_account();
+    let model = AiSettingsPatch {
+        model_name: Change::Set("m".into()),
+        ..Default::default()
+    };
+    let echo = AiSettingsPatch {
+        echo_mode: Change::Set(true),
+        ..Default::default()
+    };
+    let prompt = AiSettingsPatch {
+        default_system_prompt: Change::Set("be brief".into()),
+        ..Default::default()
+    };
+    let (a, b, c) = tokio::join!(
+        store.update_account_ai(&account.id, model),
+        store.update_account_ai(&account.id, echo),
+        store.update_account_ai(&account.id, prompt),
+    );
+    a.expect("a");
+    b.expect("b");
+    c.expect("c");
+    let s = store.account_ai(&account.id).await.expect("read");
+    assert_eq!(
+        (
+            s.model_name.as_deref(),
+            s.echo_mode,
+            s.default_system_prompt.as_deref()
+        ),
+        (Some("m"), Some(true), Some("be brief"))
+    );
+    let cleared = store
+        .update_account_ai(
+            &account.id,
+            AiSettingsPatch {
+                echo_mode: Change::Clear,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("clear");
+    assert_eq!(cleared.echo_mode, None);
+    assert_eq!(
+        store.account_ai(&account.id).await.expect("read").echo_mode,
+        None
+    );
+    assert_eq!(
+        store.global_ai().await.expect("global").model_name,
+        None,
+        "levels are apart"
+    );
+    let url = HttpUrl::parse("base_url", "https://llm.example.com/v1").expect("url");
+    let g = store
+        .update_global_ai(AiSettingsPatch {
+            base_url: Change::Set(url.clone()),
+            ..Default::default()
+        })
+        .await
+        .expect("global");
+    assert_eq!(g.base_url, Some(url));
+}
+
+pub async fn chats_keep_settings_and_activity_apart_and_list_newest_first(store: &dyn Store) {
+    let account = new_account();
+    let chats = [
+        "15550000001@s.whatsapp.net",
+        "15550000002@s.whatsapp.net",
+        "120363025246125486@g.us",
+    ];
+    for (i, chat) in chats.iter().enumerate() {
+        store
+            .record_inbound(&inbound(&account.id, chat, "hi", &format!("p{i}")))
+            .await
+            .expect("inbound");
+    }
+    let now = Utc::now();
+    let until = now + Span::minutes(30);
+    let first = jid(chats[0]);
+    let (blocked, paused) = tokio::join!(
+        store.update_chat(&account.id, &first, ChatChange::Blocked(true), now),
+        store.update_chat(&account.id, &first, ChatChange::PauseAi { until }, now),
+    );
+    blocked.expect("blocked");
+    paused.expect("paused");
+    store
+        .record_inbound(&inbound(&account.id, chats[0], "again", "p9"))
+        .await
+        .expect("activity");
+    let c = store
+        .get_chat(&account.id, &jid(chats[0]))
+        .await
+        .expect("get")
+        .expect("chat");
+    assert!(c.blocked, "both changes survive");
+    assert_eq!(
+        c.ai_paused_until.map(|t| t.timestamp_millis()),
+        Some(until.timestamp_millis())
+    );
+    assert_eq!(c.name.as_deref(), Some("Ana"));
+    let group = store
+        .get_chat(&account.id, &jid(chats[2]))
+        .await
+        .expect("get")
+        .expect("group");
+    assert_eq!(group.name, None, "a group does not take a sender's name");
+
+    let fresh = store
+        .update_chat(
+            &account.id,
+            &jid("15550000003@s.whatsapp.net"),
+            ChatChange::Blocked(true),
+            now,
+        )
+        .await
+        .expect("new chat");
+    assert!(fresh.blocked && fresh.last_message_at.is_none());
+
+    let mut listed = Vec::new();
+    let mut after = None;
+    loop {
+        let p = store
+            .list_chats(&account.id, &page(2, after))
+            .await
+            .expect("list");
+        listed.extend(p.items.into_iter().map(|c| c.chat_id.to_string()));
+        match p.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(
+        listed,
+        [chats[0], chats[2], chats[1], "15550000003@s.whatsapp.net"],
+        "newest activity first; no activity last"
+    );
+}
+
+fn subscription(account: Option<AccountId>) -> Subscription {
+    Subscription {
+        id: WebhookId::from_ulid(next_ulid()),
+        url: HttpUrl::parse("url", "https://hooks.example.com/in").expect("url"),
+        events: EventFilter::Only(vec![EventType::MessageReceived]),
+        account_id: account,
+        disabled: false,
+        disabled_reason: None,
+        failing_since: None,
+        secret: SealedSecret("sealed".into()),
+        created_at: Utc::now(),
+    }
+}
+
+pub async fn webhooks_and_their_attempts(store: &dyn Store) {
+    let (a, b) = (subscription(None), subscription(Some(new_account().id)));
+    store.insert_webhook(&a).await.expect("a");
+    store.insert_webhook(&b).await.expect("b");
+    assert!(store.insert_webhook(&a).await.is_err());
+    let mut off = b.clone();
+    off.disabled = true;
+    off.disabled_reason = Some("gone".into());
+    assert!(store.update_webhook(&off).await.expect("disable"));
+    assert!(
+        !store
+            .update_webhook(&subscription(None))
+            .await
+            .expect("unknown")
+    );
+    let active: Vec<_> = store
+        .active_webhooks()
+        .await
+        .expect("active")
+        .into_iter()
+        .map(|w| w.id)
+        .collect();
+    assert!(active.contains(&a.id) && !active.contains(&b.id));
+    assert_eq!(store.get_webhook(&b.id).await.expect("get"), Some(off));
+
+    let event = EventId::from_ulid(next_ulid());
+    for n in 1..=5u32 {
+        let attempt = DeliveryAttempt {
+            webhook_id: a.id.clone(),
+            event_id: event.clone(),
+            event_type: EventType::MessageReceived,
+            attempt: n,
+            status: if n < 5 {
+                AttemptStatus::Retrying
+            } else {
+                AttemptStatus::Succeeded
+            },
+            status_code: Some(if n < 5 { 500 } else { 200 }),
+            latency_ms: 5,
+            error: None,
+            next_retry_at: None,
+            created_at: Utc::now() + Span::milliseconds(n as i64),
+        };
+        store.insert_attempt(&attempt).await.expect("attempt");
+    }
+    let mut numbers = Vec::new();
+    let mut after = None;
+    loop {
+        let p = store
+            .list_attempts(&a.id, &page(2, after))
+            .await
+            .expect("attempts");
+        numbers.extend(p.items.iter().map(|x| x.attempt));
+        match p.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(numbers, [5, 4, 3, 2, 1], "newest first");
+    let bad = store
+        .list_attempts(&a.id, &page(2, Some("not-a-cursor".into())))
+        .await
+        .expect("bad cursor");
+    assert!(bad.items.is_empty());
+
+    assert!(store.delete_webhook(&a.id).await.expect("delete"));
+    assert!(!store.delete_webhook(&a.id).await.expect("again"));
+    assert!(
+        store
+            .list_attempts(&a.id, &page(10, None))
+            .await
+            .expect("gone")
+            .items
+            .is_empty()
+    );
+}

@@ -1,0 +1,434 @@
+//! Lambda, played offline: a Lambda Runtime API per function (the endpoints a bootstrap polls
+//! for events and posts results to), the function's built binary started as Lambda starts it,
+//! the SQS event source mapping (receive a batch, invoke, delete what succeeded), and a proxy in
+//! front of the AWS emulator that counts the requests the functions make.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+use tokio::sync::{Notify, oneshot};
+
+const API: &str = "/2018-06-01/runtime";
+
+type Outcome = Result<Value, Value>;
+
+#[derive(Default)]
+struct Runtime {
+    pending: Mutex<VecDeque<(String, Value)>>,
+    waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    arrived: Notify,
+    first_next: Mutex<Option<Instant>>,
+    init_error: Mutex<Option<String>>,
+}
+
+/// A function's Runtime API and its running bootstrap.
+pub struct Function {
+    pub name: String,
+    runtime: Arc<Runtime>,
+    started: Instant,
+    child: Child,
+}
+
+/// Where the cargo-built binaries are (the target dir the test binary was built in).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    // target/<profile>/deps/system-xxxx → target/<profile>/<name>
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: ./scripts/test builds the function binaries before the tests",
+        path.display()
+    );
+    path
+}
+
+impl Function {
+    /// Starts `binary` with the Runtime API and the variables Lambda sets, plus `env`.
+    pub async fn start(name: &str, env: &[(String, String)]) -> Function {
+        let runtime = Arc::new(Runtime::default());
+        let app = Router::new()
+            .route(&format!("{API}/invocation/next"), get(next))
+            .route(&format!("{API}/invocation/{{id}}/response"), post(respond))
+            .route(&format!("{API}/invocation/{{id}}/error"), post(fail))
+            .route(&format!("{API}/init/error"), post(init_error))
+            .with_state(runtime.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let started = Instant::now();
+        let child = Command::new(binary(name))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        Function {
+            name: name.to_string(),
+            runtime,
+            started,
+            child,
+        }
+    }
+
+    /// Process start to its first `next` call: the function's init.
+    pub async fn init_time(&self) -> Duration {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(at) = *self.runtime.first_next.lock().expect("lock") {
+                return at - self.started;
+            }
+            if let Some(e) = self.runtime.init_error.lock().expect("lock").clone() {
+                panic!("{} failed its init: {e}", self.name);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} never asked for an event",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Hands the function one event and waits for its answer (`Err`: it reported an error).
+    pub async fn invoke(&self, event: Value) -> Outcome {
+        let id = ulid::Ulid::new().to_string();
+        let (tx, rx) = oneshot::channel();
+        self.runtime
+            .waiting
+            .lock()
+            .expect("lock")
+            .insert(id.clone(), tx);
+        self.runtime
+            .pending
+            .lock()
+            .expect("lock")
+            .push_back((id, event));
+        self.runtime.arrived.notify_one();
+        tokio::time::timeout(Duration::from_secs(60), rx)
+            .await
+            .unwrap_or_else(|_| panic!("{} did not answer in 60 s", self.name))
+            .expect("answer")
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+async fn next(State(rt): State<Arc<Runtime>>) -> Response {
+    rt.first_next
+        .lock()
+        .expect("lock")
+        .get_or_insert_with(Instant::now);
+    loop {
+        let notified = rt.arrived.notified();
+        if let Some((id, event)) = rt.pending.lock().expect("lock").pop_front() {
+            let deadline = chrono::Utc::now().timestamp_millis() + 300_000;
+            let mut headers = HeaderMap::new();
+            headers.insert("lambda-runtime-aws-request-id", id.parse().expect("id"));
+            headers.insert(
+                "lambda-runtime-deadline-ms",
+                deadline.to_string().parse().expect("deadline"),
+            );
+            headers.insert(
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:local"
+                    .parse()
+                    .expect("arn"),
+            );
+            headers.insert(
+                "lambda-runtime-trace-id",
+                "Root=1-00000000-000000000000000000000000"
+                    .parse()
+                    .expect("trace"),
+            );
+            return (StatusCode::OK, headers, event.to_string()).into_response();
+        }
+        notified.await;
+    }
+}
+
+fn settle(rt: &Runtime, id: &str, outcome: Outcome) -> StatusCode {
+    match rt.waiting.lock().expect("lock").remove(id) {
+        Some(tx) => {
+            let _ = tx.send(outcome);
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::BAD_REQUEST,
+    }
+}
+
+async fn respond(
+    State(rt): State<Arc<Runtime>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
+    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    settle(&rt, &id, Ok(value))
+}
+
+async fn fail(State(rt): State<Arc<Runtime>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    settle(&rt, &id, Err(value))
+}
+
+async fn init_error(State(rt): State<Arc<Runtime>>, body: Bytes) -> StatusCode {
+    *rt.init_error.lock().expect("lock") = Some(String::from_utf8_lossy(&body).into_owned());
+    StatusCode::ACCEPTED
+}
+
+/// A sample event from `events/`, parsed.
+pub fn sample(path: &str) -> Value {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(path);
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    serde_json::from_str(&text).expect("sample event is JSON")
+}
+
+/// An HTTP API (payload 2.0) event made from a sample: another method, path, token and body.
+pub fn http_event(
+    sample_path: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> Value {
+    let mut event = sample(sample_path);
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["headers"]["authorization"] = json!(format!("Bearer {token}"));
+    match body {
+        Some(b) => {
+            let text = b.to_string();
+            event["headers"]["content-type"] = json!("application/json");
+            event["headers"]["content-length"] = json!(text.len().to_string());
+            event["body"] = json!(text);
+        }
+        None => {
+            if let Some(h) = event["headers"].as_object_mut() {
+                h.remove("content-length");
+                h.remove("content-type");
+            }
+            event["body"] = Value::Null;
+        }
+    }
+    event["isBase64Encoded"] = json!(false);
+    event
+}
+
+/// The status and JSON body of an HTTP function's answer.
+pub fn http_answer(outcome: Outcome) -> (u16, Value) {
+    let answer = outcome.unwrap_or_else(|e| panic!("the function failed: {e}"));
+    let status = answer["statusCode"].as_u64().expect("statusCode") as u16;
+    let body = answer["body"].as_str().unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// The SQS event source mapping of one queue: receive up to ten, invoke, delete what the
+/// function did not report as failed. What failed comes back after the visibility timeout,
+/// and moto moves it to the dead-letter queue after the queue's receive count.
+pub struct EventSource {
+    pub client: aws_sdk_sqs::Client,
+    pub queue_url: String,
+    pub queue_arn: String,
+}
+
+impl EventSource {
+    /// One poll; the number of records handed to the function.
+    pub async fn pump(&self, function: &Function) -> usize {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(2)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .expect("receive");
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return 0;
+        }
+        let records: Vec<Value> = messages
+            .iter()
+            .map(|m| {
+                let attributes: BTreeMap<String, String> = m
+                    .attributes
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k.as_str().to_string(), v))
+                    .collect();
+                json!({
+                    "messageId": m.message_id,
+                    "receiptHandle": m.receipt_handle,
+                    "body": m.body,
+                    "attributes": attributes,
+                    "messageAttributes": {},
+                    "md5OfBody": m.md5_of_body,
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": self.queue_arn,
+                    "awsRegion": "us-east-1",
+                })
+            })
+            .collect();
+        let answer = function
+            .invoke(json!({ "Records": records }))
+            .await
+            .unwrap_or_else(|e| panic!("{} failed the whole batch: {e}", function.name));
+        let failed: Vec<String> = answer["batchItemFailures"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_string))
+            .collect();
+        for m in &messages {
+            if !failed
+                .iter()
+                .any(|f| Some(f.as_str()) == m.message_id.as_deref())
+            {
+                self.client
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+        }
+        messages.len()
+    }
+}
+
+pub async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> String {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("arn")
+}
+
+/// Bodies waiting in a queue (a dead-letter queue, say), read without keeping them hidden.
+pub async fn peek(client: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
+    let out = client
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .expect("receive");
+    out.messages
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.body)
+        .collect()
+}
+
+/// A proxy in front of the AWS emulator that counts requests by operation
+/// (`DynamoDB_20120810.PutItem`, `AmazonSQS.SendMessage`, `TrentService.Decrypt`).
+#[derive(Clone)]
+pub struct CountingProxy {
+    pub url: String,
+    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+impl CountingProxy {
+    pub async fn start(upstream: String) -> Self {
+        let counts: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
+        let client = reqwest::Client::new();
+        let state = (upstream, client, counts.clone());
+        let app = Router::new().fallback(forward).with_state(Arc::new(state));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            url: format!("http://{addr}"),
+            counts,
+        }
+    }
+
+    /// The counts so far, and a fresh start.
+    pub fn take(&self) -> BTreeMap<String, u64> {
+        std::mem::take(&mut *self.counts.lock().expect("lock"))
+    }
+}
+
+type ProxyState = Arc<(String, reqwest::Client, Arc<Mutex<BTreeMap<String, u64>>>)>;
+
+async fn forward(
+    State(state): State<ProxyState>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (upstream, client, counts) = &*state;
+    let operation = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("other")
+        .to_string();
+    *counts.lock().expect("lock").entry(operation).or_default() += 1;
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let mut request = client
+        .request(method, format!("{upstream}{path}"))
+        .body(body);
+    for (name, value) in &headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    match request.send().await {
+        Ok(answer) => {
+            let status = answer.status();
+            let mut out = HeaderMap::new();
+            for (name, value) in answer.headers() {
+                if name != "content-length" && name != "transfer-encoding" && name != "connection" {
+                    out.insert(name.clone(), value.clone());
+                }
+            }
+            let bytes = answer.bytes().await.unwrap_or_default();
+            (status, out, bytes).into_response()
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}

@@ -1,0 +1,283 @@
+//! The five function binaries run as Lambda runs them (a Runtime API each, the SQS event
+//! source mapping played by the harness), against the moto server: an inbound message
+//! through `ingest` ends as a sent reply and signed webhook deliveries, and a poison record
+//! lands in its dead-letter queue without holding back the good record of its batch.
+
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use switchboard_core::auth::AdminTokens;
+use switchboard_core::settings::Settings;
+use switchboard_tests::aws::{self, Deployment};
+use switchboard_tests::fake_llm::FakeLlm;
+use switchboard_tests::lambda::{
+    CountingProxy, EventSource, Function, http_answer, http_event, peek, queue_arn, sample,
+};
+use switchboard_tests::receiver::{self, Receiver};
+
+const JWT_SECRET: &str = "lambda-test-secret-of-enough-length-0123456789";
+
+fn admin_token() -> String {
+    let env = |name: &str| (name == "ADMIN_JWT_SECRET").then(|| JWT_SECRET.to_string());
+    let settings = Settings::from_env(&env, false).expect("settings");
+    AdminTokens::new(&settings)
+        .mint("tests", chrono::Utc::now(), Duration::from_secs(3600))
+        .expect("mint")
+        .0
+}
+
+fn function_env(d: &Deployment, endpoint: &str) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = d
+        .env()
+        .into_iter()
+        .filter(|(k, _)| k != "AWS_ENDPOINT_URL")
+        .collect();
+    for (k, v) in [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("ADMIN_JWT_SECRET", JWT_SECRET),
+        // The fake LLM and the webhook receiver listen on loopback.
+        ("ALLOW_PRIVATE_NETWORK_URLS", "true"),
+        ("RUST_LOG", "warn"),
+    ] {
+        env.push((k.into(), v.into()));
+    }
+    env
+}
+
+async fn sources(d: &Deployment) -> [EventSource; 3] {
+    let client = aws_sdk_sqs::Client::new(&d.sdk);
+    let s = &d.settings;
+    let mut out = Vec::new();
+    for url in [
+        &s.ai_reply_queue_url,
+        &s.outbound_queue_url,
+        &s.webhook_queue_url,
+    ] {
+        out.push(EventSource {
+            client: client.clone(),
+            queue_url: url.clone(),
+            queue_arn: queue_arn(&client, url).await,
+        });
+    }
+    out.try_into().ok().expect("three sources")
+}
+
+fn total(counts: &BTreeMap<String, u64>) -> u64 {
+    counts.values().sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbound_message_through_the_functions_ends_as_a_sent_reply_and_delivered_webhooks() {
+    let d = aws::deployment(3).await;
+    let proxy = CountingProxy::start(aws::endpoint()).await;
+    let env = function_env(&d, &proxy.url);
+    let (api, ingest, ai_reply, outbound, fanout) = tokio::join!(
+        Function::start("api", &env),
+        Function::start("ingest", &env),
+        Function::start("ai-reply", &env),
+        Function::start("outbound", &env),
+        Function::start("webhook-fanout", &env),
+    );
+    for f in [&api, &ingest, &ai_reply, &outbound, &fanout] {
+        let init = f.init_time().await;
+        eprintln!("{} init {:.1} ms", f.name, init.as_secs_f64() * 1000.0);
+    }
+    let warm_up = proxy.take();
+
+    let llm = FakeLlm::start().await;
+    let hooks = Receiver::start(Receiver::ok()).await;
+    let admin = admin_token();
+    let call = |method: &'static str, path: String, token: String, body: Option<Value>| {
+        let api = &api;
+        async move {
+            http_answer(
+                api.invoke(http_event(
+                    "api/post-account.json",
+                    method,
+                    &path,
+                    &token,
+                    body.as_ref(),
+                ))
+                .await,
+            )
+        }
+    };
+    let (status, account) = call(
+        "POST",
+        "/v1/accounts".into(),
+        admin.clone(),
+        Some(json!({"name": "shop", "provider": "sandbox"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{account}");
+    let (account_id, token) = (
+        account["id"].as_str().expect("id").to_string(),
+        account["token"].as_str().expect("token").to_string(),
+    );
+    let (status, body) = call(
+        "PUT",
+        "/v1/ai/global".into(),
+        admin.clone(),
+        Some(json!({
+            "enabled": true,
+            "base_url": llm.base_url,
+            "api_key": "sk-lambda-test",
+            "model_name": "fake-model",
+            "reply_delay_seconds": 2
+        })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !body.to_string().contains("sk-lambda-test"),
+        "the key is never returned"
+    );
+    let (status, hook) = call(
+        "POST",
+        "/v1/webhooks".into(),
+        admin.clone(),
+        Some(json!({"url": hooks.url, "events": ["*"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{hook}");
+    let secret = hook["secret"].as_str().expect("secret").to_string();
+    let setup = proxy.take();
+
+    // The sample inbound event, for this account.
+    let mut inbound = sample("ingest/post-inbound.json");
+    let mut message: Value =
+        serde_json::from_str(inbound["body"].as_str().expect("body")).expect("body json");
+    message["message_id"] = json!(format!("wamid.{}", ulid::Ulid::new()));
+    let path = format!("/v1/ingest/{account_id}");
+    inbound = http_event(
+        "ingest/post-inbound.json",
+        "POST",
+        &path,
+        &token,
+        Some(&message),
+    );
+    inbound["pathParameters"]["proxy"] = json!(account_id);
+    let accepted_at = Instant::now();
+    let (status, body) = http_answer(ingest.invoke(inbound).await);
+    assert!(status == 200 || status == 202, "{status} {body}");
+
+    let [replies, sends, events] = sources(&d).await;
+    let wanted = [
+        "message.received",
+        "ai.reply.generated",
+        "ai.reply.sent",
+        "message.sent",
+    ];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let delivered = loop {
+        let handed = replies.pump(&ai_reply).await
+            + sends.pump(&outbound).await
+            + events.pump(&fanout).await;
+        let got: Vec<Value> = hooks.received().iter().map(|r| r.json()).collect();
+        if wanted.iter().all(|t| got.iter().any(|e| e["type"] == *t)) {
+            break hooks.received();
+        }
+        assert!(Instant::now() < deadline, "events so far: {got:?}");
+        if handed == 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let flow = proxy.take();
+    let elapsed = accepted_at.elapsed();
+
+    for r in &delivered {
+        assert!(receiver::verify(&secret, r), "signed: {}", r.json());
+    }
+    let sent = delivered
+        .iter()
+        .map(|r| r.json())
+        .find(|e| e["type"] == "message.sent")
+        .expect("message.sent");
+    assert_eq!(
+        sent["data"]["text"].as_str(),
+        Some(format!("reply to: {}", message["text"].as_str().unwrap_or_default()).as_str()),
+        "the generated reply went out: {sent}"
+    );
+    let asked = llm.requests();
+    assert_eq!(asked.len(), 1, "one LLM call");
+    assert_eq!(
+        asked[0].authorization.as_deref(),
+        Some("Bearer sk-lambda-test"),
+        "the key sealed by api (KMS) opens in ai-reply"
+    );
+
+    let (status, logs) = call("GET", "/v1/ai/logs".into(), admin.clone(), None).await;
+    assert_eq!(status, 200, "{logs}");
+    let row = &logs["items"][0];
+    assert_eq!(row["status"], "sent", "{row}");
+    let created =
+        chrono::DateTime::parse_from_rfc3339(row["created_at"].as_str().expect("created"))
+            .expect("time");
+    let sent_at = chrono::DateTime::parse_from_rfc3339(row["sent_at"].as_str().expect("sent_at"))
+        .expect("time");
+    assert!(
+        sent_at - created >= chrono::Duration::seconds(2),
+        "reply_delay_seconds is kept by the queue's delay: generated {created}, sent {sent_at}"
+    );
+
+    eprintln!(
+        "AWS requests at init (all five): {} {warm_up:?}",
+        total(&warm_up)
+    );
+    eprintln!(
+        "AWS requests of the setup calls: {} {setup:?}",
+        total(&setup)
+    );
+    eprintln!(
+        "AWS requests, inbound to reply sent and 4 webhooks delivered: {} {flow:?} ({:.1} s)",
+        total(&flow),
+        elapsed.as_secs_f64()
+    );
+    for f in [api, ingest, ai_reply, outbound, fanout] {
+        f.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_record_goes_to_the_dead_letter_queue_without_holding_back_its_batch() {
+    let d = aws::deployment(2).await;
+    let env = function_env(&d, &aws::endpoint());
+    let fanout = Function::start("webhook-fanout", &env).await;
+    let client = aws_sdk_sqs::Client::new(&d.sdk);
+    let good = sample("webhook-fanout/batch.json")["Records"][0]["body"]
+        .as_str()
+        .expect("sample body")
+        .to_string();
+    let poison = r#"{"kind":"no-such-job"}"#.to_string();
+    for body in [&poison, &good] {
+        client
+            .send_message()
+            .queue_url(&d.settings.webhook_queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .expect("send");
+    }
+    let [_, _, events] = sources(&d).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let dead = loop {
+        events.pump(&fanout).await;
+        let dead = peek(&client, &d.dead_letters[2]).await;
+        if !dead.is_empty() {
+            break dead;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the poison record never reached the DLQ"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(dead, [poison], "only the poison record is dead-lettered");
+    assert!(
+        peek(&client, &d.settings.webhook_queue_url)
+            .await
+            .is_empty(),
+        "the good record was done at the first delivery, and nothing is left"
+    );
+    fanout.stop().await;
+}
