@@ -32,6 +32,7 @@ macro_rules! store_contract {
             messages_page_newest_first,
             a_sent_message_is_found_by_its_provider_id,
             a_transition_happens_only_from_the_expected_status,
+            a_reply_and_its_log_row_settle_together,
             one_reply_is_recorded_per_inbound_message_under_a_race,
             ai_logs_update_conditionally_and_list_by_filter,
             the_loop_guard_counts_recent_replies_of_one_chat,
@@ -590,7 +591,7 @@ pub async fn one_reply_is_recorded_per_inbound_message_under_a_race(store: &dyn 
         "the reply of the row that stands"
     );
     let context = store
-        .reply_context(&account.id, &jid(CHAT), &m.id)
+        .reply_context(&account.id, &jid(CHAT), &m.id, 20)
         .await
         .expect("context");
     assert_eq!(context.decided, Some(winner));
@@ -741,7 +742,7 @@ pub async fn job_contexts_read_what_the_jobs_decide_on(store: &dyn Store) {
     store.record_inbound(&m).await.expect("inbound");
 
     let ctx = store
-        .reply_context(&account.id, &jid(CHAT), &m.id)
+        .reply_context(&account.id, &jid(CHAT), &m.id, 20)
         .await
         .expect("reply context");
     assert_eq!(ctx.account.as_ref().map(|a| &a.id), Some(&account.id));
@@ -753,6 +754,20 @@ pub async fn job_contexts_read_what_the_jobs_decide_on(store: &dyn Store) {
     );
     assert_eq!(ctx.global_ai.model_name.as_deref(), Some("global-model"));
     assert_eq!(ctx.account_ai.echo_mode, Some(true));
+    assert_eq!(ctx.recent, vec![m.clone()], "the chat's newest messages");
+
+    let newer = inbound(&account.id, CHAT, "newer", "p2");
+    store.record_inbound(&newer).await.expect("newer");
+    let late = store
+        .reply_context(&account.id, &jid(CHAT), &m.id, 1)
+        .await
+        .expect("late job");
+    assert_eq!(
+        late.message.as_ref(),
+        Some(&m),
+        "found beyond the newest asked for"
+    );
+    assert_eq!(late.recent, vec![newer.clone()]);
 
     let mut reply = outbound(&account.id, CHAT, "hello");
     reply.origin = MessageOrigin::Ai;
@@ -768,7 +783,7 @@ pub async fn job_contexts_read_what_the_jobs_decide_on(store: &dyn Store) {
 
     let nobody = AccountId::from_ulid(next_ulid());
     let empty = store
-        .reply_context(&nobody, &jid(CHAT), &m.id)
+        .reply_context(&nobody, &jid(CHAT), &m.id, 20)
         .await
         .expect("empty");
     assert!(empty.account.is_none() && empty.message.is_none() && empty.chat.is_none());
@@ -1134,4 +1149,78 @@ pub async fn webhooks_and_their_attempts(store: &dyn Store) {
             .items
             .is_empty()
     );
+}
+
+pub async fn a_reply_and_its_log_row_settle_together(store: &dyn Store) {
+    let account = new_account();
+    let m = inbound(&account.id, CHAT, "hi", "wamid.S");
+    store.record_inbound(&m).await.expect("inbound");
+    let mut reply = outbound(&account.id, CHAT, "hello");
+    reply.origin = MessageOrigin::Ai;
+    let log = log_for(&m, AiLogStatus::Generated);
+    store.record_reply(&log, &reply).await.expect("reply");
+    let mut sent = log.clone();
+    sent.status = AiLogStatus::Sent;
+    sent.sent_at = Some(Utc::now());
+    let change = StatusChange {
+        from: &[MessageStatus::Queued, MessageStatus::Sending],
+        to: MessageStatus::Sent,
+        provider_message_id: Some("wamid.REPLY"),
+        error: None,
+    };
+    let settle = || store.settle_reply(&account.id, &reply.chat_id, &reply.id, &change, &sent);
+    assert_eq!(settle().await.expect("settle"), (true, true));
+    assert_eq!(
+        settle().await.expect("again"),
+        (false, false),
+        "a second run moves nothing"
+    );
+    assert_eq!(
+        store.get_ai_log(&log.id).await.expect("log"),
+        Some(sent.clone())
+    );
+    let stored = store
+        .get_message(&account.id, &reply.chat_id, &reply.id)
+        .await
+        .expect("get")
+        .expect("reply");
+    assert_eq!(stored.status, MessageStatus::Sent);
+    assert_eq!(
+        store
+            .find_by_provider_id(&account.id, "wamid.REPLY")
+            .await
+            .expect("find")
+            .map(|f| f.id),
+        Some(reply.id.clone())
+    );
+
+    // A row settled by someone else: the message still moves, the row stays as it is.
+    let m2 = inbound(&account.id, CHAT, "again", "wamid.S2");
+    store.record_inbound(&m2).await.expect("inbound");
+    let mut reply2 = outbound(&account.id, CHAT, "hello again");
+    reply2.origin = MessageOrigin::Ai;
+    let log2 = log_for(&m2, AiLogStatus::Generated);
+    store.record_reply(&log2, &reply2).await.expect("reply");
+    let mut failed = log2.clone();
+    failed.status = AiLogStatus::Failed;
+    assert!(
+        store
+            .update_ai_log_if(AiLogStatus::Generated, &failed)
+            .await
+            .expect("fail")
+    );
+    let mut sent2 = log2.clone();
+    sent2.status = AiLogStatus::Sent;
+    let change2 = StatusChange {
+        provider_message_id: None,
+        ..change
+    };
+    assert_eq!(
+        store
+            .settle_reply(&account.id, &reply2.chat_id, &reply2.id, &change2, &sent2)
+            .await
+            .expect("settle"),
+        (true, false)
+    );
+    assert_eq!(store.get_ai_log(&log2.id).await.expect("log"), Some(failed));
 }

@@ -69,20 +69,26 @@ fn total(counts: &BTreeMap<String, u64>) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_inbound_message_through_the_functions_ends_as_a_sent_reply_and_delivered_webhooks() {
     let d = aws::deployment(3).await;
-    let proxy = CountingProxy::start(aws::endpoint()).await;
-    let env = function_env(&d, &proxy.url);
+    // A counting proxy per function, so each one's AWS requests are told apart.
+    let names = ["api", "ingest", "ai-reply", "outbound", "webhook-fanout"];
+    let mut proxies = Vec::new();
+    for _ in names {
+        proxies.push(CountingProxy::start(aws::endpoint()).await);
+    }
+    let env: Vec<_> = proxies.iter().map(|p| function_env(&d, &p.url)).collect();
     let (api, ingest, ai_reply, outbound, fanout) = tokio::join!(
-        Function::start("api", &env),
-        Function::start("ingest", &env),
-        Function::start("ai-reply", &env),
-        Function::start("outbound", &env),
-        Function::start("webhook-fanout", &env),
+        Function::start(names[0], &env[0]),
+        Function::start(names[1], &env[1]),
+        Function::start(names[2], &env[2]),
+        Function::start(names[3], &env[3]),
+        Function::start(names[4], &env[4]),
     );
     for f in [&api, &ingest, &ai_reply, &outbound, &fanout] {
         let init = f.init_time().await;
         eprintln!("{} init {:.1} ms", f.name, init.as_secs_f64() * 1000.0);
     }
-    let warm_up = proxy.take();
+    let take_all = || -> Vec<BTreeMap<String, u64>> { proxies.iter().map(|p| p.take()).collect() };
+    let warm_up = take_all();
 
     let llm = FakeLlm::start().await;
     let hooks = Receiver::start(Receiver::ok()).await;
@@ -141,49 +147,69 @@ async fn an_inbound_message_through_the_functions_ends_as_a_sent_reply_and_deliv
     .await;
     assert_eq!(status, 201, "{hook}");
     let secret = hook["secret"].as_str().expect("secret").to_string();
-    let setup = proxy.take();
-
-    // The sample inbound event, for this account.
-    let mut inbound = sample("ingest/post-inbound.json");
-    let mut message: Value =
-        serde_json::from_str(inbound["body"].as_str().expect("body")).expect("body json");
-    message["message_id"] = json!(format!("wamid.{}", ulid::Ulid::new()));
-    let path = format!("/v1/ingest/{account_id}");
-    inbound = http_event(
-        "ingest/post-inbound.json",
-        "POST",
-        &path,
-        &token,
-        Some(&message),
-    );
-    inbound["pathParameters"]["proxy"] = json!(account_id);
-    let accepted_at = Instant::now();
-    let (status, body) = http_answer(ingest.invoke(inbound).await);
-    assert!(status == 200 || status == 202, "{status} {body}");
+    let setup = take_all();
 
     let [replies, sends, events] = sources(&d).await;
-    let wanted = [
+    // One inbound message through ingest, then the queues pumped until its four events are
+    // delivered; `n` is the message's number.
+    let flow_of = |n: usize| {
+        let (ingest, ai_reply, outbound, fanout) = (&ingest, &ai_reply, &outbound, &fanout);
+        let (replies, sends, events, hooks) = (&replies, &sends, &events, &hooks);
+        let (account_id, token) = (account_id.clone(), token.clone());
+        async move {
+            // The sample inbound event, for this account.
+            let sample_event = sample("ingest/post-inbound.json");
+            let mut message: Value =
+                serde_json::from_str(sample_event["body"].as_str().expect("body"))
+                    .expect("body json");
+            message["message_id"] = json!(format!("wamid.{}", ulid::Ulid::new()));
+            let path = format!("/v1/ingest/{account_id}");
+            let mut inbound = http_event(
+                "ingest/post-inbound.json",
+                "POST",
+                &path,
+                &token,
+                Some(&message),
+            );
+            inbound["pathParameters"]["proxy"] = json!(account_id);
+            let (status, body) = http_answer(ingest.invoke(inbound).await);
+            assert!(status == 200 || status == 202, "{status} {body}");
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let handed = replies.pump(ai_reply).await
+                    + sends.pump(outbound).await
+                    + events.pump(fanout).await;
+                let got = hooks.received();
+                if got.len() >= 4 * n {
+                    return (message, got);
+                }
+                assert!(Instant::now() < deadline, "{} events so far", got.len());
+                if handed == 0 {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    };
+    let accepted_at = Instant::now();
+    let (message, delivered) = flow_of(1).await;
+    let elapsed = accepted_at.elapsed();
+    let flow = take_all();
+    // A second message while the functions are warm: the steady state.
+    let (_, delivered_too) = flow_of(2).await;
+    let warm_flow = take_all();
+    assert_eq!(delivered_too.len(), 8, "four events per message, each once");
+    let types: Vec<String> = delivered
+        .iter()
+        .map(|r| r.json()["type"].as_str().unwrap_or_default().to_string())
+        .collect();
+    for t in [
         "message.received",
         "ai.reply.generated",
         "ai.reply.sent",
         "message.sent",
-    ];
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let delivered = loop {
-        let handed = replies.pump(&ai_reply).await
-            + sends.pump(&outbound).await
-            + events.pump(&fanout).await;
-        let got: Vec<Value> = hooks.received().iter().map(|r| r.json()).collect();
-        if wanted.iter().all(|t| got.iter().any(|e| e["type"] == *t)) {
-            break hooks.received();
-        }
-        assert!(Instant::now() < deadline, "events so far: {got:?}");
-        if handed == 0 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
-    let flow = proxy.take();
-    let elapsed = accepted_at.elapsed();
+    ] {
+        assert!(types.iter().any(|x| x == t), "{t} delivered: {types:?}");
+    }
 
     for r in &delivered {
         assert!(receiver::verify(&secret, r), "signed: {}", r.json());
@@ -199,7 +225,7 @@ async fn an_inbound_message_through_the_functions_ends_as_a_sent_reply_and_deliv
         "the generated reply went out: {sent}"
     );
     let asked = llm.requests();
-    assert_eq!(asked.len(), 1, "one LLM call");
+    assert_eq!(asked.len(), 2, "one LLM call per message");
     assert_eq!(
         asked[0].authorization.as_deref(),
         Some("Bearer sk-lambda-test"),
@@ -208,7 +234,7 @@ async fn an_inbound_message_through_the_functions_ends_as_a_sent_reply_and_deliv
 
     let (status, logs) = call("GET", "/v1/ai/logs".into(), admin.clone(), None).await;
     assert_eq!(status, 200, "{logs}");
-    let row = &logs["items"][0];
+    let row = &logs["items"][1];
     assert_eq!(row["status"], "sent", "{row}");
     let created =
         chrono::DateTime::parse_from_rfc3339(row["created_at"].as_str().expect("created"))
@@ -220,18 +246,38 @@ async fn an_inbound_message_through_the_functions_ends_as_a_sent_reply_and_deliv
         "reply_delay_seconds is kept by the queue's delay: generated {created}, sent {sent_at}"
     );
 
-    eprintln!(
-        "AWS requests at init (all five): {} {warm_up:?}",
-        total(&warm_up)
+    let report = |what: &str, counts: &[BTreeMap<String, u64>]| {
+        let sum: u64 = counts.iter().map(total).sum();
+        eprintln!("AWS requests, {what}: {sum}");
+        for (name, c) in names.iter().zip(counts) {
+            eprintln!("  {name}: {} {c:?}", total(c));
+        }
+    };
+    report("at init", &warm_up);
+    report("of the setup calls", &setup);
+    report(
+        &format!(
+            "inbound to reply sent with 4 webhooks delivered ({:.1} s)",
+            elapsed.as_secs_f64()
+        ),
+        &flow,
     );
+    report("of a second message, the functions warm", &warm_flow);
+    let reply_path =
+        |counts: &[BTreeMap<String, u64>]| -> u64 { counts[..4].iter().map(total).sum() };
     eprintln!(
-        "AWS requests of the setup calls: {} {setup:?}",
-        total(&setup)
+        "AWS requests of the reply path (ingest, ai-reply, outbound): first {}, warm {}",
+        reply_path(&flow),
+        reply_path(&warm_flow)
     );
-    eprintln!(
-        "AWS requests, inbound to reply sent and 4 webhooks delivered: {} {flow:?} ({:.1} s)",
-        total(&flow),
-        elapsed.as_secs_f64()
+    // Counts, not times: what a message costs on AWS, kept from growing unseen.
+    assert!(
+        reply_path(&warm_flow) <= 12,
+        "at most 12 AWS requests per replied message with the functions warm: {warm_flow:?}"
+    );
+    assert!(
+        total(&warm_flow[4]) <= 2 * 4,
+        "a webhook delivery costs at most a queued job and its attempt record: {warm_flow:?}"
     );
     for f in [api, ingest, ai_reply, outbound, fanout] {
         f.stop().await;

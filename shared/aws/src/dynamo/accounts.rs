@@ -37,6 +37,7 @@ pub(super) fn parse_all<T: serde::de::DeserializeOwned>(
 #[async_trait]
 impl AccountStore for DynamoStore {
     async fn insert_account(&self, account: &Account, token: &TokenHash) -> Result<(), StoreError> {
+        self.forget_config(&account_key(&account.id));
         let mut row = account_key(&account.id);
         row.extend(item::item([
             (item::DATA, json(account)?),
@@ -82,6 +83,7 @@ impl AccountStore for DynamoStore {
     }
 
     async fn update_account(&self, account: &Account) -> Result<bool, StoreError> {
+        self.forget_config(&account_key(&account.id));
         let out = self
             .client
             .update_item()
@@ -103,14 +105,26 @@ impl AccountStore for DynamoStore {
     /// Everything the account owns, then the account itself, so a delete that stops halfway
     /// is finished by the next one.
     async fn delete_account(&self, id: &AccountId) -> Result<bool, StoreError> {
+        self.forget_config(&account_key(id));
+        self.forget_config(&super::ai_config::account_settings_key(id));
         let Some(_) = self.get(account_key(id)).await? else {
             return Ok(false);
         };
         let owned = self.partition_keys(&keys::account(id)).await?;
-        for row in &owned {
-            if let Some(chat) = get_s(row, SK).and_then(|sk| sk.strip_prefix("C#")) {
-                let pk = format!("C#{id}#{chat}");
-                let inside = self.partition_keys(&pk).await?;
+        // The chats are found through the index of the chat list, then each chat's partition
+        // (the chat, its messages and log rows) goes.
+        let chats = self
+            .query_all(
+                self.query()
+                    .index_name(GSI1)
+                    .key_condition_expression("gsi1pk = :p")
+                    .expression_attribute_values(":p", s(keys::chats_of(id)))
+                    .projection_expression("pk"),
+            )
+            .await?;
+        for chat in &chats {
+            if let Some(pk) = get_s(chat, PK) {
+                let inside = self.partition_keys(pk).await?;
                 self.delete_all(inside).await?;
             }
         }
@@ -139,6 +153,7 @@ impl AccountStore for DynamoStore {
     }
 
     async fn set_token_hash(&self, id: &AccountId, token: &TokenHash) -> Result<bool, StoreError> {
+        self.forget_config(&account_key(id));
         let out = self
             .client
             .update_item()
@@ -156,10 +171,14 @@ impl AccountStore for DynamoStore {
         }
     }
 
+    /// From the configuration cache: a rotated token stops working here at once, and in other
+    /// warm functions within the cache's freshness (seconds).
     async fn token_hash(&self, id: &AccountId) -> Result<Option<TokenHash>, StoreError> {
-        Ok(self
-            .get(account_key(id))
+        let [row]: [Option<Item>; 1] = self
+            .config_items(&[account_key(id)])
             .await?
-            .and_then(|i| get_s(&i, TOKEN_HASH).map(|h| TokenHash(h.to_string()))))
+            .try_into()
+            .map_err(|_| StoreError::Backend("account read came back short".into()))?;
+        Ok(row.and_then(|i| get_s(&i, TOKEN_HASH).map(|h| TokenHash(h.to_string()))))
     }
 }

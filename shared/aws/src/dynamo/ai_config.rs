@@ -49,7 +49,9 @@ impl DynamoStore {
                     .expression_attribute_values(":v", n(v)),
                 None => put.condition_expression("attribute_not_exists(pk)"),
             };
-            match put.send().await {
+            let sent = put.send().await;
+            self.forget_config(&row_key);
+            match sent {
                 Ok(_) => return Ok(settings),
                 Err(e) if condition_failed(&e) => continue,
                 Err(e) => return Err(backend(e)),

@@ -47,6 +47,20 @@ fn log_item(log: &AiLog) -> Result<Item, StoreError> {
 }
 
 impl DynamoStore {
+    /// Replaces a log row if its status is still `expected`.
+    pub(super) fn log_update_if(
+        &self,
+        expected: AiLogStatus,
+        log: &AiLog,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+        tx_put(
+            self.put(log_item(log)?)
+                .condition_expression("#s = :expected")
+                .expression_attribute_names("#s", STATUS)
+                .expression_attribute_values(":expected", s(status_name(expected)?)),
+        )
+    }
+
     /// The row that decided on an inbound message, if one did.
     pub(super) async fn decided_for(
         &self,
@@ -127,6 +141,7 @@ impl AiLogStore for DynamoStore {
         expected: AiLogStatus,
         log: &AiLog,
     ) -> Result<bool, StoreError> {
+        // A single write: a conditional put, not a transaction (which costs double).
         let out = self
             .client
             .put_item()

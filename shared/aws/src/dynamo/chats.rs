@@ -16,11 +16,12 @@ use switchboard_core::ports::{ChatStore, StoreError};
 const LAST_AT: &str = "last_at";
 const NAME: &str = "name";
 const CREATED: &str = "created";
+pub(super) const CHAT_ID: &str = "chat_id";
 const VERSION: &str = "dv";
 const ATTEMPTS: usize = 20;
 
 pub(super) fn chat_key(account: &AccountId, chat: &ChatJid) -> Item {
-    key(keys::account(account), keys::chat_sk(chat))
+    key(keys::conversation(account, chat), keys::CHAT_SK)
 }
 
 /// The list position: activity time, then chat id, newest first. A chat without activity
@@ -63,11 +64,12 @@ impl DynamoStore {
     ) -> UpdateBuilder {
         let at = timestamp(&at);
         let mut expression =
-            "SET last_at = :at, gsi1pk = :g, gsi1sk = :pos, created = if_not_exists(created, :at)"
+            "SET last_at = :at, gsi1pk = :g, gsi1sk = :pos, created = if_not_exists(created, :at), chat_id = :c"
                 .to_string();
         let mut update = self
             .update(chat_key(account, chat))
             .expression_attribute_values(":at", s(&at))
+            .expression_attribute_values(":c", s(chat.as_str()))
             .expression_attribute_values(":g", s(keys::chats_of(account)))
             .expression_attribute_values(":pos", s(position(Some(&at), chat.as_str())));
         if let Some(name) = sender.filter(|_| chat.chat_type() == ChatType::Private) {
@@ -113,8 +115,7 @@ impl ChatStore for DynamoStore {
             .await?;
         let mut chats = Vec::with_capacity(items.len());
         for row in &items {
-            let jid = get_s(row, keys::SK)
-                .and_then(|sk| sk.strip_prefix("C#"))
+            let jid = get_s(row, CHAT_ID)
                 .and_then(|j| ChatJid::parse(j).ok())
                 .ok_or_else(|| StoreError::Backend("chat item without a chat id".into()))?;
             let position = get_s(row, GSI1SK).unwrap_or_default().to_string();
@@ -153,12 +154,13 @@ impl ChatStore for DynamoStore {
                 .set_key(Some(chat_key(account, chat)))
                 .update_expression(
                     "SET #d = :d, dv = :next, created = if_not_exists(created, :now), \
-                     gsi1pk = :g, gsi1sk = if_not_exists(gsi1sk, :pos)",
+                     gsi1pk = :g, gsi1sk = if_not_exists(gsi1sk, :pos), chat_id = :c",
                 )
                 .condition_expression(condition)
                 .expression_attribute_names("#d", item::DATA)
                 .expression_attribute_values(":d", json(&value)?)
                 .expression_attribute_values(":next", n(version.unwrap_or(0) + 1))
+                .expression_attribute_values(":c", s(chat.as_str()))
                 .expression_attribute_values(":now", s(timestamp(&value.created_at)))
                 .expression_attribute_values(":g", s(keys::chats_of(account)))
                 .expression_attribute_values(":pos", s(position(None, chat.as_str())));

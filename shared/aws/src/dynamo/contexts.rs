@@ -1,25 +1,19 @@
-//! A job's first reads in one BatchGetItem.
+//! A job's first reads. The reply job's: one Query of the chat's partition (the chat and its
+//! newest messages) beside the configuration, which comes from the cache or one BatchGetItem.
+//! The send job's: one BatchGetItem.
 
-use super::DynamoStore;
 use super::accounts::account_key;
 use super::ai_config::{account_settings_key, global_key, settings_of};
 use super::ai_logs::log_key;
 use super::chats::{chat_from, chat_key};
-use super::item::{self, Item, get_s};
-use super::keys::{PK, SK};
+use super::item::{self, get_s, s};
+use super::keys::{self, SK};
 use super::messages::{message_from, message_key};
+use super::{DynamoStore, backend, take_item};
 use async_trait::async_trait;
 use switchboard_core::domain::chat::ChatJid;
 use switchboard_core::domain::ids::{AccountId, AiLogId, MessageId};
 use switchboard_core::ports::{ContextStore, ReplyContext, SendContext, StoreError};
-
-/// The item among `found` with this key.
-fn take(found: &mut Vec<Item>, key: &Item) -> Option<Item> {
-    let at = found
-        .iter()
-        .position(|i| get_s(i, PK) == get_s(key, PK) && get_s(i, SK) == get_s(key, SK))?;
-    Some(found.swap_remove(at))
-}
 
 #[async_trait]
 impl ContextStore for DynamoStore {
@@ -28,34 +22,63 @@ impl ContextStore for DynamoStore {
         account: &AccountId,
         chat: &ChatJid,
         message: &MessageId,
+        history: usize,
     ) -> Result<ReplyContext, StoreError> {
-        let keys = [
+        let conversation = self
+            .query()
+            .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
+            .expression_attribute_values(":pk", s(keys::conversation(account, chat)))
+            .expression_attribute_values(":lo", s(keys::MESSAGE_PREFIX))
+            .expression_attribute_values(":hi", s(keys::CHAT_SK))
+            .scan_index_forward(false)
+            // The chat item sorts first, then the newest messages.
+            .limit((history + 1).min(1000) as i32)
+            .consistent_read(true)
+            .send();
+        let config_keys = [
             account_key(account),
-            message_key(account, chat, message),
-            chat_key(account, chat),
             global_key(),
             account_settings_key(account),
         ];
-        let mut found = self.batch_get(keys.to_vec()).await?;
-        let [account_k, message_k, chat_k, global_k, settings_k] = keys;
-        let message_row = take(&mut found, &message_k);
+        let (conversation, config) = tokio::join!(conversation, self.config_items(&config_keys));
+        let items = conversation.map_err(backend)?.items.unwrap_or_default();
+        let [account_row, global_row, settings_row]: [Option<_>; 3] = config?
+            .try_into()
+            .map_err(|_| StoreError::Backend("configuration read came back short".into()))?;
+
+        let mut chat_row = None;
+        let mut recent = Vec::with_capacity(items.len());
+        let mut message_row = None;
+        for row in items {
+            if get_s(&row, SK) == Some(keys::CHAT_SK) {
+                chat_row = Some(row);
+                continue;
+            }
+            if get_s(&row, SK) == Some(keys::message_sk(message).as_str()) {
+                message_row = Some(row.clone());
+            }
+            recent.push(message_from(&row)?);
+        }
+        recent.truncate(history);
+        // Older than the newest `history`: a job that ran late.
+        if message_row.is_none() {
+            message_row = self.get(message_key(account, chat, message)).await?;
+        }
         // Only a message decided before points at a log row: a redelivered job.
         let decided = match &message_row {
             Some(row) => self.log_of(account, chat, row).await?,
             None => None,
         };
         Ok(ReplyContext {
-            account: take(&mut found, &account_k)
-                .as_ref()
-                .map(item::data)
-                .transpose()?,
+            account: account_row.as_ref().map(item::data).transpose()?,
             message: message_row.as_ref().map(message_from).transpose()?,
             decided,
-            chat: take(&mut found, &chat_k)
+            chat: chat_row
                 .map(|row| chat_from(&row, account, chat))
                 .transpose()?,
-            global_ai: settings_of(take(&mut found, &global_k).as_ref())?,
-            account_ai: settings_of(take(&mut found, &settings_k).as_ref())?,
+            global_ai: settings_of(global_row.as_ref())?,
+            account_ai: settings_of(settings_row.as_ref())?,
+            recent,
         })
     }
 
@@ -76,19 +99,22 @@ impl ContextStore for DynamoStore {
         }
         let mut found = self.batch_get(keys.clone()).await?;
         Ok(SendContext {
-            account: take(&mut found, &keys[0])
+            account: take_item(&mut found, &keys[0])
                 .as_ref()
                 .map(item::data)
                 .transpose()?,
-            message: take(&mut found, &keys[1])
+            message: take_item(&mut found, &keys[1])
                 .as_ref()
                 .map(message_from)
                 .transpose()?,
-            chat: take(&mut found, &keys[2])
+            chat: take_item(&mut found, &keys[2])
                 .map(|row| chat_from(&row, account, chat))
                 .transpose()?,
             log: match keys.get(3) {
-                Some(k) => take(&mut found, k).as_ref().map(item::data).transpose()?,
+                Some(k) => take_item(&mut found, k)
+                    .as_ref()
+                    .map(item::data)
+                    .transpose()?,
                 None => None,
             },
         })

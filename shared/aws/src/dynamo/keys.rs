@@ -16,7 +16,7 @@ pub const GSI2SK: &str = "gsi2sk";
 /// Epoch seconds after which DynamoDB's TTL removes the item.
 pub const TTL: &str = "ttl";
 
-/// The account's partition: the account, its AI settings, its chats.
+/// The account's partition: the account and its AI settings.
 pub fn account(id: &AccountId) -> String {
     format!("A#{id}")
 }
@@ -25,17 +25,18 @@ pub const SETTINGS_SK: &str = "AI";
 pub const GLOBAL_PK: &str = "G";
 pub const ACCOUNTS: &str = "ACCOUNTS";
 
-pub fn chat_sk(chat: &ChatJid) -> String {
-    format!("C#{chat}")
-}
 pub fn chats_of(account: &AccountId) -> String {
     format!("CHATS#{account}")
 }
 
-/// A chat's partition: its messages and AI log rows, so the conversation is one Query.
+/// A chat's partition: the chat, its messages and AI log rows, so the conversation is one
+/// Query.
 pub fn conversation(account: &AccountId, chat: &ChatJid) -> String {
     format!("C#{account}#{chat}")
 }
+/// The chat itself, in its own partition: `N` sorts after every `M#` message, so one
+/// descending Query from `M#` to `N` returns the chat and its newest messages.
+pub const CHAT_SK: &str = "N";
 pub fn message_sk(id: &MessageId) -> String {
     format!("M#{id}")
 }

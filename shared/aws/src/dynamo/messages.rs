@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
+use switchboard_core::domain::ai_log::{AiLog, AiLogStatus};
 use switchboard_core::domain::chat::ChatJid;
 use switchboard_core::domain::ids::{AccountId, MessageId};
 use switchboard_core::domain::message::{Message, MessageStatus};
@@ -237,48 +238,39 @@ impl MessageStore for DynamoStore {
         id: &MessageId,
         change: &StatusChange<'_>,
     ) -> Result<bool, StoreError> {
-        let StatusChange {
-            from,
-            to,
-            provider_message_id,
-            error,
-        } = *change;
-        if from.is_empty() {
+        if change.from.is_empty() {
             return Ok(false);
         }
-        let mut expression = "SET #s = :to, updated_at = :now".to_string();
-        let placeholders: Vec<String> = (0..from.len()).map(|i| format!(":f{i}")).collect();
-        let mut update = self
-            .update(message_key(account, chat, id))
-            .condition_expression(format!("#s IN ({})", placeholders.join(", ")))
-            .expression_attribute_names("#s", STATUS)
-            .expression_attribute_values(":to", s(status_name(to)?))
-            .expression_attribute_values(":now", s(timestamp(&Utc::now())));
-        for (p, status) in placeholders.iter().zip(from) {
-            update = update.expression_attribute_values(p, s(status_name(*status)?));
-        }
-        if let Some(p) = provider_message_id {
-            expression.push_str(", provider_message_id = :p");
-            update = update.expression_attribute_values(":p", s(p));
-        }
-        if let Some(e) = error {
-            expression.push_str(", #e = :e");
-            update = update
-                .expression_attribute_names("#e", ERROR)
-                .expression_attribute_values(":e", s(e));
-        }
-        let mut items = vec![tx_update(update.update_expression(expression))?];
-        // A sent message can be found by the id the provider gave it (a quoted reply).
-        if let Some(p) = provider_message_id {
-            let mut row = key(keys::provider_id(account, p), POINTER_SK);
-            row.insert(CHAT.into(), s(chat.as_str()));
-            row.insert(ID.into(), s(id.as_str()));
-            row.insert(keys::TTL.into(), item::expires(Utc::now(), DEDUPE_DAYS));
-            items.push(tx_put(self.put(row))?);
-        }
+        let items = self.transition_items(account, chat, id, change)?;
         match self.transact(items).await {
             Ok(()) => Ok(true),
             Err(e) if e.failed_at(0) => Ok(false),
+            Err(e) => Err(e.into_store()),
+        }
+    }
+
+    async fn settle_reply(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        id: &MessageId,
+        change: &StatusChange<'_>,
+        log: &AiLog,
+    ) -> Result<(bool, bool), StoreError> {
+        if change.from.is_empty() {
+            return Ok((false, false));
+        }
+        let mut items = self.transition_items(account, chat, id, change)?;
+        let log_at = items.len();
+        items.push(self.log_update_if(AiLogStatus::Generated, log)?);
+        match self.transact(items).await {
+            Ok(()) => Ok((true, true)),
+            Err(e) if e.failed_at(0) => Ok((false, false)),
+            // Someone settled the row already: the message still moves, alone.
+            Err(e) if e.failed_at(log_at) => Ok((
+                self.transition_message(account, chat, id, change).await?,
+                false,
+            )),
             Err(e) => Err(e.into_store()),
         }
     }
@@ -360,5 +352,55 @@ impl MessageStore for DynamoStore {
         Ok(super::accounts::paginate(messages, page.limit, |m| {
             m.id.to_string()
         }))
+    }
+}
+
+impl DynamoStore {
+    /// The writes of a status change: the conditional update of the message (item 0), and
+    /// the record that finds it by the provider's id, when it got one.
+    fn transition_items(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        id: &MessageId,
+        change: &StatusChange<'_>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let StatusChange {
+            from,
+            to,
+            provider_message_id,
+            error,
+        } = *change;
+        let mut expression = "SET #s = :to, updated_at = :now".to_string();
+        let placeholders: Vec<String> = (0..from.len()).map(|i| format!(":f{i}")).collect();
+        let mut update = self
+            .update(message_key(account, chat, id))
+            .condition_expression(format!("#s IN ({})", placeholders.join(", ")))
+            .expression_attribute_names("#s", STATUS)
+            .expression_attribute_values(":to", s(status_name(to)?))
+            .expression_attribute_values(":now", s(timestamp(&Utc::now())));
+        for (p, status) in placeholders.iter().zip(from) {
+            update = update.expression_attribute_values(p, s(status_name(*status)?));
+        }
+        if let Some(p) = provider_message_id {
+            expression.push_str(", provider_message_id = :p");
+            update = update.expression_attribute_values(":p", s(p));
+        }
+        if let Some(e) = error {
+            expression.push_str(", #e = :e");
+            update = update
+                .expression_attribute_names("#e", ERROR)
+                .expression_attribute_values(":e", s(e));
+        }
+        let mut items = vec![tx_update(update.update_expression(expression))?];
+        // A sent message can be found by the id the provider gave it (a quoted reply).
+        if let Some(p) = provider_message_id {
+            let mut row = key(keys::provider_id(account, p), POINTER_SK);
+            row.insert(CHAT.into(), s(chat.as_str()));
+            row.insert(ID.into(), s(id.as_str()));
+            row.insert(keys::TTL.into(), item::expires(Utc::now(), DEDUPE_DAYS));
+            items.push(tx_put(self.put(row))?);
+        }
+        Ok(items)
     }
 }

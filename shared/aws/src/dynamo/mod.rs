@@ -3,6 +3,7 @@
 mod accounts;
 mod ai_config;
 mod ai_logs;
+mod cache;
 mod chats;
 mod claims;
 mod contexts;
@@ -35,6 +36,7 @@ pub const ATTEMPT_DAYS: i64 = 30;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    config: std::sync::Arc<cache::ConfigCache>,
 }
 
 pub(crate) fn backend<E, R>(e: SdkError<E, R>) -> StoreError
@@ -79,6 +81,7 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            config: Default::default(),
         }
     }
 
@@ -106,6 +109,37 @@ impl DynamoStore {
 
     pub(crate) fn query(&self) -> QueryFluentBuilder {
         self.client.query().table_name(&self.table)
+    }
+
+    /// Configuration items, from the cache when fresh, the rest in one consistent
+    /// `BatchGetItem`; `None` for an item that does not exist. In the order of `keys`.
+    pub(crate) async fn config_items(
+        &self,
+        keys: &[Item],
+    ) -> Result<Vec<Option<Item>>, StoreError> {
+        let mut out: Vec<Option<Option<Item>>> = keys.iter().map(|k| self.config.get(k)).collect();
+        let missing: Vec<Item> = keys
+            .iter()
+            .zip(&out)
+            .filter(|(_, hit)| hit.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        if !missing.is_empty() {
+            let mut found = self.batch_get(missing).await?;
+            for (k, slot) in keys.iter().zip(out.iter_mut()) {
+                if slot.is_none() {
+                    let item = take_item(&mut found, k);
+                    self.config.put(k, item.clone());
+                    *slot = Some(item);
+                }
+            }
+        }
+        Ok(out.into_iter().map(Option::flatten).collect())
+    }
+
+    /// A configuration item changed through this process: read it afresh next time.
+    pub(crate) fn forget_config(&self, key: &Item) {
+        self.config.forget(key);
     }
 
     /// A list kept in `gsi1` under one partition, oldest first, after a cursor if any (a key
@@ -280,6 +314,15 @@ impl DynamoStore {
     pub(crate) fn update(&self, key: Item) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
         Update::builder().table_name(&self.table).set_key(Some(key))
     }
+}
+
+/// The item among `found` with this key.
+pub(crate) fn take_item(found: &mut Vec<Item>, key: &Item) -> Option<Item> {
+    let at = found.iter().position(|i| {
+        item::get_s(i, keys::PK) == item::get_s(key, keys::PK)
+            && item::get_s(i, keys::SK) == item::get_s(key, keys::SK)
+    })?;
+    Some(found.swap_remove(at))
 }
 
 /// A transaction item from a built Put/Update/Delete.

@@ -127,6 +127,17 @@ pub trait MessageStore: Send + Sync {
         id: &MessageId,
         change: &StatusChange<'_>,
     ) -> Result<bool, StoreError>;
+    /// An AI reply's send ended: `transition_message`, and its log row replaced by `log` if the
+    /// row is still `generated`, in one write. The row is not touched unless the message moved.
+    /// Returns whether the message moved and whether the row did.
+    async fn settle_reply(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        id: &MessageId,
+        change: &StatusChange<'_>,
+        log: &AiLog,
+    ) -> Result<(bool, bool), StoreError>;
     /// The chat's latest `limit` messages, newest first; with `through`, only that message and
     /// older ones. One query: this is the conversation the LLM sees.
     async fn recent_messages(
@@ -260,6 +271,9 @@ pub struct ReplyContext {
     pub chat: Option<Chat>,
     pub global_ai: AiSettings,
     pub account_ai: AiSettings,
+    /// The chat's newest messages, newest first, up to the number asked for; they may be newer
+    /// than `message`.
+    pub recent: Vec<Message>,
 }
 
 /// What the send job needs before it sends.
@@ -280,6 +294,7 @@ pub trait ContextStore: Send + Sync {
         account: &AccountId,
         chat: &ChatJid,
         message: &MessageId,
+        history: usize,
     ) -> Result<ReplyContext, StoreError>;
     async fn send_context(
         &self,

@@ -30,7 +30,7 @@ pub async fn decide_reply(
 ) -> Result<(), JobFailure> {
     let ctx = s
         .store
-        .reply_context(account_id, chat_id, message_id)
+        .reply_context(account_id, chat_id, message_id, HISTORY)
         .await
         .map_err(store_err)?;
     // The account was deleted with its messages: nothing to answer.
@@ -85,24 +85,29 @@ pub async fn decide_reply(
         }
     }
 
-    // One query gives the conversation; with debounce on it also tells whether a newer message
-    // arrived, whose own job will answer the whole burst.
-    let through = debounce.is_zero().then_some(&inbound.id);
-    let history = s
-        .store
-        .recent_messages(account_id, chat_id, through, HISTORY)
-        .await
-        .map_err(store_err)?;
-    if !debounce.is_zero() && newest_inbound(&history).is_some_and(|newest| newest != &inbound.id) {
+    // The context's newest messages give the conversation (cut at this one), tell whether a
+    // newer message arrived (with debounce on, its own job answers the whole burst), and
+    // usually counts the chat's replies of the last hour for the loop guard.
+    let newest = ctx.recent;
+    if !debounce.is_zero() && newest_inbound(&newest).is_some_and(|n| n != &inbound.id) {
         return skip(s, &inbound, "a newer message arrived within debounce_seconds; the burst is answered once, from the newest".into()).await;
     }
+    let history: Vec<Message> = newest
+        .iter()
+        .filter(|m| m.id <= inbound.id)
+        .cloned()
+        .collect();
 
     let max = effective.max_replies_per_chat_per_hour.value;
-    let recent = s
-        .store
-        .count_replies_since(account_id, chat_id, now - chrono::Duration::hours(1))
-        .await
-        .map_err(store_err)?;
+    let since = now - chrono::Duration::hours(1);
+    let recent = match replies_seen(&newest, since) {
+        Some(n) => n,
+        None => s
+            .store
+            .count_replies_since(account_id, chat_id, since)
+            .await
+            .map_err(store_err)?,
+    };
     if recent >= max {
         return skip(s, &inbound, format!("{recent} replies in this chat in the last hour (max_replies_per_chat_per_hour = {max})")).await;
     }
@@ -132,6 +137,25 @@ pub async fn decide_reply(
         Err(GenerateError::Llm(e)) => fail(s, &inbound, &effective, e.to_string()).await,
         Err(GenerateError::App(e)) => Err(e.into()),
     }
+}
+
+/// The AI replies generated or sent since `since`, counted in the newest messages when they
+/// reach back that far (or are the whole chat); `None` when they do not.
+fn replies_seen(newest_first: &[Message], since: chrono::DateTime<chrono::Utc>) -> Option<u32> {
+    let whole_chat = newest_first.len() < HISTORY;
+    let reaches = newest_first.last().is_some_and(|m| m.created_at < since);
+    (whole_chat || reaches).then(|| {
+        newest_first
+            .iter()
+            .filter(|m| m.origin == MessageOrigin::Ai && m.created_at >= since)
+            .filter(|m| {
+                matches!(
+                    m.status,
+                    MessageStatus::Queued | MessageStatus::Sending | MessageStatus::Sent
+                )
+            })
+            .count() as u32
+    })
 }
 
 fn newest_inbound(newest_first: &[Message]) -> Option<&MessageId> {
@@ -299,5 +323,53 @@ async fn show_typing(s: &Services, account: &Account, chat: &ChatJid) {
         && let Err(e) = provider.show_typing(account, chat).await
     {
         tracing::warn!(account = %account.id, error = %e, "typing indicator failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{AccountId, MessageId};
+
+    fn message(origin: MessageOrigin, status: MessageStatus, minutes_ago: i64) -> Message {
+        let now = chrono::Utc::now();
+        let mut m = Message::outbound(
+            MessageId::from_ulid(ulid::Ulid::new()),
+            &AccountId::from_ulid(ulid::Ulid::new()),
+            ChatJid::parse("15551234567@s.whatsapp.net").expect("jid"),
+            Some("x".into()),
+            origin,
+            now - chrono::Duration::minutes(minutes_ago),
+        );
+        m.status = status;
+        m
+    }
+
+    #[test]
+    fn the_loop_guard_counts_from_the_history_only_when_it_covers_the_hour() {
+        let since = chrono::Utc::now() - chrono::Duration::hours(1);
+        let short = vec![
+            message(MessageOrigin::Ai, MessageStatus::Sent, 1),
+            message(MessageOrigin::Ai, MessageStatus::Queued, 2),
+            message(MessageOrigin::Ai, MessageStatus::Cancelled, 3),
+            message(MessageOrigin::Api, MessageStatus::Sent, 4),
+            message(MessageOrigin::Ai, MessageStatus::Sent, 90),
+        ];
+        assert_eq!(
+            replies_seen(&short, since),
+            Some(2),
+            "the whole chat is here"
+        );
+        let busy: Vec<Message> = (0..HISTORY as i64)
+            .map(|i| message(MessageOrigin::Ai, MessageStatus::Sent, i))
+            .collect();
+        assert_eq!(
+            replies_seen(&busy, since),
+            None,
+            "older replies may be past the page"
+        );
+        let mut reaching = busy.clone();
+        reaching[HISTORY - 1] = message(MessageOrigin::Contact, MessageStatus::Received, 61);
+        assert_eq!(replies_seen(&reaching, since), Some(HISTORY as u32 - 1));
     }
 }

@@ -207,9 +207,10 @@ enum Outcome {
     Withdrawn(String),
 }
 
-/// Records how a send ended on the message and, for an AI reply, on its log row, and emits the
-/// events: `message.sent`/`message.status`, and `ai.reply.sent`/`failed`/`skipped`. Each is
-/// written only by the run that moved the state, so a second run emits nothing.
+/// Records how a send ended on the message and, for an AI reply, on its log row (one write),
+/// and emits the events: `message.sent`/`message.status`, and `ai.reply.sent`/`failed`/
+/// `skipped`. Each is written only by the run that moved the state, so a second run emits
+/// nothing.
 async fn finish(
     s: &Services,
     message: &Message,
@@ -222,21 +223,34 @@ async fn finish(
         Outcome::Failed(e) => (MessageStatus::Failed, None, Some(e.as_str())),
         Outcome::Withdrawn(reason) => (MessageStatus::Cancelled, None, Some(reason.as_str())),
     };
-    let moved = s
-        .store
-        .transition_message(
-            &message.account_id,
-            &message.chat_id,
-            &message.id,
-            &StatusChange {
-                from: &[MessageStatus::Queued, MessageStatus::Sending],
-                to: status,
-                provider_message_id: provider_id,
-                error,
-            },
-        )
-        .await
-        .map_err(store_err)?;
+    let change = StatusChange {
+        from: &[MessageStatus::Queued, MessageStatus::Sending],
+        to: status,
+        provider_message_id: provider_id,
+        error,
+    };
+    let settled = log.map(|log| settled_row(s, log, &outcome));
+    let (moved, log_moved) = match &settled {
+        Some((row, _)) => s
+            .store
+            .settle_reply(
+                &message.account_id,
+                &message.chat_id,
+                &message.id,
+                &change,
+                row,
+            )
+            .await
+            .map_err(store_err)?,
+        None => {
+            let moved = s
+                .store
+                .transition_message(&message.account_id, &message.chat_id, &message.id, &change)
+                .await
+                .map_err(store_err)?;
+            (moved, false)
+        }
+    };
     if !moved {
         return Ok(());
     }
@@ -258,39 +272,38 @@ async fn finish(
             MessageView::from(&view),
         ));
     }
-    if let Some(log) = log {
-        let mut row = log.clone();
-        let event_type = match outcome {
-            Outcome::Sent(_) => {
-                row.status = AiLogStatus::Sent;
-                row.sent_at = Some(s.clock.now());
-                EventType::AiReplySent
-            }
-            Outcome::Failed(e) => {
-                row.status = AiLogStatus::Failed;
-                row.error = Some(e);
-                EventType::AiReplyFailed
-            }
-            Outcome::Withdrawn(reason) => {
-                row.status = AiLogStatus::Skipped;
-                row.reason = Some(reason);
-                EventType::AiReplySkipped
-            }
-        };
-        if s.store
-            .update_ai_log_if(AiLogStatus::Generated, &row)
-            .await
-            .map_err(store_err)?
-        {
-            let data = serde_json::json!({"log": row, "message": MessageView::from(&view)});
-            emitted.push(events::new_event(
-                s,
-                event_type,
-                Some(&message.account_id),
-                data,
-            ));
-        }
+    if let (Some((row, event_type)), true) = (settled, log_moved) {
+        let data = serde_json::json!({"log": row, "message": MessageView::from(&view)});
+        emitted.push(events::new_event(
+            s,
+            event_type,
+            Some(&message.account_id),
+            data,
+        ));
     }
     jobs::enqueue(s, emitted.into_iter().map(events::as_job).collect()).await?;
     Ok(())
+}
+
+/// The log row of an AI reply as its send ended, and the event that tells it.
+fn settled_row(s: &Services, log: &AiLog, outcome: &Outcome) -> (AiLog, EventType) {
+    let mut row = log.clone();
+    let event_type = match outcome {
+        Outcome::Sent(_) => {
+            row.status = AiLogStatus::Sent;
+            row.sent_at = Some(s.clock.now());
+            EventType::AiReplySent
+        }
+        Outcome::Failed(e) => {
+            row.status = AiLogStatus::Failed;
+            row.error = Some(e.clone());
+            EventType::AiReplyFailed
+        }
+        Outcome::Withdrawn(reason) => {
+            row.status = AiLogStatus::Skipped;
+            row.reason = Some(reason.clone());
+            EventType::AiReplySkipped
+        }
+    };
+    (row, event_type)
 }

@@ -21,6 +21,26 @@ fn status_name(status: AiLogStatus) -> Result<String, StoreError> {
     Ok(to_json(&status)?.trim_matches('"').to_string())
 }
 
+/// `update_ai_log_if` in the caller's transaction.
+pub(super) fn update_log_if_in(
+    c: &Connection,
+    expected: AiLogStatus,
+    log: &AiLog,
+) -> Result<bool, StoreError> {
+    let n = cached::exec(
+        c,
+        "UPDATE ai_logs SET status = ?3, data = ?4 WHERE id = ?1 AND status = ?2",
+        params![
+            log.id.as_str(),
+            status_name(expected)?,
+            status_text(log)?,
+            to_json(log)?
+        ],
+    )
+    .map_err(backend)?;
+    Ok(n == 1)
+}
+
 /// Inserts the row unless one exists for its inbound message; returns the row that stands.
 fn insert_log(c: &Connection, log: AiLog) -> Result<Recorded<AiLog>, StoreError> {
     let n = cached::exec(c,
@@ -61,22 +81,9 @@ impl AiLogStore for EmbeddedStore {
         expected: AiLogStatus,
         log: &AiLog,
     ) -> Result<bool, StoreError> {
-        let (id, expected, status, data) = (
-            log.id.to_string(),
-            status_name(expected)?,
-            status_text(log)?,
-            to_json(log)?,
-        );
+        let log = log.clone();
         self.db
-            .write(move |c| {
-                let n = cached::exec(
-                    c,
-                    "UPDATE ai_logs SET status = ?3, data = ?4 WHERE id = ?1 AND status = ?2",
-                    params![id, expected, status, data],
-                )
-                .map_err(backend)?;
-                Ok(n == 1)
-            })
+            .write(move |c| update_log_if_in(c, expected, &log))
             .await
     }
 

@@ -40,6 +40,7 @@ impl ContextStore for EmbeddedStore {
         account: &AccountId,
         chat: &ChatJid,
         message: &MessageId,
+        history: usize,
     ) -> Result<ReplyContext, StoreError> {
         let (account, chat, message) = (account.to_string(), chat.to_string(), message.to_string());
         self.db
@@ -55,6 +56,12 @@ impl ContextStore for EmbeddedStore {
                     chat: chat_row(c, &account, &chat)?,
                     global_ai: settings(c, super::ai_config::GLOBAL)?,
                     account_ai: settings(c, &account)?,
+                    recent: super::query_data(
+                        c,
+                        "SELECT data FROM messages WHERE account_id = ?1 AND chat_id = ?2
+                         ORDER BY id DESC LIMIT ?3",
+                        params![account, chat, history as i64],
+                    )?,
                 })
             })
             .await

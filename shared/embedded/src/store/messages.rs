@@ -1,3 +1,4 @@
+use super::ai_logs::update_log_if_in;
 use super::chats::{load_chat, save_chat};
 use super::{EmbeddedStore, backend, from_json, paginate, query_data, to_json};
 use crate::cached;
@@ -5,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::time::Duration;
+use switchboard_core::domain::ai_log::{AiLog, AiLogStatus};
 use switchboard_core::domain::chat::{Chat, ChatJid};
 use switchboard_core::domain::ids::{AccountId, MessageId};
 use switchboard_core::domain::message::{Message, MessageStatus};
@@ -39,6 +41,55 @@ fn find_by(
         .optional()
         .map_err(backend)?;
     data.map(|d| from_json(&d)).transpose()
+}
+
+/// A `StatusChange` that can move to the writer thread.
+struct OwnedChange {
+    from: Vec<MessageStatus>,
+    to: MessageStatus,
+    provider_message_id: Option<String>,
+    error: Option<String>,
+}
+
+impl OwnedChange {
+    fn of(change: &StatusChange<'_>) -> Self {
+        Self {
+            from: change.from.to_vec(),
+            to: change.to,
+            provider_message_id: change.provider_message_id.map(str::to_string),
+            error: change.error.map(str::to_string),
+        }
+    }
+}
+
+/// `transition_message` in the caller's transaction.
+fn transition_in(
+    c: &Connection,
+    account: &str,
+    id: &str,
+    change: &OwnedChange,
+) -> Result<bool, StoreError> {
+    let Some(mut m) = find_by(c, "id", account, id)? else {
+        return Ok(false);
+    };
+    if !change.from.contains(&m.status) {
+        return Ok(false);
+    }
+    m.status = change.to;
+    m.updated_at = chrono::Utc::now();
+    if change.provider_message_id.is_some() {
+        m.provider_message_id = change.provider_message_id.clone();
+    }
+    if change.error.is_some() {
+        m.error = change.error.clone();
+    }
+    cached::exec(
+        c,
+        "UPDATE messages SET provider_message_id = ?2, data = ?3 WHERE id = ?1",
+        params![id, m.provider_message_id, to_json(&m)?],
+    )
+    .map_err(backend)?;
+    Ok(true)
 }
 
 /// `record_outbound` in the caller's transaction.
@@ -147,37 +198,29 @@ impl MessageStore for EmbeddedStore {
         id: &MessageId,
         change: &StatusChange<'_>,
     ) -> Result<bool, StoreError> {
-        let (account, id, from, to) = (
-            account.to_string(),
-            id.to_string(),
-            change.from.to_vec(),
-            change.to,
-        );
-        let provider_message_id = change.provider_message_id.map(str::to_string);
-        let error = change.error.map(str::to_string);
+        let (account, id, change) = (account.to_string(), id.to_string(), OwnedChange::of(change));
+        self.db
+            .write(move |c| transition_in(c, &account, &id, &change))
+            .await
+    }
+
+    async fn settle_reply(
+        &self,
+        account: &AccountId,
+        _chat: &ChatJid,
+        id: &MessageId,
+        change: &StatusChange<'_>,
+        log: &AiLog,
+    ) -> Result<(bool, bool), StoreError> {
+        let (account, id, change) = (account.to_string(), id.to_string(), OwnedChange::of(change));
+        let log = log.clone();
         self.db
             .write(move |c| {
-                let Some(mut m) = find_by(c, "id", &account, &id)? else {
-                    return Ok(false);
-                };
-                if !from.contains(&m.status) {
-                    return Ok(false);
+                if !transition_in(c, &account, &id, &change)? {
+                    return Ok((false, false));
                 }
-                m.status = to;
-                m.updated_at = chrono::Utc::now();
-                if provider_message_id.is_some() {
-                    m.provider_message_id = provider_message_id;
-                }
-                if error.is_some() {
-                    m.error = error;
-                }
-                cached::exec(
-                    c,
-                    "UPDATE messages SET provider_message_id = ?2, data = ?3 WHERE id = ?1",
-                    params![id, m.provider_message_id, to_json(&m)?],
-                )
-                .map_err(backend)?;
-                Ok(true)
+                let log_moved = update_log_if_in(c, AiLogStatus::Generated, &log)?;
+                Ok((true, log_moved))
             })
             .await
     }
