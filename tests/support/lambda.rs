@@ -37,13 +37,24 @@ pub struct Function {
     runtime: Arc<Runtime>,
     started: Instant,
     child: Child,
+    /// Each invocation's time, event handed over to answer posted.
+    handled: Mutex<Vec<Duration>>,
 }
 
-/// Where the cargo-built binaries are (the target dir the test binary was built in).
+/// Where the cargo-built binaries are: `SWITCHBOARD_FUNCTION_DIR` (a release build, for the
+/// benchmark), else the target dir the test binary was built in.
 pub fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    // target/<profile>/deps/system-xxxx → target/<profile>/<name>
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let dir = match std::env::var_os("SWITCHBOARD_FUNCTION_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let exe = std::env::current_exe().expect("test exe");
+            // target/<profile>/deps/system-xxxx → target/<profile>/<name>
+            exe.parent()
+                .and_then(|d| d.parent())
+                .expect("target dir")
+                .to_path_buf()
+        }
+    };
     let path = dir.join(name);
     assert!(
         path.exists(),
@@ -91,6 +102,7 @@ impl Function {
             runtime,
             started,
             child,
+            handled: Mutex::new(Vec::new()),
         }
     }
 
@@ -128,10 +140,18 @@ impl Function {
             .expect("lock")
             .push_back((id, event));
         self.runtime.arrived.notify_one();
-        tokio::time::timeout(Duration::from_secs(60), rx)
+        let asked = Instant::now();
+        let outcome = tokio::time::timeout(Duration::from_secs(60), rx)
             .await
             .unwrap_or_else(|_| panic!("{} did not answer in 60 s", self.name))
-            .expect("answer")
+            .expect("answer");
+        self.handled.lock().expect("lock").push(asked.elapsed());
+        outcome
+    }
+
+    /// The invocation times so far, and a fresh start.
+    pub fn take_timings(&self) -> Vec<Duration> {
+        std::mem::take(&mut *self.handled.lock().expect("lock"))
     }
 
     pub async fn stop(mut self) {

@@ -76,17 +76,16 @@ async fn an_inbound_message_through_the_functions_ends_as_a_sent_reply_and_deliv
         proxies.push(CountingProxy::start(aws::endpoint()).await);
     }
     let env: Vec<_> = proxies.iter().map(|p| function_env(&d, &p.url)).collect();
-    let (api, ingest, ai_reply, outbound, fanout) = tokio::join!(
-        Function::start(names[0], &env[0]),
-        Function::start(names[1], &env[1]),
-        Function::start(names[2], &env[2]),
-        Function::start(names[3], &env[3]),
-        Function::start(names[4], &env[4]),
-    );
-    for f in [&api, &ingest, &ai_reply, &outbound, &fanout] {
+    // One at a time, so each init has the machine to itself, as on Lambda.
+    let mut started = Vec::new();
+    for (name, env) in names.iter().zip(&env) {
+        let f = Function::start(name, env).await;
         let init = f.init_time().await;
         eprintln!("{} init {:.1} ms", f.name, init.as_secs_f64() * 1000.0);
+        started.push(f);
     }
+    let [api, ingest, ai_reply, outbound, fanout]: [Function; 5] =
+        started.try_into().ok().expect("five functions");
     let take_all = || -> Vec<BTreeMap<String, u64>> { proxies.iter().map(|p| p.take()).collect() };
     let warm_up = take_all();
 
@@ -195,8 +194,23 @@ async fn an_inbound_message_through_the_functions_ends_as_a_sent_reply_and_deliv
     let elapsed = accepted_at.elapsed();
     let flow = take_all();
     // A second message while the functions are warm: the steady state.
+    for f in [&ingest, &ai_reply, &outbound, &fanout] {
+        f.take_timings();
+    }
     let (_, delivered_too) = flow_of(2).await;
     let warm_flow = take_all();
+    for f in [&ingest, &ai_reply, &outbound, &fanout] {
+        let ms: Vec<String> = f
+            .take_timings()
+            .iter()
+            .map(|d| format!("{:.1}", d.as_secs_f64() * 1000.0))
+            .collect();
+        eprintln!(
+            "{} handler ms per invocation, warm: {}",
+            f.name,
+            ms.join(", ")
+        );
+    }
     assert_eq!(delivered_too.len(), 8, "four events per message, each once");
     let types: Vec<String> = delivered
         .iter()

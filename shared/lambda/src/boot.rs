@@ -38,13 +38,16 @@ pub async fn start() -> Result<AppState, StartError> {
     Ok(Services::new(backends, settings))
 }
 
-/// JSON lines for CloudWatch (its own timestamp is enough), filtered by `RUST_LOG`.
+/// JSON lines for CloudWatch (its own timestamp is enough), at the level `RUST_LOG` names
+/// (`error`, `warn`, `info`, `debug`, `trace`; `info` otherwise).
 fn init_logs() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.trim().parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
+        .with_max_level(level)
         .with_ansi(false)
         .without_time()
         .with_current_span(false)

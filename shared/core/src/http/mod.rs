@@ -80,13 +80,21 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 pub fn router(state: AppState) -> Router {
     let (router, api) = api_router().split_for_parts();
-    let document = api.to_json().unwrap_or_else(|_| "{}".to_string());
+    // Written out on the first request, not at start: a function's cold start does not pay
+    // for a document that is rarely asked for.
+    let document = std::sync::Arc::new((api, std::sync::OnceLock::<String>::new()));
     router
         .route(
             "/openapi.json",
             get(move || {
                 let document = document.clone();
-                async move { ([(header::CONTENT_TYPE, "application/json")], document) }
+                async move {
+                    let (api, text) = &*document;
+                    let text = text
+                        .get_or_init(|| api.to_json().unwrap_or_else(|_| "{}".to_string()))
+                        .clone();
+                    ([(header::CONTENT_TYPE, "application/json")], text)
+                }
             }),
         )
         .fallback(|| async { AppError::NotFound("route") })
