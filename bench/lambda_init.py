@@ -1,13 +1,11 @@
 """Init time of the release function binaries: process start to the first Runtime API `next`
-call, over several starts, with the AWS endpoint at moto (the init's two warm-up round trips
-included) and at a closed port (the warm-up fails at once: the binary's own start-up work).
+call, over several starts, against moto (the init's two warm-up round trips included).
 
 usage: python3 bench/lambda_init.py BIN_DIR MOTO_URL [STARTS]
 """
 
 import http.server
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,14 +25,6 @@ class Runtime(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def init_ms(binary, endpoint, env):
@@ -74,16 +64,10 @@ def main():
         "ADMIN_JWT_SECRET": "x" * 40, "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
     }
-    closed = f"http://127.0.0.1:{free_port()}"
-    print(f"init ms over {starts} starts (median / max)")
-    print(f"{'function':<16}{'against moto':>16}{'endpoint closed':>18}")
+    print(f"init ms over {starts} starts: median, max")
     for name in FUNCTIONS:
-        binary = os.path.join(bin_dir, name)
-        row = []
-        for endpoint in (moto, closed):
-            runs = [init_ms(binary, endpoint, env) for _ in range(starts)]
-            row.append(f"{statistics.median(runs):.1f} / {max(runs):.1f}")
-        print(f"{name:<16}{row[0]:>16}{row[1]:>18}")
+        runs = [init_ms(os.path.join(bin_dir, name), moto, env) for _ in range(starts)]
+        print(f"  {name:<16}{statistics.median(runs):>8.1f}{max(runs):>8.1f}")
 
 
 if __name__ == "__main__":
