@@ -10,13 +10,13 @@ use switchboard_core::domain::chat::{ChatChange, ChatJid};
 use switchboard_core::domain::event::EventType;
 use switchboard_core::domain::ids::{AccountId, AiLogId, EventId, MessageId, WebhookId};
 use switchboard_core::domain::message::{Message, MessageOrigin, MessageStatus};
-use switchboard_core::domain::page::PageRequest;
+use switchboard_core::domain::page::{Page, PageRequest};
 use switchboard_core::domain::provider::{ProviderKind, SealedSecret, StoredProviderConfig};
 use switchboard_core::domain::validation::HttpUrl;
 use switchboard_core::domain::webhook::{
     AttemptStatus, DeliveryAttempt, EventFilter, Subscription,
 };
-use switchboard_core::ports::{AiLogFilter, Claim, Recorded, StatusChange, Store};
+use switchboard_core::ports::{AiLogFilter, Claim, Recorded, StatusChange, Store, StoreError};
 
 /// Makes `#[tokio::test]`s of every contract case, each on a fresh store from `$make`
 /// (an async fn returning something that derefs to a `Store`).
@@ -130,6 +130,25 @@ fn log_for(m: &Message, status: AiLogStatus) -> AiLog {
 
 fn page(limit: usize, after: Option<String>) -> PageRequest {
     PageRequest { limit, after }
+}
+
+/// Every item of a list, `limit` a page, in the order served; no page holds more than `limit`.
+async fn every_page<T, F, Fut>(limit: usize, fetch: F) -> Vec<T>
+where
+    F: Fn(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
+{
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let p = fetch(page(limit, after)).await.expect("page");
+        assert!(p.items.len() <= limit, "a page holds at most its limit");
+        all.extend(p.items);
+        match p.next {
+            Some(n) => after = Some(n),
+            None => return all,
+        }
+    }
 }
 
 pub async fn a_claim_has_one_holder_until_it_expires(store: &dyn Store) {
@@ -379,20 +398,14 @@ pub async fn messages_page_newest_first(store: &dyn Store) {
             .await
             .expect("record");
     }
-    let mut seen = Vec::new();
-    let mut after = None;
-    loop {
-        let p = store
-            .list_messages(&account.id, &jid(CHAT), &page(3, after))
-            .await
-            .expect("page");
-        assert!(p.items.len() <= 3);
-        seen.extend(p.items.iter().map(|m| m.text.clone().unwrap_or_default()));
-        match p.next {
-            Some(n) => after = Some(n),
-            None => break,
-        }
-    }
+    let seen: Vec<String> = every_page(3, |p| {
+        let (account, chat) = (&account.id, jid(CHAT));
+        async move { store.list_messages(account, &chat, &p).await }
+    })
+    .await
+    .iter()
+    .map(|m| m.text.clone().unwrap_or_default())
+    .collect();
     let expected: Vec<_> = (0..7).rev().map(|i| format!("m{i}")).collect();
     assert_eq!(seen, expected);
 }
@@ -635,19 +648,14 @@ pub async fn ai_logs_update_conditionally_and_list_by_filter(store: &dyn Store) 
     );
 
     let ids = |filter: AiLogFilter| async move {
-        let mut all = Vec::new();
-        let mut after = None;
-        loop {
-            let p = store
-                .list_ai_logs(&filter, &page(2, after))
-                .await
-                .expect("list");
-            all.extend(p.items.into_iter().map(|l| l.id));
-            match p.next {
-                Some(n) => after = Some(n),
-                None => return all,
-            }
-        }
+        every_page(2, |p| {
+            let filter = &filter;
+            async move { store.list_ai_logs(filter, &p).await }
+        })
+        .await
+        .into_iter()
+        .map(|l| l.id)
+        .collect::<Vec<_>>()
     };
     let newest_first = |picked: &[usize]| {
         picked
@@ -807,16 +815,11 @@ pub async fn accounts_list_update_and_delete_with_everything_they_own(store: &dy
             .is_err(),
         "an id is taken once"
     );
-    let mut listed = Vec::new();
-    let mut after = None;
-    loop {
-        let p = store.list_accounts(&page(2, after)).await.expect("list");
-        listed.extend(p.items.into_iter().map(|a| a.id));
-        match p.next {
-            Some(n) => after = Some(n),
-            None => break,
-        }
-    }
+    let listed: Vec<AccountId> = every_page(2, |p| async move { store.list_accounts(&p).await })
+        .await
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
     for a in &created {
         assert!(listed.contains(&a.id));
     }
@@ -1040,19 +1043,14 @@ pub async fn chats_keep_settings_and_activity_apart_and_list_newest_first(store:
         .expect("new chat");
     assert!(fresh.blocked && fresh.last_message_at.is_none());
 
-    let mut listed = Vec::new();
-    let mut after = None;
-    loop {
-        let p = store
-            .list_chats(&account.id, &page(2, after))
-            .await
-            .expect("list");
-        listed.extend(p.items.into_iter().map(|c| c.chat_id.to_string()));
-        match p.next {
-            Some(n) => after = Some(n),
-            None => break,
-        }
-    }
+    let listed: Vec<String> = every_page(2, |p| {
+        let account = &account.id;
+        async move { store.list_chats(account, &p).await }
+    })
+    .await
+    .iter()
+    .map(|c| c.chat_id.to_string())
+    .collect();
     assert_eq!(
         listed,
         [chats[0], chats[2], chats[1], "15550000003@s.whatsapp.net"],
@@ -1119,19 +1117,14 @@ pub async fn webhooks_and_their_attempts(store: &dyn Store) {
         };
         store.insert_attempt(&attempt).await.expect("attempt");
     }
-    let mut numbers = Vec::new();
-    let mut after = None;
-    loop {
-        let p = store
-            .list_attempts(&a.id, &page(2, after))
-            .await
-            .expect("attempts");
-        numbers.extend(p.items.iter().map(|x| x.attempt));
-        match p.next {
-            Some(n) => after = Some(n),
-            None => break,
-        }
-    }
+    let numbers: Vec<u32> = every_page(2, |p| {
+        let webhook = &a.id;
+        async move { store.list_attempts(webhook, &p).await }
+    })
+    .await
+    .iter()
+    .map(|x| x.attempt)
+    .collect();
     assert_eq!(numbers, [5, 4, 3, 2, 1], "newest first");
     let bad = store
         .list_attempts(&a.id, &page(2, Some("not-a-cursor".into())))

@@ -41,13 +41,7 @@ impl FakeLlm {
         let app = axum::Router::new()
             .route("/v1/chat/completions", post(complete))
             .with_state((behaviour.clone(), requests.clone()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = crate::serve_on_loopback(app).await;
         Self {
             base_url: format!("http://{addr}/v1"),
             behaviour,

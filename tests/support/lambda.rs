@@ -74,13 +74,7 @@ impl Function {
             .route(&format!("{API}/invocation/{{id}}/error"), post(fail))
             .route(&format!("{API}/init/error"), post(init_error))
             .with_state(runtime.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = crate::serve_on_loopback(app).await;
         let started = Instant::now();
         let child = Command::new(binary(name))
             .env_clear()
@@ -393,13 +387,7 @@ impl CountingProxy {
         let client = reqwest::Client::new();
         let state = (upstream, client, counts.clone());
         let app = Router::new().fallback(forward).with_state(Arc::new(state));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = crate::serve_on_loopback(app).await;
         Self {
             url: format!("http://{addr}"),
             counts,

@@ -20,6 +20,18 @@ use switchboard_core::services::AppState;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
+/// Serves `app` on a free loopback port, in the background, for the rest of the test.
+pub async fn serve_on_loopback(app: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
 pub const PRIVATE_CHAT: &str = "15551234567@s.whatsapp.net";
 
 pub struct TestApp {

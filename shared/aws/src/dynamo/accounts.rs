@@ -1,6 +1,6 @@
 use super::item::{self, Item, data, get_s, json, key, s};
 use super::keys::{self, ACCOUNT_SK, ACCOUNTS, GSI1, GSI1PK, GSI1SK, PK, SK};
-use super::{DynamoStore, backend, condition_failed, names, values};
+use super::{DynamoStore, held, names, values};
 use async_trait::async_trait;
 use switchboard_core::domain::account::{Account, TokenHash};
 use switchboard_core::domain::ids::AccountId;
@@ -11,21 +11,6 @@ const TOKEN_HASH: &str = "token_hash";
 
 pub(super) fn account_key(id: &AccountId) -> Item {
     key(keys::account(id), ACCOUNT_SK)
-}
-
-/// Cuts a `limit + 1` result to a page, with the position of its last item as the cursor.
-pub(super) fn paginate<T>(
-    mut items: Vec<T>,
-    limit: usize,
-    position: impl Fn(&T) -> String,
-) -> Page<T> {
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(position)
-    } else {
-        None
-    };
-    Page { items, next }
 }
 
 pub(super) fn parse_all<T: serde::de::DeserializeOwned>(
@@ -45,21 +30,22 @@ impl AccountStore for DynamoStore {
             (GSI1PK, s(ACCOUNTS)),
             (GSI1SK, s(account.id.as_str())),
         ]));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(row))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(|e| {
-                if condition_failed(&e) {
-                    StoreError::Conflict(format!("account {} exists", account.id))
-                } else {
-                    backend(e)
-                }
-            })?;
-        Ok(())
+        if held(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(row))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await,
+        )? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!(
+                "account {} exists",
+                account.id
+            )))
+        }
     }
 
     async fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
@@ -77,29 +63,27 @@ impl AccountStore for DynamoStore {
                 page.limit + 1,
             )
             .await?;
-        Ok(paginate(parse_all(&items)?, page.limit, |a: &Account| {
-            a.id.to_string()
-        }))
+        Ok(Page::from_overfetch(
+            parse_all(&items)?,
+            page.limit,
+            |a: &Account| a.id.to_string(),
+        ))
     }
 
     async fn update_account(&self, account: &Account) -> Result<bool, StoreError> {
         self.forget_config(&account_key(&account.id));
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(account_key(&account.id)))
-            .update_expression("SET #d = :d")
-            .condition_expression("attribute_exists(pk)")
-            .set_expression_attribute_names(names([("#d", item::DATA)]))
-            .set_expression_attribute_values(values([(":d", json(account)?)]))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(backend(e)),
-        }
+        held(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(account_key(&account.id)))
+                .update_expression("SET #d = :d")
+                .condition_expression("attribute_exists(pk)")
+                .set_expression_attribute_names(names([("#d", item::DATA)]))
+                .set_expression_attribute_values(values([(":d", json(account)?)]))
+                .send()
+                .await,
+        )
     }
 
     /// Everything the account owns, then the account itself, so a delete that stops halfway
@@ -154,21 +138,17 @@ impl AccountStore for DynamoStore {
 
     async fn set_token_hash(&self, id: &AccountId, token: &TokenHash) -> Result<bool, StoreError> {
         self.forget_config(&account_key(id));
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(account_key(id)))
-            .update_expression("SET token_hash = :t")
-            .condition_expression("attribute_exists(pk)")
-            .set_expression_attribute_values(values([(":t", s(&token.0))]))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(backend(e)),
-        }
+        held(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(account_key(id)))
+                .update_expression("SET token_hash = :t")
+                .condition_expression("attribute_exists(pk)")
+                .set_expression_attribute_values(values([(":t", s(&token.0))]))
+                .send()
+                .await,
+        )
     }
 
     /// From the configuration cache: a rotated token stops working here at once, and in other

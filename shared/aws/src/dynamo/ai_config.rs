@@ -1,6 +1,6 @@
 use super::item::{self, Item, data, get_n, json, key, n};
 use super::keys::{self, GLOBAL_PK, SETTINGS_SK};
-use super::{DynamoStore, backend, condition_failed};
+use super::{DynamoStore, held};
 use async_trait::async_trait;
 use switchboard_core::domain::ai_settings::{AiSettings, AiSettingsPatch};
 use switchboard_core::domain::ids::AccountId;
@@ -49,12 +49,10 @@ impl DynamoStore {
                     .expression_attribute_values(":v", n(v)),
                 None => put.condition_expression("attribute_not_exists(pk)"),
             };
-            let sent = put.send().await;
+            let written = held(put.send().await);
             self.forget_config(&row_key);
-            match sent {
-                Ok(_) => return Ok(settings),
-                Err(e) if condition_failed(&e) => continue,
-                Err(e) => return Err(backend(e)),
+            if written? {
+                return Ok(settings);
             }
         }
         Err(StoreError::Conflict(

@@ -2,11 +2,11 @@
 //! Query; the inbound message they decided on carries their id, which makes one row per
 //! message a condition of the same transaction.
 
-use super::accounts::{paginate, parse_all};
+use super::accounts::parse_all;
 use super::item::{self, Item, get_s, json, key, s};
 use super::keys::{self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK};
 use super::messages::{AI_LOG, message_key, outbound_unique};
-use super::{DynamoStore, LOG_DAYS, backend, condition_failed, tx_put, tx_update};
+use super::{DynamoStore, LOG_DAYS, backend, held, tx_put, tx_update};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::Select;
 use chrono::{DateTime, Utc};
@@ -142,21 +142,17 @@ impl AiLogStore for DynamoStore {
         log: &AiLog,
     ) -> Result<bool, StoreError> {
         // A single write: a conditional put, not a transaction (which costs double).
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(log_item(log)?))
-            .condition_expression("#s = :expected")
-            .expression_attribute_names("#s", STATUS)
-            .expression_attribute_values(":expected", s(status_name(expected)?))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(backend(e)),
-        }
+        held(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(log_item(log)?))
+                .condition_expression("#s = :expected")
+                .expression_attribute_names("#s", STATUS)
+                .expression_attribute_values(":expected", s(status_name(expected)?))
+                .send()
+                .await,
+        )
     }
 
     async fn count_replies_since(
@@ -280,6 +276,6 @@ impl AiLogStore for DynamoStore {
         let mut logs: Vec<AiLog> = parse_all(&items)?;
         logs.retain(|l| page.after.as_deref() != Some(l.id.as_str()));
         logs.truncate(page.limit + 1);
-        Ok(paginate(logs, page.limit, |l| l.id.to_string()))
+        Ok(Page::from_overfetch(logs, page.limit, |l| l.id.to_string()))
     }
 }

@@ -4,7 +4,7 @@
 
 use super::item::{self, Item, get_n, get_s, json, key, n, parse_timestamp, s, timestamp};
 use super::keys::{self, GSI1, GSI1SK};
-use super::{DynamoStore, backend, condition_failed};
+use super::{DynamoStore, held};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use chrono::{DateTime, Utc};
@@ -121,11 +121,7 @@ impl ChatStore for DynamoStore {
             let position = get_s(row, GSI1SK).unwrap_or_default().to_string();
             chats.push((position, chat_from(row, account, &jid)?));
         }
-        let page = super::accounts::paginate(chats, page.limit, |(p, _)| p.clone());
-        Ok(Page {
-            items: page.items.into_iter().map(|(_, c)| c).collect(),
-            next: page.next,
-        })
+        Ok(Page::from_overfetch(chats, page.limit, |(p, _)| p.clone()).map(|(_, c)| c))
     }
 
     async fn update_chat(
@@ -167,10 +163,8 @@ impl ChatStore for DynamoStore {
             if let Some(v) = version {
                 update = update.expression_attribute_values(":v", n(v));
             }
-            match update.send().await {
-                Ok(_) => return Ok(value),
-                Err(e) if condition_failed(&e) => continue,
-                Err(e) => return Err(backend(e)),
+            if held(update.send().await)? {
+                return Ok(value);
             }
         }
         Err(StoreError::Conflict(

@@ -1,6 +1,6 @@
 use super::item::{self, key, n};
 use super::keys::{self, CLAIM_SK};
-use super::{DynamoStore, backend, condition_failed};
+use super::{DynamoStore, held};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -22,19 +22,21 @@ impl ClaimStore for DynamoStore {
         let mut row = key(keys::claim(claim_key), CLAIM_SK);
         row.insert("expires_ms".into(), n(expires.timestamp_millis()));
         row.insert(keys::TTL.into(), item::expires(expires, 1));
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(row))
-            .condition_expression("attribute_not_exists(pk) OR expires_ms <= :now")
-            .expression_attribute_values(":now", n(now.timestamp_millis()))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(Claim::Acquired),
-            Err(e) if condition_failed(&e) => Ok(Claim::Busy),
-            Err(e) => Err(backend(e)),
-        }
+        Ok(
+            if held(
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(row))
+                    .condition_expression("attribute_not_exists(pk) OR expires_ms <= :now")
+                    .expression_attribute_values(":now", n(now.timestamp_millis()))
+                    .send()
+                    .await,
+            )? {
+                Claim::Acquired
+            } else {
+                Claim::Busy
+            },
+        )
     }
 }

@@ -5,9 +5,7 @@
 
 use super::item::{self, Item, get_s, json, key, parse_timestamp, s, timestamp};
 use super::keys::{self, POINTER_SK};
-use super::{
-    DEDUPE_DAYS, DynamoStore, IDEMPOTENCY_DAYS, backend, condition_failed, tx_put, tx_update,
-};
+use super::{DEDUPE_DAYS, DynamoStore, IDEMPOTENCY_DAYS, backend, held, tx_put, tx_update};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
@@ -218,17 +216,14 @@ impl MessageStore for DynamoStore {
             .expression_attribute_values(":stale", s(timestamp(&(now - lease))))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(Claim::Acquired),
-            Err(e) if condition_failed(&e) => {
-                let current = self.get_message(account, chat, id).await?;
-                Ok(match current.map(|m| m.status) {
-                    Some(MessageStatus::Sending) => Claim::Busy,
-                    _ => Claim::Done,
-                })
-            }
-            Err(e) => Err(backend(e)),
+        if held(out)? {
+            return Ok(Claim::Acquired);
         }
+        let current = self.get_message(account, chat, id).await?;
+        Ok(match current.map(|m| m.status) {
+            Some(MessageStatus::Sending) => Claim::Busy,
+            _ => Claim::Done,
+        })
     }
 
     async fn transition_message(
@@ -349,7 +344,7 @@ impl MessageStore for DynamoStore {
             }
         }
         messages.truncate(page.limit + 1);
-        Ok(super::accounts::paginate(messages, page.limit, |m| {
+        Ok(Page::from_overfetch(messages, page.limit, |m| {
             m.id.to_string()
         }))
     }

@@ -85,14 +85,6 @@ impl DynamoStore {
         }
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     /// A strongly consistent read of one item.
     pub(crate) async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
         let out = self
@@ -263,19 +255,14 @@ impl DynamoStore {
     /// Deletes items by key, 25 a request, retrying what DynamoDB leaves unprocessed.
     pub(crate) async fn delete_all(&self, keys: Vec<Item>) -> Result<(), StoreError> {
         for chunk in keys.chunks(25) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|k| {
-                    WriteRequest::builder()
-                        .delete_request(
-                            aws_sdk_dynamodb::types::DeleteRequest::builder()
-                                .set_key(Some(k.clone()))
-                                .build()
-                                .expect("key is set"),
-                        )
-                        .build()
-                })
-                .collect();
+            let mut requests = Vec::with_capacity(chunk.len());
+            for k in chunk {
+                let delete = aws_sdk_dynamodb::types::DeleteRequest::builder()
+                    .set_key(Some(k.clone()))
+                    .build()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                requests.push(WriteRequest::builder().delete_request(delete).build());
+            }
             while !requests.is_empty() {
                 let out = self
                     .client
@@ -357,12 +344,21 @@ pub(crate) fn names<const N: usize>(pairs: [(&str, &str); N]) -> Option<HashMap<
     )
 }
 
-/// The condition of a single write failed.
-pub(crate) fn condition_failed<E, R>(e: &SdkError<E, R>) -> bool
+/// The outcome of a conditional single write: whether its condition held (and it was written).
+pub(crate) fn held<T, E, R>(outcome: Result<T, SdkError<E, R>>) -> Result<bool, StoreError>
 where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
 {
-    matches!(e, SdkError::ServiceError(se) if se.err().code() == Some("ConditionalCheckFailedException"))
+    match outcome {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(se))
+            if se.err().code() == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(backend(e)),
+    }
 }
 
 impl DynamoStore {

@@ -1,7 +1,7 @@
-use super::accounts::{paginate, parse_all};
+use super::accounts::parse_all;
 use super::item::{self, Item, get_s, json, key, s};
 use super::keys::{self, ATTEMPT_PREFIX, GSI1, GSI1PK, GSI1SK, WEBHOOK_SK};
-use super::{ATTEMPT_DAYS, DynamoStore, backend, condition_failed};
+use super::{ATTEMPT_DAYS, DynamoStore, backend, held};
 use async_trait::async_trait;
 use switchboard_core::domain::ids::WebhookId;
 use switchboard_core::domain::page::{Page, PageRequest};
@@ -25,21 +25,22 @@ fn webhook_item(w: &Subscription) -> Result<Item, StoreError> {
 #[async_trait]
 impl WebhookStore for DynamoStore {
     async fn insert_webhook(&self, webhook: &Subscription) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(webhook_item(webhook)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(|e| {
-                if condition_failed(&e) {
-                    StoreError::Conflict(format!("webhook {} exists", webhook.id))
-                } else {
-                    backend(e)
-                }
-            })?;
-        Ok(())
+        if held(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(webhook_item(webhook)?))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await,
+        )? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!(
+                "webhook {} exists",
+                webhook.id
+            )))
+        }
     }
 
     async fn get_webhook(&self, id: &WebhookId) -> Result<Option<Subscription>, StoreError> {
@@ -57,7 +58,7 @@ impl WebhookStore for DynamoStore {
                 page.limit + 1,
             )
             .await?;
-        Ok(paginate(
+        Ok(Page::from_overfetch(
             parse_all(&items)?,
             page.limit,
             |w: &Subscription| w.id.to_string(),
@@ -79,19 +80,15 @@ impl WebhookStore for DynamoStore {
     }
 
     async fn update_webhook(&self, webhook: &Subscription) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(webhook_item(webhook)?))
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(backend(e)),
-        }
+        held(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(webhook_item(webhook)?))
+                .condition_expression("attribute_exists(pk)")
+                .send()
+                .await,
+        )
     }
 
     /// The attempts first, the subscription last, so a delete that stops halfway is finished
@@ -173,10 +170,6 @@ impl WebhookStore for DynamoStore {
             rows.push((seq, item::data::<DeliveryAttempt>(row)?));
         }
         rows.truncate(page.limit + 1);
-        let page = paginate(rows, page.limit, |(seq, _)| seq.clone());
-        Ok(Page {
-            items: page.items.into_iter().map(|(_, a)| a).collect(),
-            next: page.next,
-        })
+        Ok(Page::from_overfetch(rows, page.limit, |(seq, _)| seq.clone()).map(|(_, a)| a))
     }
 }

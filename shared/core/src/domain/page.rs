@@ -62,6 +62,22 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// A page from a result fetched with one item more than `limit`: the extra item says there
+    /// is more, and the position of the last item kept is the cursor.
+    pub fn from_overfetch(
+        mut items: Vec<T>,
+        limit: usize,
+        position: impl Fn(&T) -> String,
+    ) -> Self {
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(position)
+        } else {
+            None
+        };
+        Page { items, next }
+    }
+
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {
             items: self.items.into_iter().map(f).collect(),

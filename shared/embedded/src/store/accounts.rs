@@ -1,4 +1,4 @@
-use super::{EmbeddedStore, backend, from_json, paginate, query_data, to_json};
+use super::{EmbeddedStore, backend, from_json, query_data, to_json};
 use crate::cached;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -49,7 +49,7 @@ impl AccountStore for EmbeddedStore {
                     "SELECT data FROM accounts WHERE id > ?1 ORDER BY id LIMIT ?2",
                     params![after, limit as i64 + 1],
                 )?;
-                Ok(paginate(items, limit, |a| a.id.to_string()))
+                Ok(Page::from_overfetch(items, limit, |a| a.id.to_string()))
             })
             .await
     }

@@ -1,5 +1,5 @@
 use super::messages::record_outbound_in;
-use super::{EmbeddedStore, backend, from_json, paginate, query_data, timestamp_key, to_json};
+use super::{EmbeddedStore, backend, from_json, query_data, timestamp_key, to_json};
 use crate::cached;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -167,7 +167,7 @@ impl AiLogStore for EmbeddedStore {
                      ORDER BY id DESC LIMIT ?5",
                     params![account, chat, status, before, limit as i64 + 1],
                 )?;
-                Ok(paginate(items, limit, |l| l.id.to_string()))
+                Ok(Page::from_overfetch(items, limit, |l| l.id.to_string()))
             })
             .await
     }

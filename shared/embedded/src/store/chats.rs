@@ -1,4 +1,4 @@
-use super::{EmbeddedStore, backend, from_json, paginate, query_data, timestamp_key, to_json};
+use super::{EmbeddedStore, backend, from_json, query_data, timestamp_key, to_json};
 use crate::cached;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -86,7 +86,7 @@ impl ChatStore for EmbeddedStore {
                         limit as i64 + 1
                     ],
                 )?;
-                Ok(paginate(items, limit, position))
+                Ok(Page::from_overfetch(items, limit, position))
             })
             .await
     }

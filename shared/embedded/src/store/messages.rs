@@ -1,6 +1,6 @@
 use super::ai_logs::update_log_if_in;
 use super::chats::{load_chat, save_chat};
-use super::{EmbeddedStore, backend, from_json, paginate, query_data, to_json};
+use super::{EmbeddedStore, backend, from_json, query_data, to_json};
 use crate::cached;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -277,7 +277,7 @@ impl MessageStore for EmbeddedStore {
                      ORDER BY id DESC LIMIT ?4",
                     params![account, chat, before, limit as i64 + 1],
                 )?;
-                Ok(paginate(items, limit, |m| m.id.to_string()))
+                Ok(Page::from_overfetch(items, limit, |m| m.id.to_string()))
             })
             .await
     }

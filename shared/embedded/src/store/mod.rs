@@ -15,7 +15,6 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
-use switchboard_core::domain::page::Page;
 use switchboard_core::ports::StoreError;
 
 pub struct EmbeddedStore {
@@ -68,21 +67,6 @@ pub(crate) fn load<T: DeserializeOwned>(
         .optional()
         .map_err(backend)?;
     data.map(|d| from_json(&d)).transpose()
-}
-
-/// Cuts a `limit + 1` result to a page, with the position of its last item as the cursor.
-pub(crate) fn paginate<T>(
-    mut items: Vec<T>,
-    limit: usize,
-    position: impl Fn(&T) -> String,
-) -> Page<T> {
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(position)
-    } else {
-        None
-    };
-    Page { items, next }
 }
 
 pub(crate) fn timestamp_key(t: &chrono::DateTime<chrono::Utc>) -> String {

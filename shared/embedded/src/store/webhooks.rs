@@ -1,4 +1,4 @@
-use super::{EmbeddedStore, backend, load, paginate, query_data, to_json};
+use super::{EmbeddedStore, backend, load, query_data, to_json};
 use crate::cached;
 use async_trait::async_trait;
 use rusqlite::params;
@@ -50,7 +50,7 @@ impl WebhookStore for EmbeddedStore {
                     "SELECT data FROM webhooks WHERE id > ?1 ORDER BY id LIMIT ?2",
                     params![after, limit as i64 + 1],
                 )?;
-                Ok(paginate(items, limit, |w| w.id.to_string()))
+                Ok(Page::from_overfetch(items, limit, |w| w.id.to_string()))
             })
             .await
     }
@@ -144,11 +144,7 @@ impl WebhookStore for EmbeddedStore {
                     let (seq, data) = row.map_err(backend)?;
                     items.push((seq, super::from_json::<DeliveryAttempt>(&data)?));
                 }
-                let page = paginate(items, limit, |(seq, _)| seq.to_string());
-                Ok(Page {
-                    items: page.items.into_iter().map(|(_, a)| a).collect(),
-                    next: page.next,
-                })
+                Ok(Page::from_overfetch(items, limit, |(seq, _)| seq.to_string()).map(|(_, a)| a))
             })
             .await
     }
