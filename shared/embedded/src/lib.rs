@@ -10,7 +10,7 @@ mod store;
 pub mod worker;
 
 pub use cipher::Keyring;
-pub use db::Database;
+pub use db::{Database, Durability};
 pub use queue::{Delivery, EmbeddedQueue};
 pub use store::EmbeddedStore;
 

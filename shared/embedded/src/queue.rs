@@ -1,10 +1,12 @@
 //! A durable job queue with per-message delay, visibility timeout and a dead-letter table, in the
 //! same SQLite file as the store. Its semantics follow SQS: a received job is hidden for the
 //! visibility timeout and comes back if it is not deleted; after too many receives it is moved
-//! to the dead letters.
+//! to the dead letters. Receiving, deleting and releasing a job are relaxed writes (see
+//! `Durability`): a crash of the machine that undoes one makes a job run again, which every job
+//! tolerates since SQS may deliver one twice as well.
 
 use crate::cached;
-use crate::db::Database;
+use crate::db::{Database, Durability};
 use async_trait::async_trait;
 use rand::RngCore;
 use rusqlite::params;
@@ -69,7 +71,7 @@ impl EmbeddedQueue {
     ) -> Result<Vec<Delivery>, QueueError> {
         let name = queue.as_str();
         self.db
-            .write(move |c| {
+            .write_with(Durability::Relaxed, move |c| {
                 let now = now_ms();
                 let mut stmt = c
                     .prepare_cached(
@@ -106,7 +108,7 @@ impl EmbeddedQueue {
     pub async fn delete(&self, d: &Delivery) -> Result<bool, QueueError> {
         let (id, receipt) = (d.id, d.receipt.clone());
         self.db
-            .write(move |c| {
+            .write_with(Durability::Relaxed, move |c| {
                 let n = cached::exec(
                     c,
                     "DELETE FROM jobs WHERE id = ?1 AND receipt = ?2",
@@ -123,7 +125,7 @@ impl EmbeddedQueue {
     pub async fn release(&self, d: &Delivery, delay: Duration) -> Result<(), QueueError> {
         let (id, receipt) = (d.id, d.receipt.clone());
         self.db
-            .write(move |c| {
+            .write_with(Durability::Relaxed, move |c| {
                 cached::exec(
                     c,
                     "UPDATE jobs SET visible_at = ?3 WHERE id = ?1 AND receipt = ?2",

@@ -1,5 +1,6 @@
 use super::{EmbeddedStore, backend};
 use crate::cached;
+use crate::db::Durability;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::params;
@@ -17,8 +18,9 @@ impl ClaimStore for EmbeddedStore {
         let key = key.to_string();
         let now = now.timestamp_millis();
         let expires = now + hold_for.as_millis() as i64;
+        // A claim lost in a crash of the machine was held by a run that died with it.
         self.db
-            .write(move |c| {
+            .write_with(Durability::Relaxed, move |c| {
                 // Taken when absent or expired; one statement, so two racers cannot both win.
                 let n = cached::exec(
                     c,

@@ -2,6 +2,7 @@ use super::ai_logs::update_log_if_in;
 use super::chats::{load_chat, save_chat};
 use super::{EmbeddedStore, backend, from_json, query_data, to_json};
 use crate::cached;
+use crate::db::Durability;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -156,8 +157,10 @@ impl MessageStore for EmbeddedStore {
     ) -> Result<Claim, StoreError> {
         let (account, id) = (account.to_string(), id.to_string());
         let lease = chrono::Duration::from_std(lease).map_err(backend)?;
+        // Losing the lease in a crash of the machine makes the send run again at once instead
+        // of after the lease: sent twice either way, as any send cut off before it settles.
         self.db
-            .write(move |c| {
+            .write_with(Durability::Relaxed, move |c| {
                 let Some(mut m) = find_by(c, "id", &account, &id)? else {
                     return Ok(Claim::Done);
                 };
