@@ -4,7 +4,7 @@ use std::time::Duration;
 use switchboard_core::jobs::JobFailure;
 use switchboard_core::ports::{JobQueue, OutgoingJob, QueueName};
 use switchboard_embedded::worker::{self, JobHandler, WorkerConfig};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 fn job(body: String, delay: Duration) -> OutgoingJob {
     OutgoingJob { body, delay }
@@ -15,7 +15,9 @@ async fn concurrent_workers_never_run_the_same_job_at_once() {
     let dir = tempfile::tempdir().expect("dir");
     let embedded = switchboard_embedded::open(dir.path()).expect("open");
     let queue = embedded.queue;
-    let jobs: Vec<_> = (0..300)
+    // Half stored before the workers start; half enqueued while they run, most of which are
+    // handed to them as they are enqueued.
+    let jobs: Vec<_> = (0..150)
         .map(|i| job(format!("job-{i}"), Duration::ZERO))
         .collect();
     queue
@@ -57,6 +59,16 @@ async fn concurrent_workers_never_run_the_same_job_at_once() {
             ))
         })
         .collect();
+    for chunk in 0..15 {
+        let jobs: Vec<_> = (0..10)
+            .map(|i| job(format!("job-{}", 150 + chunk * 10 + i), Duration::ZERO))
+            .collect();
+        queue
+            .enqueue(QueueName::Outbound, jobs)
+            .await
+            .expect("enqueue");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     switchboard_tests::eventually(Duration::from_secs(30), "all jobs to run", || {
         let done = done.clone();
         async move { (done.lock().expect("lock").len() >= 300).then_some(()) }
@@ -147,5 +159,70 @@ async fn delay_visibility_receipts_and_dead_letters_behave_like_sqs() {
             .expect("receive")
             .len(),
         1
+    );
+}
+
+#[tokio::test]
+async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received() {
+    let dir = tempfile::tempdir().expect("dir");
+    let queue = switchboard_embedded::open(dir.path()).expect("open").queue;
+    let q = QueueName::Webhook;
+    let slots = Arc::new(Semaphore::new(2));
+    let mut handed = queue.attach(q, slots.clone(), Duration::from_millis(300));
+    let jobs = (0..3).map(|i| job(format!("now-{i}"), Duration::ZERO));
+    let later = job("later".into(), Duration::from_millis(100));
+    queue
+        .enqueue(q, jobs.chain([later]).collect())
+        .await
+        .expect("enqueue");
+
+    let first = handed.try_recv().expect("handed over");
+    let second = handed.try_recv().expect("handed over");
+    assert!(
+        handed.try_recv().is_err(),
+        "two slots, two jobs handed over"
+    );
+    assert_eq!(slots.available_permits(), 0, "each holds its slot");
+    assert_eq!(
+        (first.delivery.body.as_str(), first.delivery.receive_count),
+        ("now-0", 1)
+    );
+    assert_eq!(second.delivery.body, "now-1");
+    let stored = queue
+        .receive(q, 10, Duration::from_secs(5))
+        .await
+        .expect("receive");
+    assert_eq!(
+        stored.iter().map(|d| d.body.as_str()).collect::<Vec<_>>(),
+        ["now-2"],
+        "the handed jobs are stored as received; the delayed one waits"
+    );
+
+    // Their worker dies without settling them: they come back after its visibility timeout.
+    drop((first, second));
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let mut back = queue
+        .receive(q, 10, Duration::from_secs(5))
+        .await
+        .expect("receive");
+    back.sort_by(|a, b| a.body.cmp(&b.body));
+    assert_eq!(
+        back.iter()
+            .map(|d| (d.body.as_str(), d.receive_count))
+            .collect::<Vec<_>>(),
+        [("later", 1), ("now-0", 2), ("now-1", 2)]
+    );
+
+    // A closed channel takes no more jobs.
+    handed.close();
+    queue
+        .enqueue(q, vec![job("stored".into(), Duration::ZERO)])
+        .await
+        .expect("enqueue");
+    assert!(handed.recv().await.is_none());
+    assert_eq!(
+        queue.depth(q).await.expect("depth"),
+        (5, 0),
+        "all five are still stored"
     );
 }

@@ -39,7 +39,10 @@ pub enum Durability {
     /// In the log, on disk with the next synced commit: survives a crash of the process, and a
     /// crash of the machine may undo it. Only for writes whose undoing makes a job run again,
     /// which every job tolerates: a receive's visibility, a finished job's deletion, a claim or
-    /// a send's lease (their holder died with the machine).
+    /// a send's lease (their holder died with the machine); and for a step's record that the
+    /// step always follows with a synced enqueue before anyone is told (the inbound message
+    /// before its 202, a generated reply, a settled send): that enqueue makes it durable, and
+    /// if both are undone the job that wrote it runs again.
     Relaxed,
 }
 

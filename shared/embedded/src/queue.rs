@@ -1,9 +1,14 @@
 //! A durable job queue with per-message delay, visibility timeout and a dead-letter table, in the
 //! same SQLite file as the store. Its semantics follow SQS: a received job is hidden for the
 //! visibility timeout and comes back if it is not deleted; after too many receives it is moved
-//! to the dead letters. Receiving, deleting and releasing a job are relaxed writes (see
-//! `Durability`): a crash of the machine that undoes one makes a job run again, which every job
-//! tolerates since SQS may deliver one twice as well.
+//! to the dead letters.
+//!
+//! A job enqueued without delay while a worker of its queue has a free slot is received for that
+//! worker in the write that stores it, and handed to it in memory: stored, it is exactly a job
+//! received the moment it was enqueued, so a crash brings it back like any received job, and
+//! the worker saves a write and a wait per job. Receiving, deleting and releasing a job are
+//! relaxed writes (see `Durability`): a crash of the machine that undoes one makes a job run
+//! again, which every job tolerates since SQS may deliver one twice as well.
 
 use crate::cached;
 use crate::db::{Database, Durability};
@@ -11,10 +16,10 @@ use async_trait::async_trait;
 use rand::RngCore;
 use rusqlite::params;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use switchboard_core::ports::{JobQueue, OutgoingJob, QueueError, QueueName, StoreError};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 
 /// Receives after which a job is dead-lettered (SQS's `maxReceiveCount`).
 pub const MAX_RECEIVES: u32 = 5;
@@ -29,9 +34,38 @@ pub struct Delivery {
     pub receive_count: u32,
 }
 
+/// A job received for a worker as it was enqueued, with the worker's slot it runs in.
+pub struct Handed {
+    pub delivery: Delivery,
+    pub slot: OwnedSemaphorePermit,
+}
+
+/// A worker that takes jobs handed over at enqueue.
+struct Consumer {
+    slots: Arc<Semaphore>,
+    visibility: Duration,
+    handed: mpsc::UnboundedSender<Handed>,
+}
+
+/// Finished jobs whose deletion is not written yet, and whether a write of them is under way.
+#[derive(Default)]
+struct Deletions {
+    jobs: Vec<(i64, String)>,
+    writing: bool,
+}
+
 pub struct EmbeddedQueue {
     db: Arc<Database>,
     wakeups: HashMap<QueueName, Notify>,
+    consumers: HashMap<QueueName, Mutex<Vec<Consumer>>>,
+    deletions: Mutex<Deletions>,
+    deletions_written: Notify,
+}
+
+/// The state behind a lock stays consistent whatever a panicking holder did (each is a
+/// plain push or take), so a poisoned lock is used as is.
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn now_ms() -> i64 {
@@ -51,13 +85,65 @@ impl EmbeddedQueue {
             .into_iter()
             .map(|q| (q, Notify::new()))
             .collect();
-        Self { db, wakeups }
+        let consumers = QueueName::ALL
+            .into_iter()
+            .map(|q| (q, Mutex::new(Vec::new())))
+            .collect();
+        Self {
+            db,
+            wakeups,
+            consumers,
+            deletions: Mutex::default(),
+            deletions_written: Notify::new(),
+        }
     }
 
-    /// Waits until a job may be ready on `queue`: woken by an enqueue, or after `at_most`.
-    pub async fn wait(&self, queue: QueueName, at_most: Duration) {
+    /// Registers a worker of `queue` with its slots: from now on, a job enqueued without delay
+    /// while one of them is free is received for it (hidden for `visibility`) and sent on the
+    /// returned channel with that slot. Closing the channel ends the registration.
+    pub fn attach(
+        &self,
+        queue: QueueName,
+        slots: Arc<Semaphore>,
+        visibility: Duration,
+    ) -> mpsc::UnboundedReceiver<Handed> {
+        let (handed, rx) = mpsc::unbounded_channel();
+        if let Some(consumers) = self.consumers.get(&queue) {
+            let mut consumers = locked(consumers);
+            consumers.retain(|c| !c.handed.is_closed());
+            consumers.push(Consumer {
+                slots,
+                visibility,
+                handed,
+            });
+        }
+        rx
+    }
+
+    /// A free slot of a worker of `queue`, with the worker's visibility and channel.
+    fn free_consumer(
+        &self,
+        queue: QueueName,
+    ) -> Option<(
+        OwnedSemaphorePermit,
+        Duration,
+        mpsc::UnboundedSender<Handed>,
+    )> {
+        let consumers = locked(self.consumers.get(&queue)?);
+        consumers
+            .iter()
+            .filter(|c| !c.handed.is_closed())
+            .find_map(|c| {
+                let slot = c.slots.clone().try_acquire_owned().ok()?;
+                Some((slot, c.visibility, c.handed.clone()))
+            })
+    }
+
+    /// Waits until a job may be ready on `queue`: woken by an enqueue that stored one, or at
+    /// `deadline`.
+    pub async fn wait_until(&self, queue: QueueName, deadline: tokio::time::Instant) {
         if let Some(n) = self.wakeups.get(&queue) {
-            let _ = tokio::time::timeout(at_most, n.notified()).await;
+            let _ = tokio::time::timeout_at(deadline, n.notified()).await;
         }
     }
 
@@ -119,6 +205,66 @@ impl EmbeddedQueue {
             })
             .await
             .map_err(queue_error)
+    }
+
+    /// The job is done: its deletion is written together with those of the jobs finished
+    /// meanwhile (one write for many). Until then it stays received, and a crash brings it back.
+    pub fn delete_soon(self: &Arc<Self>, d: &Delivery) {
+        let start = {
+            let mut pending = locked(&self.deletions);
+            pending.jobs.push((d.id, d.receipt.clone()));
+            !std::mem::replace(&mut pending.writing, true)
+        };
+        if start {
+            let queue = self.clone();
+            tokio::spawn(async move { queue.write_deletions().await });
+        }
+    }
+
+    /// Writes the pending deletions, one write at a time, until none is left.
+    async fn write_deletions(&self) {
+        loop {
+            let jobs = {
+                let mut pending = locked(&self.deletions);
+                if pending.jobs.is_empty() {
+                    pending.writing = false;
+                    self.deletions_written.notify_waiters();
+                    return;
+                }
+                std::mem::take(&mut pending.jobs)
+            };
+            let count = jobs.len();
+            let written = self
+                .db
+                .write_with(Durability::Relaxed, move |c| {
+                    for (id, receipt) in &jobs {
+                        cached::exec(
+                            c,
+                            "DELETE FROM jobs WHERE id = ?1 AND receipt = ?2",
+                            params![id, receipt],
+                        )
+                        .map_err(crate::store_backend)?;
+                    }
+                    Ok(())
+                })
+                .await;
+            if let Err(e) = written {
+                tracing::warn!(error = %e, jobs = count, "cannot delete finished jobs; they will run again");
+            }
+        }
+    }
+
+    /// Returns once every deletion asked for so far is written.
+    pub async fn deletions_settled(&self) {
+        loop {
+            let written = self.deletions_written.notified();
+            tokio::pin!(written);
+            written.as_mut().enable();
+            if !locked(&self.deletions).writing {
+                return;
+            }
+            written.await;
+        }
     }
 
     /// Makes the job visible again after `delay` instead of the full visibility timeout.
@@ -252,25 +398,65 @@ impl JobQueue for EmbeddedQueue {
         if jobs.is_empty() {
             return Ok(());
         }
-        let mut queues: Vec<QueueName> = jobs.iter().map(|(q, _)| *q).collect();
-        queues.dedup();
-        self.db
+        let mut handovers = Vec::new();
+        let mut rows = Vec::with_capacity(jobs.len());
+        let mut stored: Vec<QueueName> = Vec::new();
+        for (queue, job) in jobs {
+            let consumer = job
+                .delay
+                .is_zero()
+                .then(|| self.free_consumer(queue))
+                .flatten();
+            let received = consumer.map(|(slot, visibility, handed)| {
+                let receipt = new_receipt();
+                handovers.push((slot, handed, receipt.clone(), job.body.clone()));
+                (receipt, visibility)
+            });
+            if received.is_none() && !stored.contains(&queue) {
+                stored.push(queue);
+            }
+            rows.push((queue, job, received));
+        }
+        let ids = self
+            .db
             .write(move |c| {
                 let now = now_ms();
                 let mut stmt = c
                     .prepare_cached(
-                        "INSERT INTO jobs (queue, body, visible_at, enqueued_at) VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO jobs (queue, body, visible_at, enqueued_at, receive_count, receipt)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     )
                     .map_err(crate::store_backend)?;
-                for (queue, job) in jobs {
-                    stmt.execute(params![queue.as_str(), job.body, now + job.delay.as_millis() as i64, now])
+                let mut ids = Vec::new();
+                for (queue, job, received) in rows {
+                    let (visible_at, receives, receipt) = match received {
+                        Some((receipt, visibility)) => {
+                            (now + visibility.as_millis() as i64, 1, Some(receipt))
+                        }
+                        None => (now + job.delay.as_millis() as i64, 0, None),
+                    };
+                    stmt.execute(params![queue.as_str(), job.body, visible_at, now, receives, receipt])
                         .map_err(crate::store_backend)?;
+                    if receipt.is_some() {
+                        ids.push(c.last_insert_rowid());
+                    }
                 }
-                Ok(())
+                Ok(ids)
             })
             .await
             .map_err(queue_error)?;
-        for queue in queues {
+        for ((slot, handed, receipt, body), id) in handovers.into_iter().zip(ids) {
+            let delivery = Delivery {
+                id,
+                receipt,
+                body,
+                receive_count: 1,
+            };
+            // A worker that stopped meanwhile leaves the job received: it comes back after its
+            // visibility timeout, as after a crash.
+            let _ = handed.send(Handed { delivery, slot });
+        }
+        for queue in stored {
             if let Some(n) = self.wakeups.get(&queue) {
                 // Wake the idle workers; the stored permit covers one that is between receives.
                 n.notify_waiters();

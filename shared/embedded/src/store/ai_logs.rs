@@ -1,6 +1,7 @@
 use super::messages::record_outbound_in;
 use super::{EmbeddedStore, backend, from_json, query_data, timestamp_key, to_json};
 use crate::cached;
+use crate::db::Durability;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -118,8 +119,9 @@ impl AiLogStore for EmbeddedStore {
         reply: &Message,
     ) -> Result<Recorded<AiLog>, StoreError> {
         let (log, reply) = (log.clone(), reply.clone());
+        // Synced by the send job and event that the reply job enqueues next.
         self.db
-            .write(move |c| {
+            .write_with(Durability::Relaxed, move |c| {
                 let recorded = insert_log(c, log)?;
                 if recorded.is_new() {
                     record_outbound_in(c, &reply)?;

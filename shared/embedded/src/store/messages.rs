@@ -130,8 +130,9 @@ fn record(
 impl MessageStore for EmbeddedStore {
     async fn record_inbound(&self, message: &Message) -> Result<Recorded, StoreError> {
         let m = message.clone();
+        // Synced by the reply job and event that ingest enqueues next, before its 202.
         self.db
-            .write(move |c| {
+            .write_with(Durability::Relaxed, move |c| {
                 record(
                     c,
                     &m,
@@ -217,8 +218,9 @@ impl MessageStore for EmbeddedStore {
     ) -> Result<(bool, bool), StoreError> {
         let (account, id, change) = (account.to_string(), id.to_string(), OwnedChange::of(change));
         let log = log.clone();
+        // Synced by the events the send job enqueues next.
         self.db
-            .write(move |c| {
+            .write_with(Durability::Relaxed, move |c| {
                 if !transition_in(c, &account, &id, &change)? {
                     return Ok((false, false));
                 }
