@@ -30,10 +30,10 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     starts: usize,
     /// Chats in parallel for the AI reply overhead, comma-separated.
-    #[arg(long, default_value = "1,32,32", value_delimiter = ',')]
+    #[arg(long, default_value = "1,32,32,32", value_delimiter = ',')]
     reply_chats: Vec<usize>,
     /// Messages per second offered at each reply level (all chats together), comma-separated.
-    #[arg(long, default_value = "50,250,500", value_delimiter = ',')]
+    #[arg(long, default_value = "50,250,500,700", value_delimiter = ',')]
     reply_rates: Vec<f64>,
     /// Reply levels with all chats writing at the same instant (bursts), instead of in turns.
     #[arg(long)]

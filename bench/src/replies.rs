@@ -8,7 +8,11 @@ use axum::routing::post;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// How long after the last message the clients start looking for their replies.
+const SETTLE_GRACE: Duration = Duration::from_millis(500);
 
 pub struct ReplyResult {
     pub chats: usize,
@@ -77,13 +81,17 @@ pub async fn run(
 ) -> Result<ReplyResult> {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(seconds);
+    // No client looks for its replies before every client has sent its last message, and the
+    // replies in flight then have had time to settle: the looks would compete with them.
+    let all_sent = Arc::new(tokio::sync::Barrier::new(chats));
     let mut tasks = Vec::new();
     for c in 0..chats {
-        let (http, base, account, token) = (
+        let (http, base, account, token, all_sent) = (
             http.clone(),
             base.to_string(),
             account.to_string(),
             token.to_string(),
+            all_sent.clone(),
         );
         // A chat per client and level (chats and rate), so levels never share a chat or a
         // message id.
@@ -109,6 +117,8 @@ pub async fn run(
                 let accepted: Value = res.json().await?;
                 last = accepted["id"].as_str().map(str::to_string);
             }
+            all_sent.wait().await;
+            tokio::time::sleep(SETTLE_GRACE).await;
             // Settle: the row that answers the chat's last message is final. It is among the
             // newest rows, not always the newest: replies to a chat's last messages may finish
             // in either order.

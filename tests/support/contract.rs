@@ -604,7 +604,7 @@ pub async fn one_reply_is_recorded_per_inbound_message_under_a_race(store: &dyn 
         "the reply of the row that stands"
     );
     let context = store
-        .reply_context(&account.id, &jid(CHAT), &m.id, 20)
+        .reply_context(&account.id, &jid(CHAT), &m.id, 20, Utc::now())
         .await
         .expect("context");
     assert_eq!(context.decided, Some(winner));
@@ -693,7 +693,9 @@ pub async fn ai_logs_update_conditionally_and_list_by_filter(store: &dyn Store) 
     }
 }
 
-pub async fn the_loop_guard_counts_recent_replies_of_one_chat(store: &dyn Store) {
+/// Two replies (generated, sent) in one chat, beside rows that are not replies and a reply in
+/// another chat.
+async fn two_replies_in_one_chat(store: &dyn Store) -> Account {
     let account = new_account();
     for (status, chat) in [
         (AiLogStatus::Generated, CHAT),
@@ -709,6 +711,25 @@ pub async fn the_loop_guard_counts_recent_replies_of_one_chat(store: &dyn Store)
             .await
             .expect("log");
     }
+    account
+}
+
+/// What the reply job's context counts, when its store counts there.
+async fn counted_in_context(
+    store: &dyn Store,
+    account: &Account,
+    since: chrono::DateTime<Utc>,
+) -> Option<u32> {
+    let any = MessageId::from_ulid(next_ulid());
+    store
+        .reply_context(&account.id, &jid(CHAT), &any, 1, since)
+        .await
+        .expect("context")
+        .replies_since
+}
+
+pub async fn the_loop_guard_counts_recent_replies_of_one_chat(store: &dyn Store) {
+    let account = two_replies_in_one_chat(store).await;
     let hour_ago = Utc::now() - Span::hours(1);
     assert_eq!(
         store
@@ -716,6 +737,11 @@ pub async fn the_loop_guard_counts_recent_replies_of_one_chat(store: &dyn Store)
             .await
             .expect("count"),
         2
+    );
+    let counted = counted_in_context(store, &account, hour_ago).await;
+    assert!(
+        matches!(counted, None | Some(2)),
+        "a context that counts counts the same: {counted:?}"
     );
     let future = Utc::now() + Span::seconds(5);
     assert_eq!(
@@ -725,6 +751,15 @@ pub async fn the_loop_guard_counts_recent_replies_of_one_chat(store: &dyn Store)
             .expect("count"),
         0
     );
+}
+
+/// For a store that counts in the reply job's context (the embedded one: the same read).
+pub async fn the_reply_context_counts_the_chats_replies(store: &dyn Store) {
+    let account = two_replies_in_one_chat(store).await;
+    let hour_ago = Utc::now() - Span::hours(1);
+    assert_eq!(counted_in_context(store, &account, hour_ago).await, Some(2));
+    let future = Utc::now() + Span::seconds(5);
+    assert_eq!(counted_in_context(store, &account, future).await, Some(0));
 }
 
 pub async fn job_contexts_read_what_the_jobs_decide_on(store: &dyn Store) {
@@ -750,7 +785,7 @@ pub async fn job_contexts_read_what_the_jobs_decide_on(store: &dyn Store) {
     store.record_inbound(&m).await.expect("inbound");
 
     let ctx = store
-        .reply_context(&account.id, &jid(CHAT), &m.id, 20)
+        .reply_context(&account.id, &jid(CHAT), &m.id, 20, Utc::now())
         .await
         .expect("reply context");
     assert_eq!(ctx.account.as_ref().map(|a| &a.id), Some(&account.id));
@@ -767,7 +802,7 @@ pub async fn job_contexts_read_what_the_jobs_decide_on(store: &dyn Store) {
     let newer = inbound(&account.id, CHAT, "newer", "p2");
     store.record_inbound(&newer).await.expect("newer");
     let late = store
-        .reply_context(&account.id, &jid(CHAT), &m.id, 1)
+        .reply_context(&account.id, &jid(CHAT), &m.id, 1, Utc::now())
         .await
         .expect("late job");
     assert_eq!(
@@ -791,7 +826,7 @@ pub async fn job_contexts_read_what_the_jobs_decide_on(store: &dyn Store) {
 
     let nobody = AccountId::from_ulid(next_ulid());
     let empty = store
-        .reply_context(&nobody, &jid(CHAT), &m.id, 20)
+        .reply_context(&nobody, &jid(CHAT), &m.id, 20, Utc::now())
         .await
         .expect("empty");
     assert!(empty.account.is_none() && empty.message.is_none() && empty.chat.is_none());

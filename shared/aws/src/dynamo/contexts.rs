@@ -11,6 +11,7 @@ use super::keys::{self, SK};
 use super::messages::{message_from, message_key};
 use super::{DynamoStore, backend, take_item};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use switchboard_core::domain::chat::ChatJid;
 use switchboard_core::domain::ids::{AccountId, AiLogId, MessageId};
 use switchboard_core::ports::{ContextStore, ReplyContext, SendContext, StoreError};
@@ -23,6 +24,9 @@ impl ContextStore for DynamoStore {
         chat: &ChatJid,
         message: &MessageId,
         history: usize,
+        // Counting would be a query of its own: the job asks for it only when `recent` falls
+        // short of the hour.
+        _replies_since: DateTime<Utc>,
     ) -> Result<ReplyContext, StoreError> {
         let conversation = self
             .query()
@@ -79,6 +83,7 @@ impl ContextStore for DynamoStore {
             global_ai: settings_of(global_row.as_ref())?,
             account_ai: settings_of(settings_row.as_ref())?,
             recent,
+            replies_since: None,
         })
     }
 

@@ -274,6 +274,10 @@ pub struct ReplyContext {
     /// The chat's newest messages, newest first, up to the number asked for; they may be newer
     /// than `message`.
     pub recent: Vec<Message>,
+    /// The chat's AI replies since the time asked for (as `count_replies_since`), when the store
+    /// counts them in the same read; the job asks on its own only when this is absent and
+    /// `recent` does not reach back that far.
+    pub replies_since: Option<u32>,
 }
 
 /// What the send job needs before it sends.
@@ -295,6 +299,7 @@ pub trait ContextStore: Send + Sync {
         chat: &ChatJid,
         message: &MessageId,
         history: usize,
+        replies_since: DateTime<Utc>,
     ) -> Result<ReplyContext, StoreError>;
     async fn send_context(
         &self,

@@ -28,9 +28,10 @@ pub async fn decide_reply(
     chat_id: &ChatJid,
     message_id: &MessageId,
 ) -> Result<(), JobFailure> {
+    let since = s.clock.now() - chrono::Duration::hours(1);
     let ctx = s
         .store
-        .reply_context(account_id, chat_id, message_id, HISTORY)
+        .reply_context(account_id, chat_id, message_id, HISTORY, since)
         .await
         .map_err(store_err)?;
     // The account was deleted with its messages: nothing to answer.
@@ -99,8 +100,7 @@ pub async fn decide_reply(
         .collect();
 
     let max = effective.max_replies_per_chat_per_hour.value;
-    let since = now - chrono::Duration::hours(1);
-    let recent = match replies_seen(&newest, since) {
+    let recent = match replies_seen(&newest, since).or(ctx.replies_since) {
         Some(n) => n,
         None => s
             .store

@@ -75,6 +75,23 @@ fn insert_log(c: &Connection, log: AiLog) -> Result<Recorded<AiLog>, StoreError>
     }
 }
 
+/// The chat's AI replies generated or sent since `since`, from the covering index alone.
+pub(super) fn count_replies(
+    c: &Connection,
+    account: &str,
+    chat: &str,
+    since: &DateTime<Utc>,
+) -> Result<u32, StoreError> {
+    cached::query_row(
+        c,
+        "SELECT COUNT(*) FROM ai_logs WHERE account_id = ?1 AND chat_id = ?2 AND created_at >= ?3
+           AND status IN ('generated', 'sent')",
+        params![account, chat, timestamp_key(since)],
+        |r| r.get::<_, u32>(0),
+    )
+    .map_err(backend)
+}
+
 #[async_trait]
 impl AiLogStore for EmbeddedStore {
     async fn update_ai_log_if(
@@ -94,17 +111,9 @@ impl AiLogStore for EmbeddedStore {
         chat: &ChatJid,
         since: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
-        let (account, chat, since) = (account.to_string(), chat.to_string(), timestamp_key(&since));
+        let (account, chat) = (account.to_string(), chat.to_string());
         self.db
-            .read(move |c| {
-                cached::query_row(c,
-                    "SELECT COUNT(*) FROM ai_logs WHERE account_id = ?1 AND chat_id = ?2 AND created_at >= ?3
-                       AND status IN ('generated', 'sent')",
-                    params![account, chat, since],
-                    |r| r.get::<_, u32>(0),
-                )
-                .map_err(backend)
-            })
+            .read(move |c| count_replies(c, &account, &chat, &since))
             .await
     }
 

@@ -1,5 +1,6 @@
 use super::{EmbeddedStore, load};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 use switchboard_core::domain::ai_settings::AiSettings;
 use switchboard_core::domain::chat::{Chat, ChatJid};
@@ -41,6 +42,7 @@ impl ContextStore for EmbeddedStore {
         chat: &ChatJid,
         message: &MessageId,
         history: usize,
+        replies_since: DateTime<Utc>,
     ) -> Result<ReplyContext, StoreError> {
         let (account, chat, message) = (account.to_string(), chat.to_string(), message.to_string());
         self.db
@@ -62,6 +64,12 @@ impl ContextStore for EmbeddedStore {
                          ORDER BY id DESC LIMIT ?3",
                         params![account, chat, history as i64],
                     )?,
+                    replies_since: Some(super::ai_logs::count_replies(
+                        c,
+                        &account,
+                        &chat,
+                        &replies_since,
+                    )?),
                 })
             })
             .await
