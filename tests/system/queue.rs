@@ -3,6 +3,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_core::jobs::JobFailure;
 use switchboard_core::ports::{JobQueue, OutgoingJob, QueueName};
+use switchboard_embedded::Handed;
 use switchboard_embedded::worker::{self, JobHandler, WorkerConfig};
 use tokio::sync::{Semaphore, watch};
 
@@ -163,7 +164,8 @@ async fn delay_visibility_receipts_and_dead_letters_behave_like_sqs() {
 }
 
 #[tokio::test]
-async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received() {
+async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received_unless_stored_jobs_wait()
+ {
     let dir = tempfile::tempdir().expect("dir");
     let queue = switchboard_embedded::open(dir.path()).expect("open").queue;
     let q = QueueName::Webhook;
@@ -188,18 +190,38 @@ async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received()
         ("now-0", 1)
     );
     assert_eq!(second.delivery.body, "now-1");
+
+    // A slot frees, but a job was stored for want of one: the next waits behind it.
+    let Handed {
+        delivery: first,
+        slot,
+    } = first;
+    drop(slot);
+    queue
+        .enqueue(q, vec![job("behind".into(), Duration::ZERO)])
+        .await
+        .expect("enqueue");
+    assert!(handed.try_recv().is_err(), "not handed over ahead of now-2");
     let stored = queue
         .receive(q, 10, Duration::from_secs(5))
         .await
         .expect("receive");
     assert_eq!(
         stored.iter().map(|d| d.body.as_str()).collect::<Vec<_>>(),
-        ["now-2"],
+        ["now-2", "behind"],
         "the handed jobs are stored as received; the delayed one waits"
     );
+    // The receive took every ready job: handing over resumes.
+    queue.drained(q);
+    queue
+        .enqueue(q, vec![job("after".into(), Duration::ZERO)])
+        .await
+        .expect("enqueue");
+    let after = handed.try_recv().expect("handed over again");
+    assert_eq!(after.delivery.body, "after");
 
     // Their worker dies without settling them: they come back after its visibility timeout.
-    drop((first, second));
+    drop((first, second, after));
     tokio::time::sleep(Duration::from_millis(350)).await;
     let mut back = queue
         .receive(q, 10, Duration::from_secs(5))
@@ -210,7 +232,7 @@ async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received()
         back.iter()
             .map(|d| (d.body.as_str(), d.receive_count))
             .collect::<Vec<_>>(),
-        [("later", 1), ("now-0", 2), ("now-1", 2)]
+        [("after", 2), ("later", 1), ("now-0", 2), ("now-1", 2)]
     );
 
     // A closed channel takes no more jobs.
@@ -222,7 +244,7 @@ async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received()
     assert!(handed.recv().await.is_none());
     assert_eq!(
         queue.depth(q).await.expect("depth"),
-        (5, 0),
-        "all five are still stored"
+        (7, 0),
+        "all seven are still stored"
     );
 }

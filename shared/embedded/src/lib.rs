@@ -11,7 +11,7 @@ pub mod worker;
 
 pub use cipher::Keyring;
 pub use db::{Database, Durability};
-pub use queue::{Delivery, EmbeddedQueue};
+pub use queue::{Delivery, EmbeddedQueue, Handed};
 pub use store::EmbeddedStore;
 
 use std::path::Path;

@@ -40,7 +40,15 @@ pub struct Handed {
     pub slot: OwnedSemaphorePermit,
 }
 
-/// A worker that takes jobs handed over at enqueue.
+/// The workers of a queue that take jobs handed over at enqueue.
+#[derive(Default)]
+struct Consumers {
+    workers: Vec<Consumer>,
+    /// Jobs were stored ready because no worker had a free slot, and no receive has drained
+    /// them since: new jobs are stored behind them rather than handed over ahead of them.
+    backlog: bool,
+}
+
 struct Consumer {
     slots: Arc<Semaphore>,
     visibility: Duration,
@@ -57,7 +65,7 @@ struct Deletions {
 pub struct EmbeddedQueue {
     db: Arc<Database>,
     wakeups: HashMap<QueueName, Notify>,
-    consumers: HashMap<QueueName, Mutex<Vec<Consumer>>>,
+    consumers: HashMap<QueueName, Mutex<Consumers>>,
     deletions: Mutex<Deletions>,
     deletions_written: Notify,
 }
@@ -87,7 +95,7 @@ impl EmbeddedQueue {
             .collect();
         let consumers = QueueName::ALL
             .into_iter()
-            .map(|q| (q, Mutex::new(Vec::new())))
+            .map(|q| (q, Mutex::default()))
             .collect();
         Self {
             db,
@@ -110,8 +118,8 @@ impl EmbeddedQueue {
         let (handed, rx) = mpsc::unbounded_channel();
         if let Some(consumers) = self.consumers.get(&queue) {
             let mut consumers = locked(consumers);
-            consumers.retain(|c| !c.handed.is_closed());
-            consumers.push(Consumer {
+            consumers.workers.retain(|c| !c.handed.is_closed());
+            consumers.workers.push(Consumer {
                 slots,
                 visibility,
                 handed,
@@ -120,7 +128,8 @@ impl EmbeddedQueue {
         rx
     }
 
-    /// A free slot of a worker of `queue`, with the worker's visibility and channel.
+    /// A free slot of a worker of `queue`, with the worker's visibility and channel; none while
+    /// stored jobs wait (jobs run in the order they came). Finding none starts a backlog.
     fn free_consumer(
         &self,
         queue: QueueName,
@@ -129,14 +138,28 @@ impl EmbeddedQueue {
         Duration,
         mpsc::UnboundedSender<Handed>,
     )> {
-        let consumers = locked(self.consumers.get(&queue)?);
-        consumers
+        let mut consumers = locked(self.consumers.get(&queue)?);
+        if consumers.backlog || consumers.workers.is_empty() {
+            return None;
+        }
+        let free = consumers
+            .workers
             .iter()
             .filter(|c| !c.handed.is_closed())
             .find_map(|c| {
                 let slot = c.slots.clone().try_acquire_owned().ok()?;
                 Some((slot, c.visibility, c.handed.clone()))
-            })
+            });
+        consumers.backlog = free.is_none();
+        free
+    }
+
+    /// A receive found no more ready jobs stored on `queue` than it asked for: new jobs may be
+    /// handed over again.
+    pub fn drained(&self, queue: QueueName) {
+        if let Some(consumers) = self.consumers.get(&queue) {
+            locked(consumers).backlog = false;
+        }
     }
 
     /// Waits until a job may be ready on `queue`: woken by an enqueue that stored one, or at

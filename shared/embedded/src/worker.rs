@@ -86,6 +86,7 @@ pub async fn run(
         look_at = if batch.len() == free {
             Instant::now()
         } else {
+            queue.drained(config.queue);
             let next = queue.next_visible_in(config.queue).await.ok().flatten();
             Instant::now() + next.unwrap_or(IDLE_POLL).min(IDLE_POLL)
         };
