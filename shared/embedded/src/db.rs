@@ -2,9 +2,9 @@
 //! (group commit: one fsync for many requests, each isolated in its own savepoint), and a small
 //! pool of read connections.
 //!
-//! A write is synced to disk before it returns, unless it is bookkeeping whose loss in a crash of
-//! the machine only makes a job run again (see `Durability`): those commit to the log without
-//! waiting for the disk, which was most of the writer's time under load. The log is written in
+//! A write is synced to disk before it returns, unless its loss in a crash of the machine only
+//! makes a job run again (see `Durability`): those commit to the log without waiting for the
+//! disk, which was most of the writer's time under load. The log is written in
 //! order, so the next synced commit makes every relaxed one before it durable too, and a crash
 //! of the process alone loses nothing (the operating system has the log).
 

@@ -218,13 +218,7 @@ impl EmbeddedQueue {
         let (id, receipt) = (d.id, d.receipt.clone());
         self.db
             .write_with(Durability::Relaxed, move |c| {
-                let n = cached::exec(
-                    c,
-                    "DELETE FROM jobs WHERE id = ?1 AND receipt = ?2",
-                    params![id, receipt],
-                )
-                .map_err(crate::store_backend)?;
-                Ok(n == 1)
+                delete_received(c, id, &receipt)
             })
             .await
             .map_err(queue_error)
@@ -261,12 +255,7 @@ impl EmbeddedQueue {
                 .db
                 .write_with(Durability::Relaxed, move |c| {
                     for (id, receipt) in &jobs {
-                        cached::exec(
-                            c,
-                            "DELETE FROM jobs WHERE id = ?1 AND receipt = ?2",
-                            params![id, receipt],
-                        )
-                        .map_err(crate::store_backend)?;
+                        delete_received(c, *id, receipt)?;
                     }
                     Ok(())
                 })
@@ -395,6 +384,17 @@ fn new_receipt() -> String {
     let mut bytes = [0u8; 12];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Deletes the job if `receipt` is still its latest receive; whether it did.
+fn delete_received(c: &rusqlite::Connection, id: i64, receipt: &str) -> Result<bool, StoreError> {
+    let n = cached::exec(
+        c,
+        "DELETE FROM jobs WHERE id = ?1 AND receipt = ?2",
+        params![id, receipt],
+    )
+    .map_err(crate::store_backend)?;
+    Ok(n == 1)
 }
 
 fn dead_letter(c: &rusqlite::Connection, id: i64, error: &str) -> Result<(), StoreError> {
