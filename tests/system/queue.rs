@@ -203,16 +203,20 @@ async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received_u
         .expect("enqueue");
     assert!(handed.try_recv().is_err(), "not handed over ahead of now-2");
     let stored = queue
-        .receive(q, 10, Duration::from_secs(5))
+        .receive_for_worker(q, 10, Duration::from_secs(5))
         .await
         .expect("receive");
     assert_eq!(
-        stored.iter().map(|d| d.body.as_str()).collect::<Vec<_>>(),
+        stored
+            .deliveries
+            .iter()
+            .map(|d| d.body.as_str())
+            .collect::<Vec<_>>(),
         ["now-2", "behind"],
         "the handed jobs are stored as received; the delayed one waits"
     );
+    assert!(!stored.more_may_wait);
     // The receive took every ready job: handing over resumes.
-    queue.drained(q);
     queue
         .enqueue(q, vec![job("after".into(), Duration::ZERO)])
         .await
@@ -235,6 +239,20 @@ async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received_u
         [("after", 2), ("later", 1), ("now-0", 2), ("now-1", 2)]
     );
 
+    // A caller that gives up on its enqueue once it has begun does not strand the job that
+    // was being handed over.
+    let gave_up = tokio::time::timeout(
+        Duration::ZERO,
+        queue.enqueue(q, vec![job("abandoned".into(), Duration::ZERO)]),
+    )
+    .await;
+    assert!(gave_up.is_err(), "given up before the write was done");
+    let abandoned = tokio::time::timeout(Duration::from_secs(5), handed.recv())
+        .await
+        .expect("handed over all the same")
+        .expect("open");
+    assert_eq!(abandoned.delivery.body, "abandoned");
+
     // A closed channel takes no more jobs.
     handed.close();
     queue
@@ -244,7 +262,7 @@ async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received_u
     assert!(handed.recv().await.is_none());
     assert_eq!(
         queue.depth(q).await.expect("depth"),
-        (7, 0),
-        "all seven are still stored"
+        (8, 0),
+        "all eight are still stored"
     );
 }

@@ -40,9 +40,10 @@ pub enum Durability {
     /// crash of the machine may undo it. Only for writes whose undoing makes a job run again,
     /// which every job tolerates: a receive's visibility, a finished job's deletion, a claim or
     /// a send's lease (their holder died with the machine); and for a step's record that the
-    /// step always follows with a synced enqueue before anyone is told (the inbound message
-    /// before its 202, a generated reply, a settled send): that enqueue makes it durable, and
-    /// if both are undone the job that wrote it runs again.
+    /// step always follows with a synced enqueue before its caller is answered (the inbound
+    /// message before its 202, a generated reply, a settled send): that enqueue makes it
+    /// durable, and if both are undone the job that wrote it runs again. Other readers may see
+    /// such a record before it is durable, as they may see a reply that a crash sends again.
     Relaxed,
 }
 

@@ -47,6 +47,16 @@ struct Consumers {
     /// Jobs were stored ready because no worker had a free slot, and no receive has drained
     /// them since: new jobs are stored behind them rather than handed over ahead of them.
     backlog: bool,
+    /// Counts the jobs stored for want of a slot, so that a receive that began before one of
+    /// them was stored does not end the backlog it started.
+    stored_for_want: u64,
+}
+
+/// What a worker's receive found.
+pub struct Received {
+    pub deliveries: Vec<Delivery>,
+    /// It took as many ready jobs as it asked for: more may wait.
+    pub more_may_wait: bool,
 }
 
 struct Consumer {
@@ -150,16 +160,41 @@ impl EmbeddedQueue {
                 let slot = c.slots.clone().try_acquire_owned().ok()?;
                 Some((slot, c.visibility, c.handed.clone()))
             });
-        consumers.backlog = free.is_none();
+        if free.is_none() {
+            consumers.backlog = true;
+            consumers.stored_for_want += 1;
+        }
         free
     }
 
-    /// A receive found no more ready jobs stored on `queue` than it asked for: new jobs may be
-    /// handed over again.
-    pub fn drained(&self, queue: QueueName) {
-        if let Some(consumers) = self.consumers.get(&queue) {
-            locked(consumers).backlog = false;
+    fn stored_for_want(&self, queue: QueueName) -> u64 {
+        self.consumers
+            .get(&queue)
+            .map_or(0, |c| locked(c).stored_for_want)
+    }
+
+    /// Receives for a worker of `queue`, like `receive`. When it finds fewer ready jobs than it
+    /// asks for and no job was stored for want of a slot meanwhile, the backlog is over and new
+    /// jobs are handed over again.
+    pub async fn receive_for_worker(
+        &self,
+        queue: QueueName,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Received, QueueError> {
+        let before = self.stored_for_want(queue);
+        let (deliveries, selected) = self.receive_rows(queue, max, visibility).await?;
+        let more_may_wait = selected == max;
+        if !more_may_wait && let Some(consumers) = self.consumers.get(&queue) {
+            let mut consumers = locked(consumers);
+            if consumers.stored_for_want == before {
+                consumers.backlog = false;
+            }
         }
+        Ok(Received {
+            deliveries,
+            more_may_wait,
+        })
     }
 
     /// Waits until a job may be ready on `queue`: woken by an enqueue that stored one, or at
@@ -178,6 +213,16 @@ impl EmbeddedQueue {
         max: usize,
         visibility: Duration,
     ) -> Result<Vec<Delivery>, QueueError> {
+        Ok(self.receive_rows(queue, max, visibility).await?.0)
+    }
+
+    /// `receive`, with how many ready jobs it found (those dead-lettered included).
+    async fn receive_rows(
+        &self,
+        queue: QueueName,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<(Vec<Delivery>, usize), QueueError> {
         let name = queue.as_str();
         self.db
             .write_with(Durability::Relaxed, move |c| {
@@ -193,6 +238,7 @@ impl EmbeddedQueue {
                     .map_err(crate::store_backend)?
                     .collect::<Result<_, _>>()
                     .map_err(crate::store_backend)?;
+                let selected = rows.len();
                 let mut out = Vec::with_capacity(rows.len());
                 for (id, body, count) in rows {
                     if count >= MAX_RECEIVES {
@@ -207,7 +253,7 @@ impl EmbeddedQueue {
                     .map_err(crate::store_backend)?;
                     out.push(Delivery { id, receipt, body, receive_count: count + 1 });
                 }
-                Ok(out)
+                Ok((out, selected))
             })
             .await
             .map_err(queue_error)
@@ -440,45 +486,53 @@ impl JobQueue for EmbeddedQueue {
             }
             rows.push((queue, job, received));
         }
-        let ids = self
-            .db
-            .write(move |c| {
-                let now = now_ms();
-                let mut stmt = c
-                    .prepare_cached(
-                        "INSERT INTO jobs (queue, body, visible_at, enqueued_at, receive_count, receipt)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    )
-                    .map_err(crate::store_backend)?;
-                let mut ids = Vec::new();
-                for (queue, job, received) in rows {
-                    let (visible_at, receives, receipt) = match received {
-                        Some((receipt, visibility)) => {
-                            (now + visibility.as_millis() as i64, 1, Some(receipt))
-                        }
-                        None => (now + job.delay.as_millis() as i64, 0, None),
-                    };
-                    stmt.execute(params![queue.as_str(), job.body, visible_at, now, receives, receipt])
+        // Written and handed over in a task of its own: a caller that gives up on the enqueue
+        // (a client that hung up) must not strand jobs stored as received by a worker.
+        let db = self.db.clone();
+        let handing = tokio::spawn(async move {
+            let ids = db
+                .write(move |c| {
+                    let now = now_ms();
+                    let mut stmt = c
+                        .prepare_cached(
+                            "INSERT INTO jobs (queue, body, visible_at, enqueued_at, receive_count, receipt)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        )
                         .map_err(crate::store_backend)?;
-                    if receipt.is_some() {
-                        ids.push(c.last_insert_rowid());
+                    let mut ids = Vec::new();
+                    for (queue, job, received) in rows {
+                        let (visible_at, receives, receipt) = match received {
+                            Some((receipt, visibility)) => {
+                                (now + visibility.as_millis() as i64, 1, Some(receipt))
+                            }
+                            None => (now + job.delay.as_millis() as i64, 0, None),
+                        };
+                        stmt.execute(params![queue.as_str(), job.body, visible_at, now, receives, receipt])
+                            .map_err(crate::store_backend)?;
+                        if receipt.is_some() {
+                            ids.push(c.last_insert_rowid());
+                        }
                     }
-                }
-                Ok(ids)
-            })
+                    Ok(ids)
+                })
+                .await
+                .map_err(queue_error)?;
+            for ((slot, handed, receipt, body), id) in handovers.into_iter().zip(ids) {
+                let delivery = Delivery {
+                    id,
+                    receipt,
+                    body,
+                    receive_count: 1,
+                };
+                // A worker that stopped meanwhile leaves the job received: it comes back after
+                // its visibility timeout, as after a crash.
+                let _ = handed.send(Handed { delivery, slot });
+            }
+            Ok::<(), QueueError>(())
+        });
+        handing
             .await
-            .map_err(queue_error)?;
-        for ((slot, handed, receipt, body), id) in handovers.into_iter().zip(ids) {
-            let delivery = Delivery {
-                id,
-                receipt,
-                body,
-                receive_count: 1,
-            };
-            // A worker that stopped meanwhile leaves the job received: it comes back after its
-            // visibility timeout, as after a crash.
-            let _ = handed.send(Handed { delivery, slot });
-        }
+            .map_err(|e| QueueError(format!("the enqueue stopped: {e}")))??;
         for queue in stored {
             if let Some(n) = self.wakeups.get(&queue) {
                 // Wake the idle workers; the stored permit covers one that is between receives.

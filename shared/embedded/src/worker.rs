@@ -74,33 +74,31 @@ pub async fn run(
             },
             changed = shutdown.changed() => if changed.is_err() { break } else { continue },
         };
-        let free = 1 + slots.available_permits();
-        let batch = match queue.receive(config.queue, free, config.visibility).await {
-            Ok(b) => b,
+        // Every free slot is taken before receiving, so that each received job has its slot
+        // at hand: waiting for one here would leave handed jobs in the channel meanwhile.
+        let mut held = vec![first];
+        while let Ok(slot) = slots.clone().try_acquire_owned() {
+            held.push(slot);
+        }
+        let received = match queue
+            .receive_for_worker(config.queue, held.len(), config.visibility)
+            .await
+        {
+            Ok(r) => r,
             Err(e) => {
                 tracing::error!(queue = name, error = %e, "receive failed");
                 look_at = Instant::now() + IDLE_POLL;
                 continue;
             }
         };
-        look_at = if batch.len() == free {
+        look_at = if received.more_may_wait {
             Instant::now()
         } else {
-            queue.drained(config.queue);
             let next = queue.next_visible_in(config.queue).await.ok().flatten();
             Instant::now() + next.unwrap_or(IDLE_POLL).min(IDLE_POLL)
         };
-        let mut first = Some(first);
-        for delivery in batch {
-            // Each job holds a slot until it is settled; `free` slots were counted above, but
-            // a handed job may have taken one since.
-            let slot = match first.take() {
-                Some(slot) => slot,
-                None => match slots.clone().acquire_owned().await {
-                    Ok(slot) => slot,
-                    Err(_) => break,
-                },
-            };
+        // Slots left over free as `held` drops.
+        for (delivery, slot) in received.deliveries.into_iter().zip(held) {
             start(delivery, slot);
         }
     }
