@@ -74,14 +74,9 @@ pub async fn run(
             },
             changed = shutdown.changed() => if changed.is_err() { break } else { continue },
         };
-        // Every free slot is taken before receiving, so that each received job has its slot
-        // at hand: waiting for one here would leave handed jobs in the channel meanwhile.
-        let mut held = vec![first];
-        while let Ok(slot) = slots.clone().try_acquire_owned() {
-            held.push(slot);
-        }
+        let free = 1 + slots.available_permits();
         let received = match queue
-            .receive_for_worker(config.queue, held.len(), config.visibility)
+            .receive_for_worker(config.queue, free, config.visibility)
             .await
         {
             Ok(r) => r,
@@ -97,8 +92,23 @@ pub async fn run(
             let next = queue.next_visible_in(config.queue).await.ok().flatten();
             Instant::now() + next.unwrap_or(IDLE_POLL).min(IDLE_POLL)
         };
-        // Slots left over free as `held` drops.
-        for (delivery, slot) in received.deliveries.into_iter().zip(held) {
+        let mut first = Some(first);
+        for delivery in received.deliveries {
+            // Each job holds a slot until it is settled. `free` slots were counted above, but
+            // jobs handed over since may hold some: those run while this one waits for a slot
+            // (they hold theirs already), so a wait here never holds them back.
+            let slot = match first.take() {
+                Some(slot) => Ok(slot),
+                None => loop {
+                    tokio::select! {
+                        Some(job) = handed.recv() => start(job.delivery, job.slot),
+                        slot = slots.clone().acquire_owned() => break slot,
+                    }
+                },
+            };
+            let Ok(slot) = slot else {
+                break;
+            };
             start(delivery, slot);
         }
     }
