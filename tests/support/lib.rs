@@ -233,6 +233,20 @@ impl TestApp {
             .collect()
     }
 
+    /// Waits for `n` events of a type on the webhook queue (a step writes its log row, then
+    /// enqueues its event), then returns them.
+    pub async fn wait_for_events(&self, event_type: &str, n: usize) -> Vec<Value> {
+        eventually(
+            Duration::from_secs(10),
+            &format!("{n} {event_type} events"),
+            || async {
+                let events = self.events_of(event_type).await;
+                (events.len() >= n).then_some(events)
+            },
+        )
+        .await
+    }
+
     /// AI log rows, newest first.
     pub async fn logs(&self, query: &str) -> Vec<Value> {
         let (status, body) = self.get(&format!("/v1/ai/logs?{query}"), &self.admin).await;

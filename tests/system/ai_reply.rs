@@ -215,7 +215,7 @@ async fn every_rule_that_says_no_is_logged_with_its_reason() {
     assert!(logs.iter().all(|l| l["status"] == "skipped"));
     assert!(llm.requests().is_empty(), "nothing was asked of the LLM");
     assert!(replies(&app, &chat_of(6)).await.is_empty());
-    assert_eq!(app.events_of("ai.reply.skipped").await.len(), 9);
+    assert_eq!(app.wait_for_events("ai.reply.skipped", 9).await.len(), 9);
     let (_, skipped) = app
         .get("/v1/ai/logs?status=skipped&limit=3", &app.admin)
         .await;
@@ -380,7 +380,7 @@ async fn llm_failures_and_timeouts_are_classified_in_a_failed_row() {
         "a server that never answers is cut"
     );
     assert_eq!(logs[0]["error"], "timeout: no complete answer within 1 s");
-    assert_eq!(app.events_of("ai.reply.failed").await.len(), 4);
+    assert_eq!(app.wait_for_events("ai.reply.failed", 4).await.len(), 4);
     assert!(
         replies(&app, PRIVATE_CHAT).await.is_empty(),
         "a failure sends nothing"

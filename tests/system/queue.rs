@@ -266,3 +266,43 @@ async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received_u
         "all eight are still stored"
     );
 }
+
+#[tokio::test]
+async fn taking_back_received_jobs_leaves_released_and_delayed_ones_waiting() {
+    let dir = tempfile::tempdir().expect("dir");
+    let queue = switchboard_embedded::open(dir.path()).expect("open").queue;
+    let q = QueueName::Outbound;
+    let hour = Duration::from_secs(3600);
+    queue
+        .enqueue(
+            q,
+            vec![
+                job("held".into(), Duration::ZERO),
+                job("retried".into(), Duration::ZERO),
+                job("later".into(), hour),
+            ],
+        )
+        .await
+        .expect("enqueue");
+    let received = queue.receive(q, 10, hour).await.expect("receive");
+    assert_eq!(received.len(), 2);
+    let retried = received
+        .iter()
+        .find(|d| d.body == "retried")
+        .expect("retried");
+    queue.release(retried, hour).await.expect("release");
+
+    assert_eq!(queue.take_back_received().await.expect("take back"), 1);
+    let back = queue.receive(q, 10, hour).await.expect("receive");
+    assert_eq!(
+        back.iter()
+            .map(|d| (d.body.as_str(), d.receive_count))
+            .collect::<Vec<_>>(),
+        [("held", 2)],
+        "the released job keeps its backoff, the delayed one its delay"
+    );
+    assert!(
+        !queue.delete(retried).await.expect("delete"),
+        "a released job's receipt is void"
+    );
+}

@@ -1,6 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
+use switchboard_core::ports::{JobQueue, OutgoingJob, QueueName};
 use switchboard_tests::{PRIVATE_CHAT, ServerProcess, eventually, inbound};
 
 struct Client {
@@ -143,4 +144,65 @@ async fn a_hard_restart_loses_nothing_and_delayed_jobs_still_fire() {
         Some(2),
         "one inbound, one reply"
     );
+}
+
+/// A second server on a data dir in use is refused; once the first stops, the dir is free.
+#[tokio::test]
+async fn one_server_runs_on_a_data_dir_at_a_time() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut first = switchboard_tests::start_in(dir.path(), &[]).await;
+    let local = switchboard::local_settings::LocalSettings {
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.path().to_path_buf(),
+    };
+    let second = switchboard::serve::start_with_workers(
+        &local,
+        &|_| None,
+        std::future::pending(),
+        &QueueName::ALL,
+    )
+    .await;
+    let refused = second
+        .err()
+        .expect("a second server is refused")
+        .to_string();
+    assert!(refused.contains("another `switchboard serve`"), "{refused}");
+    first.shutdown().await;
+    let mut again = switchboard_tests::start_in(dir.path(), &[]).await;
+    again.shutdown().await;
+}
+
+/// A job that a server had received when it died runs as soon as the next server starts, not
+/// after its visibility timeout.
+#[tokio::test]
+async fn jobs_a_dead_server_held_run_at_the_next_start() {
+    let dir = tempfile::tempdir().expect("dir");
+    {
+        let queue = switchboard_embedded::open(dir.path()).expect("open").queue;
+        let job = OutgoingJob {
+            body: "not a job".into(),
+            delay: Duration::ZERO,
+        };
+        queue
+            .enqueue(QueueName::Webhook, vec![job])
+            .await
+            .expect("enqueue");
+        let held = queue
+            .receive(QueueName::Webhook, 1, Duration::from_secs(3600))
+            .await
+            .expect("receive");
+        assert_eq!(held.len(), 1, "held for an hour by a server that then died");
+    }
+    let mut app = switchboard_tests::start_in(dir.path(), &[]).await;
+    let queue = app.running.as_ref().expect("running").queue.clone();
+    // Its worker receives it at once and, as it is not a job, dead-letters it.
+    eventually(Duration::from_secs(10), "the held job run", || {
+        let queue = queue.clone();
+        async move {
+            let depth = queue.depth(QueueName::Webhook).await.expect("depth");
+            (depth == (0, 1)).then_some(())
+        }
+    })
+    .await;
+    app.shutdown().await;
 }

@@ -2,10 +2,12 @@
 
 use crate::local_settings::LocalSettings;
 use crate::wiring::{self, Local};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use secrecy::{ExposeSecret, SecretString};
+use std::fs::{File, TryLockError};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_core::domain::ids::AccountId;
@@ -41,6 +43,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     workers: Vec<JoinHandle<()>>,
+    _data_dir_lock: File,
 }
 
 pub fn spawn_workers(
@@ -93,6 +96,19 @@ pub async fn start_with_workers(
         queue,
         created,
     } = wiring::build(local, env)?;
+    // One server per data dir: its workers then hold every job received in it, so the jobs a
+    // server that died held are taken back at once instead of after their visibility timeout.
+    let data_dir_lock = lock_data_dir(&local.data_dir)?;
+    let taken = queue
+        .take_back_received()
+        .await
+        .context("taking back the jobs of the previous server")?;
+    if taken > 0 {
+        tracing::info!(
+            jobs = taken,
+            "jobs in progress when the previous server stopped run again"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(local.addr)
         .await
         .with_context(|| format!("cannot listen on {} (SWITCHBOARD_ADDR)", local.addr))?;
@@ -131,7 +147,29 @@ pub async fn start_with_workers(
         stop,
         server,
         workers,
+        _data_dir_lock: data_dir_lock,
     })
+}
+
+/// Locks the data dir for this server until the returned file is dropped (or the process ends).
+fn lock_data_dir(dir: &Path) -> Result<File> {
+    let path = dir.join("serve.lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => bail!(
+            "another `switchboard serve` is running on the data dir {} (SWITCHBOARD_DATA_DIR)",
+            dir.display()
+        ),
+        Err(TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
 }
 
 impl Running {

@@ -325,18 +325,39 @@ impl EmbeddedQueue {
         }
     }
 
-    /// Makes the job visible again after `delay` instead of the full visibility timeout.
+    /// Makes the job visible again after `delay` instead of the full visibility timeout. It is
+    /// no longer received: its receipt is void.
     pub async fn release(&self, d: &Delivery, delay: Duration) -> Result<(), QueueError> {
         let (id, receipt) = (d.id, d.receipt.clone());
         self.db
             .write_with(Durability::Relaxed, move |c| {
                 cached::exec(
                     c,
-                    "UPDATE jobs SET visible_at = ?3 WHERE id = ?1 AND receipt = ?2",
+                    "UPDATE jobs SET visible_at = ?3, receipt = NULL WHERE id = ?1 AND receipt = ?2",
                     params![id, receipt, now_ms() + delay.as_millis() as i64],
                 )
                 .map_err(crate::store_backend)?;
                 Ok(())
+            })
+            .await
+            .map_err(queue_error)
+    }
+
+    /// Makes the jobs still received by a process that is gone visible at once, instead of after
+    /// their visibility timeout (up to minutes); for a server that starts with the data dir to
+    /// itself. Their receive counts stay: a job that brings its process down is dead-lettered
+    /// like one that fails. Returns how many.
+    pub async fn take_back_received(&self) -> Result<u64, QueueError> {
+        self.db
+            .write(|c| {
+                let n = cached::exec(
+                    c,
+                    "UPDATE jobs SET visible_at = MIN(visible_at, ?1), receipt = NULL
+                     WHERE receipt IS NOT NULL",
+                    [now_ms()],
+                )
+                .map_err(crate::store_backend)?;
+                Ok(n as u64)
             })
             .await
             .map_err(queue_error)
