@@ -91,14 +91,15 @@ pub async fn start_with_workers(
     shutdown: impl Future<Output = ()> + Send + 'static,
     queues: &[QueueName],
 ) -> Result<Running> {
+    // One server per data dir, locked before anything in it is touched: its workers then hold
+    // every job received in it, so the jobs a server that died held are taken back at once
+    // instead of after their visibility timeout.
+    let data_dir_lock = lock_data_dir(&local.data_dir)?;
     let Local {
         state,
         queue,
         created,
     } = wiring::build(local, env)?;
-    // One server per data dir: its workers then hold every job received in it, so the jobs a
-    // server that died held are taken back at once instead of after their visibility timeout.
-    let data_dir_lock = lock_data_dir(&local.data_dir)?;
     let taken = queue
         .take_back_received()
         .await
@@ -153,6 +154,8 @@ pub async fn start_with_workers(
 
 /// Locks the data dir for this server until the returned file is dropped (or the process ends).
 fn lock_data_dir(dir: &Path) -> Result<File> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
     let path = dir.join("serve.lock");
     let file = File::options()
         .create(true)
