@@ -812,10 +812,7 @@ pub async fn job_contexts_read_what_the_jobs_decide_on(store: &dyn Store) {
     );
     assert_eq!(late.recent, vec![newer.clone()]);
 
-    let mut reply = outbound(&account.id, CHAT, "hello");
-    reply.origin = MessageOrigin::Ai;
-    let log = log_for(&m, AiLogStatus::Generated);
-    store.record_reply(&log, &reply).await.expect("reply");
+    let (reply, log) = reply_to(store, &account, &m).await;
     let ctx = store
         .send_context(&account.id, &jid(CHAT), &reply.id, Some(&log.id))
         .await
@@ -1179,14 +1176,29 @@ pub async fn webhooks_and_their_attempts(store: &dyn Store) {
     );
 }
 
-pub async fn a_reply_and_its_log_row_settle_together(store: &dyn Store) {
-    let account = new_account();
-    let m = inbound(&account.id, CHAT, "hi", "wamid.S");
-    store.record_inbound(&m).await.expect("inbound");
+/// An AI reply to `inbound`, recorded as generated and waiting to be sent.
+async fn reply_to(store: &dyn Store, account: &Account, inbound: &Message) -> (Message, AiLog) {
     let mut reply = outbound(&account.id, CHAT, "hello");
     reply.origin = MessageOrigin::Ai;
-    let log = log_for(&m, AiLogStatus::Generated);
+    let log = log_for(inbound, AiLogStatus::Generated);
     store.record_reply(&log, &reply).await.expect("reply");
+    (reply, log)
+}
+
+/// A new inbound message with provider id `provider_id`, and its generated reply.
+async fn generated_reply(
+    store: &dyn Store,
+    account: &Account,
+    provider_id: &str,
+) -> (Message, AiLog) {
+    let m = inbound(&account.id, CHAT, "hi", provider_id);
+    store.record_inbound(&m).await.expect("inbound");
+    reply_to(store, account, &m).await
+}
+
+pub async fn a_reply_and_its_log_row_settle_together(store: &dyn Store) {
+    let account = new_account();
+    let (reply, log) = generated_reply(store, &account, "wamid.S").await;
     let mut sent = log.clone();
     sent.status = AiLogStatus::Sent;
     sent.sent_at = Some(Utc::now());
@@ -1223,12 +1235,7 @@ pub async fn a_reply_and_its_log_row_settle_together(store: &dyn Store) {
     );
 
     // A row settled by someone else: the message still moves, the row stays as it is.
-    let m2 = inbound(&account.id, CHAT, "again", "wamid.S2");
-    store.record_inbound(&m2).await.expect("inbound");
-    let mut reply2 = outbound(&account.id, CHAT, "hello again");
-    reply2.origin = MessageOrigin::Ai;
-    let log2 = log_for(&m2, AiLogStatus::Generated);
-    store.record_reply(&log2, &reply2).await.expect("reply");
+    let (reply2, log2) = generated_reply(store, &account, "wamid.S2").await;
     let mut failed = log2.clone();
     failed.status = AiLogStatus::Failed;
     assert!(

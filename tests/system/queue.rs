@@ -105,6 +105,7 @@ async fn delay_visibility_receipts_and_dead_letters_behave_like_sqs() {
             .receive(q, 10, Duration::from_secs(1))
             .await
             .expect("receive")
+            .deliveries
             .is_empty(),
         "not visible before its delay"
     );
@@ -112,13 +113,15 @@ async fn delay_visibility_receipts_and_dead_letters_behave_like_sqs() {
     let first = queue
         .receive(q, 10, Duration::from_millis(200))
         .await
-        .expect("receive");
+        .expect("receive")
+        .deliveries;
     assert_eq!(first.len(), 1);
     assert!(
         queue
             .receive(q, 10, Duration::from_secs(1))
             .await
             .expect("receive")
+            .deliveries
             .is_empty(),
         "hidden while received"
     );
@@ -126,20 +129,30 @@ async fn delay_visibility_receipts_and_dead_letters_behave_like_sqs() {
     let second = queue
         .receive(q, 10, Duration::from_secs(5))
         .await
-        .expect("receive");
+        .expect("receive")
+        .deliveries;
     assert_eq!(second.len(), 1, "back after the visibility timeout");
-    assert!(
-        !queue.delete(&first[0]).await.expect("delete"),
+    queue.delete_soon(&first[0]);
+    queue.deletions_settled().await;
+    assert_eq!(
+        queue.depth(q).await.expect("depth"),
+        (1, 0),
         "a stale receipt cannot delete it"
     );
-    assert!(queue.delete(&second[0]).await.expect("delete"));
+    queue.delete_soon(&second[0]);
+    queue.deletions_settled().await;
+    assert_eq!(queue.depth(q).await.expect("depth"), (0, 0));
 
     queue
         .enqueue(q, vec![job("poison".into(), Duration::ZERO)])
         .await
         .expect("enqueue");
     for _ in 0..switchboard_embedded::queue::MAX_RECEIVES {
-        let got = queue.receive(q, 1, Duration::ZERO).await.expect("receive");
+        let got = queue
+            .receive(q, 1, Duration::ZERO)
+            .await
+            .expect("receive")
+            .deliveries;
         assert_eq!(got.len(), 1);
     }
     assert!(
@@ -147,6 +160,7 @@ async fn delay_visibility_receipts_and_dead_letters_behave_like_sqs() {
             .receive(q, 1, Duration::ZERO)
             .await
             .expect("receive")
+            .deliveries
             .is_empty()
     );
     assert_eq!(
@@ -160,6 +174,7 @@ async fn delay_visibility_receipts_and_dead_letters_behave_like_sqs() {
             .receive(q, 1, Duration::ZERO)
             .await
             .expect("receive")
+            .deliveries
             .len(),
         1
     );
@@ -205,7 +220,7 @@ async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received_u
         .expect("enqueue");
     assert!(handed.try_recv().is_err(), "not handed over ahead of now-2");
     let stored = queue
-        .receive_for_worker(q, 10, Duration::from_secs(5))
+        .receive(q, 10, Duration::from_secs(5))
         .await
         .expect("receive");
     assert_eq!(
@@ -232,7 +247,8 @@ async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received_u
     let mut back = queue
         .receive(q, 10, Duration::from_secs(5))
         .await
-        .expect("receive");
+        .expect("receive")
+        .deliveries;
     back.sort_by(|a, b| a.body.cmp(&b.body));
     assert_eq!(
         back.iter()
@@ -284,7 +300,11 @@ async fn taking_back_received_jobs_leaves_released_and_delayed_ones_waiting() {
         )
         .await
         .expect("enqueue");
-    let received = queue.receive(q, 10, hour).await.expect("receive");
+    let received = queue
+        .receive(q, 10, hour)
+        .await
+        .expect("receive")
+        .deliveries;
     assert_eq!(received.len(), 2);
     let retried = received
         .iter()
@@ -293,7 +313,11 @@ async fn taking_back_received_jobs_leaves_released_and_delayed_ones_waiting() {
     queue.release(retried, hour).await.expect("release");
 
     assert_eq!(queue.take_back_received().await.expect("take back"), 1);
-    let back = queue.receive(q, 10, hour).await.expect("receive");
+    let back = queue
+        .receive(q, 10, hour)
+        .await
+        .expect("receive")
+        .deliveries;
     assert_eq!(
         back.iter()
             .map(|d| (d.body.as_str(), d.receive_count))
@@ -301,8 +325,11 @@ async fn taking_back_received_jobs_leaves_released_and_delayed_ones_waiting() {
         [("held", 2)],
         "the released job keeps its backoff, the delayed one its delay"
     );
-    assert!(
-        !queue.delete(retried).await.expect("delete"),
+    queue.delete_soon(retried);
+    queue.deletions_settled().await;
+    assert_eq!(
+        queue.depth(q).await.expect("depth"),
+        (3, 0),
         "a released job's receipt is void"
     );
 }

@@ -190,7 +190,8 @@ async fn jobs_a_dead_server_held_run_at_the_next_start() {
         let held = queue
             .receive(QueueName::Webhook, 1, Duration::from_secs(3600))
             .await
-            .expect("receive");
+            .expect("receive")
+            .deliveries;
         assert_eq!(held.len(), 1, "held for an hour by a server that then died");
     }
     let mut app = switchboard_tests::start_in(dir.path(), &[]).await;

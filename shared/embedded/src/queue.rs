@@ -173,10 +173,19 @@ impl EmbeddedQueue {
             .map_or(0, |c| locked(c).stored_for_want)
     }
 
-    /// Receives for a worker of `queue`, like `receive`. When it finds fewer ready jobs than it
-    /// asks for and no job was stored for want of a slot meanwhile, the backlog is over and new
-    /// jobs are handed over again.
-    pub async fn receive_for_worker(
+    /// Waits until a job may be ready on `queue`: woken by an enqueue that stored one, or at
+    /// `deadline`.
+    pub async fn wait_until(&self, queue: QueueName, deadline: tokio::time::Instant) {
+        if let Some(n) = self.wakeups.get(&queue) {
+            let _ = tokio::time::timeout_at(deadline, n.notified()).await;
+        }
+    }
+
+    /// Receives up to `max` visible jobs and hides them for `visibility`. Jobs received
+    /// `MAX_RECEIVES` times already are moved to the dead letters instead. When it finds fewer
+    /// ready jobs than it asks for and no job was stored for want of a slot meanwhile, the
+    /// backlog is over and new jobs are handed over again.
+    pub async fn receive(
         &self,
         queue: QueueName,
         max: usize,
@@ -197,26 +206,7 @@ impl EmbeddedQueue {
         })
     }
 
-    /// Waits until a job may be ready on `queue`: woken by an enqueue that stored one, or at
-    /// `deadline`.
-    pub async fn wait_until(&self, queue: QueueName, deadline: tokio::time::Instant) {
-        if let Some(n) = self.wakeups.get(&queue) {
-            let _ = tokio::time::timeout_at(deadline, n.notified()).await;
-        }
-    }
-
-    /// Receives up to `max` visible jobs and hides them for `visibility`. Jobs received
-    /// `MAX_RECEIVES` times already are moved to the dead letters instead.
-    pub async fn receive(
-        &self,
-        queue: QueueName,
-        max: usize,
-        visibility: Duration,
-    ) -> Result<Vec<Delivery>, QueueError> {
-        Ok(self.receive_rows(queue, max, visibility).await?.0)
-    }
-
-    /// `receive`, with how many ready jobs it found (those dead-lettered included).
+    /// The jobs taken, with how many ready ones were found (those dead-lettered included).
     async fn receive_rows(
         &self,
         queue: QueueName,
@@ -259,19 +249,9 @@ impl EmbeddedQueue {
             .map_err(queue_error)
     }
 
-    /// The job is done: delete it (only if this receive still owns it).
-    pub async fn delete(&self, d: &Delivery) -> Result<bool, QueueError> {
-        let (id, receipt) = (d.id, d.receipt.clone());
-        self.db
-            .write_with(Durability::Relaxed, move |c| {
-                delete_received(c, id, &receipt)
-            })
-            .await
-            .map_err(queue_error)
-    }
-
-    /// The job is done: its deletion is written together with those of the jobs finished
-    /// meanwhile (one write for many). Until then it stays received, and a crash brings it back.
+    /// The job is done: its deletion (only if this receive still owns the job) is written
+    /// together with those of the jobs finished meanwhile (one write for many). Until then it
+    /// stays received, and a crash brings it back.
     pub fn delete_soon(self: &Arc<Self>, d: &Delivery) {
         let start = {
             let mut pending = locked(&self.deletions);
@@ -301,7 +281,12 @@ impl EmbeddedQueue {
                 .db
                 .write_with(Durability::Relaxed, move |c| {
                     for (id, receipt) in &jobs {
-                        delete_received(c, *id, receipt)?;
+                        cached::exec(
+                            c,
+                            "DELETE FROM jobs WHERE id = ?1 AND receipt = ?2",
+                            params![id, receipt],
+                        )
+                        .map_err(crate::store_backend)?;
                     }
                     Ok(())
                 })
@@ -451,17 +436,6 @@ fn new_receipt() -> String {
     let mut bytes = [0u8; 12];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Deletes the job if `receipt` is still its latest receive; whether it did.
-fn delete_received(c: &rusqlite::Connection, id: i64, receipt: &str) -> Result<bool, StoreError> {
-    let n = cached::exec(
-        c,
-        "DELETE FROM jobs WHERE id = ?1 AND receipt = ?2",
-        params![id, receipt],
-    )
-    .map_err(crate::store_backend)?;
-    Ok(n == 1)
 }
 
 fn dead_letter(c: &rusqlite::Connection, id: i64, error: &str) -> Result<(), StoreError> {

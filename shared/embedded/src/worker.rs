@@ -75,10 +75,7 @@ pub async fn run(
             changed = shutdown.changed() => if changed.is_err() { break } else { continue },
         };
         let free = 1 + slots.available_permits();
-        let received = match queue
-            .receive_for_worker(config.queue, free, config.visibility)
-            .await
-        {
+        let received = match queue.receive(config.queue, free, config.visibility).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(queue = name, error = %e, "receive failed");

@@ -30,15 +30,10 @@ impl AccountStore for DynamoStore {
             (GSI1PK, s(ACCOUNTS)),
             (GSI1SK, s(account.id.as_str())),
         ]));
-        if held(
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(row))
-                .condition_expression("attribute_not_exists(pk)")
-                .send()
-                .await,
-        )? {
+        if self
+            .put_if(row, "attribute_not_exists(pk)", None, None)
+            .await?
+        {
             Ok(())
         } else {
             Err(StoreError::Conflict(format!(

@@ -6,7 +6,7 @@ use super::accounts::parse_all;
 use super::item::{self, Item, get_s, json, key, s};
 use super::keys::{self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK};
 use super::messages::{AI_LOG, message_key, outbound_unique};
-use super::{DynamoStore, LOG_DAYS, backend, held, tx_put, tx_update};
+use super::{DynamoStore, LOG_DAYS, backend, names, tx_put, tx_update, values};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::Select;
 use chrono::{DateTime, Utc};
@@ -142,17 +142,13 @@ impl AiLogStore for DynamoStore {
         log: &AiLog,
     ) -> Result<bool, StoreError> {
         // A single write: a conditional put, not a transaction (which costs double).
-        held(
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(log_item(log)?))
-                .condition_expression("#s = :expected")
-                .expression_attribute_names("#s", STATUS)
-                .expression_attribute_values(":expected", s(status_name(expected)?))
-                .send()
-                .await,
+        self.put_if(
+            log_item(log)?,
+            "#s = :expected",
+            names([("#s", STATUS)]),
+            values([(":expected", s(status_name(expected)?))]),
         )
+        .await
     }
 
     async fn count_replies_since(

@@ -1,6 +1,6 @@
 use super::item::{self, key, n};
 use super::keys::{self, CLAIM_SK};
-use super::{DynamoStore, held};
+use super::{DynamoStore, values};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -23,16 +23,15 @@ impl ClaimStore for DynamoStore {
         row.insert("expires_ms".into(), n(expires.timestamp_millis()));
         row.insert(keys::TTL.into(), item::expires(expires, 1));
         Ok(
-            if held(
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(row))
-                    .condition_expression("attribute_not_exists(pk) OR expires_ms <= :now")
-                    .expression_attribute_values(":now", n(now.timestamp_millis()))
-                    .send()
-                    .await,
-            )? {
+            if self
+                .put_if(
+                    row,
+                    "attribute_not_exists(pk) OR expires_ms <= :now",
+                    None,
+                    values([(":now", n(now.timestamp_millis()))]),
+                )
+                .await?
+            {
                 Claim::Acquired
             } else {
                 Claim::Busy

@@ -294,6 +294,27 @@ impl DynamoStore {
         Ok(items)
     }
 
+    /// Writes `item` if `condition` (with its attribute names and values) holds; whether it did.
+    pub(crate) async fn put_if(
+        &self,
+        item: Item,
+        condition: &str,
+        names: Option<HashMap<String, String>>,
+        values: Option<HashMap<String, AttributeValue>>,
+    ) -> Result<bool, StoreError> {
+        held(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .send()
+                .await,
+        )
+    }
+
     pub(crate) fn put(&self, item: Item) -> aws_sdk_dynamodb::types::builders::PutBuilder {
         Put::builder().table_name(&self.table).set_item(Some(item))
     }

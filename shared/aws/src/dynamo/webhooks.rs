@@ -1,7 +1,7 @@
 use super::accounts::parse_all;
 use super::item::{self, Item, get_s, json, key, s};
 use super::keys::{self, ATTEMPT_PREFIX, GSI1, GSI1PK, GSI1SK, WEBHOOK_SK};
-use super::{ATTEMPT_DAYS, DynamoStore, backend, held};
+use super::{ATTEMPT_DAYS, DynamoStore, backend};
 use async_trait::async_trait;
 use switchboard_core::domain::ids::WebhookId;
 use switchboard_core::domain::page::{Page, PageRequest};
@@ -25,15 +25,15 @@ fn webhook_item(w: &Subscription) -> Result<Item, StoreError> {
 #[async_trait]
 impl WebhookStore for DynamoStore {
     async fn insert_webhook(&self, webhook: &Subscription) -> Result<(), StoreError> {
-        if held(
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(webhook_item(webhook)?))
-                .condition_expression("attribute_not_exists(pk)")
-                .send()
-                .await,
-        )? {
+        if self
+            .put_if(
+                webhook_item(webhook)?,
+                "attribute_not_exists(pk)",
+                None,
+                None,
+            )
+            .await?
+        {
             Ok(())
         } else {
             Err(StoreError::Conflict(format!(
@@ -80,15 +80,8 @@ impl WebhookStore for DynamoStore {
     }
 
     async fn update_webhook(&self, webhook: &Subscription) -> Result<bool, StoreError> {
-        held(
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(webhook_item(webhook)?))
-                .condition_expression("attribute_exists(pk)")
-                .send()
-                .await,
-        )
+        self.put_if(webhook_item(webhook)?, "attribute_exists(pk)", None, None)
+            .await
     }
 
     /// The attempts first, the subscription last, so a delete that stops halfway is finished
