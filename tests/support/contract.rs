@@ -5,13 +5,15 @@ use chrono::{Duration as Span, Utc};
 use std::time::Duration;
 use switchboard_core::domain::account::{Account, TokenHash};
 use switchboard_core::domain::ai_log::{AiLog, AiLogStatus};
-use switchboard_core::domain::ai_settings::{AiSettingsPatch, Change};
+use switchboard_core::domain::ai_settings::AiSettingsPatch;
 use switchboard_core::domain::chat::{ChatChange, ChatJid};
 use switchboard_core::domain::event::EventType;
 use switchboard_core::domain::ids::{AccountId, AiLogId, EventId, MessageId, WebhookId};
 use switchboard_core::domain::message::{Message, MessageOrigin, MessageStatus};
 use switchboard_core::domain::page::{Page, PageRequest};
-use switchboard_core::domain::provider::{ProviderKind, SealedSecret, StoredProviderConfig};
+use switchboard_core::domain::patch::Change;
+use switchboard_core::domain::provider::{ProviderKind, StoredProviderConfig};
+use switchboard_core::domain::secret::SealedSecret;
 use switchboard_core::domain::validation::HttpUrl;
 use switchboard_core::domain::webhook::{
     AttemptStatus, DeliveryAttempt, EventFilter, Subscription,
@@ -36,6 +38,7 @@ macro_rules! store_contract {
             one_reply_is_recorded_per_inbound_message_under_a_race,
             ai_logs_update_conditionally_and_list_by_filter,
             the_loop_guard_counts_recent_replies_of_one_chat,
+            the_reply_context_counts_the_chats_replies,
             job_contexts_read_what_the_jobs_decide_on,
             accounts_list_update_and_delete_with_everything_they_own,
             concurrent_setting_changes_both_survive,
@@ -693,8 +696,8 @@ pub async fn ai_logs_update_conditionally_and_list_by_filter(store: &dyn Store) 
     }
 }
 
-/// Two replies (generated, sent) in one chat, beside rows that are not replies and a reply in
-/// another chat.
+/// Two replies in one chat (one generated, one sent), beside decisions that are not replies
+/// and a reply in another chat.
 async fn two_replies_in_one_chat(store: &dyn Store) -> Account {
     let account = new_account();
     for (status, chat) in [
@@ -706,23 +709,50 @@ async fn two_replies_in_one_chat(store: &dyn Store) -> Account {
     ] {
         let m = inbound(&account.id, chat, "hi", &next_ulid().to_string());
         store.record_inbound(&m).await.expect("inbound");
-        store
-            .insert_ai_log(&log_for(&m, status))
-            .await
-            .expect("log");
+        let log = log_for(&m, AiLogStatus::Generated);
+        match status {
+            AiLogStatus::Generated | AiLogStatus::Sent => {
+                let mut reply = outbound(&account.id, chat, "hello");
+                reply.origin = MessageOrigin::Ai;
+                reply.idempotency_key = Some(format!("ai-reply:{}", m.id));
+                store.record_reply(&log, &reply).await.expect("reply");
+                if status == AiLogStatus::Sent {
+                    let sent = AiLog {
+                        status,
+                        ..log.clone()
+                    };
+                    let change = StatusChange {
+                        from: &[MessageStatus::Queued],
+                        to: MessageStatus::Sent,
+                        provider_message_id: None,
+                        error: None,
+                    };
+                    let settled = store
+                        .settle_reply(&account.id, &reply.chat_id, &reply.id, &change, &sent)
+                        .await
+                        .expect("settle");
+                    assert_eq!(settled, (true, true));
+                }
+            }
+            _ => {
+                let decided = AiLog { status, ..log };
+                store.insert_ai_log(&decided).await.expect("log");
+            }
+        }
     }
     account
 }
 
-/// What the reply job's context counts, when its store counts there.
+/// What the reply job's context counts, reading the chat's `history` newest messages.
 async fn counted_in_context(
     store: &dyn Store,
     account: &Account,
+    history: usize,
     since: chrono::DateTime<Utc>,
-) -> Option<u32> {
+) -> u32 {
     let any = MessageId::from_ulid(next_ulid());
     store
-        .reply_context(&account.id, &jid(CHAT), &any, 1, since)
+        .reply_context(&account.id, &jid(CHAT), &any, history, since)
         .await
         .expect("context")
         .replies_since
@@ -738,11 +768,6 @@ pub async fn the_loop_guard_counts_recent_replies_of_one_chat(store: &dyn Store)
             .expect("count"),
         2
     );
-    let counted = counted_in_context(store, &account, hour_ago).await;
-    assert!(
-        matches!(counted, None | Some(2)),
-        "a context that counts counts the same: {counted:?}"
-    );
     let future = Utc::now() + Span::seconds(5);
     assert_eq!(
         store
@@ -753,13 +778,24 @@ pub async fn the_loop_guard_counts_recent_replies_of_one_chat(store: &dyn Store)
     );
 }
 
-/// For a store that counts in the reply job's context (the embedded one: the same read).
+/// The reply job's context counts the same, whether the newest messages it reads hold the
+/// whole chat (20) or not (1: the store has to count beyond them).
 pub async fn the_reply_context_counts_the_chats_replies(store: &dyn Store) {
     let account = two_replies_in_one_chat(store).await;
     let hour_ago = Utc::now() - Span::hours(1);
-    assert_eq!(counted_in_context(store, &account, hour_ago).await, Some(2));
     let future = Utc::now() + Span::seconds(5);
-    assert_eq!(counted_in_context(store, &account, future).await, Some(0));
+    for history in [20, 1] {
+        assert_eq!(
+            counted_in_context(store, &account, history, hour_ago).await,
+            2,
+            "reading {history} messages"
+        );
+        assert_eq!(
+            counted_in_context(store, &account, history, future).await,
+            0,
+            "reading {history} messages"
+        );
+    }
 }
 
 pub async fn job_contexts_read_what_the_jobs_decide_on(store: &dyn Store) {
@@ -867,8 +903,8 @@ pub async fn accounts_list_update_and_delete_with_everything_they_own(store: &dy
         Some(renamed.clone())
     );
     assert_eq!(
-        store.token_hash(&renamed.id).await.expect("hash"),
-        Some(TokenHash(format!("hash-{}", renamed.id))),
+        store.account_with_token(&renamed.id).await.expect("hash"),
+        Some((renamed.clone(), TokenHash(format!("hash-{}", renamed.id)))),
         "a rename keeps the token"
     );
     assert!(
@@ -878,8 +914,8 @@ pub async fn accounts_list_update_and_delete_with_everything_they_own(store: &dy
             .expect("rotate")
     );
     assert_eq!(
-        store.token_hash(&renamed.id).await.expect("hash"),
-        Some(TokenHash("new".into()))
+        store.account_with_token(&renamed.id).await.expect("hash"),
+        Some((renamed.clone(), TokenHash("new".into())))
     );
     let ghost = new_account();
     assert!(!store.update_account(&ghost).await.expect("ghost"));

@@ -1,12 +1,16 @@
-//! The system-test harness: the whole app on port 0 with a fresh data dir (`spawn_app`), the
-//! real binary as a child process (`ServerProcess`), and helpers that read like the API.
+//! The system-test harness: the whole app on port 0 with a fresh data dir, a fake LLM and a
+//! webhook receiver (`spawn_app`), the real binary as a child process (`ServerProcess`), and
+//! helpers that read like the API.
 
 pub mod aws;
 pub mod contract;
 pub mod fake_llm;
 pub mod lambda;
+pub mod queues;
 pub mod receiver;
 
+use fake_llm::FakeLlm;
+use receiver::Receiver;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -43,9 +47,19 @@ pub struct TestApp {
     pub state: AppState,
     pub running: Option<Running>,
     pub data_dir: PathBuf,
+    /// A fake OpenAI-compatible LLM on loopback (point a level's `base_url` at `llm.base_url`).
+    pub llm: FakeLlm,
+    /// A webhook receiver on loopback, answering 200 until told otherwise.
+    pub hooks: Receiver,
+    /// The queues this app's workers consume.
+    workers: Vec<QueueName>,
     stop: Option<oneshot::Sender<()>>,
     _dir: Option<TempDir>,
 }
+
+/// Jobs due later than this are not part of the work `until_idle` waits for (a retry an hour
+/// away, a debounce of minutes).
+const IDLE_HORIZON: Duration = Duration::from_secs(30);
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
@@ -118,12 +132,31 @@ async fn start_with(data_dir: &Path, settings: &[(&str, &str)], workers: &[Queue
         state,
         running: Some(running),
         data_dir: data_dir.to_path_buf(),
+        llm: FakeLlm::start().await,
+        hooks: Receiver::start(Receiver::ok()).await,
+        workers: workers.to_vec(),
         stop: Some(stop),
         _dir: None,
     }
 }
 
 impl TestApp {
+    /// Waits until the app is idle: no job running and none due within a few seconds on the
+    /// queues its workers consume. What has not happened by then is not going to.
+    pub async fn until_idle(&self) {
+        let queue = &self.running.as_ref().expect("running").queue;
+        queue.until_idle(&self.workers, IDLE_HORIZON).await;
+    }
+
+    /// Turns AI replies on at the global level, answered by the fake LLM at once.
+    pub async fn use_llm(&self) {
+        self.put_global_ai(json!({
+            "enabled": true, "base_url": self.llm.base_url, "api_key": "sk-global",
+            "reply_delay_seconds": 0,
+        }))
+        .await;
+    }
+
     /// Stops the server and its workers, keeping the data dir.
     pub async fn shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -254,14 +287,78 @@ impl TestApp {
         body["items"].as_array().cloned().unwrap_or_default()
     }
 
-    /// Waits for `n` log rows of the account, then returns them, newest first.
-    pub async fn wait_for_logs(&self, account: &str, n: usize) -> Vec<Value> {
+    /// Waits for `n` log rows of the account that are decided for good (none still
+    /// `generated`, i.e. waiting for its send), then returns them, newest first.
+    pub async fn wait_for_settled_logs(&self, account: &str, n: usize) -> Vec<Value> {
         eventually(
             Duration::from_secs(15),
-            &format!("{n} AI log rows"),
+            &format!("{n} settled AI log rows"),
             || async {
                 let logs = self.logs(&format!("account_id={account}")).await;
                 (logs.len() >= n && logs.iter().all(|l| l["status"] != "generated")).then_some(logs)
+            },
+        )
+        .await
+    }
+
+    /// The AI's messages in a chat of the sandbox account, newest first.
+    pub async fn replies(&self, chat: &str) -> Vec<Value> {
+        self.messages(&self.sandbox_id, chat)
+            .await
+            .into_iter()
+            .filter(|m| m["origin"] == "ai")
+            .collect()
+    }
+
+    /// Waits until `n` of the AI's messages in a chat of the sandbox account are sent; returns
+    /// all of them.
+    pub async fn wait_sent_replies(&self, chat: &str, n: usize) -> Vec<Value> {
+        eventually(
+            Duration::from_secs(15),
+            &format!("{n} sent replies"),
+            || async {
+                let r = self.replies(chat).await;
+                (r.iter().filter(|m| m["status"] == "sent").count() >= n).then_some(r)
+            },
+        )
+        .await
+    }
+
+    /// Subscribes `url` to `events` (of one account, or all); returns the created webhook.
+    pub async fn subscribe(&self, url: &str, events: Value, account: Option<&str>) -> Value {
+        let mut body = json!({"url": url, "events": events});
+        if let Some(a) = account {
+            body["account_id"] = json!(a);
+        }
+        let (status, created) = self.post("/v1/webhooks", &self.admin, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created
+    }
+
+    /// A webhook as the API shows it.
+    pub async fn webhook(&self, id: &str) -> Value {
+        let (status, body) = self.get(&format!("/v1/webhooks/{id}"), &self.admin).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// A webhook's delivery attempts, newest first.
+    pub async fn attempts(&self, webhook: &str) -> Vec<Value> {
+        let (status, body) = self
+            .get(&format!("/v1/webhooks/{webhook}/deliveries"), &self.admin)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits for `n` delivery attempts of a webhook; returns them, newest first.
+    pub async fn wait_attempts(&self, webhook: &str, n: usize) -> Vec<Value> {
+        eventually(
+            Duration::from_secs(20),
+            &format!("{n} attempts"),
+            || async {
+                let all = self.attempts(webhook).await;
+                (all.len() >= n).then_some(all)
             },
         )
         .await
@@ -391,4 +488,49 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
+}
+
+/// One operation of the API document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    /// Upper case, as HTTP writes it.
+    pub method: String,
+    /// With its parameters, e.g. `/v1/accounts/{id}/chats/{chat_jid}/messages`.
+    pub path: String,
+    pub has_body: bool,
+}
+
+/// Every operation of the OpenAPI document: the route lists of the tests come from here, so a
+/// new route is covered without an edit.
+pub fn operations() -> Vec<Operation> {
+    let document = serde_json::to_value(switchboard_core::http::openapi()).expect("document");
+    let mut out = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            if !["get", "put", "post", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            out.push(Operation {
+                method: method.to_uppercase(),
+                path: path.clone(),
+                has_body: operation.get("requestBody").is_some(),
+            });
+        }
+    }
+    out
+}
+
+/// A path template with its parameters filled: `{chat_jid}` with `chat`, any other with `id`.
+pub fn fill_path(template: &str, id: &str, chat: &str) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+        let name = &rest[open + 1..close];
+        out.push_str(if name == "chat_jid" { chat } else { id });
+        rest = rest.get(close + 1..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
 }

@@ -1,6 +1,7 @@
 //! A webhook receiver on loopback: records every request and answers as the test scripts it
-//! (a status per request number, or no answer at all). `verify` checks a signature the way the
-//! Standard Webhooks specification defines it, written here apart from the project's signer.
+//! (a status per request number, no answer at all, or none until the test releases it), and
+//! counts the requests it holds open at once. `verify` checks a signature the way the Standard
+//! Webhooks specification defines it, written here apart from the project's signer.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -20,6 +21,8 @@ pub enum Answer {
     Throttle(u16, u64),
     /// Never answers.
     Hang,
+    /// Answers 200 once the test calls `release`.
+    Hold,
 }
 
 #[derive(Debug, Clone)]
@@ -39,26 +42,39 @@ impl Received {
 
 type Script = Arc<dyn Fn(usize) -> Answer + Send + Sync>;
 
+/// What the server side shares with the test's handle.
+struct Shared {
+    script: Mutex<Script>,
+    received: Mutex<Vec<Received>>,
+    /// (requests open now, the most open at once).
+    open: Mutex<(usize, usize)>,
+    released: tokio::sync::watch::Sender<bool>,
+}
+
 #[derive(Clone)]
 pub struct Receiver {
     pub url: String,
     pub port: u16,
-    received: Arc<Mutex<Vec<Received>>>,
+    shared: Arc<Shared>,
 }
 
 impl Receiver {
     /// Answers request number `n` (0-based) with `script(n)`.
     pub async fn start(script: impl Fn(usize) -> Answer + Send + Sync + 'static) -> Self {
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let script: Script = Arc::new(script);
+        let shared = Arc::new(Shared {
+            script: Mutex::new(Arc::new(script)),
+            received: Mutex::default(),
+            open: Mutex::default(),
+            released: tokio::sync::watch::channel(false).0,
+        });
         let app = axum::Router::new()
             .route("/hook", axum::routing::post(receive))
-            .with_state((script, received.clone()));
+            .with_state(shared.clone());
         let port = crate::serve_on_loopback(app).await.port();
         Self {
             url: format!("http://127.0.0.1:{port}/hook"),
             port,
-            received,
+            shared,
         }
     }
 
@@ -66,8 +82,23 @@ impl Receiver {
         |_| Answer::Status(200)
     }
 
+    /// Answers from now on with `script` (request numbers still count from the first).
+    pub fn answer(&self, script: impl Fn(usize) -> Answer + Send + Sync + 'static) {
+        *self.shared.script.lock().expect("lock") = Arc::new(script);
+    }
+
+    /// Answers the held requests, and every later `Hold`, with 200.
+    pub fn release(&self) {
+        self.shared.released.send_replace(true);
+    }
+
     pub fn received(&self) -> Vec<Received> {
-        self.received.lock().expect("lock").clone()
+        self.shared.received.lock().expect("lock").clone()
+    }
+
+    /// The most requests it held open at once.
+    pub fn most_open(&self) -> usize {
+        self.shared.open.lock().expect("lock").1
     }
 
     /// Waits until at least `n` requests came in.
@@ -84,11 +115,28 @@ impl Receiver {
     }
 }
 
-async fn receive(
-    State((script, received)): State<(Script, Arc<Mutex<Vec<Received>>>)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+/// Counts a request as open until it is answered or the client gives up on it.
+struct Open(Arc<Shared>);
+
+impl Open {
+    fn new(shared: Arc<Shared>) -> Self {
+        {
+            let mut open = shared.open.lock().expect("lock");
+            open.0 += 1;
+            open.1 = open.1.max(open.0);
+        }
+        Self(shared)
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.open.lock().expect("lock").0 -= 1;
+    }
+}
+
+async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let _open = Open::new(shared.clone());
     let header = |name: &str| {
         headers
             .get(name)
@@ -97,7 +145,7 @@ async fn receive(
             .to_string()
     };
     let n = {
-        let mut all = received.lock().expect("lock");
+        let mut all = shared.received.lock().expect("lock");
         all.push(Received {
             id: header("webhook-id"),
             timestamp: header("webhook-timestamp"),
@@ -108,12 +156,18 @@ async fn receive(
         all.len() - 1
     };
     let status = |code| StatusCode::from_u16(code).expect("status");
+    let script = shared.script.lock().expect("lock").clone();
     match script(n) {
         Answer::Status(code) => status(code).into_response(),
         Answer::Throttle(code, seconds) => {
             (status(code), [("retry-after", seconds.to_string())]).into_response()
         }
         Answer::Hang => std::future::pending::<Response>().await,
+        Answer::Hold => {
+            let mut released = shared.released.subscribe();
+            let _ = released.wait_for(|r| *r).await;
+            StatusCode::OK.into_response()
+        }
     }
 }
 

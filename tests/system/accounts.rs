@@ -1,3 +1,6 @@
+//! Accounts end to end: their lifecycle and token, credentials (admin JWT, account token,
+//! login) and the isolation of one account from another.
+
 use reqwest::StatusCode;
 use serde_json::json;
 use switchboard_tests::{spawn_app, spawn_app_with, str_at};

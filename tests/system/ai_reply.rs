@@ -1,44 +1,27 @@
+//! The AI reply flow end to end with a fake LLM: generation, logging, sending and events; each
+//! rule that says no; debounce, human takeover, group mentions, the loop guard; exactly one reply
+//! under redelivery; and the test endpoints.
+
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use switchboard_tests::fake_llm::{Behaviour, FakeLlm};
+use switchboard_tests::fake_llm::Behaviour;
 use switchboard_tests::{
     PRIVATE_CHAT, TestApp, eventually, inbound, spawn_app_keeping_events, spawn_app_with, str_at,
 };
 
 const GROUP: &str = "120363025246125486@g.us";
 
-/// An app whose global level points at a fake LLM, with no reply delay.
-async fn app_with_llm(settings: &[(&str, &str)]) -> (TestApp, FakeLlm) {
-    let llm = FakeLlm::start().await;
+/// An app whose global level points at its fake LLM, with no reply delay, keeping its events
+/// on the queue.
+async fn app_with_llm(settings: &[(&str, &str)]) -> TestApp {
     let app = spawn_app_keeping_events(settings).await;
-    app.put_global_ai(json!({"enabled": true, "base_url": llm.base_url, "api_key": "sk-global", "reply_delay_seconds": 0}))
-        .await;
-    (app, llm)
-}
-
-async fn replies(app: &TestApp, chat: &str) -> Vec<Value> {
-    app.messages(&app.sandbox_id, chat)
-        .await
-        .into_iter()
-        .filter(|m| m["origin"] == "ai")
-        .collect()
-}
-
-async fn wait_sent_replies(app: &TestApp, chat: &str, n: usize) -> Vec<Value> {
-    eventually(
-        Duration::from_secs(15),
-        &format!("{n} sent replies"),
-        || async {
-            let r = replies(app, chat).await;
-            (r.iter().filter(|m| m["status"] == "sent").count() >= n).then_some(r)
-        },
-    )
-    .await
+    app.use_llm().await;
+    app
 }
 
 #[tokio::test]
 async fn a_reply_is_generated_logged_and_sent_with_its_events() {
-    let (app, llm) = app_with_llm(&[]).await;
+    let app = app_with_llm(&[]).await;
     let (acc, token) = (app.sandbox_id.clone(), app.sandbox_token.clone());
     app.ingest(
         &acc,
@@ -46,11 +29,11 @@ async fn a_reply_is_generated_logged_and_sent_with_its_events() {
         inbound("w1", PRIVATE_CHAT, "When do you open?"),
     )
     .await;
-    let sent = wait_sent_replies(&app, PRIVATE_CHAT, 1).await;
+    let sent = app.wait_sent_replies(PRIVATE_CHAT, 1).await;
     assert_eq!(sent[0]["text"], "reply to: When do you open?");
     assert_eq!(sent[0]["from_me"], true);
 
-    let logs = app.wait_for_logs(&acc, 1).await;
+    let logs = app.wait_for_settled_logs(&acc, 1).await;
     let log = &logs[0];
     assert_eq!(log["status"], "sent");
     assert_eq!(log["reply"], "reply to: When do you open?");
@@ -64,7 +47,7 @@ async fn a_reply_is_generated_logged_and_sent_with_its_events() {
     );
     assert!(log["latency_ms"].is_u64() && log["sent_at"].is_string());
 
-    let requests = llm.requests();
+    let requests = app.llm.requests();
     assert_eq!(requests.len(), 1);
     assert_eq!(
         requests[0].authorization.as_deref(),
@@ -116,7 +99,7 @@ async fn a_reply_is_generated_logged_and_sent_with_its_events() {
 
 #[tokio::test]
 async fn every_rule_that_says_no_is_logged_with_its_reason() {
-    let (app, llm) = app_with_llm(&[]).await;
+    let app = app_with_llm(&[]).await;
     let (acc, token) = (app.sandbox_id.clone(), app.sandbox_token.clone());
     let chat_of = |n: u32| format!("1555000{n:04}@s.whatsapp.net");
 
@@ -124,7 +107,7 @@ async fn every_rule_that_says_no_is_logged_with_its_reason() {
     own["from_me"] = json!(true);
     app.ingest(&acc, &token, own).await;
     assert_eq!(
-        app.wait_for_logs(&acc, 1).await[0]["reason"],
+        app.wait_for_settled_logs(&acc, 1).await[0]["reason"],
         "message is from the account itself"
     );
 
@@ -137,14 +120,14 @@ async fn every_rule_that_says_no_is_logged_with_its_reason() {
     app.ingest(&acc, &token, inbound("b-1", &chat_of(2), "hi"))
         .await;
     assert_eq!(
-        app.wait_for_logs(&acc, 2).await[0]["reason"],
+        app.wait_for_settled_logs(&acc, 2).await[0]["reason"],
         "chat is blocked"
     );
 
     app.ingest(&acc, &token, inbound("g-1", GROUP, "hi all"))
         .await;
     assert_eq!(
-        app.wait_for_logs(&acc, 3).await[0]["reason"],
+        app.wait_for_settled_logs(&acc, 3).await[0]["reason"],
         "replies to group chats are off (reply_to_groups)"
     );
 
@@ -155,7 +138,7 @@ async fn every_rule_that_says_no_is_logged_with_its_reason() {
     )
     .await;
     assert_eq!(
-        app.wait_for_logs(&acc, 4).await[0]["reason"],
+        app.wait_for_settled_logs(&acc, 4).await[0]["reason"],
         "replies to channel chats are off (reply_to_channels)"
     );
 
@@ -163,7 +146,7 @@ async fn every_rule_that_says_no_is_logged_with_its_reason() {
     media.as_object_mut().map(|o| o.remove("text"));
     app.ingest(&acc, &token, media).await;
     assert_eq!(
-        app.wait_for_logs(&acc, 5).await[0]["reason"],
+        app.wait_for_settled_logs(&acc, 5).await[0]["reason"],
         "not a text message"
     );
 
@@ -176,7 +159,7 @@ async fn every_rule_that_says_no_is_logged_with_its_reason() {
     app.ingest(&acc, &token, inbound("d-1", &chat_of(4), "hi"))
         .await;
     assert_eq!(
-        app.wait_for_logs(&acc, 6).await[0]["reason"],
+        app.wait_for_settled_logs(&acc, 6).await[0]["reason"],
         "AI is disabled for this chat"
     );
 
@@ -189,7 +172,7 @@ async fn every_rule_that_says_no_is_logged_with_its_reason() {
     app.ingest(&acc, &token, inbound("d-2", &chat_of(5), "hi"))
         .await;
     assert_eq!(
-        app.wait_for_logs(&acc, 7).await[0]["reason"],
+        app.wait_for_settled_logs(&acc, 7).await[0]["reason"],
         "AI is disabled for this account"
     );
     app.put(
@@ -203,18 +186,21 @@ async fn every_rule_that_says_no_is_logged_with_its_reason() {
     app.ingest(&acc, &token, inbound("k-1", &chat_of(6), "hi"))
         .await;
     assert_eq!(
-        app.wait_for_logs(&acc, 8).await[0]["reason"],
+        app.wait_for_settled_logs(&acc, 8).await[0]["reason"],
         "no API key configured"
     );
 
     app.put_global_ai(json!({"enabled": false})).await;
     app.ingest(&acc, &token, inbound("e-1", &chat_of(7), "hi"))
         .await;
-    let logs = app.wait_for_logs(&acc, 9).await;
+    let logs = app.wait_for_settled_logs(&acc, 9).await;
     assert_eq!(logs[0]["reason"], "AI is disabled globally");
     assert!(logs.iter().all(|l| l["status"] == "skipped"));
-    assert!(llm.requests().is_empty(), "nothing was asked of the LLM");
-    assert!(replies(&app, &chat_of(6)).await.is_empty());
+    assert!(
+        app.llm.requests().is_empty(),
+        "nothing was asked of the LLM"
+    );
+    assert!(app.replies(&chat_of(6)).await.is_empty());
     assert_eq!(app.wait_for_events("ai.reply.skipped", 9).await.len(), 9);
     let (_, skipped) = app
         .get("/v1/ai/logs?status=skipped&limit=3", &app.admin)
@@ -225,15 +211,14 @@ async fn every_rule_that_says_no_is_logged_with_its_reason() {
 
 #[tokio::test]
 async fn each_level_of_configuration_reaches_the_llm_request() {
-    let llm = FakeLlm::start().await;
     let app = spawn_app_with(&[("OPENAI_API_KEY", "sk-env"), ("AI_MODEL", "env-model")]).await;
     let (acc, token) = (app.sandbox_id.clone(), app.sandbox_token.clone());
-    app.put_global_ai(json!({"enabled": true, "base_url": llm.base_url, "reply_delay_seconds": 0, "temperature": 1.2})).await;
+    app.put_global_ai(json!({"enabled": true, "base_url": app.llm.base_url, "reply_delay_seconds": 0, "temperature": 1.2})).await;
 
     app.ingest(&acc, &token, inbound("l1", PRIVATE_CHAT, "one"))
         .await;
-    wait_sent_replies(&app, PRIVATE_CHAT, 1).await;
-    let r = &llm.requests()[0];
+    app.wait_sent_replies(PRIVATE_CHAT, 1).await;
+    let r = &app.llm.requests()[0];
     assert_eq!(
         r.authorization.as_deref(),
         Some("Bearer sk-env"),
@@ -258,8 +243,8 @@ async fn each_level_of_configuration_reaches_the_llm_request() {
     .await;
     app.ingest(&acc, &token, inbound("l2", PRIVATE_CHAT, "two"))
         .await;
-    wait_sent_replies(&app, PRIVATE_CHAT, 2).await;
-    let r = &llm.requests()[1];
+    app.wait_sent_replies(PRIVATE_CHAT, 2).await;
+    let r = &app.llm.requests()[1];
     assert_eq!(
         r.authorization.as_deref(),
         Some("Bearer sk-account"),
@@ -277,7 +262,7 @@ async fn each_level_of_configuration_reaches_the_llm_request() {
 
 #[tokio::test]
 async fn the_conversation_is_the_last_twenty_messages_oldest_first() {
-    let (app, llm) = app_with_llm(&[]).await;
+    let app = app_with_llm(&[]).await;
     let (acc, token) = (app.sandbox_id.clone(), app.sandbox_token.clone());
     app.put_global_ai(json!({"enabled": false})).await;
     for i in 0..24 {
@@ -294,7 +279,7 @@ async fn the_conversation_is_the_last_twenty_messages_oldest_first() {
         json!({"chat_id": PRIVATE_CHAT, "text": "an answer from the shop"}),
     )
     .await;
-    app.wait_for_logs(&acc, 24).await;
+    app.wait_for_settled_logs(&acc, 24).await;
     app.put_global_ai(json!({"enabled": true})).await;
     app.ingest(
         &acc,
@@ -302,8 +287,8 @@ async fn the_conversation_is_the_last_twenty_messages_oldest_first() {
         inbound("h-last", PRIVATE_CHAT, "the question"),
     )
     .await;
-    wait_sent_replies(&app, PRIVATE_CHAT, 1).await;
-    let messages = llm.requests()[0].body["messages"]
+    app.wait_sent_replies(PRIVATE_CHAT, 1).await;
+    let messages = app.llm.requests()[0].body["messages"]
         .as_array()
         .cloned()
         .unwrap_or_default();
@@ -326,7 +311,7 @@ async fn the_conversation_is_the_last_twenty_messages_oldest_first() {
 
 #[tokio::test]
 async fn echo_mode_answers_without_calling_anything() {
-    let (app, llm) = app_with_llm(&[]).await;
+    let app = app_with_llm(&[]).await;
     app.put_global_ai(json!({"echo_mode": true, "api_key": null}))
         .await;
     app.ingest(
@@ -335,18 +320,18 @@ async fn echo_mode_answers_without_calling_anything() {
         inbound("e1", PRIVATE_CHAT, "mirror"),
     )
     .await;
-    let sent = wait_sent_replies(&app, PRIVATE_CHAT, 1).await;
+    let sent = app.wait_sent_replies(PRIVATE_CHAT, 1).await;
     assert_eq!(sent[0]["text"], "mirror");
-    assert!(llm.requests().is_empty());
+    assert!(app.llm.requests().is_empty());
     assert_eq!(
-        app.wait_for_logs(&app.sandbox_id, 1).await[0]["model"],
+        app.wait_for_settled_logs(&app.sandbox_id, 1).await[0]["model"],
         "echo"
     );
 }
 
 #[tokio::test]
 async fn llm_failures_and_timeouts_are_classified_in_a_failed_row() {
-    let (app, llm) = app_with_llm(&[]).await;
+    let app = app_with_llm(&[]).await;
     let (acc, token) = (app.sandbox_id.clone(), app.sandbox_token.clone());
     let cases = [
         (
@@ -360,21 +345,21 @@ async fn llm_failures_and_timeouts_are_classified_in_a_failed_row() {
         (Behaviour::BadBody, "the LLM answered with an unusable body"),
     ];
     for (i, (behaviour, expected)) in cases.into_iter().enumerate() {
-        llm.set(behaviour);
+        app.llm.set(behaviour);
         app.ingest(&acc, &token, inbound(&format!("f{i}"), PRIVATE_CHAT, "hi"))
             .await;
-        let logs = app.wait_for_logs(&acc, i + 1).await;
+        let logs = app.wait_for_settled_logs(&acc, i + 1).await;
         assert_eq!(logs[0]["status"], "failed");
         let error = logs[0]["error"].as_str().unwrap_or_default();
         assert!(error.starts_with(expected), "{error}");
     }
 
-    llm.set(Behaviour::Hang);
+    app.llm.set(Behaviour::Hang);
     app.put_global_ai(json!({"timeout_seconds": 1})).await;
     let started = Instant::now();
     app.ingest(&acc, &token, inbound("hang", PRIVATE_CHAT, "hi"))
         .await;
-    let logs = app.wait_for_logs(&acc, 4).await;
+    let logs = app.wait_for_settled_logs(&acc, 4).await;
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "a server that never answers is cut"
@@ -382,30 +367,30 @@ async fn llm_failures_and_timeouts_are_classified_in_a_failed_row() {
     assert_eq!(logs[0]["error"], "timeout: no complete answer within 1 s");
     assert_eq!(app.wait_for_events("ai.reply.failed", 4).await.len(), 4);
     assert!(
-        replies(&app, PRIVATE_CHAT).await.is_empty(),
+        app.replies(PRIVATE_CHAT).await.is_empty(),
         "a failure sends nothing"
     );
 }
 
 #[tokio::test]
 async fn the_url_guard_refuses_private_llm_addresses_when_not_allowed() {
-    let (app, llm) = app_with_llm(&[("ALLOW_PRIVATE_NETWORK_URLS", "false")]).await;
+    let app = app_with_llm(&[("ALLOW_PRIVATE_NETWORK_URLS", "false")]).await;
     app.ingest(
         &app.sandbox_id,
         &app.sandbox_token,
         inbound("g1", PRIVATE_CHAT, "hi"),
     )
     .await;
-    let logs = app.wait_for_logs(&app.sandbox_id, 1).await;
+    let logs = app.wait_for_settled_logs(&app.sandbox_id, 1).await;
     let error = logs[0]["error"].as_str().unwrap_or_default();
     assert!(error.starts_with("refused by the URL guard"), "{error}");
     assert!(error.contains("loopback"), "{error}");
-    assert!(llm.requests().is_empty());
+    assert!(app.llm.requests().is_empty());
 }
 
 #[tokio::test]
 async fn redelivered_and_racing_jobs_reply_exactly_once() {
-    let (app, llm) = app_with_llm(&[]).await;
+    let app = app_with_llm(&[]).await;
     let (acc, token) = (app.sandbox_id.clone(), app.sandbox_token.clone());
     // The worker runs this message's reply job; it is also run by hand, twice in a race and
     // once after, as redeliveries would.
@@ -415,10 +400,10 @@ async fn redelivered_and_racing_jobs_reply_exactly_once() {
     let job = json!({"kind": "reply", "account_id": acc, "chat_id": PRIVATE_CHAT, "message_id": str_at(&second, "id")}).to_string();
     let s = app.state.clone();
     let (a, b) = tokio::join!(
-        switchboard_core::jobs::run(&s, &job),
-        switchboard_core::jobs::run(&s, &job)
+        switchboard_core::dispatch::run(&s, &job),
+        switchboard_core::dispatch::run(&s, &job)
     );
-    let c = switchboard_core::jobs::run(&s, &job).await;
+    let c = switchboard_core::dispatch::run(&s, &job).await;
     for outcome in [a, b, c] {
         // A run that finds another one generating is told to come back later; none fails.
         if let Err(e) = outcome {
@@ -428,40 +413,40 @@ async fn redelivered_and_racing_jobs_reply_exactly_once() {
             );
         }
     }
-    wait_sent_replies(&app, PRIVATE_CHAT, 1).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let all = replies(&app, PRIVATE_CHAT).await;
+    app.wait_sent_replies(PRIVATE_CHAT, 1).await;
+    app.until_idle().await;
+    let all = app.replies(PRIVATE_CHAT).await;
     assert_eq!(all.len(), 1, "one reply: {all:?}");
-    assert_eq!(llm.requests().len(), 1, "the LLM was asked once");
+    assert_eq!(app.llm.requests().len(), 1, "the LLM was asked once");
 
     // The send job delivered again: nothing new is sent or emitted.
     let reply_id = str_at(&all[0], "id");
-    let log_id = app.wait_for_logs(&acc, 1).await[0]["id"]
+    let log_id = app.wait_for_settled_logs(&acc, 1).await[0]["id"]
         .as_str()
         .unwrap_or_default()
         .to_string();
     let send =
         json!({"kind": "send", "account_id": acc, "chat_id": PRIVATE_CHAT, "message_id": reply_id, "ai_log_id": log_id})
             .to_string();
-    switchboard_core::jobs::run(&s, &send)
+    switchboard_core::dispatch::run(&s, &send)
         .await
         .expect("send job");
-    switchboard_core::jobs::run(&s, &send)
+    switchboard_core::dispatch::run(&s, &send)
         .await
         .expect("send job");
     assert_eq!(app.events_of("ai.reply.sent").await.len(), 1);
     assert_eq!(app.events_of("message.sent").await.len(), 1);
-    assert_eq!(replies(&app, PRIVATE_CHAT).await.len(), 1);
+    assert_eq!(app.replies(PRIVATE_CHAT).await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_human_reply_pauses_the_ai_until_time_or_a_chat_put() {
-    let (app, llm) = app_with_llm(&[]).await;
+    let app = app_with_llm(&[]).await;
     let (acc, token) = (app.sandbox_id.clone(), app.sandbox_token.clone());
     let mut human = inbound("hu-1", PRIVATE_CHAT, "I'll take this one");
     human["from_me"] = json!(true);
     app.ingest(&acc, &token, human).await;
-    app.wait_for_logs(&acc, 1).await;
+    app.wait_for_settled_logs(&acc, 1).await;
     let (_, chat) = app
         .get(
             &format!("/v1/accounts/{acc}/chats/{PRIVATE_CHAT}/ai"),
@@ -472,7 +457,7 @@ async fn a_human_reply_pauses_the_ai_until_time_or_a_chat_put() {
 
     app.ingest(&acc, &token, inbound("hu-2", PRIVATE_CHAT, "thanks!"))
         .await;
-    let logs = app.wait_for_logs(&acc, 2).await;
+    let logs = app.wait_for_settled_logs(&acc, 2).await;
     let reason = logs[0]["reason"].as_str().unwrap_or_default();
     assert!(
         reason.starts_with("a human of the account replied in this chat"),
@@ -487,11 +472,11 @@ async fn a_human_reply_pauses_the_ai_until_time_or_a_chat_put() {
     .await;
     app.ingest(&acc, &token, inbound("hu-3", PRIVATE_CHAT, "still there?"))
         .await;
-    wait_sent_replies(&app, PRIVATE_CHAT, 1).await;
-    assert_eq!(llm.requests().len(), 1);
+    app.wait_sent_replies(PRIVATE_CHAT, 1).await;
+    assert_eq!(app.llm.requests().len(), 1);
 
     // An echo of Switchboard's own send (same provider id) is not a human and pauses nothing.
-    let sent = replies(&app, PRIVATE_CHAT).await;
+    let sent = app.replies(PRIVATE_CHAT).await;
     let mut echo = inbound(
         sent[0]["provider_message_id"].as_str().unwrap_or_default(),
         PRIVATE_CHAT,
@@ -517,7 +502,7 @@ async fn a_human_reply_pauses_the_ai_until_time_or_a_chat_put() {
     let mut human = inbound("hu-4", PRIVATE_CHAT, "me again");
     human["from_me"] = json!(true);
     app.ingest(&acc, &token, human).await;
-    app.wait_for_logs(&acc, 4).await;
+    app.wait_for_settled_logs(&acc, 4).await;
     let (_, chat) = app
         .get(
             &format!("/v1/accounts/{acc}/chats/{PRIVATE_CHAT}/ai"),
@@ -529,7 +514,7 @@ async fn a_human_reply_pauses_the_ai_until_time_or_a_chat_put() {
 
 #[tokio::test]
 async fn a_burst_within_the_debounce_window_is_answered_once_with_all_of_it() {
-    let (app, llm) = app_with_llm(&[]).await;
+    let app = app_with_llm(&[]).await;
     let (acc, token) = (app.sandbox_id.clone(), app.sandbox_token.clone());
     app.put_global_ai(json!({"debounce_seconds": 1})).await;
     for (i, text) in ["hi", "I ordered a bike", "order 42, where is it?"]
@@ -543,12 +528,12 @@ async fn a_burst_within_the_debounce_window_is_answered_once_with_all_of_it() {
         )
         .await;
     }
-    let logs = app.wait_for_logs(&acc, 3).await;
+    let logs = app.wait_for_settled_logs(&acc, 3).await;
     let sent: Vec<_> = logs.iter().filter(|l| l["status"] == "sent").collect();
     assert_eq!(sent.len(), 1, "{logs:?}");
     assert_eq!(logs.iter().filter(|l| l["status"] == "skipped").count(), 2);
-    assert_eq!(llm.requests().len(), 1);
-    let contents: Vec<_> = llm.requests()[0].body["messages"]
+    assert_eq!(app.llm.requests().len(), 1);
+    let contents: Vec<_> = app.llm.requests()[0].body["messages"]
         .as_array()
         .map(|m| m.iter().skip(1).map(|m| m["content"].clone()).collect())
         .unwrap_or_default();
@@ -564,7 +549,7 @@ async fn a_burst_within_the_debounce_window_is_answered_once_with_all_of_it() {
 
 #[tokio::test]
 async fn a_reply_is_not_sent_stale_when_a_newer_message_came_first() {
-    let (app, llm) = app_with_llm(&[]).await;
+    let app = app_with_llm(&[]).await;
     let (acc, token) = (app.sandbox_id.clone(), app.sandbox_token.clone());
     app.put_global_ai(json!({"debounce_seconds": 1, "reply_delay_seconds": 3}))
         .await;
@@ -573,7 +558,7 @@ async fn a_reply_is_not_sent_stale_when_a_newer_message_came_first() {
     eventually(
         Duration::from_secs(10),
         "the first reply to be generated",
-        || async { (llm.requests().len() == 1).then_some(()) },
+        || async { (app.llm.requests().len() == 1).then_some(()) },
     )
     .await;
     app.ingest(
@@ -603,45 +588,45 @@ async fn a_reply_is_not_sent_stale_when_a_newer_message_came_first() {
             .unwrap_or_default()
             .starts_with("a newer message arrived before the reply went out")
     );
-    let all = replies(&app, PRIVATE_CHAT).await;
+    let all = app.replies(PRIVATE_CHAT).await;
     assert_eq!(all.iter().filter(|m| m["status"] == "sent").count(), 1);
     assert_eq!(all.iter().filter(|m| m["status"] == "cancelled").count(), 1);
 }
 
 #[tokio::test]
 async fn groups_need_a_mention_or_a_reply_to_the_account() {
-    let (app, llm) = app_with_llm(&[]).await;
+    let app = app_with_llm(&[]).await;
     let (acc, token) = (app.sandbox_id.clone(), app.sandbox_token.clone());
     app.put_global_ai(json!({"reply_to_groups": true})).await;
     app.ingest(&acc, &token, inbound("gm-1", GROUP, "anyone?"))
         .await;
     assert_eq!(
-        app.wait_for_logs(&acc, 1).await[0]["reason"],
+        app.wait_for_settled_logs(&acc, 1).await[0]["reason"],
         "group message does not mention the account (groups_require_mention)"
     );
     let mut mention = inbound("gm-2", GROUP, "@shop are you open?");
     mention["mentions_me"] = json!(true);
     app.ingest(&acc, &token, mention).await;
-    let sent = wait_sent_replies(&app, GROUP, 1).await;
+    let sent = app.wait_sent_replies(GROUP, 1).await;
     let mut quoting = inbound("gm-3", GROUP, "and tomorrow?");
     quoting["reply_to_message_id"] = sent[0]["provider_message_id"].clone();
     app.ingest(&acc, &token, quoting).await;
-    wait_sent_replies(&app, GROUP, 2).await;
+    app.wait_sent_replies(GROUP, 2).await;
     // Replying to someone else's message is not addressing the account.
     let mut other = inbound("gm-4", GROUP, "me too");
     other["reply_to_message_id"] = json!("gm-1");
     app.ingest(&acc, &token, other).await;
-    let logs = app.wait_for_logs(&acc, 4).await;
+    let logs = app.wait_for_settled_logs(&acc, 4).await;
     assert_eq!(
         logs[0]["reason"],
         "group message does not mention the account (groups_require_mention)"
     );
-    assert_eq!(llm.requests().len(), 2);
+    assert_eq!(app.llm.requests().len(), 2);
 }
 
 #[tokio::test]
 async fn the_loop_guard_stops_replies_after_the_hourly_limit() {
-    let (app, _llm) = app_with_llm(&[]).await;
+    let app = app_with_llm(&[]).await;
     let (acc, token) = (app.sandbox_id.clone(), app.sandbox_token.clone());
     app.put(
         &format!("/v1/accounts/{acc}/ai"),
@@ -656,20 +641,20 @@ async fn the_loop_guard_stops_replies_after_the_hourly_limit() {
             inbound(&format!("loop-{i}"), PRIVATE_CHAT, "bot says hi"),
         )
         .await;
-        app.wait_for_logs(&acc, i + 1).await;
+        app.wait_for_settled_logs(&acc, i + 1).await;
     }
-    let logs = app.wait_for_logs(&acc, 3).await;
+    let logs = app.wait_for_settled_logs(&acc, 3).await;
     assert_eq!(logs[0]["status"], "skipped");
     assert_eq!(
         logs[0]["reason"],
         "2 replies in this chat in the last hour (max_replies_per_chat_per_hour = 2)"
     );
-    assert_eq!(replies(&app, PRIVATE_CHAT).await.len(), 2);
+    assert_eq!(app.replies(PRIVATE_CHAT).await.len(), 2);
 }
 
 #[tokio::test]
 async fn the_test_endpoints_answer_with_the_config_in_force() {
-    let (app, llm) = app_with_llm(&[]).await;
+    let app = app_with_llm(&[]).await;
     let (acc, token) = (app.sandbox_id.clone(), app.sandbox_token.clone());
     app.put(
         &format!("/v1/accounts/{acc}/ai"),
@@ -702,7 +687,7 @@ async fn the_test_endpoints_answer_with_the_config_in_force() {
         .await;
     assert_eq!(status, reqwest::StatusCode::OK, "{body}");
     assert_eq!(body["sent"], true);
-    let sent = wait_sent_replies(&app, PRIVATE_CHAT, 1).await;
+    let sent = app.wait_sent_replies(PRIVATE_CHAT, 1).await;
     assert_eq!(sent[0]["text"], "reply to: ping");
 
     let (status, body) = app
@@ -744,7 +729,7 @@ async fn the_test_endpoints_answer_with_the_config_in_force() {
         (reqwest::StatusCode::UNPROCESSABLE_ENTITY, json!("chat_id"))
     );
 
-    llm.set(Behaviour::Status(503, "overloaded".into()));
+    app.llm.set(Behaviour::Status(503, "overloaded".into()));
     let (status, body) = app
         .post("/v1/ai/chat/test", &token, json!({"message": "x"}))
         .await;
@@ -761,7 +746,7 @@ async fn the_test_endpoints_answer_with_the_config_in_force() {
 
 #[tokio::test]
 async fn an_account_token_sees_only_its_own_logs() {
-    let (app, _llm) = app_with_llm(&[]).await;
+    let app = app_with_llm(&[]).await;
     let (other, other_token) = app.create_account("other").await;
     app.ingest(&other, &other_token, inbound("o1", PRIVATE_CHAT, "hi"))
         .await;
@@ -771,8 +756,8 @@ async fn an_account_token_sees_only_its_own_logs() {
         inbound("s1", PRIVATE_CHAT, "hi"),
     )
     .await;
-    app.wait_for_logs(&other, 1).await;
-    app.wait_for_logs(&app.sandbox_id, 1).await;
+    app.wait_for_settled_logs(&other, 1).await;
+    app.wait_for_settled_logs(&app.sandbox_id, 1).await;
     let (_, mine) = app.get("/v1/ai/logs", &other_token).await;
     let items = mine["items"].as_array().cloned().unwrap_or_default();
     assert_eq!(items.len(), 1);

@@ -1,9 +1,12 @@
+//! Bad input never gets a 5xx or writes anything: classified body errors, and property tests
+//! of every operation of the API document with any body, path segment and query.
+
 use axum::body::Body;
 use http_body_util::BodyExt;
 use proptest::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use switchboard_tests::{PRIVATE_CHAT, TestApp, spawn_app};
+use switchboard_tests::{PRIVATE_CHAT, TestApp, fill_path, operations, spawn_app};
 use tower::ServiceExt;
 
 async fn raw(
@@ -160,25 +163,6 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
-const ROUTES: &[(&str, &str)] = &[
-    ("POST", "/v1/ingest/{acc}"),
-    ("POST", "/v1/accounts/{acc}/messages"),
-    ("PUT", "/v1/ai/global"),
-    ("PUT", "/v1/accounts/{acc}/ai"),
-    (
-        "PUT",
-        "/v1/accounts/{acc}/chats/15551234567@s.whatsapp.net/ai",
-    ),
-    (
-        "PUT",
-        "/v1/accounts/{acc}/chats/15551234567@s.whatsapp.net/block",
-    ),
-    ("POST", "/v1/accounts"),
-    ("PATCH", "/v1/accounts/{acc}"),
-    ("POST", "/v1/auth/login"),
-    ("POST", "/v1/webhooks"),
-];
-
 /// Any JSON (or any bytes) sent to any write route gets a non-5xx answer, and an error answer
 /// always has the API's error shape.
 #[test]
@@ -196,9 +180,11 @@ fn no_route_fails_or_panics_on_any_body() {
         4 => json_value().prop_map(|v| v.to_string().into_bytes()),
         1 => proptest::collection::vec(any::<u8>(), 0..64),
     ];
-    proptest!(config, |(route in 0..ROUTES.len(), body in body, admin in as_admin)| {
-        let (method, template) = ROUTES[route];
-        let path = template.replace("{acc}", &app.sandbox_id);
+    let routes: Vec<_> = operations().into_iter().filter(|op| op.has_body).collect();
+    assert!(routes.len() >= 10, "{routes:?}");
+    proptest!(config, |(route in 0..routes.len(), body in body, admin in as_admin)| {
+        let method = routes[route].method.as_str();
+        let path = fill_path(&routes[route].path, &app.sandbox_id, PRIVATE_CHAT);
         let token = if admin { &app.admin } else { &app.sandbox_token };
         let request = axum::http::Request::builder()
             .method(method)
@@ -219,18 +205,6 @@ fn no_route_fails_or_panics_on_any_body() {
         }
     });
 }
-
-const READ_ROUTES: &[&str] = &[
-    "/v1/accounts/{acc}",
-    "/v1/accounts/{acc}/ai",
-    "/v1/accounts/{acc}/chats?{query}",
-    "/v1/accounts/{acc}/chats/{chat}/messages?{query}",
-    "/v1/accounts/{acc}/chats/{chat}/ai",
-    "/v1/accounts/{acc}/chats/{chat}/ai/effective",
-    "/v1/accounts?{query}",
-    "/v1/webhooks?{query}",
-    "/v1/webhooks/{acc}/deliveries?{query}",
-];
 
 fn percent_encode(s: &str) -> String {
     s.bytes()
@@ -265,11 +239,16 @@ fn no_route_fails_on_any_path_or_query() {
         "(limit|cursor|before)=[a-zA-Z0-9%_=-]{0,30}",
         "[a-z=&%0-9]{0,40}",
     ];
-    proptest!(config, |(route in 0..READ_ROUTES.len(), acc in segment.clone(), chat in segment, query in query, admin in any::<bool>())| {
-        let path = READ_ROUTES[route]
-            .replace("{acc}", &percent_encode(&acc))
-            .replace("{chat}", &percent_encode(&chat))
-            .replace("{query}", &query);
+    let routes: Vec<_> = operations()
+        .into_iter()
+        .filter(|op| op.method == "GET")
+        .collect();
+    assert!(routes.len() >= 10, "{routes:?}");
+    proptest!(config, |(route in 0..routes.len(), id in segment.clone(), chat in segment, query in query, admin in any::<bool>())| {
+        let path = format!(
+            "{}?{query}",
+            fill_path(&routes[route].path, &percent_encode(&id), &percent_encode(&chat))
+        );
         let token = if admin { &app.admin } else { &app.sandbox_token };
         let request = axum::http::Request::builder()
             .uri(&path)

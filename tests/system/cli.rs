@@ -1,3 +1,5 @@
+//! The `switchboard` binary's commands, run as a user runs them.
+
 use std::process::Command;
 use switchboard_tests::switchboard_binary;
 

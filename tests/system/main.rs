@@ -1,8 +1,8 @@
 //! Black-box tests of the whole system: the app in-process on loopback, and the real binary.
 
 mod accounts;
-mod ai_config;
 mod ai_reply;
+mod ai_settings;
 mod bad_input;
 mod cli;
 mod lambda;

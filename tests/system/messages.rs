@@ -1,3 +1,6 @@
+//! Messages end to end: ingest with its dedupe, sends through the outbound worker with
+//! idempotency keys, and the messages list.
+
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;
@@ -75,7 +78,7 @@ async fn an_echo_reply_is_sent_through_the_sandbox_and_stored_in_the_chat() {
     // Delivering the same inbound message again does not reply twice.
     app.ingest(acc, token, inbound("m-1", PRIVATE_CHAT, "ping"))
         .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.until_idle().await;
     let replies = app
         .messages(acc, PRIVATE_CHAT)
         .await

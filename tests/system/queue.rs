@@ -1,3 +1,6 @@
+//! The local queue: its worker and its hand-over at enqueue; and the queue contract on both
+//! backends (`switchboard_tests::queues`).
+
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -91,92 +94,84 @@ async fn concurrent_workers_never_run_the_same_job_at_once() {
     );
 }
 
+mod embedded_queue {
+    switchboard_tests::queue_contract!(switchboard_tests::queues::embedded);
+}
+
+mod sqs_queue {
+    switchboard_tests::queue_contract!(switchboard_tests::queues::sqs);
+}
+
 #[tokio::test]
-async fn delay_visibility_receipts_and_dead_letters_behave_like_sqs() {
+async fn only_the_latest_receive_deletes_or_releases_a_job() {
     let dir = tempfile::tempdir().expect("dir");
     let queue = switchboard_embedded::open(dir.path()).expect("open").queue;
-    let q = QueueName::AiReply;
+    let q = QueueName::Outbound;
     queue
-        .enqueue(q, vec![job("later".into(), Duration::from_millis(400))])
+        .enqueue(q, vec![job("once".into(), Duration::ZERO)])
         .await
         .expect("enqueue");
-    assert!(
-        queue
-            .receive(q, 10, Duration::from_secs(1))
-            .await
-            .expect("receive")
-            .deliveries
-            .is_empty(),
-        "not visible before its delay"
-    );
-    tokio::time::sleep(Duration::from_millis(450)).await;
     let first = queue
-        .receive(q, 10, Duration::from_millis(200))
+        .receive(q, 1, Duration::ZERO)
         .await
         .expect("receive")
-        .deliveries;
-    assert_eq!(first.len(), 1);
-    assert!(
-        queue
-            .receive(q, 10, Duration::from_secs(1))
-            .await
-            .expect("receive")
-            .deliveries
-            .is_empty(),
-        "hidden while received"
-    );
-    tokio::time::sleep(Duration::from_millis(250)).await;
+        .jobs;
     let second = queue
-        .receive(q, 10, Duration::from_secs(5))
+        .receive(q, 1, Duration::from_secs(60))
         .await
         .expect("receive")
-        .deliveries;
-    assert_eq!(second.len(), 1, "back after the visibility timeout");
+        .jobs;
+    assert_eq!((first.len(), second.len()), (1, 1));
     queue.delete_soon(&first[0]);
     queue.deletions_settled().await;
+    queue
+        .release(&first[0], Duration::ZERO)
+        .await
+        .expect("release");
+    assert!(
+        queue
+            .receive(q, 1, Duration::ZERO)
+            .await
+            .expect("receive")
+            .jobs
+            .is_empty(),
+        "a stale receipt released it"
+    );
     assert_eq!(
         queue.depth(q).await.expect("depth"),
         (1, 0),
-        "a stale receipt cannot delete it"
+        "a stale receipt deleted it"
     );
     queue.delete_soon(&second[0]);
     queue.deletions_settled().await;
     assert_eq!(queue.depth(q).await.expect("depth"), (0, 0));
+}
 
+#[tokio::test]
+async fn dead_letters_go_back_on_their_queue_with_redrive() {
+    let dir = tempfile::tempdir().expect("dir");
+    let queue = switchboard_embedded::open(dir.path()).expect("open").queue;
+    let q = QueueName::AiReply;
     queue
         .enqueue(q, vec![job("poison".into(), Duration::ZERO)])
         .await
         .expect("enqueue");
-    for _ in 0..switchboard_embedded::queue::MAX_RECEIVES {
-        let got = queue
-            .receive(q, 1, Duration::ZERO)
-            .await
-            .expect("receive")
-            .deliveries;
-        assert_eq!(got.len(), 1);
+    for _ in 0..=switchboard_embedded::queue::MAX_RECEIVES {
+        queue.receive(q, 1, Duration::ZERO).await.expect("receive");
     }
-    assert!(
-        queue
-            .receive(q, 1, Duration::ZERO)
-            .await
-            .expect("receive")
-            .deliveries
-            .is_empty()
-    );
-    assert_eq!(
-        queue.depth(q).await.expect("depth"),
-        (0, 1),
-        "moved to the dead letters"
-    );
+    assert_eq!(queue.depth(q).await.expect("depth"), (0, 1));
     assert_eq!(queue.redrive(q).await.expect("redrive"), 1);
+    let back = queue
+        .receive(q, 1, Duration::ZERO)
+        .await
+        .expect("receive")
+        .jobs;
     assert_eq!(
-        queue
-            .receive(q, 1, Duration::ZERO)
-            .await
-            .expect("receive")
-            .deliveries
-            .len(),
-        1
+        back.iter()
+            .map(|j| (j.body.as_str(), j.receive_count))
+            .collect::<Vec<_>>(),
+        [("poison", 1)],
+        "back with a fresh count"
     );
 }
 
@@ -203,16 +198,13 @@ async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received_u
     );
     assert_eq!(slots.available_permits(), 0, "each holds its slot");
     assert_eq!(
-        (first.delivery.body.as_str(), first.delivery.receive_count),
+        (first.job.body.as_str(), first.job.receive_count),
         ("now-0", 1)
     );
-    assert_eq!(second.delivery.body, "now-1");
+    assert_eq!(second.job.body, "now-1");
 
     // A slot frees, but a job was stored for want of one: the next waits behind it.
-    let Handed {
-        delivery: first,
-        slot,
-    } = first;
+    let Handed { job: first, slot } = first;
     drop(slot);
     queue
         .enqueue(q, vec![job("behind".into(), Duration::ZERO)])
@@ -225,7 +217,7 @@ async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received_u
         .expect("receive");
     assert_eq!(
         stored
-            .deliveries
+            .jobs
             .iter()
             .map(|d| d.body.as_str())
             .collect::<Vec<_>>(),
@@ -239,16 +231,16 @@ async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received_u
         .await
         .expect("enqueue");
     let after = handed.try_recv().expect("handed over again");
-    assert_eq!(after.delivery.body, "after");
+    assert_eq!(after.job.body, "after");
 
-    // Their worker dies without settling them: they come back after its visibility timeout.
+    // Their worker dies without finishing them: they come back after its visibility timeout.
     drop((first, second, after));
     tokio::time::sleep(Duration::from_millis(350)).await;
     let mut back = queue
         .receive(q, 10, Duration::from_secs(5))
         .await
         .expect("receive")
-        .deliveries;
+        .jobs;
     back.sort_by(|a, b| a.body.cmp(&b.body));
     assert_eq!(
         back.iter()
@@ -267,7 +259,7 @@ async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received_u
         .await
         .expect("handed over all the same")
         .expect("open");
-    assert_eq!(abandoned.delivery.body, "abandoned");
+    assert_eq!(abandoned.job.body, "abandoned");
 
     // A closed channel takes no more jobs.
     handed.close();
@@ -300,11 +292,7 @@ async fn taking_back_received_jobs_leaves_released_and_delayed_ones_waiting() {
         )
         .await
         .expect("enqueue");
-    let received = queue
-        .receive(q, 10, hour)
-        .await
-        .expect("receive")
-        .deliveries;
+    let received = queue.receive(q, 10, hour).await.expect("receive").jobs;
     assert_eq!(received.len(), 2);
     let retried = received
         .iter()
@@ -313,11 +301,7 @@ async fn taking_back_received_jobs_leaves_released_and_delayed_ones_waiting() {
     queue.release(retried, hour).await.expect("release");
 
     assert_eq!(queue.take_back_received().await.expect("take back"), 1);
-    let back = queue
-        .receive(q, 10, hour)
-        .await
-        .expect("receive")
-        .deliveries;
+    let back = queue.receive(q, 10, hour).await.expect("receive").jobs;
     assert_eq!(
         back.iter()
             .map(|d| (d.body.as_str(), d.receive_count))

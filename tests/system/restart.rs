@@ -1,3 +1,6 @@
+//! Restarts: a hard kill loses nothing, one server per data dir, and jobs a dead server held
+//! run at the next start.
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -191,7 +194,7 @@ async fn jobs_a_dead_server_held_run_at_the_next_start() {
             .receive(QueueName::Webhook, 1, Duration::from_secs(3600))
             .await
             .expect("receive")
-            .deliveries;
+            .jobs;
         assert_eq!(held.len(), 1, "held for an hour by a server that then died");
     }
     let mut app = switchboard_tests::start_in(dir.path(), &[]).await;

@@ -25,12 +25,6 @@ async fn embedded() -> Embedded {
 
 mod embedded_store {
     switchboard_tests::store_contract!(super::embedded);
-
-    #[tokio::test]
-    async fn the_reply_context_counts_the_chats_replies() {
-        let store = super::embedded().await;
-        switchboard_tests::contract::the_reply_context_counts_the_chats_replies(&*store).await;
-    }
 }
 
 mod dynamodb_store {

@@ -5,45 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 use switchboard_tests::receiver::{Answer, Received, Receiver, verify};
-use switchboard_tests::{
-    PRIVATE_CHAT, TestApp, eventually, inbound, spawn_app, spawn_app_with, str_at,
-};
-
-async fn subscribe(app: &TestApp, url: &str, events: Value, account: Option<&str>) -> Value {
-    let mut body = json!({"url": url, "events": events});
-    if let Some(a) = account {
-        body["account_id"] = json!(a);
-    }
-    let (status, created) = app.post("/v1/webhooks", &app.admin, body).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    created
-}
-
-async fn attempts(app: &TestApp, webhook: &str) -> Vec<Value> {
-    let (status, body) = app
-        .get(&format!("/v1/webhooks/{webhook}/deliveries"), &app.admin)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["items"].as_array().cloned().unwrap_or_default()
-}
-
-async fn wait_attempts(app: &TestApp, webhook: &str, n: usize) -> Vec<Value> {
-    eventually(
-        Duration::from_secs(20),
-        &format!("{n} attempts"),
-        || async {
-            let all = attempts(app, webhook).await;
-            (all.len() >= n).then_some(all)
-        },
-    )
-    .await
-}
-
-async fn webhook(app: &TestApp, id: &str) -> Value {
-    let (status, body) = app.get(&format!("/v1/webhooks/{id}"), &app.admin).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
+use switchboard_tests::{PRIVATE_CHAT, eventually, inbound, spawn_app, spawn_app_with, str_at};
 
 #[test]
 fn the_test_verifier_matches_the_specification_vector() {
@@ -66,8 +28,10 @@ fn the_test_verifier_matches_the_specification_vector() {
 #[tokio::test]
 async fn an_event_arrives_signed_in_the_envelope_and_is_recorded() {
     let app = spawn_app().await;
-    let receiver = Receiver::start(Receiver::ok()).await;
-    let created = subscribe(&app, &receiver.url, json!(["message.received"]), None).await;
+    let receiver = &app.hooks;
+    let created = app
+        .subscribe(&receiver.url, json!(["message.received"]), None)
+        .await;
     let secret = str_at(&created, "secret");
     assert!(secret.starts_with("whsec_"), "{created}");
     let id = str_at(&created, "id");
@@ -104,21 +68,24 @@ async fn an_event_arrives_signed_in_the_envelope_and_is_recorded() {
     let sent_at: i64 = request.timestamp.parse().expect("timestamp");
     assert!((chrono::Utc::now().timestamp() - sent_at).abs() < 60);
 
-    let rows = wait_attempts(&app, &id, 1).await;
+    let rows = app.wait_attempts(&id, 1).await;
     assert_eq!(rows[0]["status"], "succeeded");
     assert_eq!(rows[0]["status_code"], 200);
     assert_eq!(rows[0]["attempt"], 1);
     assert_eq!(rows[0]["event_id"], json!(request.id));
     // Only the subscribed type was delivered (the reply job's `ai.reply.skipped` was not).
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.until_idle().await;
     assert_eq!(receiver.received().len(), 1);
 }
 
 #[tokio::test]
 async fn failures_are_retried_on_the_schedule_with_the_same_event_id() {
     let app = spawn_app_with(&[("WEBHOOK_RETRY_SCHEDULE", "1,1,1")]).await;
-    let receiver = Receiver::start(|n| Answer::Status(if n < 2 { 500 } else { 204 })).await;
-    let created = subscribe(&app, &receiver.url, json!(["message.received"]), None).await;
+    let receiver = &app.hooks;
+    receiver.answer(|n| Answer::Status(if n < 2 { 500 } else { 204 }));
+    let created = app
+        .subscribe(&receiver.url, json!(["message.received"]), None)
+        .await;
     let secret = str_at(&created, "secret");
     app.ingest(
         &app.sandbox_id,
@@ -140,7 +107,7 @@ async fn failures_are_retried_on_the_schedule_with_the_same_event_id() {
             pair[1].at - pair[0].at
         );
     }
-    let rows = wait_attempts(&app, &str_at(&created, "id"), 3).await;
+    let rows = app.wait_attempts(&str_at(&created, "id"), 3).await;
     let summary: Vec<_> = rows
         .iter()
         .map(|r| {
@@ -165,28 +132,30 @@ async fn failures_are_retried_on_the_schedule_with_the_same_event_id() {
         Duration::from_secs(10),
         "a success ends the failing streak",
         || async {
-            let w = webhook(&app, &str_at(&created, "id")).await;
+            let w = app.webhook(&str_at(&created, "id")).await;
             w.get("failing_since").is_none().then_some(w)
         },
     )
     .await;
     assert_eq!(after["disabled"], json!(false));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.until_idle().await;
     assert_eq!(receiver.received().len(), 3, "nothing after the success");
 }
 
 #[tokio::test]
 async fn a_throttled_retry_waits_as_long_as_the_receiver_asks() {
     let app = spawn_app_with(&[("WEBHOOK_RETRY_SCHEDULE", "1")]).await;
-    let receiver = Receiver::start(|n| {
+    let receiver = &app.hooks;
+    receiver.answer(|n| {
         if n == 0 {
             Answer::Throttle(429, 3)
         } else {
             Answer::Status(200)
         }
-    })
-    .await;
-    let created = subscribe(&app, &receiver.url, json!(["message.received"]), None).await;
+    });
+    let created = app
+        .subscribe(&receiver.url, json!(["message.received"]), None)
+        .await;
     app.ingest(
         &app.sandbox_id,
         &app.sandbox_token,
@@ -197,7 +166,7 @@ async fn a_throttled_retry_waits_as_long_as_the_receiver_asks() {
     let gap = got[1].at - got[0].at;
     // The schedule says one second; the receiver asked for three.
     assert!(gap >= Duration::from_millis(2950), "{gap:?}");
-    let rows = wait_attempts(&app, &str_at(&created, "id"), 2).await;
+    let rows = app.wait_attempts(&str_at(&created, "id"), 2).await;
     assert_eq!(rows[1]["status_code"], 429);
     assert_eq!(rows[0]["status"], "succeeded");
 }
@@ -205,8 +174,11 @@ async fn a_throttled_retry_waits_as_long_as_the_receiver_asks() {
 #[tokio::test]
 async fn the_last_failure_is_final() {
     let app = spawn_app_with(&[("WEBHOOK_RETRY_SCHEDULE", "1,1")]).await;
-    let failing = Receiver::start(|_| Answer::Status(503)).await;
-    let created = subscribe(&app, &failing.url, json!(["message.received"]), None).await;
+    let failing = &app.hooks;
+    failing.answer(|_| Answer::Status(503));
+    let created = app
+        .subscribe(&failing.url, json!(["message.received"]), None)
+        .await;
     let id = str_at(&created, "id");
     app.ingest(
         &app.sandbox_id,
@@ -214,7 +186,7 @@ async fn the_last_failure_is_final() {
         inbound("wh-f", PRIVATE_CHAT, "x"),
     )
     .await;
-    let rows = wait_attempts(&app, &id, 3).await;
+    let rows = app.wait_attempts(&id, 3).await;
     assert_eq!(rows[0]["attempt"], 3);
     assert_eq!(
         rows[0]["status"], "failed",
@@ -223,10 +195,10 @@ async fn the_last_failure_is_final() {
     assert!(rows[0]["next_retry_at"].is_null());
     assert_eq!(rows[0]["status_code"], 503);
     assert!(str_at(&rows[0], "error").contains("503"));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.until_idle().await;
     assert_eq!(failing.received().len(), 3, "no attempt after the last");
     // Failing for less than the disable window: still on, with its streak shown.
-    let w = webhook(&app, &id).await;
+    let w = app.webhook(&id).await;
     assert_eq!(w["disabled"], json!(false));
     assert!(w["failing_since"].is_string(), "{w}");
 }
@@ -240,11 +212,15 @@ async fn an_endpoint_failing_longer_than_the_window_is_disabled_until_enabled() 
         ("WEBHOOK_DISABLE_AFTER_SECONDS", "2"),
     ])
     .await;
-    let failing = Receiver::start(|_| Answer::Status(503)).await;
+    let failing = &app.hooks;
+    failing.answer(|_| Answer::Status(503));
     let owner = Receiver::start(Receiver::ok()).await;
-    let dead = subscribe(&app, &failing.url, json!(["message.received"]), None).await;
+    let dead = app
+        .subscribe(&failing.url, json!(["message.received"]), None)
+        .await;
     let dead_id = str_at(&dead, "id");
-    subscribe(&app, &owner.url, json!(["webhook.disabled"]), None).await;
+    app.subscribe(&owner.url, json!(["webhook.disabled"]), None)
+        .await;
     app.ingest(
         &app.sandbox_id,
         &app.sandbox_token,
@@ -256,13 +232,13 @@ async fn an_endpoint_failing_longer_than_the_window_is_disabled_until_enabled() 
     let event = told[0].json();
     assert_eq!(event["type"], "webhook.disabled");
     assert_eq!(event["data"]["webhook_id"], json!(dead_id));
-    let disabled = webhook(&app, &dead_id).await;
+    let disabled = app.webhook(&dead_id).await;
     assert_eq!(disabled["disabled"], json!(true));
     assert!(
         str_at(&disabled, "disabled_reason").contains("failed since"),
         "{disabled}"
     );
-    let rows = attempts(&app, &dead_id).await;
+    let rows = app.attempts(&dead_id).await;
     assert_eq!(rows[0]["attempt"], 3);
     assert_eq!(
         rows[0]["status"], "retrying",
@@ -276,7 +252,7 @@ async fn an_endpoint_failing_longer_than_the_window_is_disabled_until_enabled() 
         inbound("wh-f2", PRIVATE_CHAT, "y"),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.until_idle().await;
     assert_eq!(failing.received().len(), 3);
 
     let (status, enabled) = app
@@ -299,7 +275,7 @@ async fn an_endpoint_failing_longer_than_the_window_is_disabled_until_enabled() 
     .await;
     failing.wait_for(4).await;
     let w = eventually(Duration::from_secs(10), "the attempt recorded", || async {
-        let w = webhook(&app, &dead_id).await;
+        let w = app.webhook(&dead_id).await;
         w["failing_since"].is_string().then_some(w)
     })
     .await;
@@ -309,8 +285,9 @@ async fn an_endpoint_failing_longer_than_the_window_is_disabled_until_enabled() 
 #[tokio::test]
 async fn a_410_disables_the_endpoint_at_once() {
     let app = spawn_app().await;
-    let gone = Receiver::start(|_| Answer::Status(410)).await;
-    let created = subscribe(&app, &gone.url, json!(["*"]), None).await;
+    let gone = &app.hooks;
+    gone.answer(|_| Answer::Status(410));
+    let created = app.subscribe(&gone.url, json!(["*"]), None).await;
     let id = str_at(&created, "id");
     app.ingest(
         &app.sandbox_id,
@@ -318,23 +295,23 @@ async fn a_410_disables_the_endpoint_at_once() {
         inbound("wh-g", PRIVATE_CHAT, "x"),
     )
     .await;
-    let rows = wait_attempts(&app, &id, 1).await;
+    let rows = app.wait_attempts(&id, 1).await;
     assert_eq!(rows[0]["status"], "failed");
     assert_eq!(rows[0]["status_code"], 410);
     let w = eventually(Duration::from_secs(10), "disabled", || async {
-        let w = webhook(&app, &id).await;
+        let w = app.webhook(&id).await;
         (w["disabled"] == json!(true)).then_some(w)
     })
     .await;
     assert!(str_at(&w, "disabled_reason").contains("410"));
     assert!(
-        attempts(&app, &id)
+        app.attempts(&id)
             .await
             .iter()
             .all(|r| r["next_retry_at"].is_null()),
         "no retry is planned after 410"
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.until_idle().await;
     // Events already on their way may arrive once each; none is retried, nothing new is sent.
     let before = gone.received();
     let mut ids: Vec<_> = before.iter().map(|r| r.id.clone()).collect();
@@ -347,7 +324,7 @@ async fn a_410_disables_the_endpoint_at_once() {
         inbound("wh-g2", PRIVATE_CHAT, "y"),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.until_idle().await;
     assert_eq!(
         gone.received().len(),
         before.len(),
@@ -358,16 +335,18 @@ async fn a_410_disables_the_endpoint_at_once() {
 #[tokio::test]
 async fn no_delivery_reaches_a_private_address_when_the_guard_is_on() {
     let app = spawn_app_with(&[("ALLOW_PRIVATE_NETWORK_URLS", "false")]).await;
-    let receiver = Receiver::start(Receiver::ok()).await;
+    let receiver = &app.hooks;
     // One through the resolver (a name that resolves to loopback), one as an IP literal.
-    let by_name = subscribe(
-        &app,
-        &format!("http://localhost:{}/hook", receiver.port),
-        json!(["message.received"]),
-        None,
-    )
-    .await;
-    let by_ip = subscribe(&app, &receiver.url, json!(["message.received"]), None).await;
+    let by_name = app
+        .subscribe(
+            &format!("http://localhost:{}/hook", receiver.port),
+            json!(["message.received"]),
+            None,
+        )
+        .await;
+    let by_ip = app
+        .subscribe(&receiver.url, json!(["message.received"]), None)
+        .await;
     app.ingest(
         &app.sandbox_id,
         &app.sandbox_token,
@@ -375,7 +354,7 @@ async fn no_delivery_reaches_a_private_address_when_the_guard_is_on() {
     )
     .await;
     for created in [by_name, by_ip] {
-        let rows = wait_attempts(&app, &str_at(&created, "id"), 1).await;
+        let rows = app.wait_attempts(&str_at(&created, "id"), 1).await;
         let error = str_at(&rows[0], "error");
         assert!(
             error.contains("loopback") && error.contains("ALLOW_PRIVATE_NETWORK_URLS"),
@@ -395,14 +374,14 @@ async fn a_subscriber_scoped_to_an_account_sees_only_that_accounts_events() {
     let (other, other_token) = app.create_account("Other").await;
     let scoped = Receiver::start(Receiver::ok()).await;
     let everything = Receiver::start(Receiver::ok()).await;
-    subscribe(
-        &app,
+    app.subscribe(
         &scoped.url,
         json!(["message.received"]),
         Some(&app.sandbox_id),
     )
     .await;
-    subscribe(&app, &everything.url, json!(["message.received"]), None).await;
+    app.subscribe(&everything.url, json!(["message.received"]), None)
+        .await;
     app.ingest(&other, &other_token, inbound("wh-o", PRIVATE_CHAT, "other"))
         .await;
     app.ingest(
@@ -421,7 +400,7 @@ async fn a_subscriber_scoped_to_an_account_sees_only_that_accounts_events() {
     expected.sort();
     assert_eq!(accounts, expected);
     let mine = scoped.wait_for(1).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.until_idle().await;
     assert_eq!(scoped.received().len(), 1, "{:?}", scoped.received());
     assert_eq!(mine[0].json()["account_id"], json!(app.sandbox_id));
 }
@@ -429,8 +408,10 @@ async fn a_subscriber_scoped_to_an_account_sees_only_that_accounts_events() {
 #[tokio::test]
 async fn the_test_endpoint_sends_one_signed_event_now() {
     let app = spawn_app().await;
-    let receiver = Receiver::start(Receiver::ok()).await;
-    let created = subscribe(&app, &receiver.url, json!(["ai.reply.sent"]), None).await;
+    let receiver = &app.hooks;
+    let created = app
+        .subscribe(&receiver.url, json!(["ai.reply.sent"]), None)
+        .await;
     let id = str_at(&created, "id");
     let (status, attempt) = app
         .post(&format!("/v1/webhooks/{id}/test"), &app.admin, json!({}))
@@ -442,16 +423,19 @@ async fn the_test_endpoint_sends_one_signed_event_now() {
     assert_eq!(got.len(), 1, "sent before the answer");
     assert!(verify(&str_at(&created, "secret"), &got[0]));
     assert_eq!(got[0].json()["type"], "webhook.test");
-    assert_eq!(attempts(&app, &id).await.len(), 1);
+    assert_eq!(app.attempts(&id).await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_hanging_endpoint_does_not_hold_back_the_others() {
     let app = spawn_app_with(&[("WEBHOOK_TIMEOUT_SECONDS", "30")]).await;
-    let hanging = Receiver::start(|_| Answer::Hang).await;
+    let hanging = &app.hooks;
+    hanging.answer(|_| Answer::Hold);
     let fast = Receiver::start(Receiver::ok()).await;
-    subscribe(&app, &hanging.url, json!(["message.received"]), None).await;
-    subscribe(&app, &fast.url, json!(["message.received"]), None).await;
+    app.subscribe(&hanging.url, json!(["message.received"]), None)
+        .await;
+    app.subscribe(&fast.url, json!(["message.received"]), None)
+        .await;
     for i in 0..40 {
         app.ingest(
             &app.sandbox_id,
@@ -460,15 +444,19 @@ async fn a_hanging_endpoint_does_not_hold_back_the_others() {
         )
         .await;
     }
-    // Every event reaches the fast endpoint while the hanging one still holds its first ones.
+    // Every event reaches the fast endpoint while the hanging one holds its first ones.
     fast.wait_for(40).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let held = hanging.received().len();
-    // 8 at a time per endpoint (the others wait their turn on the queue).
     assert!(
-        held <= 8,
+        (1..=8).contains(&held),
         "the hanging endpoint holds at most 8 at once, got {held}"
     );
+    // Once it answers, the rest reach it too, never more than 8 at a time.
+    hanging.release();
+    hanging.wait_for(40).await;
+    app.until_idle().await;
+    assert_eq!(hanging.received().len(), 40, "each event once");
+    assert_eq!(hanging.most_open(), 8, "8 at a time per endpoint");
 }
 
 #[tokio::test]
@@ -549,8 +537,10 @@ async fn bad_subscriptions_are_refused_with_the_field() {
 #[tokio::test]
 async fn a_deleted_subscription_gets_nothing_more() {
     let app = spawn_app().await;
-    let receiver = Receiver::start(Receiver::ok()).await;
-    let created = subscribe(&app, &receiver.url, json!(["message.received"]), None).await;
+    let receiver = &app.hooks;
+    let created = app
+        .subscribe(&receiver.url, json!(["message.received"]), None)
+        .await;
     let id = str_at(&created, "id");
     // Delivered once first, so the subscription is in the fan-out's cache when it is deleted.
     app.ingest(
@@ -575,7 +565,7 @@ async fn a_deleted_subscription_gets_nothing_more() {
         inbound("wh-d2", PRIVATE_CHAT, "y"),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    app.until_idle().await;
     assert_eq!(receiver.received().len(), 1, "nothing after the delete");
     assert_eq!(
         app.get(&format!("/v1/webhooks/{id}"), &app.admin).await.0,
@@ -586,15 +576,16 @@ async fn a_deleted_subscription_gets_nothing_more() {
 #[tokio::test]
 async fn a_retry_due_later_than_a_queue_can_delay_waits_in_hops() {
     let app = switchboard_tests::spawn_app_keeping_events(&[]).await;
-    let receiver = Receiver::start(Receiver::ok()).await;
-    let created = subscribe(&app, &receiver.url, json!(["*"]), None).await;
+    let receiver = &app.hooks;
+    let created = app.subscribe(&receiver.url, json!(["*"]), None).await;
     let due = (chrono::Utc::now() + chrono::Duration::hours(3))
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let event = json!({"id": "evt_01JZZZZZZZZZZZZZZZZZZZZZZZ", "type": "message.sent",
         "created_at": "2026-01-01T00:00:00Z", "account_id": app.sandbox_id, "data": {}});
+    // Written with the job's earlier name, as a queue from before the rename holds it.
     let job = json!({"kind": "deliver", "webhook_id": str_at(&created, "id"), "event": event,
         "attempt": 5, "not_before": due});
-    switchboard_core::jobs::run(&app.state, &job.to_string())
+    switchboard_core::dispatch::run(&app.state, &job.to_string())
         .await
         .expect("run");
     let queue = &app.running.as_ref().expect("running").queue;
@@ -604,7 +595,7 @@ async fn a_retry_due_later_than_a_queue_can_delay_waits_in_hops() {
         .expect("peek")
         .iter()
         .filter_map(|b| serde_json::from_str(b).ok())
-        .filter(|j: &Value| j["kind"] == "deliver")
+        .filter(|j: &Value| j["kind"] == "deliver_webhook")
         .collect();
     assert_eq!(waiting.len(), 1, "{waiting:?}");
     assert_eq!(waiting[0]["attempt"], 5);
@@ -624,5 +615,5 @@ async fn a_retry_due_later_than_a_queue_can_delay_waits_in_hops() {
         "{hidden:?}"
     );
     assert!(receiver.received().is_empty());
-    assert!(attempts(&app, &str_at(&created, "id")).await.is_empty());
+    assert!(app.attempts(&str_at(&created, "id")).await.is_empty());
 }

@@ -3,5 +3,5 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), switchboard_lambda::Error> {
     let state = switchboard_lambda::boot::start().await?;
-    switchboard_lambda::http::serve(state).await
+    switchboard_lambda::http::serve_api(state).await
 }

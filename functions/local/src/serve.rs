@@ -10,9 +10,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use switchboard_core::dispatch;
 use switchboard_core::domain::ids::AccountId;
 use switchboard_core::domain::provider::{ProviderConfigPatch, ProviderKind};
-use switchboard_core::jobs;
 use switchboard_core::ports::QueueName;
 use switchboard_core::services::AppState;
 use switchboard_core::usecases::accounts::{self, NewAccount};
@@ -57,7 +57,7 @@ pub fn spawn_workers(
         let state = state.clone();
         let handler: JobHandler = Arc::new(move |body: String| {
             let state = state.clone();
-            Box::pin(async move { jobs::run(&state, &body).await })
+            Box::pin(async move { dispatch::run(&state, &body).await })
         });
         let config = WorkerConfig {
             queue: name,
@@ -202,7 +202,6 @@ pub async fn run() -> Result<()> {
         .map_err(|e| anyhow::anyhow!("minting an admin token: {e}"))?;
     let addr = running.addr;
     println!("Switchboard is listening on http://{addr}");
-    println!("  dashboard:    http://{addr}/dashboard/");
     println!("  API document: http://{addr}/openapi.json");
     println!("  data dir:     {}", local.data_dir.display());
     println!(

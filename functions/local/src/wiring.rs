@@ -4,9 +4,7 @@ use crate::local_settings::{LocalSecrets, LocalSettings};
 use anyhow::{Context, Result};
 use std::sync::Arc;
 use switchboard_core::Services;
-use switchboard_core::ports::{SystemClock, UlidGen};
 use switchboard_core::services::AppState;
-use switchboard_core::services::{Backends, NetworkClients};
 use switchboard_core::settings::Settings;
 use switchboard_embedded::{EmbeddedQueue, Keyring};
 
@@ -39,18 +37,14 @@ pub fn settings(
 pub fn build(local: &LocalSettings, env: &dyn Fn(&str) -> Option<String>) -> Result<Local> {
     let (settings, keyring) = self::settings(local, env)?;
     let embedded = switchboard_embedded::open(&local.data_dir)?;
-    let net = NetworkClients::new(&settings).map_err(|e| anyhow::anyhow!(e))?;
-    let backends = Backends {
-        store: embedded.store,
-        queue: embedded.queue.clone(),
-        cipher: Arc::new(keyring),
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(UlidGen::default()),
-        providers: net.providers,
-        llm: net.llm,
-        webhooks: net.webhooks,
-    };
-    let state = Services::new(backends, settings);
+    let network = switchboard_net::network(&settings).map_err(|e| anyhow::anyhow!(e))?;
+    let state = Services::new(
+        embedded.store,
+        embedded.queue.clone(),
+        Arc::new(keyring),
+        network,
+        settings,
+    );
     Ok(Local {
         state,
         queue: embedded.queue,

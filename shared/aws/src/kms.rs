@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use switchboard_core::domain::provider::SealedSecret;
+use switchboard_core::domain::secret::SealedSecret;
 use switchboard_core::ports::{Cipher, CipherError, SecretContext};
 
 const PREFIX: &str = "kms:v1:";

@@ -1,7 +1,7 @@
 //! Credentials: admin JWTs (HS256 only, `exp` required, role checked) and account tokens
 //! (256 random bits, stored as SHA-256, compared in constant time).
 
-use crate::domain::account::TokenHash;
+use crate::domain::account::{Account, TokenHash};
 use crate::domain::ids::AccountId;
 use crate::settings::Settings;
 use base64::Engine;
@@ -144,27 +144,12 @@ pub fn password_matches(given: &str, expected: &SecretString) -> bool {
     a.ct_eq(&b).into()
 }
 
-/// Who is calling.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who is calling: an admin, or an account (loaded with its token, which is checked against
+/// the account's own row).
+#[derive(Debug, Clone, PartialEq)]
 pub enum Caller {
     Admin { subject: String },
-    Account(AccountId),
-}
-
-impl Caller {
-    /// Whether authenticating the caller already showed that `account` exists (its own token
-    /// was checked against the account's row).
-    pub fn vouches_for(&self, account: &AccountId) -> bool {
-        matches!(self, Caller::Account(own) if own == account)
-    }
-
-    /// Whether the caller may act on `account`; another tenant's resources read as not found.
-    pub fn can_act_on(&self, account: &AccountId) -> bool {
-        match self {
-            Caller::Admin { .. } => true,
-            Caller::Account(own) => own == account,
-        }
-    }
+    Account(Box<Account>),
 }
 
 /// Slows down password guessing: at most `LIMIT` failed logins per `WINDOW` per process.

@@ -4,7 +4,7 @@
 use crate::domain::ai_settings::{AiSettings, ChatAiSettings, defaults};
 use crate::domain::chat::AiMode;
 use crate::domain::ids::AccountId;
-use crate::domain::provider::SealedSecret;
+use crate::domain::secret::SealedSecret;
 use crate::domain::validation::{
     DebounceSeconds, HttpUrl, HumanTakeoverMinutes, MaxRepliesPerHour, MaxTokens,
     ReplyDelaySeconds, Temperature, TimeoutSeconds,
@@ -57,7 +57,9 @@ pub struct EffectiveAi {
     pub api_key: Option<ApiKeyRef>,
     pub model_name: Sourced<String>,
     /// The system prompt in force: the chat's `custom_system_prompt` when it has one.
-    pub default_system_prompt: Sourced<String>,
+    // Named in the API after the setting it usually comes from.
+    #[serde(rename = "default_system_prompt")]
+    pub system_prompt: Sourced<String>,
     pub temperature: Sourced<f64>,
     pub max_tokens: Sourced<u32>,
     pub timeout_seconds: Sourced<u32>,
@@ -209,7 +211,7 @@ pub fn resolve(levels: &Levels<'_>) -> EffectiveAi {
                 },
             },
         ),
-        default_system_prompt: system_prompt,
+        system_prompt,
         temperature: pick(
             levels,
             |s| s.temperature.as_ref(),
@@ -298,6 +300,17 @@ fn unreachable_default_url() -> HttpUrl {
 }
 
 impl EffectiveAi {
+    /// What a global level alone resolves to (no chat, no account, no environment).
+    #[cfg(test)]
+    pub(crate) fn of_global(global: &AiSettings) -> Self {
+        resolve(&Levels {
+            chat: None,
+            account: None,
+            global,
+            env: &EnvAi::default(),
+        })
+    }
+
     /// Field → level, as `config_source` in the test endpoints.
     pub fn sources(&self) -> BTreeMap<&'static str, Source> {
         BTreeMap::from([
@@ -305,7 +318,7 @@ impl EffectiveAi {
             ("base_url", self.base_url.source),
             ("api_key", self.has_api_key.source),
             ("model_name", self.model_name.source),
-            ("default_system_prompt", self.default_system_prompt.source),
+            ("default_system_prompt", self.system_prompt.source),
             ("temperature", self.temperature.source),
             ("max_tokens", self.max_tokens.source),
             ("timeout_seconds", self.timeout_seconds.source),
@@ -430,7 +443,7 @@ mod tests {
         );
         assert_eq!(e.base_url.source, Source::Env);
         assert_eq!(
-            e.default_system_prompt,
+            e.system_prompt,
             Sourced {
                 value: "be a pirate".into(),
                 source: Source::Chat

@@ -32,8 +32,17 @@ pub enum SkipReason {
     ChatTypeOff(ChatType),
     NotText,
     NoApiKey,
-    HumanTakeover { until: DateTime<Utc> },
+    HumanTakeover {
+        until: DateTime<Utc>,
+    },
     NotMentioned,
+    /// Debounce is on and a newer message of the chat came in: its own job answers the burst.
+    NewerInBurst,
+    /// The loop and cost guard: `recent` replies in the chat in the last hour.
+    TooManyReplies {
+        recent: u32,
+        max: u32,
+    },
 }
 
 impl fmt::Display for SkipReason {
@@ -62,6 +71,13 @@ impl fmt::Display for SkipReason {
             SkipReason::NotMentioned => {
                 f.write_str("group message does not mention the account (groups_require_mention)")
             }
+            SkipReason::NewerInBurst => f.write_str(
+                "a newer message arrived within debounce_seconds; the burst is answered once, from the newest",
+            ),
+            SkipReason::TooManyReplies { recent, max } => write!(
+                f,
+                "{recent} replies in this chat in the last hour (max_replies_per_chat_per_hour = {max})"
+            ),
         }
     }
 }
@@ -116,15 +132,9 @@ mod tests {
     use crate::domain::ai_settings::AiSettings;
     use crate::domain::chat::ChatJid;
     use crate::domain::ids::AccountId;
-    use crate::resolve::{EnvAi, Levels, resolve};
 
     fn effective(global: AiSettings) -> EffectiveAi {
-        resolve(&Levels {
-            chat: None,
-            account: None,
-            global: &global,
-            env: &EnvAi::default(),
-        })
+        EffectiveAi::of_global(&global)
     }
 
     fn chat(jid: &str) -> Chat {

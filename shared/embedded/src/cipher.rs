@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
-use switchboard_core::domain::provider::SealedSecret;
+use switchboard_core::domain::secret::SealedSecret;
 use switchboard_core::ports::{Cipher, CipherError, SecretContext};
 
 const FORMAT: &str = "v1";

@@ -11,7 +11,7 @@ pub mod worker;
 
 pub use cipher::Keyring;
 pub use db::{Database, Durability};
-pub use queue::{Delivery, EmbeddedQueue, Handed};
+pub use queue::{EmbeddedQueue, Handed, ReceivedJob};
 pub use store::EmbeddedStore;
 
 use std::path::Path;
@@ -36,6 +36,7 @@ pub fn open(data_dir: &Path) -> Result<Embedded, db::OpenError> {
     })
 }
 
-pub(crate) fn store_backend(e: impl std::fmt::Display) -> switchboard_core::ports::StoreError {
+/// A failure of SQLite (or of encoding a row), as the store port reports it.
+pub(crate) fn backend(e: impl std::fmt::Display) -> switchboard_core::ports::StoreError {
     switchboard_core::ports::StoreError::Backend(e.to_string())
 }

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use rand::RngCore;
 use rusqlite::params;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use switchboard_core::ports::{JobQueue, OutgoingJob, QueueError, QueueName, StoreError};
@@ -24,10 +25,10 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 /// Receives after which a job is dead-lettered (SQS's `maxReceiveCount`).
 pub const MAX_RECEIVES: u32 = 5;
 
-/// A received job. `receipt` proves this receive: a worker whose visibility ran out cannot
-/// delete or release a job another worker has received since.
+/// A job received from the queue. `receipt` proves this receive: a worker whose visibility ran
+/// out cannot delete or release a job another worker has received since.
 #[derive(Debug, Clone)]
-pub struct Delivery {
+pub struct ReceivedJob {
     pub id: i64,
     pub receipt: String,
     pub body: String,
@@ -36,7 +37,7 @@ pub struct Delivery {
 
 /// A job received for a worker as it was enqueued, with the worker's slot it runs in.
 pub struct Handed {
-    pub delivery: Delivery,
+    pub job: ReceivedJob,
     pub slot: OwnedSemaphorePermit,
 }
 
@@ -54,7 +55,7 @@ struct Consumers {
 
 /// What a worker's receive found.
 pub struct Received {
-    pub deliveries: Vec<Delivery>,
+    pub jobs: Vec<ReceivedJob>,
     /// It took as many ready jobs as it asked for: more may wait.
     pub more_may_wait: bool,
 }
@@ -78,6 +79,38 @@ pub struct EmbeddedQueue {
     consumers: HashMap<QueueName, Mutex<Consumers>>,
     deletions: Mutex<Deletions>,
     deletions_written: Notify,
+    activity: Arc<Activity>,
+}
+
+/// What `until_idle` watches besides the stored jobs.
+#[derive(Default)]
+struct Activity {
+    /// Jobs received (or handed over) and not finished yet.
+    running: AtomicUsize,
+    /// Moved by every enqueue, receive and finish: a look at the queue between two equal
+    /// readings of it saw one moment.
+    changes: AtomicU64,
+}
+
+impl Activity {
+    fn started(&self, jobs: usize) {
+        self.running.fetch_add(jobs, Ordering::SeqCst);
+        self.changed();
+    }
+
+    /// A receive ended (deleted, released or dead-lettered), or a handover did not happen.
+    fn ended(&self, jobs: usize) {
+        let _ = self
+            .running
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                Some(n.saturating_sub(jobs))
+            });
+        self.changed();
+    }
+
+    fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 /// The state behind a lock stays consistent whatever a panicking holder did (each is a
@@ -113,7 +146,45 @@ impl EmbeddedQueue {
             consumers,
             deletions: Mutex::default(),
             deletions_written: Notify::new(),
+            activity: Arc::default(),
         }
+    }
+
+    /// Returns once nothing is running on the queues and nothing waits there that is due within
+    /// `horizon` (a job due later is not part of the work at hand): the process is idle.
+    pub async fn until_idle(&self, queues: &[QueueName], horizon: Duration) {
+        loop {
+            let seen = self.activity.changes.load(Ordering::SeqCst);
+            let idle = self.activity.running.load(Ordering::SeqCst) == 0
+                && self.due_within(queues, horizon).await.unwrap_or(1) == 0
+                && self.activity.changes.load(Ordering::SeqCst) == seen;
+            if idle {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Jobs waiting on `queues` (not received) that are due within `horizon`.
+    async fn due_within(&self, queues: &[QueueName], horizon: Duration) -> Result<u64, QueueError> {
+        let names: Vec<&'static str> = queues.iter().map(|q| q.as_str()).collect();
+        let until = now_ms() + horizon.as_millis() as i64;
+        self.db
+            .read(move |c| {
+                let mut due = 0;
+                for name in names {
+                    due += cached::query_row(
+                        c,
+                        "SELECT COUNT(*) FROM jobs WHERE queue = ?1 AND receipt IS NULL AND visible_at <= ?2",
+                        params![name, until],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .map_err(crate::backend)? as u64;
+                }
+                Ok(due)
+            })
+            .await
+            .map_err(queue_error)
     }
 
     /// Registers a worker of `queue` with its slots: from now on, a job enqueued without delay
@@ -192,7 +263,8 @@ impl EmbeddedQueue {
         visibility: Duration,
     ) -> Result<Received, QueueError> {
         let before = self.stored_for_want(queue);
-        let (deliveries, selected) = self.receive_rows(queue, max, visibility).await?;
+        let (jobs, selected) = self.receive_rows(queue, max, visibility).await?;
+        self.activity.started(jobs.len());
         let more_may_wait = selected == max;
         if !more_may_wait && let Some(consumers) = self.consumers.get(&queue) {
             let mut consumers = locked(consumers);
@@ -201,7 +273,7 @@ impl EmbeddedQueue {
             }
         }
         Ok(Received {
-            deliveries,
+            jobs,
             more_may_wait,
         })
     }
@@ -212,7 +284,7 @@ impl EmbeddedQueue {
         queue: QueueName,
         max: usize,
         visibility: Duration,
-    ) -> Result<(Vec<Delivery>, usize), QueueError> {
+    ) -> Result<(Vec<ReceivedJob>, usize), QueueError> {
         let name = queue.as_str();
         self.db
             .write_with(Durability::Relaxed, move |c| {
@@ -222,12 +294,12 @@ impl EmbeddedQueue {
                         "SELECT id, body, receive_count FROM jobs WHERE queue = ?1 AND visible_at <= ?2
                          ORDER BY visible_at, id LIMIT ?3",
                     )
-                    .map_err(crate::store_backend)?;
+                    .map_err(crate::backend)?;
                 let rows: Vec<(i64, String, u32)> = stmt
                     .query_map(params![name, now, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .map_err(crate::store_backend)?
+                    .map_err(crate::backend)?
                     .collect::<Result<_, _>>()
-                    .map_err(crate::store_backend)?;
+                    .map_err(crate::backend)?;
                 let selected = rows.len();
                 let mut out = Vec::with_capacity(rows.len());
                 for (id, body, count) in rows {
@@ -240,8 +312,8 @@ impl EmbeddedQueue {
                         "UPDATE jobs SET visible_at = ?2, receive_count = receive_count + 1, receipt = ?3 WHERE id = ?1",
                         params![id, now + visibility.as_millis() as i64, receipt],
                     )
-                    .map_err(crate::store_backend)?;
-                    out.push(Delivery { id, receipt, body, receive_count: count + 1 });
+                    .map_err(crate::backend)?;
+                    out.push(ReceivedJob { id, receipt, body, receive_count: count + 1 });
                 }
                 Ok((out, selected))
             })
@@ -252,7 +324,8 @@ impl EmbeddedQueue {
     /// The job is done: its deletion (only if this receive still owns the job) is written
     /// together with those of the jobs finished meanwhile (one write for many). Until then it
     /// stays received, and a crash brings it back.
-    pub fn delete_soon(self: &Arc<Self>, d: &Delivery) {
+    pub fn delete_soon(self: &Arc<Self>, d: &ReceivedJob) {
+        self.activity.ended(1);
         let start = {
             let mut pending = locked(&self.deletions);
             pending.jobs.push((d.id, d.receipt.clone()));
@@ -286,7 +359,7 @@ impl EmbeddedQueue {
                             "DELETE FROM jobs WHERE id = ?1 AND receipt = ?2",
                             params![id, receipt],
                         )
-                        .map_err(crate::store_backend)?;
+                        .map_err(crate::backend)?;
                     }
                     Ok(())
                 })
@@ -312,20 +385,24 @@ impl EmbeddedQueue {
 
     /// Makes the job visible again after `delay` instead of the full visibility timeout. It is
     /// no longer received: its receipt is void.
-    pub async fn release(&self, d: &Delivery, delay: Duration) -> Result<(), QueueError> {
+    pub async fn release(&self, d: &ReceivedJob, delay: Duration) -> Result<(), QueueError> {
         let (id, receipt) = (d.id, d.receipt.clone());
-        self.db
+        let released = self
+            .db
             .write_with(Durability::Relaxed, move |c| {
                 cached::exec(
                     c,
                     "UPDATE jobs SET visible_at = ?3, receipt = NULL WHERE id = ?1 AND receipt = ?2",
                     params![id, receipt, now_ms() + delay.as_millis() as i64],
                 )
-                .map_err(crate::store_backend)?;
+                .map_err(crate::backend)?;
                 Ok(())
             })
             .await
-            .map_err(queue_error)
+            .map_err(queue_error);
+        // Ended once it waits again: `until_idle` then sees it among the waiting jobs.
+        self.activity.ended(1);
+        released
     }
 
     /// Makes the jobs still received by a process that is gone visible at once, instead of after
@@ -341,7 +418,7 @@ impl EmbeddedQueue {
                      WHERE receipt IS NOT NULL",
                     [now_ms()],
                 )
-                .map_err(crate::store_backend)?;
+                .map_err(crate::backend)?;
                 Ok(n as u64)
             })
             .await
@@ -349,12 +426,15 @@ impl EmbeddedQueue {
     }
 
     /// Moves a job that can never succeed to the dead letters now.
-    pub async fn kill(&self, d: &Delivery, error: &str) -> Result<(), QueueError> {
+    pub async fn kill(&self, d: &ReceivedJob, error: &str) -> Result<(), QueueError> {
         let (id, error) = (d.id, error.to_string());
-        self.db
+        let killed = self
+            .db
             .write(move |c| dead_letter(c, id, &error))
             .await
-            .map_err(queue_error)
+            .map_err(queue_error);
+        self.activity.ended(1);
+        killed
     }
 
     /// How long until the next job of `queue` becomes visible, if any is waiting.
@@ -368,7 +448,7 @@ impl EmbeddedQueue {
                     [name],
                     |r| r.get(0),
                 )
-                .map_err(crate::store_backend)?;
+                .map_err(crate::backend)?;
                 Ok(at.map(|at| Duration::from_millis((at - now_ms()).max(0) as u64)))
             })
             .await
@@ -377,16 +457,28 @@ impl EmbeddedQueue {
 
     /// The bodies of the jobs waiting on `queue`, oldest first, without receiving them.
     pub async fn peek(&self, queue: QueueName) -> Result<Vec<String>, QueueError> {
+        self.bodies(queue, "SELECT body FROM jobs WHERE queue = ?1 ORDER BY id")
+            .await
+    }
+
+    /// The bodies of `queue`'s dead-lettered jobs, oldest first.
+    pub async fn dead_letters(&self, queue: QueueName) -> Result<Vec<String>, QueueError> {
+        self.bodies(
+            queue,
+            "SELECT body FROM dead_jobs WHERE queue = ?1 ORDER BY died_at, id",
+        )
+        .await
+    }
+
+    async fn bodies(&self, queue: QueueName, sql: &'static str) -> Result<Vec<String>, QueueError> {
         let name = queue.as_str();
         self.db
             .read(move |c| {
-                let mut stmt = c
-                    .prepare("SELECT body FROM jobs WHERE queue = ?1 ORDER BY id")
-                    .map_err(crate::store_backend)?;
+                let mut stmt = c.prepare(sql).map_err(crate::backend)?;
                 let rows = stmt
                     .query_map([name], |r| r.get::<_, String>(0))
-                    .map_err(crate::store_backend)?;
-                rows.collect::<Result<_, _>>().map_err(crate::store_backend)
+                    .map_err(crate::backend)?;
+                rows.collect::<Result<_, _>>().map_err(crate::backend)
             })
             .await
             .map_err(queue_error)
@@ -400,7 +492,7 @@ impl EmbeddedQueue {
                 let count = |sql: &str| -> Result<u64, StoreError> {
                     cached::query_row(c, sql, [name], |r| r.get::<_, i64>(0))
                         .map(|n| n as u64)
-                        .map_err(crate::store_backend)
+                        .map_err(crate::backend)
                 };
                 Ok((
                     count("SELECT COUNT(*) FROM jobs WHERE queue = ?1")?,
@@ -422,9 +514,9 @@ impl EmbeddedQueue {
                          SELECT queue, body, ?2, ?2 FROM dead_jobs WHERE queue = ?1",
                     params![name, now_ms()],
                 )
-                .map_err(crate::store_backend)?;
+                .map_err(crate::backend)?;
                 cached::exec(c, "DELETE FROM dead_jobs WHERE queue = ?1", [name])
-                    .map_err(crate::store_backend)?;
+                    .map_err(crate::backend)?;
                 Ok(n as u64)
             })
             .await
@@ -445,8 +537,8 @@ fn dead_letter(c: &rusqlite::Connection, id: i64, error: &str) -> Result<(), Sto
          SELECT id, queue, body, receive_count, ?2, ?3 FROM jobs WHERE id = ?1",
         params![id, error, now_ms()],
     )
-    .map_err(crate::store_backend)?;
-    cached::exec(c, "DELETE FROM jobs WHERE id = ?1", [id]).map_err(crate::store_backend)?;
+    .map_err(crate::backend)?;
+    cached::exec(c, "DELETE FROM jobs WHERE id = ?1", [id]).map_err(crate::backend)?;
     Ok(())
 }
 
@@ -484,8 +576,11 @@ impl JobQueue for EmbeddedQueue {
         // Written and handed over in a task of its own: a caller that gives up on the enqueue
         // (a client that hung up) must not strand jobs stored as received by a worker.
         let db = self.db.clone();
+        let activity = self.activity.clone();
+        activity.started(handovers.len());
         let handing = tokio::spawn(async move {
-            let ids = db
+            let handing_over = handovers.len();
+            let written = db
                 .write(move |c| {
                     let now = now_ms();
                     let mut stmt = c
@@ -493,7 +588,7 @@ impl JobQueue for EmbeddedQueue {
                             "INSERT INTO jobs (queue, body, visible_at, enqueued_at, receive_count, receipt)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                         )
-                        .map_err(crate::store_backend)?;
+                        .map_err(crate::backend)?;
                     let mut ids = Vec::new();
                     for (queue, job, received) in rows {
                         let (visible_at, receives, receipt) = match received {
@@ -503,7 +598,7 @@ impl JobQueue for EmbeddedQueue {
                             None => (now + job.delay.as_millis() as i64, 0, None),
                         };
                         stmt.execute(params![queue.as_str(), job.body, visible_at, now, receives, receipt])
-                            .map_err(crate::store_backend)?;
+                            .map_err(crate::backend)?;
                         if receipt.is_some() {
                             ids.push(c.last_insert_rowid());
                         }
@@ -511,9 +606,16 @@ impl JobQueue for EmbeddedQueue {
                     Ok(ids)
                 })
                 .await
-                .map_err(queue_error)?;
+                .map_err(queue_error);
+            let ids = match written {
+                Ok(ids) => ids,
+                Err(e) => {
+                    activity.ended(handing_over);
+                    return Err(e);
+                }
+            };
             for ((slot, handed, receipt, body), id) in handovers.into_iter().zip(ids) {
-                let delivery = Delivery {
+                let job = ReceivedJob {
                     id,
                     receipt,
                     body,
@@ -521,8 +623,11 @@ impl JobQueue for EmbeddedQueue {
                 };
                 // A worker that stopped meanwhile leaves the job received: it comes back after
                 // its visibility timeout, as after a crash.
-                let _ = handed.send(Handed { delivery, slot });
+                if handed.send(Handed { job, slot }).is_err() {
+                    activity.ended(1);
+                }
             }
+            activity.changed();
             Ok::<(), QueueError>(())
         });
         handing

@@ -1,7 +1,8 @@
 //! The local queue consumer: receive jobs, run each through the same handler a Lambda SQS
-//! consumer calls, then delete, release for a retry with backoff, or dead-letter it.
+//! consumer calls, then finish it: delete it, release it for a retry with backoff, or
+//! dead-letter it.
 
-use crate::queue::{Delivery, EmbeddedQueue};
+use crate::queue::{EmbeddedQueue, ReceivedJob};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -44,10 +45,10 @@ pub async fn run(
     let name = config.queue.as_str();
     let slots = Arc::new(Semaphore::new(config.batch));
     let mut handed = queue.attach(config.queue, slots.clone(), config.visibility);
-    let start = |delivery: Delivery, slot: OwnedSemaphorePermit| {
+    let start = |job: ReceivedJob, slot: OwnedSemaphorePermit| {
         let (queue, handler) = (queue.clone(), handler.clone());
         tokio::spawn(async move {
-            settle(&queue, name, delivery, &handler).await;
+            run_and_finish(&queue, name, job, &handler).await;
             drop(slot);
         });
     };
@@ -57,15 +58,15 @@ pub async fn run(
     while !*shutdown.borrow() {
         if Instant::now() < look_at {
             tokio::select! {
-                Some(job) = handed.recv() => start(job.delivery, job.slot),
+                Some(handed) = handed.recv() => start(handed.job, handed.slot),
                 _ = queue.wait_until(config.queue, look_at) => look_at = Instant::now(),
                 changed = shutdown.changed() => if changed.is_err() { break },
             }
             continue;
         }
         let first = tokio::select! {
-            Some(job) = handed.recv() => {
-                start(job.delivery, job.slot);
+            Some(handed) = handed.recv() => {
+                start(handed.job, handed.slot);
                 continue;
             }
             slot = slots.clone().acquire_owned() => match slot {
@@ -90,15 +91,15 @@ pub async fn run(
             Instant::now() + next.unwrap_or(IDLE_POLL).min(IDLE_POLL)
         };
         let mut first = Some(first);
-        for delivery in received.deliveries {
-            // Each job holds a slot until it is settled. `free` slots were counted above, but
+        for job in received.jobs {
+            // Each job holds a slot until it is finished. `free` slots were counted above, but
             // jobs handed over since may hold some: those run while this one waits for a slot
             // (they hold theirs already), so a wait here never holds them back.
             let slot = match first.take() {
                 Some(slot) => Ok(slot),
                 None => loop {
                     tokio::select! {
-                        Some(job) = handed.recv() => start(job.delivery, job.slot),
+                        Some(handed) = handed.recv() => start(handed.job, handed.slot),
                         slot = slots.clone().acquire_owned() => break slot,
                     }
                 },
@@ -106,49 +107,48 @@ pub async fn run(
             let Ok(slot) = slot else {
                 break;
             };
-            start(delivery, slot);
+            start(job, slot);
         }
     }
     // No more handovers; the jobs already handed over run like the others in flight.
     handed.close();
-    while let Some(job) = handed.recv().await {
-        start(job.delivery, job.slot);
+    while let Some(handed) = handed.recv().await {
+        start(handed.job, handed.slot);
     }
     let _ = slots.acquire_many(config.batch as u32).await;
     queue.deletions_settled().await;
 }
 
-async fn settle(
+/// Runs a job, then deletes it, releases it for a retry, or dead-letters it.
+async fn run_and_finish(
     queue: &Arc<EmbeddedQueue>,
     name: &'static str,
-    delivery: Delivery,
+    job: ReceivedJob,
     handler: &JobHandler,
 ) {
     let started = std::time::Instant::now();
-    let outcome = handler(delivery.body.clone()).await;
+    let outcome = handler(job.body.clone()).await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
-    let settled = match &outcome {
+    let finished = match &outcome {
         Ok(()) => {
-            queue.delete_soon(&delivery);
+            queue.delete_soon(&job);
             Ok(())
         }
         Err(JobFailure::Retry(reason)) => {
-            tracing::warn!(queue = name, job = delivery.id, attempt = delivery.receive_count, %reason, "job will be retried");
-            queue
-                .release(&delivery, backoff(delivery.receive_count))
-                .await
+            tracing::warn!(queue = name, job = job.id, attempt = job.receive_count, %reason, "job will be retried");
+            queue.release(&job, backoff(job.receive_count)).await
         }
         Err(JobFailure::Poison(reason)) => {
-            tracing::error!(queue = name, job = delivery.id, %reason, "job cannot run; dead-lettered");
-            queue.kill(&delivery, reason).await
+            tracing::error!(queue = name, job = job.id, %reason, "job cannot run; dead-lettered");
+            queue.kill(&job, reason).await
         }
     };
-    if let Err(e) = settled {
-        tracing::error!(queue = name, job = delivery.id, error = %e, "could not settle job; it will come back");
+    if let Err(e) = finished {
+        tracing::error!(queue = name, job = job.id, error = %e, "could not finish the job; it will come back");
     }
     tracing::debug!(
         queue = name,
-        job = delivery.id,
+        job = job.id,
         elapsed_ms,
         ok = outcome.is_ok(),
         "job ran"

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 use switchboard_aws::{Adapters, AwsSettings};
 use switchboard_core::Services;
-use switchboard_core::ports::{SystemClock, UlidGen};
-use switchboard_core::services::{AppState, Backends, NetworkClients};
+use switchboard_core::services::AppState;
 use switchboard_core::settings::Settings;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,18 +23,14 @@ pub async fn start() -> Result<AppState, StartError> {
     let aws = AwsSettings::from_env(&env)?;
     let adapters = Adapters::connect(&aws).await;
     adapters.warm_up().await;
-    let net = NetworkClients::new(&settings).map_err(StartError::Client)?;
-    let backends = Backends {
-        store: Arc::new(adapters.store),
-        queue: Arc::new(adapters.queue),
-        cipher: Arc::new(adapters.cipher),
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(UlidGen::default()),
-        providers: net.providers,
-        llm: net.llm,
-        webhooks: net.webhooks,
-    };
-    Ok(Services::new(backends, settings))
+    let network = switchboard_net::network(&settings).map_err(StartError::Client)?;
+    Ok(Services::new(
+        Arc::new(adapters.store),
+        Arc::new(adapters.queue),
+        Arc::new(adapters.cipher),
+        network,
+        settings,
+    ))
 }
 
 /// JSON lines for CloudWatch (its own timestamp is enough), at the level `RUST_LOG` names

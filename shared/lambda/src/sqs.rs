@@ -6,7 +6,8 @@
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
 use std::time::Instant;
-use switchboard_core::jobs::{self, JobFailure};
+use switchboard_core::dispatch;
+use switchboard_core::jobs::JobFailure;
 use switchboard_core::ports::QueueName;
 use switchboard_core::services::{AppState, Services};
 
@@ -23,7 +24,7 @@ pub async fn handle(state: &Services, queue: QueueName, event: SqsEvent) -> SqsB
     let runs = event.records.iter().map(|record| async move {
         let id = record.message_id.clone().unwrap_or_default();
         let started = Instant::now();
-        let outcome = jobs::run(state, record.body.as_deref().unwrap_or_default()).await;
+        let outcome = dispatch::run(state, record.body.as_deref().unwrap_or_default()).await;
         let ms = started.elapsed().as_millis() as u64;
         match &outcome {
             Ok(()) => tracing::info!(queue = queue.as_str(), record = %id, ms, "job done"),

@@ -1,4 +1,7 @@
-use super::item::{self, Item, data, get_s, json, key, s};
+//! Accounts, with the hash of their token in the same item (read through the configuration
+//! cache), and the cascade that deletes an account with everything it owns.
+
+use super::item::{self, Item, data, get_s, json, key, parse_all, s};
 use super::keys::{self, ACCOUNT_SK, ACCOUNTS, GSI1, GSI1PK, GSI1SK, PK, SK};
 use super::{DynamoStore, held, names, values};
 use async_trait::async_trait;
@@ -11,12 +14,6 @@ const TOKEN_HASH: &str = "token_hash";
 
 pub(super) fn account_key(id: &AccountId) -> Item {
     key(keys::account(id), ACCOUNT_SK)
-}
-
-pub(super) fn parse_all<T: serde::de::DeserializeOwned>(
-    items: &[Item],
-) -> Result<Vec<T>, StoreError> {
-    items.iter().map(data).collect()
 }
 
 #[async_trait]
@@ -85,7 +82,7 @@ impl AccountStore for DynamoStore {
     /// is finished by the next one.
     async fn delete_account(&self, id: &AccountId) -> Result<bool, StoreError> {
         self.forget_config(&account_key(id));
-        self.forget_config(&super::ai_config::account_settings_key(id));
+        self.forget_config(&super::ai_settings::account_settings_key(id));
         let Some(_) = self.get(account_key(id)).await? else {
             return Ok(false);
         };
@@ -148,12 +145,21 @@ impl AccountStore for DynamoStore {
 
     /// From the configuration cache: a rotated token stops working here at once, and in other
     /// warm functions within the cache's freshness (seconds).
-    async fn token_hash(&self, id: &AccountId) -> Result<Option<TokenHash>, StoreError> {
+    async fn account_with_token(
+        &self,
+        id: &AccountId,
+    ) -> Result<Option<(Account, TokenHash)>, StoreError> {
         let [row]: [Option<Item>; 1] = self
             .config_items(&[account_key(id)])
             .await?
             .try_into()
             .map_err(|_| StoreError::Backend("account read came back short".into()))?;
-        Ok(row.and_then(|i| get_s(&i, TOKEN_HASH).map(|h| TokenHash(h.to_string()))))
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let Some(hash) = get_s(&row, TOKEN_HASH) else {
+            return Ok(None);
+        };
+        Ok(Some((data(&row)?, TokenHash(hash.to_string()))))
     }
 }

@@ -2,8 +2,7 @@
 //! Query; the inbound message they decided on carries their id, which makes one row per
 //! message a condition of the same transaction.
 
-use super::accounts::parse_all;
-use super::item::{self, Item, get_s, json, key, s};
+use super::item::{self, Item, get_s, json, key, name_of, parse_all, s};
 use super::keys::{self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK};
 use super::messages::{AI_LOG, message_key, outbound_unique};
 use super::{DynamoStore, LOG_DAYS, backend, names, tx_put, tx_update, values};
@@ -19,13 +18,6 @@ use switchboard_core::ports::{AiLogFilter, AiLogStore, Recorded, StoreError};
 
 const STATUS: &str = "status";
 
-fn status_name(status: AiLogStatus) -> Result<String, StoreError> {
-    Ok(serde_json::to_string(&status)
-        .map_err(|e| StoreError::Backend(e.to_string()))?
-        .trim_matches('"')
-        .to_string())
-}
-
 pub(super) fn log_key(account: &AccountId, chat: &ChatJid, id: &AiLogId) -> Item {
     key(keys::conversation(account, chat), keys::log_sk(id))
 }
@@ -34,7 +26,7 @@ fn log_item(log: &AiLog) -> Result<Item, StoreError> {
     let mut row = log_key(&log.account_id, &log.chat_id, &log.id);
     row.extend(item::item([
         (item::DATA, json(log)?),
-        (STATUS, s(status_name(log.status)?)),
+        (STATUS, s(name_of(&log.status)?)),
         ("account_id", s(log.account_id.as_str())),
         ("chat_id", s(log.chat_id.as_str())),
         (GSI1PK, s(keys::LOGS)),
@@ -57,7 +49,7 @@ impl DynamoStore {
             self.put(log_item(log)?)
                 .condition_expression("#s = :expected")
                 .expression_attribute_names("#s", STATUS)
-                .expression_attribute_values(":expected", s(status_name(expected)?)),
+                .expression_attribute_values(":expected", s(name_of(&expected)?)),
         )
     }
 
@@ -93,7 +85,7 @@ impl DynamoStore {
 
     /// Writes the row (and the reply it generated) unless a row exists for its inbound
     /// message, in one transaction; returns the row that stands.
-    async fn insert_log(
+    pub(super) async fn insert_log(
         &self,
         log: &AiLog,
         reply: Option<&Message>,
@@ -146,7 +138,7 @@ impl AiLogStore for DynamoStore {
             log_item(log)?,
             "#s = :expected",
             names([("#s", STATUS)]),
-            values([(":expected", s(status_name(expected)?))]),
+            values([(":expected", s(name_of(&expected)?))]),
         )
         .await
     }
@@ -176,8 +168,8 @@ impl AiLogStore for DynamoStore {
                     ":hi",
                     s(format!("{}{}", keys::LOG_PREFIX, keys::HIGHEST)),
                 )
-                .expression_attribute_values(":g", s(status_name(AiLogStatus::Generated)?))
-                .expression_attribute_values(":sent", s(status_name(AiLogStatus::Sent)?))
+                .expression_attribute_values(":g", s(name_of(&AiLogStatus::Generated)?))
+                .expression_attribute_values(":sent", s(name_of(&AiLogStatus::Sent)?))
                 .select(Select::Count)
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
@@ -194,14 +186,6 @@ impl AiLogStore for DynamoStore {
 
     async fn insert_ai_log(&self, log: &AiLog) -> Result<Recorded<AiLog>, StoreError> {
         self.insert_log(log, None).await
-    }
-
-    async fn record_reply(
-        &self,
-        log: &AiLog,
-        reply: &Message,
-    ) -> Result<Recorded<AiLog>, StoreError> {
-        self.insert_log(log, Some(reply)).await
     }
 
     async fn get_ai_log(&self, id: &AiLogId) -> Result<Option<AiLog>, StoreError> {
@@ -257,7 +241,7 @@ impl AiLogStore for DynamoStore {
             filters.push("#s = :status");
             q = q
                 .expression_attribute_names("#s", STATUS)
-                .expression_attribute_values(":status", s(status_name(status)?));
+                .expression_attribute_values(":status", s(name_of(&status)?));
         }
         if let (None, Some(chat)) = (&filter.account_id, &filter.chat_id) {
             filters.push("chat_id = :chat");

@@ -1,3 +1,5 @@
+//! Claims: one conditional write takes a key that is absent or expired.
+
 use super::item::{self, key, n};
 use super::keys::{self, CLAIM_SK};
 use super::{DynamoStore, values};

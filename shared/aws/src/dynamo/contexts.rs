@@ -3,8 +3,8 @@
 //! The send job's: one BatchGetItem.
 
 use super::accounts::account_key;
-use super::ai_config::{account_settings_key, global_key, settings_of};
 use super::ai_logs::log_key;
+use super::ai_settings::{account_settings_key, global_key, settings_of};
 use super::chats::{chat_from, chat_key};
 use super::item::{self, get_s, s};
 use super::keys::{self, SK};
@@ -14,7 +14,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use switchboard_core::domain::chat::ChatJid;
 use switchboard_core::domain::ids::{AccountId, AiLogId, MessageId};
-use switchboard_core::ports::{ContextStore, ReplyContext, SendContext, StoreError};
+use switchboard_core::domain::message::replies_among;
+use switchboard_core::ports::{AiLogStore, ContextStore, ReplyContext, SendContext, StoreError};
 
 #[async_trait]
 impl ContextStore for DynamoStore {
@@ -24,9 +25,7 @@ impl ContextStore for DynamoStore {
         chat: &ChatJid,
         message: &MessageId,
         history: usize,
-        // Counting would be a query of its own: the job asks for it only when `recent` falls
-        // short of the hour.
-        _replies_since: DateTime<Utc>,
+        replies_since: DateTime<Utc>,
     ) -> Result<ReplyContext, StoreError> {
         let conversation = self
             .query()
@@ -73,6 +72,15 @@ impl ContextStore for DynamoStore {
             Some(row) => self.log_of(account, chat, row).await?,
             None => None,
         };
+        // Counted from the newest messages when they reach back far enough; a query of its own
+        // only in a chat busier than that.
+        let replies_since = match replies_among(&recent, history, replies_since) {
+            Some(n) => n,
+            None => {
+                self.count_replies_since(account, chat, replies_since)
+                    .await?
+            }
+        };
         Ok(ReplyContext {
             account: account_row.as_ref().map(item::data).transpose()?,
             message: message_row.as_ref().map(message_from).transpose()?,
@@ -83,7 +91,7 @@ impl ContextStore for DynamoStore {
             global_ai: settings_of(global_row.as_ref())?,
             account_ai: settings_of(settings_row.as_ref())?,
             recent,
-            replies_since: None,
+            replies_since,
         })
     }
 

@@ -42,6 +42,19 @@ pub fn json(value: &impl Serialize) -> Result<AttributeValue, StoreError> {
         .map_err(|e| StoreError::Backend(e.to_string()))
 }
 
+/// The domain values of items.
+pub fn parse_all<T: DeserializeOwned>(items: &[Item]) -> Result<Vec<T>, StoreError> {
+    items.iter().map(data).collect()
+}
+
+/// An enum as its name in the API (`"sent"`), for an attribute that conditions and filters use.
+pub fn name_of(value: &impl Serialize) -> Result<String, StoreError> {
+    Ok(serde_json::to_string(value)
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+        .trim_matches('"')
+        .to_string())
+}
+
 /// The domain value of an item.
 pub fn data<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
     let text =

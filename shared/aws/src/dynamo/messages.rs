@@ -3,14 +3,13 @@
 //! the AI log that answered it) are attributes updated in place with conditions; `data` keeps
 //! the rest.
 
-use super::item::{self, Item, get_s, json, key, parse_timestamp, s, timestamp};
+use super::item::{self, Item, get_s, json, key, name_of, parse_timestamp, s, timestamp};
 use super::keys::{self, POINTER_SK};
 use super::{DEDUPE_DAYS, DynamoStore, IDEMPOTENCY_DAYS, backend, held, tx_put, tx_update};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
-use switchboard_core::domain::ai_log::{AiLog, AiLogStatus};
 use switchboard_core::domain::chat::ChatJid;
 use switchboard_core::domain::ids::{AccountId, MessageId};
 use switchboard_core::domain::message::{Message, MessageStatus};
@@ -28,13 +27,6 @@ const ID: &str = "id";
 
 pub(super) fn message_key(account: &AccountId, chat: &ChatJid, id: &MessageId) -> Item {
     key(keys::conversation(account, chat), keys::message_sk(id))
-}
-
-pub(super) fn status_name(status: MessageStatus) -> Result<String, StoreError> {
-    Ok(serde_json::to_string(&status)
-        .map_err(|e| StoreError::Backend(e.to_string()))?
-        .trim_matches('"')
-        .to_string())
 }
 
 fn parse_status(text: &str) -> Result<MessageStatus, StoreError> {
@@ -63,7 +55,7 @@ pub(super) fn message_from(row: &Item) -> Result<Message, StoreError> {
 pub(super) fn message_item(m: &Message) -> Result<Item, StoreError> {
     let mut row = message_key(&m.account_id, &m.chat_id, &m.id);
     row.insert(item::DATA.into(), json(m)?);
-    row.insert(STATUS.into(), s(status_name(m.status)?));
+    row.insert(STATUS.into(), s(name_of(&m.status)?));
     row.insert(UPDATED_AT.into(), s(timestamp(&m.updated_at)));
     Ok(row)
 }
@@ -210,8 +202,8 @@ impl MessageStore for DynamoStore {
                 "attribute_exists(pk) AND (#s = :queued OR (#s = :sending AND updated_at <= :stale))",
             )
             .expression_attribute_names("#s", STATUS)
-            .expression_attribute_values(":sending", s(status_name(MessageStatus::Sending)?))
-            .expression_attribute_values(":queued", s(status_name(MessageStatus::Queued)?))
+            .expression_attribute_values(":sending", s(name_of(&MessageStatus::Sending)?))
+            .expression_attribute_values(":queued", s(name_of(&MessageStatus::Queued)?))
             .expression_attribute_values(":now", s(timestamp(&now)))
             .expression_attribute_values(":stale", s(timestamp(&(now - lease))))
             .send()
@@ -240,32 +232,6 @@ impl MessageStore for DynamoStore {
         match self.transact(items).await {
             Ok(()) => Ok(true),
             Err(e) if e.failed_at(0) => Ok(false),
-            Err(e) => Err(e.into_store()),
-        }
-    }
-
-    async fn settle_reply(
-        &self,
-        account: &AccountId,
-        chat: &ChatJid,
-        id: &MessageId,
-        change: &StatusChange<'_>,
-        log: &AiLog,
-    ) -> Result<(bool, bool), StoreError> {
-        if change.from.is_empty() {
-            return Ok((false, false));
-        }
-        let mut items = self.transition_items(account, chat, id, change)?;
-        let log_at = items.len();
-        items.push(self.log_update_if(AiLogStatus::Generated, log)?);
-        match self.transact(items).await {
-            Ok(()) => Ok((true, true)),
-            Err(e) if e.failed_at(0) => Ok((false, false)),
-            // Someone settled the row already: the message still moves, alone.
-            Err(e) if e.failed_at(log_at) => Ok((
-                self.transition_message(account, chat, id, change).await?,
-                false,
-            )),
             Err(e) => Err(e.into_store()),
         }
     }
@@ -353,7 +319,7 @@ impl MessageStore for DynamoStore {
 impl DynamoStore {
     /// The writes of a status change: the conditional update of the message (item 0), and
     /// the record that finds it by the provider's id, when it got one.
-    fn transition_items(
+    pub(super) fn transition_items(
         &self,
         account: &AccountId,
         chat: &ChatJid,
@@ -372,10 +338,10 @@ impl DynamoStore {
             .update(message_key(account, chat, id))
             .condition_expression(format!("#s IN ({})", placeholders.join(", ")))
             .expression_attribute_names("#s", STATUS)
-            .expression_attribute_values(":to", s(status_name(to)?))
+            .expression_attribute_values(":to", s(name_of(&to)?))
             .expression_attribute_values(":now", s(timestamp(&Utc::now())));
         for (p, status) in placeholders.iter().zip(from) {
-            update = update.expression_attribute_values(p, s(status_name(*status)?));
+            update = update.expression_attribute_values(p, s(name_of(status)?));
         }
         if let Some(p) = provider_message_id {
             expression.push_str(", provider_message_id = :p");

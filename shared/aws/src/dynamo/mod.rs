@@ -1,8 +1,8 @@
 //! The store on DynamoDB: one on-demand table, the layout in this crate's README.
 
 mod accounts;
-mod ai_config;
 mod ai_logs;
+mod ai_settings;
 mod cache;
 mod chats;
 mod claims;
@@ -10,6 +10,7 @@ mod contexts;
 pub mod item;
 pub mod keys;
 mod messages;
+mod replies;
 pub mod schema;
 mod webhooks;
 
@@ -385,7 +386,7 @@ where
 impl DynamoStore {
     /// One cheap read that opens the connection.
     pub async fn warm_up(&self) -> Result<(), String> {
-        self.get(ai_config::global_key())
+        self.get(ai_settings::global_key())
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())

@@ -1,5 +1,7 @@
-use super::accounts::parse_all;
-use super::item::{self, Item, get_s, json, key, s};
+//! Webhook subscriptions (listed from `gsi1`) and their delivery attempts, in the
+//! subscription's partition.
+
+use super::item::{self, Item, get_s, json, key, parse_all, s};
 use super::keys::{self, ATTEMPT_PREFIX, GSI1, GSI1PK, GSI1SK, WEBHOOK_SK};
 use super::{ATTEMPT_DAYS, DynamoStore, backend};
 use async_trait::async_trait;

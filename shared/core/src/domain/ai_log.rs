@@ -3,6 +3,7 @@
 
 use super::chat::ChatJid;
 use super::ids::{AccountId, AiLogId, MessageId};
+use super::message::Message;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -32,4 +33,31 @@ pub struct AiLog {
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl AiLog {
+    /// A row deciding on an inbound message, with nothing but its status set yet.
+    pub fn for_inbound(
+        id: AiLogId,
+        inbound: &Message,
+        status: AiLogStatus,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            account_id: inbound.account_id.clone(),
+            chat_id: inbound.chat_id.clone(),
+            inbound_message_id: Some(inbound.id.clone()),
+            status,
+            reason: None,
+            model: None,
+            latency_ms: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            reply: None,
+            error: None,
+            created_at: now,
+            sent_at: None,
+        }
+    }
 }

@@ -2,7 +2,8 @@
 //! means "inherit"), the per-chat switch, and the built-in defaults at the bottom of resolution.
 
 use super::chat::AiMode;
-use super::provider::SealedSecret;
+use super::patch::Change;
+use super::secret::SealedSecret;
 use super::validation::{
     DebounceSeconds, HttpUrl, HumanTakeoverMinutes, MaxRepliesPerHour, MaxTokens,
     ReplyDelaySeconds, Temperature, TimeoutSeconds,
@@ -29,41 +30,6 @@ pub struct AiSettings {
     pub debounce_seconds: Option<DebounceSeconds>,
     pub groups_require_mention: Option<bool>,
     pub max_replies_per_chat_per_hour: Option<MaxRepliesPerHour>,
-}
-
-/// A change to one field: leave it, clear it (inherit), or set it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub enum Change<T> {
-    #[default]
-    Keep,
-    Clear,
-    Set(T),
-}
-
-impl<T> Change<T> {
-    pub fn from_json(value: Option<Option<T>>) -> Self {
-        match value {
-            None => Change::Keep,
-            Some(None) => Change::Clear,
-            Some(Some(v)) => Change::Set(v),
-        }
-    }
-
-    fn apply_to(self, slot: &mut Option<T>) {
-        match self {
-            Change::Keep => {}
-            Change::Clear => *slot = None,
-            Change::Set(v) => *slot = Some(v),
-        }
-    }
-
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Change<U> {
-        match self {
-            Change::Keep => Change::Keep,
-            Change::Clear => Change::Clear,
-            Change::Set(v) => Change::Set(f(v)),
-        }
-    }
 }
 
 /// A checked PUT of one level. The API key is already sealed by the time it gets here.

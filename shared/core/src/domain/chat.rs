@@ -1,8 +1,8 @@
 //! Chats, named by WhatsApp-style JIDs. The JID's server part says what kind of chat it is; other
 //! providers map onto the same shape (`<id>@telegram`, `<id>@telegram.group`).
 
-use super::ai_settings::Change;
 use super::ids::AccountId;
+use super::patch::Change;
 use super::validation::ValidationError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -190,11 +190,7 @@ impl Chat {
                 if let Some(mode) = mode {
                     self.ai_mode = mode;
                 }
-                match custom_system_prompt {
-                    Change::Keep => {}
-                    Change::Clear => self.custom_system_prompt = None,
-                    Change::Set(p) => self.custom_system_prompt = Some(p),
-                }
+                custom_system_prompt.apply_to(&mut self.custom_system_prompt);
                 self.ai_paused_until = None;
             }
             ChatChange::PauseAi { until } => {

@@ -95,6 +95,26 @@ impl Message {
     }
 }
 
+/// The AI replies queued or sent since `since` among a chat's newest messages (newest first,
+/// `asked` of them asked for), when those reach back that far or are the whole chat; `None`
+/// when older replies may lie beyond them.
+pub fn replies_among(newest_first: &[Message], asked: usize, since: DateTime<Utc>) -> Option<u32> {
+    let whole_chat = newest_first.len() < asked;
+    let reaches = newest_first.last().is_some_and(|m| m.created_at < since);
+    (whole_chat || reaches).then(|| {
+        newest_first
+            .iter()
+            .filter(|m| m.origin == MessageOrigin::Ai && m.created_at >= since)
+            .filter(|m| {
+                matches!(
+                    m.status,
+                    MessageStatus::Queued | MessageStatus::Sending | MessageStatus::Sent
+                )
+            })
+            .count() as u32
+    })
+}
+
 /// A message as the API and the events show it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MessageView {
@@ -129,5 +149,56 @@ impl From<&Message> for MessageView {
             error: m.error.clone(),
             created_at: m.created_at,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ASKED: usize = 20;
+
+    fn message(origin: MessageOrigin, status: MessageStatus, minutes_ago: i64) -> Message {
+        let mut m = Message::outbound(
+            MessageId::from_ulid(ulid::Ulid::new()),
+            &AccountId::from_ulid(ulid::Ulid::new()),
+            ChatJid::parse("15551234567@s.whatsapp.net").expect("jid"),
+            Some("x".into()),
+            origin,
+            Utc::now() - chrono::Duration::minutes(minutes_ago),
+        );
+        m.status = status;
+        m
+    }
+
+    #[test]
+    fn replies_are_counted_from_the_newest_only_when_they_cover_the_hour() {
+        let since = Utc::now() - chrono::Duration::hours(1);
+        let short = vec![
+            message(MessageOrigin::Ai, MessageStatus::Sent, 1),
+            message(MessageOrigin::Ai, MessageStatus::Queued, 2),
+            message(MessageOrigin::Ai, MessageStatus::Cancelled, 3),
+            message(MessageOrigin::Api, MessageStatus::Sent, 4),
+            message(MessageOrigin::Ai, MessageStatus::Sent, 90),
+        ];
+        assert_eq!(
+            replies_among(&short, ASKED, since),
+            Some(2),
+            "the whole chat is here"
+        );
+        let busy: Vec<Message> = (0..ASKED as i64)
+            .map(|i| message(MessageOrigin::Ai, MessageStatus::Sent, i))
+            .collect();
+        assert_eq!(
+            replies_among(&busy, ASKED, since),
+            None,
+            "older replies may be past the page"
+        );
+        let mut reaching = busy.clone();
+        reaching[ASKED - 1] = message(MessageOrigin::Contact, MessageStatus::Received, 61);
+        assert_eq!(
+            replies_among(&reaching, ASKED, since),
+            Some(ASKED as u32 - 1)
+        );
     }
 }

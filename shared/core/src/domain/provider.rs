@@ -2,7 +2,9 @@
 //! declares its fields once; secrets among them are sealed before storage and only their
 //! presence (`has_<field>`) is ever shown.
 
+use super::secret::SealedSecret;
 use super::validation::{HttpUrl, ValidationError, bounded_text};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -79,16 +81,39 @@ pub struct FieldSpec {
     pub required: bool,
 }
 
-/// Ciphertext produced by the cipher port; opaque to everything but the cipher.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SealedSecret(pub String);
-
 /// A provider configuration as stored: plain fields, and sealed secrets by field name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredProviderConfig {
     pub fields: BTreeMap<String, String>,
     pub secrets: BTreeMap<String, SealedSecret>,
+}
+
+/// A provider configuration with its secrets opened, for the moment a provider needs them (to
+/// verify an inbound webhook, to send); never stored, never logged.
+#[derive(Clone, Default)]
+pub struct OpenedConfig {
+    pub fields: BTreeMap<String, String>,
+    pub secrets: BTreeMap<String, SecretString>,
+}
+
+impl OpenedConfig {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
+
+    pub fn secret(&self, name: &str) -> Option<&SecretString> {
+        self.secrets.get(name)
+    }
+}
+
+impl std::fmt::Debug for OpenedConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Names only: the values of secrets stay out of logs and panics.
+        f.debug_struct("OpenedConfig")
+            .field("fields", &self.fields)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// A checked change to a provider configuration, before its secrets are sealed.

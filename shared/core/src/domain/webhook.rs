@@ -1,9 +1,9 @@
 //! Webhook subscriptions (where events go, which ones, for which account), the record of every
 //! delivery attempt, and the retry schedule.
 
-use super::event::EventType;
+use super::event::{Event, EventType};
 use super::ids::{AccountId, EventId, WebhookId};
-use super::provider::SealedSecret;
+use super::secret::SealedSecret;
 use super::validation::HttpUrl;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -60,6 +60,38 @@ impl Subscription {
                 Some(scope) => account == Some(scope),
             }
     }
+}
+
+/// One attempt to deliver an event to one subscription, as a job carries it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    pub webhook_id: WebhookId,
+    pub event: Event,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// A retry due later than a queue can delay a job waits out the rest in hops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<DateTime<Utc>>,
+    /// Times it was put back because its endpoint had its share of deliveries running.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub deferred: u32,
+}
+
+impl WebhookDelivery {
+    /// The first attempt of an event to a subscription.
+    pub fn first(webhook_id: WebhookId, event: Event) -> Self {
+        Self {
+            webhook_id,
+            event,
+            attempt: 1,
+            not_before: None,
+            deferred: 0,
+        }
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// How one attempt ended.

@@ -1,8 +1,10 @@
-//! Extractors: who is calling, and request bodies and queries turned into typed values with the
-//! API's error codes (400 for malformed JSON or wrong types, 422 for unknown fields, missing
-//! fields and bad values, 413 for oversized bodies, 415 for non-JSON).
+//! Extractors: who is calling and what they may act on (a handler's signature says it), and
+//! request bodies and queries turned into typed values with the API's error codes (400 for
+//! malformed JSON or wrong types, 422 for unknown fields, missing fields and bad values, 413 for
+//! oversized bodies, 415 for non-JSON).
 
 use crate::auth::Caller;
+use crate::domain::account::Account;
 use crate::domain::chat::ChatJid;
 use crate::domain::ids::AccountId;
 use crate::domain::page::PageRequest;
@@ -11,7 +13,7 @@ use crate::error::AppError;
 use crate::services::AppState;
 use crate::usecases::accounts;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use bytes::Bytes;
@@ -121,18 +123,25 @@ fn bearer(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// Authenticates once per request: the caller is kept in the request's extensions, so that
+/// `Admin` and `AccountPath` in one handler check the token once.
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let token = bearer(parts).ok_or(AppError::Unauthorized)?;
-        if let Some(subject) = state.admin_tokens.verify(token) {
-            return Ok(Caller::Admin { subject });
-        }
-        match accounts::authenticate(state, token).await? {
-            Some(account) => Ok(Caller::Account(account)),
-            None => Err(AppError::Unauthorized),
-        }
+        let caller = match state.admin_tokens.verify(token) {
+            Some(subject) => Caller::Admin { subject },
+            None => match accounts::authenticate(state, token).await? {
+                Some(account) => Caller::Account(Box::new(account)),
+                None => return Err(AppError::Unauthorized),
+            },
+        };
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
     }
 }
 
@@ -152,25 +161,74 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// An account id from an admin-only path; a malformed one cannot exist.
-pub fn account_id_path(raw: &str) -> Result<AccountId, AppError> {
-    AccountId::parse(raw).ok_or(AppError::NotFound("account"))
+/// The account a request with an account token comes from; an admin token is 403 here.
+pub struct AccountCaller(pub Account);
+
+impl FromRequestParts<AppState> for AccountCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        match Caller::from_request_parts(parts, state).await? {
+            Caller::Account(account) => Ok(AccountCaller(*account)),
+            Caller::Admin { .. } => Err(AppError::Forbidden(
+                "this endpoint acts as an account: use that account's token",
+            )),
+        }
+    }
 }
 
-/// An account id from the path that the caller may act on; anything else reads as not found.
-pub fn account_in_path(caller: &Caller, raw: &str) -> Result<AccountId, AppError> {
-    AccountId::parse(raw)
-        .filter(|id| caller.can_act_on(id))
-        .ok_or(AppError::NotFound("account"))
+/// The account named in the path (`{id}` or `{account_id}`), loaded, when the caller may act on
+/// it: an admin on any account, an account token on its own. Anything else, another tenant's
+/// account included, reads as not found.
+pub struct AccountPath(pub Account);
+
+impl FromRequestParts<AppState> for AccountPath {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let raw = path_param(parts, state, &["id", "account_id"]).await?;
+        let id = AccountId::parse(&raw).ok_or(AppError::NotFound("account"))?;
+        match caller {
+            // Its token was checked against this very account's row: no second read.
+            Caller::Account(own) if own.id == id => Ok(AccountPath(*own)),
+            Caller::Account(_) => Err(AppError::NotFound("account")),
+            Caller::Admin { .. } => Ok(AccountPath(accounts::require(state, &id).await?)),
+        }
+    }
 }
 
-pub fn chat_in_path(raw: &str) -> Result<ChatJid, AppError> {
-    ChatJid::parse(raw).map_err(|e| {
-        AppError::Invalid(ValidationError {
-            field: "chat_jid".into(),
-            ..e
+/// The chat named in the path (`{chat_jid}`); a malformed one is 422 on `chat_jid`.
+pub struct ChatPath(pub ChatJid);
+
+impl FromRequestParts<AppState> for ChatPath {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let raw = path_param(parts, state, &["chat_jid"]).await?;
+        ChatJid::parse(&raw).map(ChatPath).map_err(|e| {
+            AppError::Invalid(ValidationError {
+                field: "chat_jid".into(),
+                ..e
+            })
         })
-    })
+    }
+}
+
+/// The first of `names` among the route's path parameters.
+async fn path_param(
+    parts: &mut Parts,
+    state: &AppState,
+    names: &[&str],
+) -> Result<String, AppError> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|e| AppError::Internal(format!("path parameters: {e}")))?;
+    names
+        .iter()
+        .find_map(|name| params.iter().find(|(k, _)| k == name))
+        .map(|(_, v)| v.to_string())
+        .ok_or_else(|| AppError::Internal(format!("no path parameter among {names:?}")))
 }
 
 /// `?limit=&cursor=` (and `before=` where lists run newest first).

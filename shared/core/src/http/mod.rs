@@ -1,5 +1,6 @@
-//! The HTTP API as axum routers. The same `router` runs under `lambda_http` on AWS and under
-//! `axum::serve` locally; the OpenAPI document is generated from the handlers' annotations.
+//! The HTTP API as axum routers. The same routers run under `lambda_http` on AWS (`api_router`
+//! in the `api` function, `ingest_router` in `ingest`) and under `axum::serve` locally (`router`,
+//! both); the OpenAPI document is generated from the handlers' annotations.
 
 mod error_body;
 pub mod extract;
@@ -15,30 +16,11 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::any::Any;
+use std::sync::{Arc, OnceLock};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa::Modify;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
-use utoipa_axum::router::OpenApiRouter;
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "Switchboard",
-        description = "Self-hosted WhatsApp and multi-channel messaging gateway with AI auto-reply."
-    ),
-    modifiers(&BearerAuth),
-    components(schemas(ErrorBody, ErrorDetail)),
-    tags(
-        (name = "operations", description = "Health and the API document"),
-        (name = "auth", description = "Admin login"),
-        (name = "accounts", description = "Sending identities and their tokens"),
-        (name = "ai", description = "AI configuration at the global, account and chat levels"),
-        (name = "chats", description = "Chats and their messages"),
-        (name = "ingest", description = "Inbound messages from bridges, relays and providers"),
-    )
-)]
-struct ApiDoc;
 
 struct BearerAuth;
 
@@ -59,44 +41,51 @@ impl Modify for BearerAuth {
     }
 }
 
-fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(routes::health::router())
-        .merge(routes::auth::router())
-        .merge(routes::accounts::router())
-        .merge(routes::ai::router())
-        .merge(routes::ai_test::router())
-        .merge(routes::ai_logs::router())
-        .merge(routes::chats::router())
-        .merge(routes::messages::router())
-        .merge(routes::ingest::router())
-        .merge(routes::webhooks::router())
-}
-
-/// The OpenAPI document of every route, as served at `/openapi.json`.
+/// The OpenAPI document of every route (the API's and ingest's), as served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    routes::api().merge(routes::ingest()).split_for_parts().1
 }
 
+/// Every route but ingest, with the API document.
+pub fn api_router(state: AppState) -> Router {
+    let (router, _) = routes::api().split_for_parts();
+    finish(with_document(router), state)
+}
+
+/// `/v1/ingest/*` only.
+pub fn ingest_router(state: AppState) -> Router {
+    let (router, _) = routes::ingest().split_for_parts();
+    finish(router, state)
+}
+
+/// Both, as one process serves them.
 pub fn router(state: AppState) -> Router {
-    let (router, api) = api_router().split_for_parts();
-    // Written out on the first request, not at start: a function's cold start does not pay
-    // for a document that is rarely asked for.
-    let document = std::sync::Arc::new((api, std::sync::OnceLock::<String>::new()));
+    let (router, _) = routes::api().merge(routes::ingest()).split_for_parts();
+    finish(with_document(router), state)
+}
+
+/// `GET /openapi.json`, written out on the first request, not at start: a function's cold start
+/// does not pay for a document that is rarely asked for.
+fn with_document(router: Router<AppState>) -> Router<AppState> {
+    let text = Arc::new(OnceLock::<String>::new());
+    router.route(
+        "/openapi.json",
+        get(move || {
+            let text = text.clone();
+            async move {
+                let text = text
+                    .get_or_init(|| openapi().to_json().unwrap_or_else(|_| "{}".to_string()))
+                    .clone();
+                ([(header::CONTENT_TYPE, "application/json")], text)
+            }
+        }),
+    )
+}
+
+/// What every router shares: the API's 404 and 405, the body limit, panics as 500, one log
+/// line per request.
+fn finish(router: Router<AppState>, state: AppState) -> Router {
     router
-        .route(
-            "/openapi.json",
-            get(move || {
-                let document = document.clone();
-                async move {
-                    let (api, text) = &*document;
-                    let text = text
-                        .get_or_init(|| api.to_json().unwrap_or_else(|_| "{}".to_string()))
-                        .clone();
-                    ([(header::CONTENT_TYPE, "application/json")], text)
-                }
-            }),
-        )
         .fallback(|| async { AppError::NotFound("route") })
         .method_not_allowed_fallback(|| async {
             let mut response =

@@ -1,6 +1,6 @@
 //! Sealing secrets (`api_key`, provider secrets) before they reach the store.
 
-use crate::domain::provider::SealedSecret;
+use crate::domain::secret::SealedSecret;
 use async_trait::async_trait;
 use secrecy::SecretString;
 

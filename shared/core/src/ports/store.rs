@@ -1,5 +1,21 @@
-//! The store: accounts, configuration, chats, messages and AI logs. Every method is one atomic
-//! operation on the backend, so a failed call leaves nothing half-written.
+//! The store: one sub-trait per entity (and one for the writes of an AI reply, which span a
+//! message and a log row), composed into `Store`. Every method is one atomic operation on the
+//! backend, so a failed call leaves nothing half-written.
+//!
+//! Adding a stored entity (API keys, say) touches these files and no others:
+//! 1. `domain/<entity>.rs` (new) and its line in `domain/mod.rs`; its id in `domain/ids.rs`.
+//! 2. Here: its sub-trait, and its name in `store_traits!` at the bottom.
+//! 3. `shared/embedded/src/store/<entity>.rs` (new), its line in `store/mod.rs`, its table as a
+//!    new migration in `shared/embedded/src/schema.rs`.
+//! 4. `shared/aws/src/dynamo/<entity>.rs` (new, with its keys), its line in `dynamo/mod.rs`, and
+//!    its items and access patterns in `shared/aws/README.md`.
+//! 5. `tests/support/contract.rs`: a case, named in `store_contract!` (it runs on both stores).
+//! 6. `usecases/<entity>.rs` (new) and its line in `usecases/mod.rs`.
+//! 7. `http/routes/<entity>.rs` (new, with its `#[utoipa::path]`s) and its two lines in
+//!    `http/routes/mod.rs`; the OpenAPI document and the route tests read it from there.
+//! 8. `tests/system/<entity>.rs` (new) and its line in `tests/system/main.rs`.
+//!
+//! An entity that belongs to an account is deleted with it: `delete_account` in both stores.
 
 use crate::domain::account::{Account, TokenHash};
 use crate::domain::ai_log::{AiLog, AiLogStatus};
@@ -52,11 +68,16 @@ pub trait AccountStore: Send + Sync {
     /// Removes the account with its configuration, chats and messages.
     async fn delete_account(&self, id: &AccountId) -> Result<bool, StoreError>;
     async fn set_token_hash(&self, id: &AccountId, token: &TokenHash) -> Result<bool, StoreError>;
-    async fn token_hash(&self, id: &AccountId) -> Result<Option<TokenHash>, StoreError>;
+    /// The account with the hash of its current token, in one read: what a request with an
+    /// account token needs to be authenticated and served.
+    async fn account_with_token(
+        &self,
+        id: &AccountId,
+    ) -> Result<Option<(Account, TokenHash)>, StoreError>;
 }
 
 #[async_trait]
-pub trait AiConfigStore: Send + Sync {
+pub trait AiSettingsStore: Send + Sync {
     async fn global_ai(&self) -> Result<AiSettings, StoreError>;
     /// Applies a change to the global level atomically (concurrent changes to different fields
     /// both survive); returns the result.
@@ -127,17 +148,6 @@ pub trait MessageStore: Send + Sync {
         id: &MessageId,
         change: &StatusChange<'_>,
     ) -> Result<bool, StoreError>;
-    /// An AI reply's send ended: `transition_message`, and its log row replaced by `log` if the
-    /// row is still `generated`, in one write. The row is not touched unless the message moved.
-    /// Returns whether the message moved and whether the row did.
-    async fn settle_reply(
-        &self,
-        account: &AccountId,
-        chat: &ChatJid,
-        id: &MessageId,
-        change: &StatusChange<'_>,
-        log: &AiLog,
-    ) -> Result<(bool, bool), StoreError>;
     /// The chat's latest `limit` messages, newest first; with `through`, only that message and
     /// older ones. One query: this is the conversation the LLM sees.
     async fn recent_messages(
@@ -197,6 +207,19 @@ pub trait AiLogStore: Send + Sync {
     ) -> Result<u32, StoreError>;
     /// Writes the row unless one exists for its inbound message; returns the row that stands.
     async fn insert_ai_log(&self, log: &AiLog) -> Result<Recorded<AiLog>, StoreError>;
+    async fn get_ai_log(&self, id: &AiLogId) -> Result<Option<AiLog>, StoreError>;
+    /// Newest first.
+    async fn list_ai_logs(
+        &self,
+        filter: &AiLogFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AiLog>, StoreError>;
+}
+
+/// The writes of an AI reply, which span its message and its AI log row and must happen
+/// together.
+#[async_trait]
+pub trait ReplyStore: Send + Sync {
     /// A generated reply: its log row (once per inbound message) and the message that will
     /// send it (stored like `record_outbound`), in one transaction. When a row exists for the
     /// inbound message nothing is written and that row is returned.
@@ -205,13 +228,17 @@ pub trait AiLogStore: Send + Sync {
         log: &AiLog,
         reply: &Message,
     ) -> Result<Recorded<AiLog>, StoreError>;
-    async fn get_ai_log(&self, id: &AiLogId) -> Result<Option<AiLog>, StoreError>;
-    /// Newest first.
-    async fn list_ai_logs(
+    /// An AI reply's send ended: `transition_message`, and its log row replaced by `log` if the
+    /// row is still `generated`, in one write. The row is not touched unless the message moved.
+    /// Returns whether the message moved and whether the row did.
+    async fn settle_reply(
         &self,
-        filter: &AiLogFilter,
-        page: &PageRequest,
-    ) -> Result<Page<AiLog>, StoreError>;
+        account: &AccountId,
+        chat: &ChatJid,
+        id: &MessageId,
+        change: &StatusChange<'_>,
+        log: &AiLog,
+    ) -> Result<(bool, bool), StoreError>;
 }
 
 /// The state of a claim on a piece of work.
@@ -274,10 +301,9 @@ pub struct ReplyContext {
     /// The chat's newest messages, newest first, up to the number asked for; they may be newer
     /// than `message`.
     pub recent: Vec<Message>,
-    /// The chat's AI replies since the time asked for (as `count_replies_since`), when the store
-    /// counts them in the same read; the job asks on its own only when this is absent and
-    /// `recent` does not reach back that far.
-    pub replies_since: Option<u32>,
+    /// The chat's AI replies since the time asked for, the loop guard's count: counted in the
+    /// same read, or from `recent` when it reaches back that far (`count_replies`).
+    pub replies_since: u32,
 }
 
 /// What the send job needs before it sends.
@@ -310,27 +336,23 @@ pub trait ContextStore: Send + Sync {
     ) -> Result<SendContext, StoreError>;
 }
 
-/// Everything the application stores.
-pub trait Store:
-    AccountStore
-    + AiConfigStore
-    + ChatStore
-    + MessageStore
-    + AiLogStore
-    + ClaimStore
-    + ContextStore
-    + WebhookStore
-{
+/// Declares `Store`, everything the application stores, from one list of sub-traits.
+macro_rules! store_traits {
+    ($($sub:ident),* $(,)?) => {
+        /// Everything the application stores.
+        pub trait Store: $($sub +)* {}
+        impl<T> Store for T where T: $($sub +)* {}
+    };
 }
 
-impl<T> Store for T where
-    T: AccountStore
-        + AiConfigStore
-        + ChatStore
-        + MessageStore
-        + AiLogStore
-        + ClaimStore
-        + ContextStore
-        + WebhookStore
-{
-}
+store_traits!(
+    AccountStore,
+    AiSettingsStore,
+    ChatStore,
+    MessageStore,
+    ReplyStore,
+    AiLogStore,
+    ClaimStore,
+    ContextStore,
+    WebhookStore,
+);

@@ -1,14 +1,18 @@
-//! Accounts: create, change, rotate the token, delete; and checking an account token.
+//! Accounts: create, change, rotate the token, delete; checking an account token; and opening an
+//! account's provider configuration for the moment a provider needs it.
 
 use crate::auth;
 use crate::domain::account::Account;
 use crate::domain::ids::AccountId;
 use crate::domain::page::{Page, PageRequest};
-use crate::domain::provider::{ProviderConfigPatch, ProviderKind, StoredProviderConfig};
+use crate::domain::provider::{
+    OpenedConfig, ProviderConfigPatch, ProviderKind, StoredProviderConfig,
+};
 use crate::error::AppError;
-use crate::ports::SecretContext;
+use crate::ports::{ProviderAccount, SecretContext};
 use crate::services::Services;
 use secrecy::SecretString;
+use std::collections::BTreeMap;
 
 pub struct NewAccount {
     pub name: String,
@@ -44,7 +48,8 @@ pub async fn create(s: &Services, input: NewAccount) -> Result<CreatedAccount, A
     Ok(CreatedAccount { account, token })
 }
 
-pub async fn get(s: &Services, id: &AccountId) -> Result<Account, AppError> {
+/// The account, or 404: what every route and use-case about one account starts with.
+pub async fn require(s: &Services, id: &AccountId) -> Result<Account, AppError> {
     s.store
         .get_account(id)
         .await?
@@ -57,16 +62,15 @@ pub async fn list(s: &Services, page: &PageRequest) -> Result<Page<Account>, App
 
 pub async fn update(
     s: &Services,
-    id: &AccountId,
+    mut account: Account,
     name: Option<String>,
     provider_config: Option<serde_json::Value>,
 ) -> Result<Account, AppError> {
-    let mut account = get(s, id).await?;
     // The provider decides which fields are valid, so the patch is checked against it here.
     if let Some(config) = provider_config {
         let patch = ProviderConfigPatch::parse(account.provider, Some(&config), false)?;
-        account.provider_config =
-            apply_provider_patch(s, id, account.provider_config, patch).await?;
+        let stored = std::mem::take(&mut account.provider_config);
+        account.provider_config = apply_provider_patch(s, &account.id, stored, patch).await?;
     }
     if let Some(name) = name {
         account.name = name;
@@ -95,14 +99,40 @@ pub async fn delete(s: &Services, id: &AccountId) -> Result<(), AppError> {
 }
 
 /// The account an account token belongs to, or `None` when it is not a current token.
-pub async fn authenticate(s: &Services, token: &str) -> Result<Option<AccountId>, AppError> {
-    let Some(account) = auth::account_of_token(token) else {
+pub async fn authenticate(s: &Services, token: &str) -> Result<Option<Account>, AppError> {
+    let Some(id) = auth::account_of_token(token) else {
         return Ok(None);
     };
-    let stored = s.store.token_hash(&account).await?;
+    let stored = s.store.account_with_token(&id).await?;
     Ok(stored
-        .filter(|hash| auth::token_matches(token, hash))
-        .map(|_| account))
+        .filter(|(_, hash)| auth::token_matches(token, hash))
+        .map(|(account, _)| account))
+}
+
+/// The account as its provider sees it, with its secrets opened.
+pub async fn open(s: &Services, account: &Account) -> Result<ProviderAccount, AppError> {
+    let stored = &account.provider_config;
+    let mut config = OpenedConfig {
+        fields: stored.fields.clone(),
+        secrets: BTreeMap::new(),
+    };
+    for (field, sealed) in &stored.secrets {
+        let opened = s
+            .cipher
+            .open(sealed, &secret_context(&account.id, field))
+            .await?;
+        config.secrets.insert(field.clone(), opened);
+    }
+    Ok(ProviderAccount {
+        id: account.id.clone(),
+        kind: account.provider,
+        config,
+    })
+}
+
+/// Binds a provider secret to its account and field.
+fn secret_context(account: &AccountId, field: &str) -> SecretContext {
+    SecretContext::new(account.as_str(), format!("provider_config.{field}"))
 }
 
 /// Applies a provider config change, sealing new secrets bound to this account and field.
@@ -121,7 +151,7 @@ async fn apply_provider_patch(
     for (field, value) in patch.secrets {
         match value {
             Some(plain) => {
-                let context = SecretContext::new(id.as_str(), format!("provider_config.{field}"));
+                let context = secret_context(id, field);
                 let sealed = s.cipher.seal(&SecretString::from(plain), &context).await?;
                 stored.secrets.insert(field.to_string(), sealed);
             }

@@ -8,12 +8,12 @@ use crate::error::AppError;
 use crate::ports::{ChatMessage, Role};
 use crate::resolve::Source;
 use crate::services::Services;
-use crate::usecases::ai_config;
 use crate::usecases::generate::{self, GenerateError};
-use crate::usecases::send;
+use crate::usecases::{ai_settings, chats, send};
 use std::collections::BTreeMap;
 
 pub struct TestRequest {
+    /// A known account (its route checked it), or none for the global level.
     pub account: Option<AccountId>,
     pub chat: Option<ChatJid>,
     pub message: String,
@@ -30,14 +30,10 @@ pub struct TestResult {
 
 pub async fn run(s: &Services, req: TestRequest) -> Result<TestResult, AppError> {
     let chat = match (&req.account, &req.chat) {
-        (Some(account), Some(chat)) => Some(ai_config::chat_or_new(s, account, chat).await?),
-        (Some(account), None) => {
-            ai_config::ensure_account(s, account).await?;
-            None
-        }
+        (Some(account), Some(chat)) => Some(chats::get_or_new(s, account, chat).await?),
         _ => None,
     };
-    let effective = ai_config::effective(s, req.account.as_ref(), chat.as_ref()).await?;
+    let effective = ai_settings::effective(s, req.account.as_ref(), chat.as_ref()).await?;
     if !effective.has_api_key.value && !effective.echo_mode.value {
         return Err(crate::domain::validation::ValidationError::new(
             "api_key",
@@ -70,11 +66,7 @@ pub async fn run(s: &Services, req: TestRequest) -> Result<TestResult, AppError>
     };
     Ok(TestResult {
         reply,
-        model: if effective.echo_mode.value {
-            "echo".into()
-        } else {
-            effective.model_name.value.clone()
-        },
+        model: generate::model_label(&effective),
         latency_ms: generated.latency_ms,
         sent,
         config_source: effective.sources(),

@@ -3,10 +3,10 @@
 
 use crate::domain::event::{Event, EventType};
 use crate::domain::ids::{AccountId, EventId, MessageId};
-use crate::jobs::Job;
+use crate::error::AppError;
+use crate::jobs::{self, Job};
 use crate::services::Services;
 use serde::Serialize;
-use std::time::Duration;
 
 pub fn new_event(
     s: &Services,
@@ -23,13 +23,20 @@ pub fn new_event(
     }
 }
 
+/// Builds an event and puts it on the webhook queue.
+pub async fn emit(
+    s: &Services,
+    event_type: EventType,
+    account: Option<&AccountId>,
+    data: impl Serialize,
+) -> Result<(), AppError> {
+    let event = new_event(s, event_type, account, data);
+    jobs::enqueue(s, [Job::Event(event).now()]).await
+}
+
 /// The id of the one `message.received` event of a message: derived from the message, so that
 /// dispatching it again (after a retried ingest) yields the same id and receivers can dedupe.
 pub fn received_event_id(message: &MessageId) -> EventId {
     let ulid = message.as_str().trim_start_matches(MessageId::PREFIX);
     EventId::from_trusted(format!("{}{ulid}", EventId::PREFIX))
-}
-
-pub fn as_job(event: Event) -> (Job, Duration) {
-    (Job::Event(event), Duration::ZERO)
 }

@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::ports::{ChatMessage, Completion, CompletionRequest, LlmError, Role, SecretContext};
 use crate::resolve::{ApiKeyRef, EffectiveAi};
 use crate::services::Services;
-use crate::usecases::ai_config::API_KEY_FIELD;
+use crate::usecases::ai_settings::API_KEY_FIELD;
 use std::time::{Duration, Instant};
 
 /// How many messages of the chat the LLM sees.
@@ -17,7 +17,7 @@ pub const HISTORY: usize = 20;
 pub fn conversation(effective: &EffectiveAi, newest_first: &[Message]) -> Vec<ChatMessage> {
     let mut out = vec![ChatMessage {
         role: Role::System,
-        content: effective.default_system_prompt.value.clone(),
+        content: effective.system_prompt.value.clone(),
     }];
     out.extend(newest_first.iter().rev().filter_map(|m| {
         let text = m.text.as_deref().filter(|t| !t.trim().is_empty())?;
@@ -31,6 +31,15 @@ pub fn conversation(effective: &EffectiveAi, newest_first: &[Message]) -> Vec<Ch
         })
     }));
     out
+}
+
+/// The model a reply is credited to: `echo` in echo mode, which calls none.
+pub fn model_label(effective: &EffectiveAi) -> String {
+    if effective.echo_mode.value {
+        "echo".into()
+    } else {
+        effective.model_name.value.clone()
+    }
 }
 
 #[derive(Debug)]
@@ -81,6 +90,7 @@ pub async fn generate(
         None => None,
     };
     let completion = s
+        .network
         .llm
         .complete(CompletionRequest {
             base_url: effective.base_url.value.clone(),

@@ -1,32 +1,16 @@
 //! Inbound messages: persisted once per provider message id, then a reply job and the
 //! `message.received` event are queued.
 
+use crate::domain::account::Account;
 use crate::domain::chat::ChatChange;
-use crate::domain::chat::ChatJid;
 use crate::domain::event::EventType;
-use crate::domain::ids::{AccountId, MessageId};
+use crate::domain::ids::MessageId;
+use crate::domain::inbound::Inbound;
 use crate::domain::message::{Message, MessageOrigin, MessageStatus, MessageView};
 use crate::error::AppError;
 use crate::jobs::{self, Job};
 use crate::services::Services;
-use crate::usecases::ai_config::{self, ensure_account};
-use crate::usecases::events;
-use chrono::{DateTime, Utc};
-use std::time::Duration;
-
-/// A normalized inbound message, already checked.
-#[derive(Debug, Clone)]
-pub struct Inbound {
-    pub message_id: String,
-    pub chat_id: ChatJid,
-    pub from: String,
-    pub from_me: bool,
-    pub text: Option<String>,
-    pub timestamp: Option<DateTime<Utc>>,
-    pub push_name: Option<String>,
-    pub mentions_me: bool,
-    pub reply_to_message_id: Option<String>,
-}
+use crate::usecases::{ai_settings, chats, events};
 
 #[derive(Debug)]
 pub struct Ingested {
@@ -34,21 +18,15 @@ pub struct Ingested {
     pub duplicate: bool,
 }
 
-/// `account_known`: the caller already showed the account exists (its own token was checked),
-/// which saves reading it again.
 pub async fn ingest(
     s: &Services,
-    account: &AccountId,
-    account_known: bool,
+    account: &Account,
     inbound: Inbound,
 ) -> Result<Ingested, AppError> {
-    if !account_known {
-        ensure_account(s, account).await?;
-    }
     let now = s.clock.now();
     let message = Message {
         id: MessageId::from_ulid(s.ids.next_ulid()),
-        account_id: account.clone(),
+        account_id: account.id.clone(),
         chat_id: inbound.chat_id,
         from: inbound.from,
         from_me: inbound.from_me,
@@ -88,17 +66,12 @@ async fn pause_ai(s: &Services, message: &Message) -> Result<(), AppError> {
         .store
         .get_chat(&message.account_id, &message.chat_id)
         .await?;
-    let effective = ai_config::effective(s, Some(&message.account_id), chat.as_ref()).await?;
+    let effective = ai_settings::effective(s, Some(&message.account_id), chat.as_ref()).await?;
     let minutes = effective.human_takeover_minutes.value;
     if minutes > 0 {
         let until = s.clock.now() + chrono::Duration::minutes(i64::from(minutes));
-        ai_config::update_chat(
-            s,
-            &message.account_id,
-            &message.chat_id,
-            ChatChange::PauseAi { until },
-        )
-        .await?;
+        let change = ChatChange::PauseAi { until };
+        chats::update(s, &message.account_id, &message.chat_id, change).await?;
     }
     Ok(())
 }
@@ -111,10 +84,5 @@ async fn dispatch(s: &Services, message: &Message) -> Result<(), AppError> {
         MessageView::from(message),
     );
     event.id = events::received_event_id(&message.id);
-    let reply = Job::Reply {
-        account_id: message.account_id.clone(),
-        chat_id: message.chat_id.clone(),
-        message_id: message.id.clone(),
-    };
-    jobs::enqueue(s, vec![(reply, Duration::ZERO), events::as_job(event)]).await
+    jobs::enqueue(s, [Job::reply(message).now(), Job::Event(event).now()]).await
 }

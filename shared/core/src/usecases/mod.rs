@@ -2,14 +2,13 @@
 //! shells around these.
 
 pub mod accounts;
-pub mod ai_config;
+pub mod ai_settings;
 pub mod ai_test;
 pub mod chats;
-pub mod delivery;
 pub mod events;
 pub mod generate;
 pub mod ingest;
 pub mod reply;
 pub mod send;
-pub mod subscription_cache;
+pub mod webhook_delivery;
 pub mod webhooks;

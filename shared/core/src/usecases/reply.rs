@@ -1,6 +1,7 @@
-//! The reply job: decides on the configuration in force when it runs, waits out a debounce
-//! window, guards against loops, generates once per inbound message, and queues the send after
-//! the human-like delay. Every "no" is a `skipped` AI log row naming its rule.
+//! The reply job: reads what it decides on, lets `reply_gate` decide on the configuration in
+//! force when it runs, and carries the decision out: generates once per inbound message and
+//! queues the send after the human-like delay, or comes back after a debounce window, or writes
+//! a `skipped` AI log row naming its rule.
 
 use crate::domain::account::Account;
 use crate::domain::ai_log::{AiLog, AiLogStatus};
@@ -8,21 +9,17 @@ use crate::domain::chat::{Chat, ChatJid, ChatType};
 use crate::domain::event::EventType;
 use crate::domain::ids::{AccountId, AiLogId, MessageId};
 use crate::domain::message::{Message, MessageOrigin, MessageStatus};
-use crate::error::AppError;
 use crate::jobs::{self, Job, JobFailure};
 use crate::ports::{Claim, Recorded};
+use crate::reply_gate::{self, Decision, Facts, gate};
 use crate::resolve::EffectiveAi;
-use crate::rules::{self, MessageFacts};
 use crate::services::Services;
 use crate::usecases::generate::{self, GenerateError, HISTORY};
-use crate::usecases::{ai_config, events};
+use crate::usecases::{accounts, ai_settings, events};
 use std::time::Duration;
 
-fn store_err(e: impl Into<AppError>) -> JobFailure {
-    JobFailure::from(e.into())
-}
-
-pub async fn decide_reply(
+/// Runs the reply job of one inbound message.
+pub async fn answer(
     s: &Services,
     account_id: &AccountId,
     chat_id: &ChatJid,
@@ -32,8 +29,7 @@ pub async fn decide_reply(
     let ctx = s
         .store
         .reply_context(account_id, chat_id, message_id, HISTORY, since)
-        .await
-        .map_err(store_err)?;
+        .await?;
     // The account was deleted with its messages: nothing to answer.
     let (Some(inbound), Some(account)) = (ctx.message, ctx.account) else {
         return Ok(());
@@ -42,124 +38,38 @@ pub async fn decide_reply(
     let chat = ctx
         .chat
         .unwrap_or_else(|| Chat::new(account_id.clone(), chat_id.clone(), now));
-    let effective = ai_config::effective_from(
+    let effective = ai_settings::effective_from(
         s,
         &ctx.global_ai,
         Some((account_id, &ctx.account_ai)),
         Some(&chat),
     );
-    // Decided before (a redelivered job, or a racer that lost): nothing more to do, unless the
-    // reply is recorded but may not have been queued for sending.
-    match ctx.decided {
-        Some(log) if log.status == AiLogStatus::Generated => {
-            return resume_send(s, &inbound, &log, &effective).await;
-        }
-        Some(_) => return Ok(()),
-        None => {}
-    }
-    let facts = MessageFacts {
-        from_me: inbound.from_me,
-        has_text: inbound
-            .text
-            .as_deref()
-            .is_some_and(|t| !t.trim().is_empty()),
-        addresses_account: addresses_account(s, &chat, &inbound).await?,
+    let addresses_account = match ctx.decided {
+        None => addresses_account(s, &chat, &inbound).await?,
+        Some(_) => false,
     };
-    if let Err(reason) = rules::decide(&effective, &chat, facts, now) {
-        return skip(s, &inbound, reason.to_string()).await;
-    }
-
-    let debounce = Duration::from_secs(u64::from(effective.debounce_seconds.value));
-    if !debounce.is_zero() {
-        let arrived = inbound.id.created_at().unwrap_or(now);
-        let waited = (now - arrived).to_std().unwrap_or_default();
-        if waited < debounce {
-            // Come back when the window has passed; the job is cheap until then.
-            let job = Job::Reply {
-                account_id: account_id.clone(),
-                chat_id: chat_id.clone(),
-                message_id: message_id.clone(),
-            };
-            let rest = debounce - waited + Duration::from_millis(50);
-            jobs::enqueue(s, vec![(job, rest)]).await?;
-            return Ok(());
-        }
-    }
-
-    // The context's newest messages give the conversation (cut at this one), tell whether a
-    // newer message arrived (with debounce on, its own job answers the whole burst), and
-    // usually counts the chat's replies of the last hour for the loop guard.
-    let newest = ctx.recent;
-    if !debounce.is_zero() && newest_inbound(&newest).is_some_and(|n| n != &inbound.id) {
-        return skip(s, &inbound, "a newer message arrived within debounce_seconds; the burst is answered once, from the newest".into()).await;
-    }
-    let history: Vec<Message> = newest
-        .iter()
-        .filter(|m| m.id <= inbound.id)
-        .cloned()
-        .collect();
-
-    let max = effective.max_replies_per_chat_per_hour.value;
-    let recent = match replies_seen(&newest, since).or(ctx.replies_since) {
-        Some(n) => n,
-        None => s
-            .store
-            .count_replies_since(account_id, chat_id, since)
-            .await
-            .map_err(store_err)?,
+    let facts = Facts {
+        inbound: &inbound,
+        chat: &chat,
+        decided: ctx.decided.as_ref(),
+        recent: &ctx.recent,
+        replies_last_hour: ctx.replies_since,
+        addresses_account,
     };
-    if recent >= max {
-        return skip(s, &inbound, format!("{recent} replies in this chat in the last hour (max_replies_per_chat_per_hour = {max})")).await;
-    }
-
-    let claim_key = format!("reply:{}", inbound.id);
-    let hold = Duration::from_secs(u64::from(effective.timeout_seconds.value) + 60);
-    match s
-        .store
-        .claim(&claim_key, now, hold)
-        .await
-        .map_err(store_err)?
-    {
-        Claim::Acquired => {}
-        Claim::Busy => {
-            return Err(JobFailure::Retry(
-                "another worker is generating this reply".into(),
-            ));
+    match gate(facts, &effective, now) {
+        Decision::Done => Ok(()),
+        Decision::Resume => match &ctx.decided {
+            Some(log) => resume_send(s, &inbound, log, &effective).await,
+            None => Ok(()),
+        },
+        Decision::Skip(reason) => skip(s, &inbound, reason.to_string()).await,
+        // Come back when the window has passed; the job is cheap until then.
+        Decision::Later(wait) => Ok(jobs::enqueue(s, [Job::reply(&inbound).after(wait)]).await?),
+        Decision::Generate => {
+            let history = reply_gate::history(&ctx.recent, &inbound);
+            generate_once(s, &account, &inbound, &effective, &history).await
         }
-        Claim::Done => return Ok(()),
     }
-    // The claim is not released: the log row written next is what tells later runs it is done,
-    // and a run that dies before writing it leaves a claim that expires.
-    let outcome =
-        generate::generate(s, &effective, generate::conversation(&effective, &history)).await;
-    match outcome {
-        Ok(generated) => queue_reply(s, &account, &inbound, &effective, generated).await,
-        Err(GenerateError::Llm(e)) => fail(s, &inbound, &effective, e.to_string()).await,
-        Err(GenerateError::App(e)) => Err(e.into()),
-    }
-}
-
-/// The AI replies generated or sent since `since`, counted in the newest messages when they
-/// reach back that far (or are the whole chat); `None` when they do not.
-fn replies_seen(newest_first: &[Message], since: chrono::DateTime<chrono::Utc>) -> Option<u32> {
-    let whole_chat = newest_first.len() < HISTORY;
-    let reaches = newest_first.last().is_some_and(|m| m.created_at < since);
-    (whole_chat || reaches).then(|| {
-        newest_first
-            .iter()
-            .filter(|m| m.origin == MessageOrigin::Ai && m.created_at >= since)
-            .filter(|m| {
-                matches!(
-                    m.status,
-                    MessageStatus::Queued | MessageStatus::Sending | MessageStatus::Sent
-                )
-            })
-            .count() as u32
-    })
-}
-
-fn newest_inbound(newest_first: &[Message]) -> Option<&MessageId> {
-    newest_first.iter().find(|m| !m.from_me).map(|m| &m.id)
 }
 
 /// A group message addresses the account when it mentions it or replies to one of its messages.
@@ -177,36 +87,51 @@ async fn addresses_account(
     let quoted = s
         .store
         .find_by_provider_id(&inbound.account_id, quoted)
-        .await
-        .map_err(store_err)?;
+        .await?;
     Ok(quoted.is_some_and(|m| m.from_me))
 }
 
-fn log_row(s: &Services, inbound: &Message, status: AiLogStatus) -> AiLog {
-    AiLog {
-        id: AiLogId::from_ulid(s.ids.next_ulid()),
-        account_id: inbound.account_id.clone(),
-        chat_id: inbound.chat_id.clone(),
-        inbound_message_id: Some(inbound.id.clone()),
-        status,
-        reason: None,
-        model: None,
-        latency_ms: None,
-        prompt_tokens: None,
-        completion_tokens: None,
-        reply: None,
-        error: None,
-        created_at: s.clock.now(),
-        sent_at: None,
+/// Generates the reply under a claim, so two runs of the job (a redelivery, a racer) call the
+/// LLM once.
+async fn generate_once(
+    s: &Services,
+    account: &Account,
+    inbound: &Message,
+    effective: &EffectiveAi,
+    history: &[Message],
+) -> Result<(), JobFailure> {
+    let claim_key = format!("reply:{}", inbound.id);
+    let hold = Duration::from_secs(u64::from(effective.timeout_seconds.value) + 60);
+    match s.store.claim(&claim_key, s.clock.now(), hold).await? {
+        Claim::Acquired => {}
+        Claim::Busy => {
+            return Err(JobFailure::Retry(
+                "another worker is generating this reply".into(),
+            ));
+        }
+        Claim::Done => return Ok(()),
     }
+    // The claim is not released: the log row written next is what tells later runs it is done,
+    // and a run that dies before writing it leaves a claim that expires.
+    let outcome =
+        generate::generate(s, effective, generate::conversation(effective, history)).await;
+    match outcome {
+        Ok(generated) => queue_reply(s, account, inbound, effective, generated).await,
+        Err(GenerateError::Llm(e)) => fail(s, inbound, effective, e.to_string()).await,
+        Err(GenerateError::App(e)) => Err(e.into()),
+    }
+}
+
+fn log_row(s: &Services, inbound: &Message, status: AiLogStatus) -> AiLog {
+    let id = AiLogId::from_ulid(s.ids.next_ulid());
+    AiLog::for_inbound(id, inbound, status, s.clock.now())
 }
 
 /// Writes the row once per inbound message and emits its event only for the row that stands.
 async fn record(s: &Services, row: AiLog, event: EventType) -> Result<Recorded<AiLog>, JobFailure> {
-    let recorded = s.store.insert_ai_log(&row).await.map_err(store_err)?;
+    let recorded = s.store.insert_ai_log(&row).await?;
     if recorded.is_new() {
-        let e = events::new_event(s, event, Some(&row.account_id), &row);
-        jobs::enqueue(s, vec![events::as_job(e)]).await?;
+        events::emit(s, event, Some(&row.account_id), &row).await?;
     }
     Ok(recorded)
 }
@@ -240,29 +165,21 @@ async fn queue_reply(
     generated: generate::Generated,
 ) -> Result<(), JobFailure> {
     let mut row = log_row(s, inbound, AiLogStatus::Generated);
-    row.model = Some(if effective.echo_mode.value {
-        "echo".into()
-    } else {
-        effective.model_name.value.clone()
-    });
+    row.model = Some(generate::model_label(effective));
     row.latency_ms = Some(generated.latency_ms);
     row.prompt_tokens = generated.completion.prompt_tokens;
     row.completion_tokens = generated.completion.completion_tokens;
     row.reply = Some(generated.completion.text);
     let reply = reply_message(s, inbound, row.reply.clone());
-    let recorded = s
-        .store
-        .record_reply(&row, &reply)
-        .await
-        .map_err(store_err)?;
+    let recorded = s.store.record_reply(&row, &reply).await?;
     if !recorded.is_new() {
         return Ok(());
     }
-    show_typing(s, account, &inbound.chat_id).await;
+    show_typing(s, account, inbound).await;
     let delay = Duration::from_secs(u64::from(effective.reply_delay_seconds.value));
     let send = send_job(&reply, &row, effective);
     let event = events::new_event(s, EventType::AiReplyGenerated, Some(&row.account_id), &row);
-    jobs::enqueue(s, vec![(send, delay), events::as_job(event)]).await?;
+    jobs::enqueue(s, [send.after(delay), Job::Event(event).now()]).await?;
     Ok(())
 }
 
@@ -282,13 +199,7 @@ fn reply_message(s: &Services, inbound: &Message, text: Option<String>) -> Messa
 }
 
 fn send_job(reply: &Message, row: &AiLog, effective: &EffectiveAi) -> Job {
-    Job::Send {
-        account_id: reply.account_id.clone(),
-        chat_id: reply.chat_id.clone(),
-        message_id: reply.id.clone(),
-        ai_log_id: Some(row.id.clone()),
-        withdraw_if_newer: effective.debounce_seconds.value > 0,
-    }
+    Job::send_reply(reply, &row.id, effective.debounce_seconds.value > 0)
 }
 
 /// The reply is recorded, but the run that recorded it may have stopped before queueing its
@@ -301,75 +212,34 @@ async fn resume_send(
     effective: &EffectiveAi,
 ) -> Result<(), JobFailure> {
     let candidate = reply_message(s, inbound, row.reply.clone());
-    let reply = s
-        .store
-        .record_outbound(&candidate)
-        .await
-        .map_err(store_err)?
-        .into_inner();
+    let reply = s.store.record_outbound(&candidate).await?.into_inner();
     if reply.status != MessageStatus::Queued {
         return Ok(());
     }
     let due =
         row.created_at + chrono::Duration::seconds(i64::from(effective.reply_delay_seconds.value));
     let wait = (due - s.clock.now()).to_std().unwrap_or_default();
-    jobs::enqueue(s, vec![(send_job(&reply, row, effective), wait)]).await?;
+    jobs::enqueue(s, [send_job(&reply, row, effective).after(wait)]).await?;
     Ok(())
 }
 
 /// Best effort: a missing typing indicator must not cost the reply.
-async fn show_typing(s: &Services, account: &Account, chat: &ChatJid) {
-    if let Ok(provider) = s.providers.get(account.provider)
-        && let Err(e) = provider.show_typing(account, chat).await
-    {
-        tracing::warn!(account = %account.id, error = %e, "typing indicator failed");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::ids::{AccountId, MessageId};
-
-    fn message(origin: MessageOrigin, status: MessageStatus, minutes_ago: i64) -> Message {
-        let now = chrono::Utc::now();
-        let mut m = Message::outbound(
-            MessageId::from_ulid(ulid::Ulid::new()),
-            &AccountId::from_ulid(ulid::Ulid::new()),
-            ChatJid::parse("15551234567@s.whatsapp.net").expect("jid"),
-            Some("x".into()),
-            origin,
-            now - chrono::Duration::minutes(minutes_ago),
-        );
-        m.status = status;
-        m
-    }
-
-    #[test]
-    fn the_loop_guard_counts_from_the_history_only_when_it_covers_the_hour() {
-        let since = chrono::Utc::now() - chrono::Duration::hours(1);
-        let short = vec![
-            message(MessageOrigin::Ai, MessageStatus::Sent, 1),
-            message(MessageOrigin::Ai, MessageStatus::Queued, 2),
-            message(MessageOrigin::Ai, MessageStatus::Cancelled, 3),
-            message(MessageOrigin::Api, MessageStatus::Sent, 4),
-            message(MessageOrigin::Ai, MessageStatus::Sent, 90),
-        ];
-        assert_eq!(
-            replies_seen(&short, since),
-            Some(2),
-            "the whole chat is here"
-        );
-        let busy: Vec<Message> = (0..HISTORY as i64)
-            .map(|i| message(MessageOrigin::Ai, MessageStatus::Sent, i))
-            .collect();
-        assert_eq!(
-            replies_seen(&busy, since),
-            None,
-            "older replies may be past the page"
-        );
-        let mut reaching = busy.clone();
-        reaching[HISTORY - 1] = message(MessageOrigin::Contact, MessageStatus::Received, 61);
-        assert_eq!(replies_seen(&reaching, since), Some(HISTORY as u32 - 1));
+async fn show_typing(s: &Services, account: &Account, inbound: &Message) {
+    let Ok(provider) = s.network.providers.get(account.provider) else {
+        return;
+    };
+    let shown = match accounts::open(s, account).await {
+        Ok(opened) => provider
+            .typing(
+                &opened,
+                &inbound.chat_id,
+                inbound.provider_message_id.as_deref(),
+            )
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(error) = shown {
+        tracing::warn!(account = %account.id, %error, "typing indicator failed");
     }
 }

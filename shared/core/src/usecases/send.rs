@@ -1,18 +1,18 @@
 //! Outbound messages: accepted and queued by the API, then sent by the outbound consumer through
 //! the account's provider.
 
+use crate::domain::account::Account;
 use crate::domain::ai_log::{AiLog, AiLogStatus};
 use crate::domain::chat::{Chat, ChatJid};
 use crate::domain::event::EventType;
-use crate::domain::ids::AiLogId;
-use crate::domain::ids::{AccountId, MessageId};
+use crate::domain::ids::{AccountId, AiLogId, MessageId};
 use crate::domain::message::{Message, MessageOrigin, MessageStatus, MessageView};
 use crate::error::AppError;
 use crate::jobs::{self, Job, JobFailure};
-use crate::ports::{Claim, ProviderError, Recorded, StatusChange, StoreError};
+use crate::ports::{Claim, OutgoingText, ProviderError, ProviderReceipt, Recorded, StatusChange};
 use crate::services::Services;
-use crate::usecases::ai_config::ensure_account;
-use crate::usecases::events;
+use crate::usecases::generate::HISTORY;
+use crate::usecases::{accounts, events};
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -29,12 +29,13 @@ pub struct Accepted {
     pub replayed: bool,
 }
 
+/// Stores a send of a known account and queues it; a repeated idempotency key answers with the
+/// first result.
 pub async fn queue_send(
     s: &Services,
     account: &AccountId,
     req: SendRequest,
 ) -> Result<Accepted, AppError> {
-    ensure_account(s, account).await?;
     let mut message = Message::outbound(
         MessageId::from_ulid(s.ids.next_ulid()),
         account,
@@ -73,14 +74,7 @@ pub async fn queue_send(
 
 /// Queues the send of a stored message, at once.
 pub async fn enqueue_send(s: &Services, message: &Message) -> Result<(), AppError> {
-    let job = Job::Send {
-        account_id: message.account_id.clone(),
-        chat_id: message.chat_id.clone(),
-        message_id: message.id.clone(),
-        ai_log_id: None,
-        withdraw_if_newer: false,
-    };
-    jobs::enqueue(s, vec![(job, Duration::ZERO)]).await
+    jobs::enqueue(s, [Job::send(message).now()]).await
 }
 
 /// The AI log row a send belongs to, when the message is an AI reply.
@@ -98,19 +92,17 @@ const SEND_LEASE: Duration = Duration::from_secs(120);
 /// Sends a queued message, once even when two runs race. An AI reply is withdrawn instead when
 /// it went stale while it waited: a newer message arrived (with debounce on) or a human of the
 /// account took over the chat.
-pub async fn deliver(
+pub async fn send_queued(
     s: &Services,
     account_id: &AccountId,
     chat_id: &ChatJid,
     message_id: &MessageId,
     ai_reply: Option<AiReply<'_>>,
 ) -> Result<(), JobFailure> {
-    let store_err = |e: StoreError| JobFailure::from(AppError::from(e));
     let ctx = s
         .store
         .send_context(account_id, chat_id, message_id, ai_reply.map(|r| r.log))
-        .await
-        .map_err(store_err)?;
+        .await?;
     // The account was deleted with its messages: nothing to send.
     let (Some(message), Some(account)) = (ctx.message, ctx.account) else {
         return Ok(());
@@ -131,8 +123,7 @@ pub async fn deliver(
     match s
         .store
         .begin_send(account_id, chat_id, message_id, s.clock.now(), SEND_LEASE)
-        .await
-        .map_err(store_err)?
+        .await?
     {
         Claim::Acquired => {}
         Claim::Busy => {
@@ -142,30 +133,37 @@ pub async fn deliver(
         }
         Claim::Done => return Ok(()),
     }
-    let text = message.text.clone().unwrap_or_default();
-    let sent = match s.providers.get(account.provider) {
-        Ok(provider) => {
-            provider
-                .send_text(&account, &message.chat_id, &text, message_id.as_str())
-                .await
-        }
-        Err(e) => Err(e),
-    };
-    match sent {
+    match send_through_provider(s, &account, &message).await? {
         Ok(receipt) => {
-            finish(
-                s,
-                &message,
-                log.as_ref(),
-                Outcome::Sent(receipt.provider_message_id),
-            )
-            .await
+            let outcome = Outcome::Sent(receipt.provider_message_id);
+            finish(s, &message, log.as_ref(), outcome).await
         }
-        Err(ProviderError::Temporary(e)) => Err(JobFailure::Retry(e)),
-        Err(ProviderError::Permanent(e)) => {
-            finish(s, &message, log.as_ref(), Outcome::Failed(e)).await
+        Err(ProviderError::Retry { reason, .. }) => Err(JobFailure::Retry(reason)),
+        Err(ProviderError::GiveUp { reason }) => {
+            finish(s, &message, log.as_ref(), Outcome::Failed(reason)).await
         }
     }
+}
+
+/// The provider's answer to one send of the message; `Err` when the account's secrets cannot
+/// be opened (worth a retry: the cipher backend may be down).
+async fn send_through_provider(
+    s: &Services,
+    account: &Account,
+    message: &Message,
+) -> Result<Result<ProviderReceipt, ProviderError>, JobFailure> {
+    let provider = match s.network.providers.get(account.provider) {
+        Ok(provider) => provider,
+        Err(e) => return Ok(Err(e)),
+    };
+    let opened = accounts::open(s, account).await?;
+    let text = OutgoingText {
+        id: &message.id,
+        chat: &message.chat_id,
+        text: message.text.as_deref().unwrap_or_default(),
+        reply_to: message.reply_to_message_id.as_deref(),
+    };
+    Ok(provider.send(&opened, text).await)
 }
 
 /// Why an AI reply should not go out any more, if it should not.
@@ -177,7 +175,6 @@ async fn stale_reason(
     withdraw_if_newer: bool,
 ) -> Result<Option<String>, JobFailure> {
     let now = s.clock.now();
-    let store_err = |e: StoreError| JobFailure::from(AppError::from(e));
     if let Some(until) = chat.and_then(|c| c.ai_paused_until).filter(|u| *u > now) {
         return Ok(Some(format!(
             "a human of the account replied before the reply went out; AI paused until {}",
@@ -189,9 +186,8 @@ async fn stale_reason(
     }
     let recent = s
         .store
-        .recent_messages(&reply.account_id, &reply.chat_id, None, 20)
-        .await
-        .map_err(store_err)?;
+        .recent_messages(&reply.account_id, &reply.chat_id, None, HISTORY)
+        .await?;
     let newest_inbound = recent.iter().find(|m| !m.from_me).map(|m| &m.id);
     Ok(match (newest_inbound, &log.inbound_message_id) {
         (Some(newest), Some(answered)) if newest > answered => {
@@ -217,7 +213,6 @@ async fn finish(
     log: Option<&AiLog>,
     outcome: Outcome,
 ) -> Result<(), JobFailure> {
-    let store_err = |e: StoreError| JobFailure::from(AppError::from(e));
     let (status, provider_id, error) = match &outcome {
         Outcome::Sent(id) => (MessageStatus::Sent, Some(id.as_str()), None),
         Outcome::Failed(e) => (MessageStatus::Failed, None, Some(e.as_str())),
@@ -231,23 +226,22 @@ async fn finish(
     };
     let settled = log.map(|log| settled_row(s, log, &outcome));
     let (moved, log_moved) = match &settled {
-        Some((row, _)) => s
-            .store
-            .settle_reply(
-                &message.account_id,
-                &message.chat_id,
-                &message.id,
-                &change,
-                row,
-            )
-            .await
-            .map_err(store_err)?,
+        Some((row, _)) => {
+            s.store
+                .settle_reply(
+                    &message.account_id,
+                    &message.chat_id,
+                    &message.id,
+                    &change,
+                    row,
+                )
+                .await?
+        }
         None => {
             let moved = s
                 .store
                 .transition_message(&message.account_id, &message.chat_id, &message.id, &change)
-                .await
-                .map_err(store_err)?;
+                .await?;
             (moved, false)
         }
     };
@@ -281,7 +275,7 @@ async fn finish(
             data,
         ));
     }
-    jobs::enqueue(s, emitted.into_iter().map(events::as_job).collect()).await?;
+    jobs::enqueue(s, emitted.into_iter().map(|e| Job::Event(e).now())).await?;
     Ok(())
 }
 

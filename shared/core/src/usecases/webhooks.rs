@@ -10,9 +10,8 @@ use crate::domain::webhook::{DeliveryAttempt, EventFilter, Subscription};
 use crate::error::AppError;
 use crate::ports::SecretContext;
 use crate::services::Services;
-use crate::usecases::ai_config::ensure_account;
-use crate::usecases::delivery::{self, SECRET_FIELD};
-use crate::usecases::events;
+use crate::usecases::webhook_delivery::{self, SECRET_FIELD};
+use crate::usecases::{accounts, events};
 use secrecy::SecretString;
 
 pub struct NewWebhook {
@@ -28,7 +27,7 @@ pub struct CreatedWebhook {
 
 pub async fn create(s: &Services, input: NewWebhook) -> Result<CreatedWebhook, AppError> {
     if let Some(account) = &input.account_id {
-        ensure_account(s, account).await?;
+        accounts::require(s, account).await?;
     }
     let id = WebhookId::from_ulid(s.ids.next_ulid());
     let secret = signature::new_secret();
@@ -89,8 +88,8 @@ pub async fn test(s: &Services, id: &WebhookId) -> Result<DeliveryAttempt, AppEr
     let data =
         serde_json::json!({"webhook_id": webhook.id, "message": "a test event from Switchboard"});
     let event = events::new_event(s, EventType::WebhookTest, webhook.account_id.as_ref(), data);
-    let posted = delivery::post(s, &webhook, &event).await?;
-    let (_, attempt) = delivery::judge(&webhook.id, &event, 1, &posted, s.clock.now());
+    let posted = webhook_delivery::post(s, &webhook, &event).await?;
+    let (_, attempt) = webhook_delivery::judge(&webhook.id, &event, 1, &posted, s.clock.now());
     s.store.insert_attempt(&attempt).await?;
     Ok(attempt)
 }

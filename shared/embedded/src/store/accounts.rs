@@ -1,3 +1,6 @@
+//! Accounts, with the hash of their token beside the row, and the cascade that deletes an
+//! account with everything it owns.
+
 use super::{EmbeddedStore, backend, from_json, query_data, to_json};
 use crate::cached;
 use async_trait::async_trait;
@@ -106,19 +109,23 @@ impl AccountStore for EmbeddedStore {
             .await
     }
 
-    async fn token_hash(&self, id: &AccountId) -> Result<Option<TokenHash>, StoreError> {
+    async fn account_with_token(
+        &self,
+        id: &AccountId,
+    ) -> Result<Option<(Account, TokenHash)>, StoreError> {
         let id = id.to_string();
         self.db
             .read(move |c| {
-                cached::query_row(
+                let row: Option<(String, String)> = cached::query_row(
                     c,
-                    "SELECT token_hash FROM accounts WHERE id = ?1",
+                    "SELECT data, token_hash FROM accounts WHERE id = ?1",
                     [id],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()
-                .map(|h| h.map(TokenHash))
-                .map_err(backend)
+                .map_err(backend)?;
+                row.map(|(data, hash)| Ok((from_json(&data)?, TokenHash(hash))))
+                    .transpose()
             })
             .await
     }

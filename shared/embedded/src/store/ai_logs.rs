@@ -1,7 +1,8 @@
-use super::messages::record_outbound_in;
-use super::{EmbeddedStore, backend, from_json, query_data, timestamp_key, to_json};
+//! AI log rows: one per inbound message (a unique column), counted for the loop guard from an
+//! index alone, listed newest first by any filter.
+
+use super::{EmbeddedStore, backend, from_json, name_of, query_data, timestamp_key, to_json};
 use crate::cached;
-use crate::db::Durability;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -10,17 +11,8 @@ use switchboard_core::domain::ai_log::AiLogStatus;
 use switchboard_core::domain::chat::ChatJid;
 use switchboard_core::domain::ids::AccountId;
 use switchboard_core::domain::ids::AiLogId;
-use switchboard_core::domain::message::Message;
 use switchboard_core::domain::page::{Page, PageRequest};
 use switchboard_core::ports::{AiLogFilter, AiLogStore, Recorded, StoreError};
-
-fn status_text(log: &AiLog) -> Result<String, StoreError> {
-    Ok(to_json(&log.status)?.trim_matches('"').to_string())
-}
-
-fn status_name(status: AiLogStatus) -> Result<String, StoreError> {
-    Ok(to_json(&status)?.trim_matches('"').to_string())
-}
 
 /// `update_ai_log_if` in the caller's transaction.
 pub(super) fn update_log_if_in(
@@ -33,8 +25,8 @@ pub(super) fn update_log_if_in(
         "UPDATE ai_logs SET status = ?3, data = ?4 WHERE id = ?1 AND status = ?2",
         params![
             log.id.as_str(),
-            status_name(expected)?,
-            status_text(log)?,
+            name_of(&expected)?,
+            name_of(&log.status)?,
             to_json(log)?
         ],
     )
@@ -43,7 +35,7 @@ pub(super) fn update_log_if_in(
 }
 
 /// Inserts the row unless one exists for its inbound message; returns the row that stands.
-fn insert_log(c: &Connection, log: AiLog) -> Result<Recorded<AiLog>, StoreError> {
+pub(super) fn insert_log(c: &Connection, log: AiLog) -> Result<Recorded<AiLog>, StoreError> {
     let n = cached::exec(c,
                 "INSERT OR IGNORE INTO ai_logs (id, account_id, chat_id, inbound_message_id, status, created_at, data)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -52,7 +44,7 @@ fn insert_log(c: &Connection, log: AiLog) -> Result<Recorded<AiLog>, StoreError>
                     log.account_id.as_str(),
                     log.chat_id.as_str(),
                     log.inbound_message_id.as_ref().map(|m| m.as_str()),
-                    status_text(&log)?,
+                    name_of(&log.status)?,
                     timestamp_key(&log.created_at),
                     to_json(&log)?
                 ],
@@ -122,24 +114,6 @@ impl AiLogStore for EmbeddedStore {
         self.db.write(move |c| insert_log(c, log)).await
     }
 
-    async fn record_reply(
-        &self,
-        log: &AiLog,
-        reply: &Message,
-    ) -> Result<Recorded<AiLog>, StoreError> {
-        let (log, reply) = (log.clone(), reply.clone());
-        // Synced by the send job and event that the reply job enqueues next.
-        self.db
-            .write_with(Durability::Relaxed, move |c| {
-                let recorded = insert_log(c, log)?;
-                if recorded.is_new() {
-                    record_outbound_in(c, &reply)?;
-                }
-                Ok(recorded)
-            })
-            .await
-    }
-
     async fn get_ai_log(&self, id: &AiLogId) -> Result<Option<AiLog>, StoreError> {
         let id = id.to_string();
         self.db
@@ -162,10 +136,7 @@ impl AiLogStore for EmbeddedStore {
     ) -> Result<Page<AiLog>, StoreError> {
         let account = filter.account_id.as_ref().map(|a| a.to_string());
         let chat = filter.chat_id.as_ref().map(|c| c.to_string());
-        let status = filter
-            .status
-            .map(|s| to_json(&s).map(|t| t.trim_matches('"').to_string()))
-            .transpose()?;
+        let status = filter.status.as_ref().map(name_of).transpose()?;
         let before = page.after.clone().unwrap_or_else(|| "~".into());
         let limit = page.limit;
         self.db

@@ -1,3 +1,5 @@
+//! Chats: their own settings and their activity, listed by newest activity.
+
 use super::{EmbeddedStore, backend, from_json, query_data, timestamp_key, to_json};
 use crate::cached;
 use async_trait::async_trait;

@@ -1,3 +1,5 @@
+//! Claims: a key with an expiry, taken by one statement so that two racers cannot both win.
+
 use super::{EmbeddedStore, backend};
 use crate::cached;
 use crate::db::Durability;

@@ -1,3 +1,6 @@
+//! A job's first reads, in one read transaction: the reply job's (account, message, its log
+//! row, chat, settings, newest messages and the hour's replies) and the send job's.
+
 use super::{EmbeddedStore, load};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -56,7 +59,7 @@ impl ContextStore for EmbeddedStore {
                         [&message],
                     )?,
                     chat: chat_row(c, &account, &chat)?,
-                    global_ai: settings(c, super::ai_config::GLOBAL)?,
+                    global_ai: settings(c, super::ai_settings::GLOBAL)?,
                     account_ai: settings(c, &account)?,
                     recent: super::query_data(
                         c,
@@ -64,12 +67,12 @@ impl ContextStore for EmbeddedStore {
                          ORDER BY id DESC LIMIT ?3",
                         params![account, chat, history as i64],
                     )?,
-                    replies_since: Some(super::ai_logs::count_replies(
+                    replies_since: super::ai_logs::count_replies(
                         c,
                         &account,
                         &chat,
                         &replies_since,
-                    )?),
+                    )?,
                 })
             })
             .await

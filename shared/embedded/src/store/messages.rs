@@ -1,4 +1,7 @@
-use super::ai_logs::update_log_if_in;
+//! Messages: inbound ones once per provider id, outbound ones once per idempotency key, each
+//! touching its chat in the same transaction; sends taken with a lease; status changes only
+//! from the statuses expected.
+
 use super::chats::{load_chat, save_chat};
 use super::{EmbeddedStore, backend, from_json, query_data, to_json};
 use crate::cached;
@@ -7,7 +10,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::time::Duration;
-use switchboard_core::domain::ai_log::{AiLog, AiLogStatus};
 use switchboard_core::domain::chat::{Chat, ChatJid};
 use switchboard_core::domain::ids::{AccountId, MessageId};
 use switchboard_core::domain::message::{Message, MessageStatus};
@@ -45,7 +47,7 @@ fn find_by(
 }
 
 /// A `StatusChange` that can move to the writer thread.
-struct OwnedChange {
+pub(super) struct OwnedChange {
     from: Vec<MessageStatus>,
     to: MessageStatus,
     provider_message_id: Option<String>,
@@ -53,7 +55,7 @@ struct OwnedChange {
 }
 
 impl OwnedChange {
-    fn of(change: &StatusChange<'_>) -> Self {
+    pub(super) fn of(change: &StatusChange<'_>) -> Self {
         Self {
             from: change.from.to_vec(),
             to: change.to,
@@ -64,7 +66,7 @@ impl OwnedChange {
 }
 
 /// `transition_message` in the caller's transaction.
-fn transition_in(
+pub(super) fn transition_in(
     c: &Connection,
     account: &str,
     id: &str,
@@ -205,28 +207,6 @@ impl MessageStore for EmbeddedStore {
         let (account, id, change) = (account.to_string(), id.to_string(), OwnedChange::of(change));
         self.db
             .write(move |c| transition_in(c, &account, &id, &change))
-            .await
-    }
-
-    async fn settle_reply(
-        &self,
-        account: &AccountId,
-        _chat: &ChatJid,
-        id: &MessageId,
-        change: &StatusChange<'_>,
-        log: &AiLog,
-    ) -> Result<(bool, bool), StoreError> {
-        let (account, id, change) = (account.to_string(), id.to_string(), OwnedChange::of(change));
-        let log = log.clone();
-        // Synced by the events the send job enqueues next.
-        self.db
-            .write_with(Durability::Relaxed, move |c| {
-                if !transition_in(c, &account, &id, &change)? {
-                    return Ok((false, false));
-                }
-                let log_moved = update_log_if_in(c, AiLogStatus::Generated, &log)?;
-                Ok((true, log_moved))
-            })
             .await
     }
 

@@ -2,12 +2,13 @@
 //! lookups, uniqueness and ordering need beside it.
 
 mod accounts;
-mod ai_config;
 mod ai_logs;
+mod ai_settings;
 mod chats;
 mod claims;
 mod contexts;
 mod messages;
+mod replies;
 mod webhooks;
 
 use crate::db::Database;
@@ -27,9 +28,7 @@ impl EmbeddedStore {
     }
 }
 
-pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
-}
+pub(crate) use crate::backend;
 
 pub(crate) fn to_json(value: &impl Serialize) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(backend)
@@ -67,6 +66,11 @@ pub(crate) fn load<T: DeserializeOwned>(
         .optional()
         .map_err(backend)?;
     data.map(|d| from_json(&d)).transpose()
+}
+
+/// An enum as its name in the API (`"skipped"`), for a column that filters by it.
+pub(crate) fn name_of(value: &impl Serialize) -> Result<String, StoreError> {
+    Ok(to_json(value)?.trim_matches('"').to_string())
 }
 
 pub(crate) fn timestamp_key(t: &chrono::DateTime<chrono::Utc>) -> String {

@@ -1,3 +1,5 @@
+//! Webhook subscriptions and the record of their delivery attempts.
+
 use super::{EmbeddedStore, backend, load, query_data, to_json};
 use crate::cached;
 use async_trait::async_trait;

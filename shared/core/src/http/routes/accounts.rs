@@ -7,11 +7,11 @@ use crate::domain::provider::{ProviderConfigPatch, ProviderKind, public_view};
 use crate::domain::validation::{ValidationError, bounded_text};
 use crate::error::AppError;
 use crate::http::ErrorBody;
-use crate::http::extract::{Admin, JsonBody, ListQuery, QueryParams, account_id_path};
+use crate::http::extract::{AccountPath, Admin, JsonBody, ListQuery, QueryParams};
 use crate::services::AppState;
 use crate::usecases::accounts::{self, NewAccount};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
@@ -142,11 +142,9 @@ async fn list_accounts(
     responses((status = 200, body = AccountView), (status = 404, body = ErrorBody))
 )]
 async fn get_account(
-    State(s): State<AppState>,
     _admin: Admin,
-    Path(id): Path<String>,
+    AccountPath(account): AccountPath,
 ) -> Result<Json<AccountView>, AppError> {
-    let account = accounts::get(&s, &account_id_path(&id)?).await?;
     Ok(Json(AccountView::from(&account)))
 }
 
@@ -158,15 +156,14 @@ async fn get_account(
 async fn update_account(
     State(s): State<AppState>,
     _admin: Admin,
-    Path(id): Path<String>,
+    AccountPath(account): AccountPath,
     JsonBody(body): JsonBody<UpdateAccountBody>,
 ) -> Result<Json<AccountView>, AppError> {
-    let id = account_id_path(&id)?;
     if let Some(name) = &body.name {
         check_name(name)?;
     }
     let name = body.name.map(|n| n.trim().to_string());
-    let account = accounts::update(&s, &id, name, body.provider_config).await?;
+    let account = accounts::update(&s, account, name, body.provider_config).await?;
     Ok(Json(AccountView::from(&account)))
 }
 
@@ -178,9 +175,9 @@ async fn update_account(
 async fn delete_account(
     State(s): State<AppState>,
     _admin: Admin,
-    Path(id): Path<String>,
+    AccountPath(account): AccountPath,
 ) -> Result<StatusCode, AppError> {
-    accounts::delete(&s, &account_id_path(&id)?).await?;
+    accounts::delete(&s, &account.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -192,9 +189,9 @@ async fn delete_account(
 async fn rotate_token(
     State(s): State<AppState>,
     _admin: Admin,
-    Path(id): Path<String>,
+    AccountPath(account): AccountPath,
 ) -> Result<Json<TokenView>, AppError> {
-    let token = accounts::rotate_token(&s, &account_id_path(&id)?).await?;
+    let token = accounts::rotate_token(&s, &account.id).await?;
     Ok(Json(TokenView {
         token: token.expose_secret().to_string(),
     }))

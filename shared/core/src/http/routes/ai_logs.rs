@@ -60,10 +60,10 @@ async fn list_logs(
         .map(|id| AccountId::parse(id).ok_or(AppError::NotFound("account")))
         .transpose()?;
     let account_id = match (&caller, requested) {
-        (Caller::Account(own), Some(id)) if &id != own => {
+        (Caller::Account(own), Some(id)) if id != own.id => {
             return Err(AppError::NotFound("account"));
         }
-        (Caller::Account(own), _) => Some(own.clone()),
+        (Caller::Account(own), _) => Some(own.id.clone()),
         (Caller::Admin { .. }, requested) => requested,
     };
     let filter = AiLogFilter {

@@ -1,15 +1,15 @@
 //! `POST /v1/ai/chat/test` (account token) and `POST /v1/ai/admin/test` (admin): one generation
 //! with the configuration in force, and where each setting came from.
 
-use crate::auth::Caller;
 use crate::domain::chat::ChatJid;
 use crate::domain::ids::AccountId;
 use crate::domain::validation::{ValidationError, bounded_text};
 use crate::error::AppError;
 use crate::http::ErrorBody;
-use crate::http::extract::{Admin, JsonBody};
+use crate::http::extract::{AccountCaller, Admin, JsonBody};
 use crate::resolve::Source;
 use crate::services::AppState;
+use crate::usecases::accounts;
 use crate::usecases::ai_test::{self, TestRequest, TestResult};
 use axum::Json;
 use axum::extract::State;
@@ -84,14 +84,9 @@ fn chat(raw: Option<&str>) -> Result<Option<ChatJid>, ValidationError> {
 )]
 async fn chat_test(
     State(s): State<AppState>,
-    caller: Caller,
+    AccountCaller(account): AccountCaller,
     JsonBody(body): JsonBody<ChatTestBody>,
 ) -> Result<Json<TestResponse>, AppError> {
-    let Caller::Account(account) = caller else {
-        return Err(AppError::Forbidden(
-            "this endpoint tests as an account; admins use /v1/ai/admin/test",
-        ));
-    };
     bounded_text("message", &body.message, 1, MAX_MESSAGE_CHARS)?;
     let chat = chat(body.chat_id.as_deref())?;
     if body.send_to_chat && chat.is_none() {
@@ -100,7 +95,7 @@ async fn chat_test(
     let result = ai_test::run(
         &s,
         TestRequest {
-            account: Some(account),
+            account: Some(account.id),
             chat,
             message: body.message,
             send_to_chat: body.send_to_chat,
@@ -133,6 +128,9 @@ async fn admin_test(
     let chat = chat(body.chat_id.as_deref())?;
     if chat.is_some() && account.is_none() {
         return Err(ValidationError::new("account_id", "is required with chat_id").into());
+    }
+    if let Some(id) = &account {
+        accounts::require(&s, id).await?;
     }
     let result = ai_test::run(
         &s,

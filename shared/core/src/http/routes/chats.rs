@@ -1,16 +1,15 @@
 //! `/v1/accounts/{id}/chats`: chats, their messages (newest first), and blocking.
 
-use crate::auth::Caller;
 use crate::domain::chat::{AiMode, Chat, ChatType};
 use crate::domain::message::MessageView;
 use crate::domain::page::ListBody;
 use crate::error::AppError;
 use crate::http::ErrorBody;
-use crate::http::extract::{JsonBody, ListQuery, QueryParams, account_in_path, chat_in_path};
+use crate::http::extract::{AccountPath, ChatPath, JsonBody, ListQuery, QueryParams};
 use crate::services::AppState;
 use crate::usecases::chats;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
@@ -76,12 +75,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn list_chats(
     State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
+    AccountPath(account): AccountPath,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Json<ListBody<ChatView>>, AppError> {
-    let id = account_in_path(&caller, &id)?;
-    let page = chats::list(&s, &id, &q.page()?).await?;
+    let page = chats::list(&s, &account.id, &q.page()?).await?;
     Ok(Json(page.map(|c| ChatView::from(&c)).into()))
 }
 
@@ -92,12 +89,10 @@ async fn list_chats(
 )]
 async fn list_messages(
     State(s): State<AppState>,
-    caller: Caller,
-    Path((id, chat)): Path<(String, String)>,
+    AccountPath(account): AccountPath,
+    ChatPath(chat): ChatPath,
     QueryParams(q): QueryParams<MessagesQuery>,
 ) -> Result<Json<ListBody<MessageView>>, AppError> {
-    let id = account_in_path(&caller, &id)?;
-    let chat = chat_in_path(&chat)?;
     let mut page = ListQuery {
         limit: q.limit,
         cursor: q.cursor,
@@ -106,7 +101,7 @@ async fn list_messages(
     if let Some(before) = q.before.filter(|_| page.after.is_none()) {
         page.after = Some(before);
     }
-    let messages = chats::messages(&s, &id, &chat, &page).await?;
+    let messages = chats::messages(&s, &account.id, &chat, &page).await?;
     Ok(Json(messages.map(|m| MessageView::from(&m)).into()))
 }
 
@@ -118,11 +113,10 @@ async fn list_messages(
 )]
 async fn block_chat(
     State(s): State<AppState>,
-    caller: Caller,
-    Path((id, chat)): Path<(String, String)>,
+    AccountPath(account): AccountPath,
+    ChatPath(chat): ChatPath,
     JsonBody(body): JsonBody<BlockBody>,
 ) -> Result<Json<ChatView>, AppError> {
-    let id = account_in_path(&caller, &id)?;
-    let chat = chats::set_blocked(&s, &id, &chat_in_path(&chat)?, body.blocked).await?;
+    let chat = chats::set_blocked(&s, &account.id, &chat, body.blocked).await?;
     Ok(Json(ChatView::from(&chat)))
 }

@@ -1,16 +1,16 @@
 //! `POST /v1/ingest/{account_id}`: a normalized inbound message from a bridge or relay phone.
 
-use crate::auth::Caller;
 use crate::domain::chat::ChatJid;
 use crate::domain::ids::MessageId;
+use crate::domain::inbound::Inbound;
 use crate::domain::validation::{ValidationError, bounded_text};
 use crate::error::AppError;
 use crate::http::ErrorBody;
-use crate::http::extract::{JsonBody, account_in_path};
+use crate::http::extract::{AccountPath, JsonBody};
 use crate::services::AppState;
-use crate::usecases::ingest::{self, Inbound};
+use crate::usecases::ingest;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -92,13 +92,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn ingest_message(
     State(s): State<AppState>,
-    caller: Caller,
-    Path(account_id): Path<String>,
+    AccountPath(account): AccountPath,
     JsonBody(body): JsonBody<IngestBody>,
 ) -> Result<(StatusCode, Json<IngestAccepted>), AppError> {
-    let account = account_in_path(&caller, &account_id)?;
     let inbound = body.into_inbound()?;
-    let ingested = ingest::ingest(&s, &account, caller.vouches_for(&account), inbound).await?;
+    let ingested = ingest::ingest(&s, &account, inbound).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(IngestAccepted {

@@ -1,17 +1,16 @@
 //! `POST /v1/accounts/{id}/messages`: send a text as the account, through the outbound queue.
 
-use crate::auth::Caller;
 use crate::domain::chat::ChatJid;
 use crate::domain::ids::MessageId;
 use crate::domain::message::MessageStatus;
 use crate::domain::validation::bounded_text;
 use crate::error::AppError;
 use crate::http::ErrorBody;
-use crate::http::extract::{JsonBody, account_in_path};
+use crate::http::extract::{AccountPath, JsonBody};
 use crate::services::AppState;
 use crate::usecases::send::{self, SendRequest};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
@@ -52,11 +51,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn send_message(
     State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
+    AccountPath(account): AccountPath,
     JsonBody(body): JsonBody<SendBody>,
 ) -> Result<(StatusCode, [(HeaderName, HeaderValue); 1], Json<Queued>), AppError> {
-    let id = account_in_path(&caller, &id)?;
     let chat_id = ChatJid::parse(&body.chat_id)?;
     bounded_text("text", &body.text, 1, MAX_TEXT_CHARS)?;
     if let Some(key) = &body.idempotency_key {
@@ -64,7 +61,7 @@ async fn send_message(
     }
     let accepted = send::queue_send(
         &s,
-        &id,
+        &account.id,
         SendRequest {
             chat_id,
             text: body.text,

@@ -1,8 +1,10 @@
-//! One module per area of the API, each exposing `router()`.
+//! One module per area of the API, each exposing `router()`; this file merges them into the
+//! two routers the deployments serve (the API, and ingest) and names their tags. A new area is
+//! a module here and a line in `api` or `ingest`.
 
 pub mod accounts;
-pub mod ai;
 pub mod ai_logs;
+pub mod ai_settings;
 pub mod ai_test;
 pub mod auth;
 pub mod chats;
@@ -11,12 +13,47 @@ pub mod ingest;
 pub mod messages;
 pub mod webhooks;
 
-/// Deserializes a present field (even `null`) as `Some`, so `Option<Option<T>>` tells "left out"
-/// (`None`) from "set to null" (`Some(None)`).
-pub(crate) fn present<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
-where
-    T: serde::Deserialize<'de>,
-    D: serde::Deserializer<'de>,
-{
-    T::deserialize(d).map(Some)
+use crate::http::{BearerAuth, ErrorBody, ErrorDetail};
+use crate::services::AppState;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Switchboard",
+        description = "Self-hosted WhatsApp and multi-channel messaging gateway with AI auto-reply."
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorBody, ErrorDetail)),
+    tags(
+        (name = "operations", description = "Health and the API document"),
+        (name = "auth", description = "Admin login"),
+        (name = "accounts", description = "Sending identities and their tokens"),
+        (name = "ai", description = "AI configuration at the global, account and chat levels"),
+        (name = "chats", description = "Chats and their messages"),
+        (name = "webhooks", description = "Events sent to your systems, and their deliveries"),
+        (name = "ingest", description = "Inbound messages from bridges, relays and providers"),
+    )
+)]
+struct ApiDoc;
+
+/// Every route but ingest: what the `api` function serves.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .merge(auth::router())
+        .merge(accounts::router())
+        .merge(ai_settings::router())
+        .merge(ai_test::router())
+        .merge(ai_logs::router())
+        .merge(chats::router())
+        .merge(messages::router())
+        .merge(webhooks::router())
+}
+
+/// `/v1/ingest/*`: inbound traffic, served by the `ingest` function so that a flood of it never
+/// starves the API.
+pub fn ingest() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().merge(ingest::router())
 }

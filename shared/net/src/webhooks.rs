@@ -1,10 +1,11 @@
 //! Delivers a signed event over HTTP through the URL guard: no redirects (a 3xx is a failure),
 //! the whole exchange bounded by the timeout, and at most a little of the answer read.
 
-use super::guard::UrlGuard;
-use crate::ports::{SendFailure, WebhookRequest, WebhookResponse, WebhookSender};
+use crate::guard::UrlGuard;
+use crate::http::error_chain;
 use async_trait::async_trait;
 use std::time::Duration;
+use switchboard_core::ports::{SendFailure, WebhookRequest, WebhookResponse, WebhookSender};
 
 /// The receiver's answer matters only by its status; the rest is read up to this and dropped.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -59,7 +60,7 @@ impl WebhookClient {
 fn classify(e: reqwest::Error) -> SendFailure {
     match UrlGuard::refusal(&e) {
         Some(refused) => SendFailure::Refused(refused.to_string()),
-        None => SendFailure::Connection(super::describe(&e)),
+        None => SendFailure::Connection(error_chain(&e)),
     }
 }
 

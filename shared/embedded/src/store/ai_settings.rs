@@ -1,10 +1,14 @@
+//! AI settings of the global level and of each account, one row per owner, changed by
+//! read-change-write inside the single writer (so concurrent changes to different fields both
+//! survive).
+
 use super::{EmbeddedStore, backend, from_json, to_json};
 use crate::cached;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use switchboard_core::domain::ai_settings::{AiSettings, AiSettingsPatch};
 use switchboard_core::domain::ids::AccountId;
-use switchboard_core::ports::{AiConfigStore, StoreError};
+use switchboard_core::ports::{AiSettingsStore, StoreError};
 
 pub(super) const GLOBAL: &str = "global";
 
@@ -63,7 +67,7 @@ impl EmbeddedStore {
 }
 
 #[async_trait]
-impl AiConfigStore for EmbeddedStore {
+impl AiSettingsStore for EmbeddedStore {
     async fn global_ai(&self) -> Result<AiSettings, StoreError> {
         self.settings_of(GLOBAL.into()).await
     }

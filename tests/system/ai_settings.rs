@@ -1,3 +1,6 @@
+//! AI settings at the global, account and chat levels: merging PUTs, the write-only key,
+//! range checks, and the effective configuration with the level of each field.
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use switchboard_tests::{PRIVATE_CHAT, spawn_app, spawn_app_with};

@@ -1,13 +1,16 @@
-//! The three levels of AI configuration, and what is in force for a chat.
+//! The three levels of AI settings (global, account, chat), and what is in force for a chat.
 
-use crate::domain::ai_settings::{AiSettings, AiSettingsPatch, Change, ChatAiSettings};
+use crate::domain::ai_settings::{AiSettings, AiSettingsPatch, ChatAiSettings};
 use crate::domain::chat::{AiMode, Chat, ChatChange, ChatJid};
 use crate::domain::ids::AccountId;
+use crate::domain::patch::Change;
+use crate::domain::secret::SealedSecret;
 use crate::error::AppError;
 use crate::ports::SecretContext;
 use crate::resolve::{EffectiveAi, Levels, resolve};
 use crate::rules::{self, MessageFacts, SkipReason};
 use crate::services::Services;
+use crate::usecases::chats;
 use secrecy::SecretString;
 
 pub const API_KEY_FIELD: &str = "ai.api_key";
@@ -23,7 +26,7 @@ async fn seal_key(
     s: &Services,
     owner: &str,
     key: Change<SecretString>,
-) -> Result<Change<crate::domain::provider::SealedSecret>, AppError> {
+) -> Result<Change<SealedSecret>, AppError> {
     Ok(match key {
         Change::Keep => Change::Keep,
         Change::Clear => Change::Clear,
@@ -40,36 +43,24 @@ pub async fn put_global(s: &Services, update: LevelUpdate) -> Result<AiSettings,
     Ok(s.store.update_global_ai(patch).await?)
 }
 
+/// The account level of a known account.
 pub async fn get_account(s: &Services, account: &AccountId) -> Result<AiSettings, AppError> {
-    ensure_account(s, account).await?;
     Ok(s.store.account_ai(account).await?)
 }
 
+/// Changes the account level of a known account.
 pub async fn put_account(
     s: &Services,
     account: &AccountId,
     update: LevelUpdate,
 ) -> Result<AiSettings, AppError> {
-    ensure_account(s, account).await?;
     let mut patch = update.patch;
     patch.api_key = seal_key(s, account.as_str(), update.api_key).await?;
     Ok(s.store.update_account_ai(account, patch).await?)
 }
 
-/// The chat as stored, or a fresh one: chats may be configured before their first message.
-pub async fn chat_or_new(
-    s: &Services,
-    account: &AccountId,
-    chat_id: &ChatJid,
-) -> Result<Chat, AppError> {
-    ensure_account(s, account).await?;
-    Ok(s.store
-        .get_chat(account, chat_id)
-        .await?
-        .unwrap_or_else(|| Chat::new(account.clone(), chat_id.clone(), s.clock.now())))
-}
-
-/// Sets the chat level. Any PUT here also resumes AI that a human reply had paused.
+/// Sets the chat level of a known account's chat. Any PUT here also resumes AI that a human
+/// reply had paused.
 pub async fn put_chat(
     s: &Services,
     account: &AccountId,
@@ -77,35 +68,11 @@ pub async fn put_chat(
     mode: Option<AiMode>,
     custom_system_prompt: Change<String>,
 ) -> Result<Chat, AppError> {
-    update_chat(
-        s,
-        account,
-        chat_id,
-        ChatChange::Ai {
-            mode,
-            custom_system_prompt,
-        },
-    )
-    .await
-}
-
-pub async fn update_chat(
-    s: &Services,
-    account: &AccountId,
-    chat_id: &ChatJid,
-    change: ChatChange,
-) -> Result<Chat, AppError> {
-    ensure_account(s, account).await?;
-    Ok(s.store
-        .update_chat(account, chat_id, change, s.clock.now())
-        .await?)
-}
-
-pub async fn ensure_account(s: &Services, account: &AccountId) -> Result<(), AppError> {
-    match s.store.get_account(account).await? {
-        Some(_) => Ok(()),
-        None => Err(AppError::NotFound("account")),
-    }
+    let change = ChatChange::Ai {
+        mode,
+        custom_system_prompt,
+    };
+    chats::update(s, account, chat_id, change).await
 }
 
 /// The configuration in force for an account's chat (either may be absent: then the levels
@@ -147,13 +114,14 @@ pub fn effective_from(
     })
 }
 
-/// `effective` plus whether a text message from the other party would be answered now.
+/// `effective` for a known account's chat, plus whether a text message from the other party
+/// would be answered now.
 pub async fn effective_for_chat(
     s: &Services,
     account: &AccountId,
     chat_id: &ChatJid,
 ) -> Result<(EffectiveAi, Result<(), SkipReason>), AppError> {
-    let chat = chat_or_new(s, account, chat_id).await?;
+    let chat = chats::get_or_new(s, account, chat_id).await?;
     let effective = effective(s, Some(account), Some(&chat)).await?;
     let decision = rules::decide(
         &effective,

@@ -1,11 +1,12 @@
 //! The OpenAI-compatible chat completions client: `POST {base_url}/chat/completions`, the whole
 //! call bounded by the configured timeout, every failure classified for the AI log.
 
-use super::guard::UrlGuard;
-use crate::ports::{ChatMessage, Completion, CompletionRequest, Llm, LlmError};
+use crate::guard::UrlGuard;
+use crate::http::{error_chain, read_at_most, snippet};
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use switchboard_core::ports::{ChatMessage, Completion, CompletionRequest, Llm, LlmError};
 
 /// Answers larger than this are not chat completions.
 const MAX_BODY: usize = 2 * 1024 * 1024;
@@ -56,22 +57,11 @@ struct Usage {
     completion_tokens: Option<u32>,
 }
 
-fn snippet(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let text = text.trim();
-    let cut: String = text.chars().take(300).collect();
-    if cut.len() < text.len() {
-        format!("{cut}…")
-    } else {
-        cut
-    }
-}
-
 fn classify(e: reqwest::Error) -> LlmError {
     if let Some(refused) = UrlGuard::refusal(&e) {
         return LlmError::Blocked(refused.to_string());
     }
-    LlmError::Connect(super::describe(&e))
+    LlmError::Connect(error_chain(&e))
 }
 
 impl OpenAiClient {
@@ -96,13 +86,10 @@ impl OpenAiClient {
         }
         let mut response = request.send().await.map_err(classify)?;
         let status = response.status();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(classify)? {
-            bytes.extend_from_slice(&chunk);
-            if bytes.len() > MAX_BODY {
-                return Err(LlmError::BadBody(format!("larger than {MAX_BODY} bytes")));
-            }
-        }
+        let bytes = read_at_most(&mut response, MAX_BODY)
+            .await
+            .map_err(classify)?
+            .ok_or_else(|| LlmError::BadBody(format!("larger than {MAX_BODY} bytes")))?;
         if status.is_client_error() || status.is_redirection() {
             return Err(LlmError::Client {
                 status: status.as_u16(),

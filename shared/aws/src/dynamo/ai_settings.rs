@@ -1,10 +1,13 @@
+//! AI settings of the global level and of each account, one item each, changed on the version
+//! read (retried on a conflict) so that concurrent changes to different fields both survive.
+
 use super::item::{self, Item, data, get_n, json, key, n};
 use super::keys::{self, GLOBAL_PK, SETTINGS_SK};
 use super::{DynamoStore, held};
 use async_trait::async_trait;
 use switchboard_core::domain::ai_settings::{AiSettings, AiSettingsPatch};
 use switchboard_core::domain::ids::AccountId;
-use switchboard_core::ports::{AiConfigStore, StoreError};
+use switchboard_core::ports::{AiSettingsStore, StoreError};
 
 const VERSION: &str = "v";
 /// Concurrent changes to one level retry this often before the caller sees a conflict.
@@ -62,7 +65,7 @@ impl DynamoStore {
 }
 
 #[async_trait]
-impl AiConfigStore for DynamoStore {
+impl AiSettingsStore for DynamoStore {
     async fn global_ai(&self) -> Result<AiSettings, StoreError> {
         settings_of(self.get(global_key()).await?.as_ref())
     }

@@ -1,22 +1,22 @@
 //! `/v1/ai/global`, `/v1/accounts/{id}/ai`, `/v1/accounts/{id}/chats/{chat_jid}/ai` and
 //! `.../ai/effective`: the three levels of AI configuration and what is in force.
 
-use super::present;
-use crate::auth::Caller;
-use crate::domain::ai_settings::{AiSettings, AiSettingsPatch, Change};
+use crate::domain::ai_settings::{AiSettings, AiSettingsPatch};
 use crate::domain::chat::{AiMode, Chat};
+use crate::domain::patch::Change;
 use crate::domain::validation::{
     DebounceSeconds, HttpUrl, HumanTakeoverMinutes, MaxRepliesPerHour, MaxTokens,
     ReplyDelaySeconds, Temperature, TimeoutSeconds, ValidationError, bounded_text,
 };
 use crate::error::AppError;
 use crate::http::ErrorBody;
-use crate::http::extract::{Admin, JsonBody, account_id_path, account_in_path, chat_in_path};
+use crate::http::extract::{AccountPath, Admin, ChatPath, JsonBody};
 use crate::resolve::EffectiveAi;
 use crate::services::AppState;
-use crate::usecases::ai_config::{self, LevelUpdate};
+use crate::usecases::ai_settings::{self, LevelUpdate};
+use crate::usecases::chats;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -28,69 +28,65 @@ use utoipa_axum::routes;
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AiSettingsBody {
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schema(value_type = Option<bool>)]
-    enabled: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "present")]
+    enabled: Change<bool>,
+    #[serde(default)]
     #[schema(value_type = Option<String>, example = "https://api.openai.com/v1")]
-    base_url: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    base_url: Change<String>,
+    #[serde(default)]
     #[schema(value_type = Option<String>, write_only)]
-    api_key: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    api_key: Change<String>,
+    #[serde(default)]
     #[schema(value_type = Option<String>, example = "gpt-4.1-mini")]
-    model_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    model_name: Change<String>,
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    default_system_prompt: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    default_system_prompt: Change<String>,
+    #[serde(default)]
     #[schema(value_type = Option<f64>, minimum = 0, maximum = 2)]
-    temperature: Option<Option<f64>>,
-    #[serde(default, deserialize_with = "present")]
+    temperature: Change<f64>,
+    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 32768)]
-    max_tokens: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "present")]
+    max_tokens: Change<i64>,
+    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 300)]
-    timeout_seconds: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "present")]
+    timeout_seconds: Change<i64>,
+    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 900)]
-    reply_delay_seconds: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "present")]
+    reply_delay_seconds: Change<i64>,
+    #[serde(default)]
     #[schema(value_type = Option<bool>)]
-    reply_to_private: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "present")]
+    reply_to_private: Change<bool>,
+    #[serde(default)]
     #[schema(value_type = Option<bool>)]
-    reply_to_groups: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "present")]
+    reply_to_groups: Change<bool>,
+    #[serde(default)]
     #[schema(value_type = Option<bool>)]
-    reply_to_channels: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "present")]
+    reply_to_channels: Change<bool>,
+    #[serde(default)]
     #[schema(value_type = Option<bool>)]
-    echo_mode: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "present")]
+    echo_mode: Change<bool>,
+    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 10080)]
-    human_takeover_minutes: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "present")]
+    human_takeover_minutes: Change<i64>,
+    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 120)]
-    debounce_seconds: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "present")]
+    debounce_seconds: Change<i64>,
+    #[serde(default)]
     #[schema(value_type = Option<bool>)]
-    groups_require_mention: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "present")]
+    groups_require_mention: Change<bool>,
+    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000)]
-    max_replies_per_chat_per_hour: Option<Option<i64>>,
+    max_replies_per_chat_per_hour: Change<i64>,
 }
 
 fn checked<T, U>(
     field: &'static str,
-    value: Option<Option<T>>,
+    value: Change<T>,
     check: impl FnOnce(&'static str, T) -> Result<U, ValidationError>,
 ) -> Result<Change<U>, ValidationError> {
-    Ok(match Change::from_json(value) {
-        Change::Keep => Change::Keep,
-        Change::Clear => Change::Clear,
-        Change::Set(v) => Change::Set(check(field, v)?),
-    })
+    value.try_map(|v| check(field, v))
 }
 
 fn text(max: usize) -> impl Fn(&'static str, String) -> Result<String, ValidationError> {
@@ -211,9 +207,9 @@ impl From<&AiSettings> for AiSettingsView {
 pub struct ChatAiBody {
     mode: Option<AiMode>,
     /// Replaces the system prompt in this chat; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    custom_system_prompt: Option<Option<String>>,
+    custom_system_prompt: Change<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -262,7 +258,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn get_global(
     State(s): State<AppState>,
-    __admin: Admin,
+    _admin: Admin,
 ) -> Result<Json<AiSettingsView>, AppError> {
     Ok(Json(AiSettingsView::from(&s.store.global_ai().await?)))
 }
@@ -273,10 +269,10 @@ async fn get_global(
 )]
 async fn put_global(
     State(s): State<AppState>,
-    __admin: Admin,
+    _admin: Admin,
     JsonBody(body): JsonBody<AiSettingsBody>,
 ) -> Result<Json<AiSettingsView>, AppError> {
-    let settings = ai_config::put_global(&s, body.into_update()?).await?;
+    let settings = ai_settings::put_global(&s, body.into_update()?).await?;
     Ok(Json(AiSettingsView::from(&settings)))
 }
 
@@ -287,12 +283,10 @@ async fn put_global(
 async fn get_account_ai(
     State(s): State<AppState>,
     _admin: Admin,
-    Path(id): Path<String>,
+    AccountPath(account): AccountPath,
 ) -> Result<Json<AiSettingsView>, AppError> {
-    let id = account_id_path(&id)?;
-    Ok(Json(AiSettingsView::from(
-        &ai_config::get_account(&s, &id).await?,
-    )))
+    let settings = ai_settings::get_account(&s, &account.id).await?;
+    Ok(Json(AiSettingsView::from(&settings)))
 }
 
 #[utoipa::path(
@@ -303,11 +297,10 @@ async fn get_account_ai(
 async fn put_account_ai(
     State(s): State<AppState>,
     _admin: Admin,
-    Path(id): Path<String>,
+    AccountPath(account): AccountPath,
     JsonBody(body): JsonBody<AiSettingsBody>,
 ) -> Result<Json<AiSettingsView>, AppError> {
-    let id = account_id_path(&id)?;
-    let settings = ai_config::put_account(&s, &id, body.into_update()?).await?;
+    let settings = ai_settings::put_account(&s, &account.id, body.into_update()?).await?;
     Ok(Json(AiSettingsView::from(&settings)))
 }
 
@@ -319,10 +312,10 @@ async fn put_account_ai(
 async fn get_chat_ai(
     State(s): State<AppState>,
     _admin: Admin,
-    Path((id, chat)): Path<(String, String)>,
+    AccountPath(account): AccountPath,
+    ChatPath(chat): ChatPath,
 ) -> Result<Json<ChatAiView>, AppError> {
-    let id = account_id_path(&id)?;
-    let chat = ai_config::chat_or_new(&s, &id, &chat_in_path(&chat)?).await?;
+    let chat = chats::get_or_new(&s, &account.id, &chat).await?;
     Ok(Json(ChatAiView::from(&chat)))
 }
 
@@ -335,17 +328,16 @@ async fn get_chat_ai(
 async fn put_chat_ai(
     State(s): State<AppState>,
     _admin: Admin,
-    Path((id, chat)): Path<(String, String)>,
+    AccountPath(account): AccountPath,
+    ChatPath(chat): ChatPath,
     JsonBody(body): JsonBody<ChatAiBody>,
 ) -> Result<Json<ChatAiView>, AppError> {
-    let id = account_id_path(&id)?;
-    let chat = chat_in_path(&chat)?;
     let prompt = checked(
         "custom_system_prompt",
         body.custom_system_prompt,
         text(20_000),
     )?;
-    let chat = ai_config::put_chat(&s, &id, &chat, body.mode, prompt).await?;
+    let chat = ai_settings::put_chat(&s, &account.id, &chat, body.mode, prompt).await?;
     Ok(Json(ChatAiView::from(&chat)))
 }
 
@@ -356,14 +348,12 @@ async fn put_chat_ai(
 )]
 async fn get_effective(
     State(s): State<AppState>,
-    caller: Caller,
-    Path((id, chat)): Path<(String, String)>,
+    AccountPath(account): AccountPath,
+    ChatPath(chat): ChatPath,
 ) -> Result<Json<EffectiveView>, AppError> {
-    let id = account_in_path(&caller, &id)?;
-    let chat = chat_in_path(&chat)?;
-    let (config, decision) = ai_config::effective_for_chat(&s, &id, &chat).await?;
+    let (config, decision) = ai_settings::effective_for_chat(&s, &account.id, &chat).await?;
     Ok(Json(EffectiveView {
-        account_id: id.to_string(),
+        account_id: account.id.to_string(),
         chat_id: chat.to_string(),
         config,
         would_reply: decision.is_ok(),

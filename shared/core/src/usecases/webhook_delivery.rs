@@ -6,100 +6,65 @@
 use crate::domain::event::{Event, EventType};
 use crate::domain::ids::WebhookId;
 use crate::domain::signature;
-use crate::domain::webhook::{AttemptStatus, DeliveryAttempt, Subscription, with_jitter};
+use crate::domain::webhook::{
+    AttemptStatus, DeliveryAttempt, Subscription, WebhookDelivery, with_jitter,
+};
 use crate::error::AppError;
 use crate::jobs::{self, Job, JobFailure};
 use crate::ports::{MAX_QUEUE_DELAY, SecretContext, SendFailure, WebhookRequest, WebhookResponse};
 use crate::services::Services;
 use crate::usecases::events;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
 pub const SECRET_FIELD: &str = "webhook.secret";
 
 /// The longest a receiver's `Retry-After` may push the next attempt.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
-/// How long a delivery waits for a place at its endpoint before it is put back on the queue.
-const GATE_PATIENCE: Duration = Duration::from_millis(250);
+/// How long a delivery waits for a slot at its endpoint before it is put back on the queue.
+const SLOT_PATIENCE: Duration = Duration::from_millis(250);
 /// A delivery put back because its endpoint is busy waits this long at most before it looks
 /// again.
 const MAX_DEFER: Duration = Duration::from_secs(30);
 
-/// One attempt to deliver an event to one subscription: the body of a `Deliver` job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Delivery {
-    pub webhook_id: WebhookId,
-    pub event: Event,
-    /// 1 for the first attempt.
-    pub attempt: u32,
-    /// A retry due later than a queue can delay a job waits out the rest in hops.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub not_before: Option<DateTime<Utc>>,
-    /// Times it was put back because its endpoint had its share of deliveries running.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub deferred: u32,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
 /// Queues one delivery per subscription that wants the event.
 pub async fn fan_out(s: &Services, event: &Event) -> Result<(), JobFailure> {
-    let subscriptions = s
-        .subscriptions
-        .active(s.store.as_ref())
-        .await
-        .map_err(AppError::from)?;
-    let jobs: Vec<_> = subscriptions
+    let subscriptions = s.subscriptions.active(s.store.as_ref()).await?;
+    let jobs = subscriptions
         .iter()
         .filter(|w| w.wants(event.event_type, event.account_id.as_ref()))
-        .map(|w| {
-            let first = Delivery {
-                webhook_id: w.id.clone(),
-                event: event.clone(),
-                attempt: 1,
-                not_before: None,
-                deferred: 0,
-            };
-            (Job::Deliver(first), Duration::ZERO)
-        })
-        .collect();
+        .map(|w| Job::DeliverWebhook(WebhookDelivery::first(w.id.clone(), event.clone())).now());
     jobs::enqueue(s, jobs).await?;
     Ok(())
 }
 
 /// Runs one attempt of a delivery (or waits on, when it is not due or its endpoint is busy).
-pub async fn attempt(s: &Services, mut delivery: Delivery) -> Result<(), JobFailure> {
+pub async fn attempt(s: &Services, mut delivery: WebhookDelivery) -> Result<(), JobFailure> {
     let now = s.clock.now();
     if let Some(due) = delivery.not_before.filter(|due| *due > now) {
         let rest = (due - now).to_std().unwrap_or_default();
-        jobs::enqueue(s, vec![(Job::Deliver(delivery), rest.min(MAX_QUEUE_DELAY))]).await?;
+        let hop = Job::DeliverWebhook(delivery).after(rest.min(MAX_QUEUE_DELAY));
+        jobs::enqueue(s, [hop]).await?;
         return Ok(());
     }
     // From the cached active subscriptions: one disabled or deleted since gets nothing more.
-    let active = s
-        .subscriptions
-        .active(s.store.as_ref())
-        .await
-        .map_err(AppError::from)?;
+    let active = s.subscriptions.active(s.store.as_ref()).await?;
     let Some(webhook) = active.iter().find(|w| w.id == delivery.webhook_id).cloned() else {
         return Ok(());
     };
-    let Some(_place) = s
-        .endpoint_gate
-        .enter(webhook.id.as_str(), GATE_PATIENCE)
+    let Some(_slot) = s
+        .endpoint_slots
+        .take(webhook.id.as_str(), SLOT_PATIENCE)
         .await
     else {
-        // Backing off: an endpoint that kept its places this long is slow or hanging.
+        // Backing off: an endpoint that kept its slots this long is slow or hanging.
         let wait = Duration::from_millis(100 << delivery.deferred.min(9)).min(MAX_DEFER);
         delivery.deferred += 1;
-        jobs::enqueue(s, vec![(Job::Deliver(delivery), wait)]).await?;
+        jobs::enqueue(s, [Job::DeliverWebhook(delivery).after(wait)]).await?;
         return Ok(());
     };
     let result = post(s, &webhook, &delivery.event).await?;
-    settle(s, webhook, delivery, result).await
+    record_attempt(s, webhook, delivery, result).await
 }
 
 /// The outcome of one POST, with its latency.
@@ -132,7 +97,7 @@ pub async fn post(s: &Services, webhook: &Subscription, event: &Event) -> Result
         timeout: s.settings.webhooks.timeout,
     };
     let started = Instant::now();
-    let outcome = s.webhooks.post(request).await;
+    let outcome = s.network.webhooks.post(request).await;
     Ok(Posted {
         outcome,
         latency_ms: started.elapsed().as_millis() as u64,
@@ -205,10 +170,12 @@ pub fn judge(
     (verdict, record)
 }
 
-async fn settle(
+/// Records how an attempt went, schedules the next one if it failed and one is left, and
+/// tracks the endpoint's health.
+async fn record_attempt(
     s: &Services,
     mut webhook: Subscription,
-    delivery: Delivery,
+    delivery: WebhookDelivery,
     posted: Posted,
 ) -> Result<(), JobFailure> {
     let now = s.clock.now();
@@ -224,22 +191,17 @@ async fn settle(
             let due = now + chrono::Duration::from_std(wait).unwrap_or_default();
             record.status = AttemptStatus::Retrying;
             record.next_retry_at = Some(due);
-            let next = Delivery {
+            let next = WebhookDelivery {
                 attempt: next_attempt,
                 not_before: Some(due),
                 deferred: 0,
                 ..delivery
             };
-            retry = Some((Job::Deliver(next), wait.min(MAX_QUEUE_DELAY)));
+            retry = Some(Job::DeliverWebhook(next).after(wait.min(MAX_QUEUE_DELAY)));
         }
     }
-    s.store
-        .insert_attempt(&record)
-        .await
-        .map_err(AppError::from)?;
-    if let Some(job) = retry {
-        jobs::enqueue(s, vec![job]).await?;
-    }
+    s.store.insert_attempt(&record).await?;
+    jobs::enqueue(s, retry).await?;
     track_health(s, &mut webhook, &verdict, now).await
 }
 
@@ -277,10 +239,7 @@ async fn track_health(
     if (webhook.failing_since, webhook.disabled) == before {
         return Ok(());
     }
-    s.store
-        .update_webhook(webhook)
-        .await
-        .map_err(AppError::from)?;
+    s.store.update_webhook(webhook).await?;
     s.subscriptions.invalidate();
     if let Some(reason) = disable {
         tracing::warn!(webhook = %webhook.id, %reason, "webhook endpoint disabled");
@@ -289,13 +248,8 @@ async fn track_health(
             "url": webhook.url.as_str(),
             "reason": reason,
         });
-        let event = events::new_event(
-            s,
-            EventType::WebhookDisabled,
-            webhook.account_id.as_ref(),
-            data,
-        );
-        jobs::enqueue(s, vec![events::as_job(event)]).await?;
+        let account = webhook.account_id.as_ref();
+        events::emit(s, EventType::WebhookDisabled, account, data).await?;
     }
     Ok(())
 }

@@ -1,0 +1,34 @@
+//! The one entry point that runs a job, whatever delivered it: the local worker and the Lambda
+//! SQS consumers call the same `run`.
+
+use crate::jobs::{Job, JobFailure};
+use crate::services::Services;
+use crate::usecases::send::{self, AiReply};
+use crate::usecases::{reply, webhook_delivery};
+
+/// Runs one delivered job body.
+pub async fn run(services: &Services, body: &str) -> Result<(), JobFailure> {
+    let job: Job = serde_json::from_str(body).map_err(|e| JobFailure::Poison(e.to_string()))?;
+    match job {
+        Job::Reply {
+            account_id,
+            chat_id,
+            message_id,
+        } => reply::answer(services, &account_id, &chat_id, &message_id).await,
+        Job::Send {
+            account_id,
+            chat_id,
+            message_id,
+            ai_log_id,
+            withdraw_if_newer,
+        } => {
+            let reply = ai_log_id.as_ref().map(|log| AiReply {
+                log,
+                withdraw_if_newer,
+            });
+            send::send_queued(services, &account_id, &chat_id, &message_id, reply).await
+        }
+        Job::Event(event) => webhook_delivery::fan_out(services, &event).await,
+        Job::DeliverWebhook(delivery) => webhook_delivery::attempt(services, delivery).await,
+    }
+}

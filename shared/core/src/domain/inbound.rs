@@ -1,0 +1,40 @@
+//! What comes in from a channel, normalized: messages, and reports on the status of messages
+//! the account sent. Providers map their own payloads to these; the ingest route builds them
+//! from its body. Nothing past this point sees a provider's JSON.
+
+use super::chat::ChatJid;
+use super::message::MessageStatus;
+use chrono::{DateTime, Utc};
+
+/// A normalized inbound message, already checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inbound {
+    /// The provider's id of the message: the same id twice is one message.
+    pub message_id: String,
+    pub chat_id: ChatJid,
+    pub from: String,
+    pub from_me: bool,
+    /// `None` for a message without text (media, a reaction ...): stored, never answered.
+    pub text: Option<String>,
+    pub timestamp: Option<DateTime<Utc>>,
+    pub push_name: Option<String>,
+    pub mentions_me: bool,
+    pub reply_to_message_id: Option<String>,
+}
+
+/// A provider's report on a message the account sent, found by the provider's id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusReport {
+    pub provider_message_id: String,
+    /// `Sent`, `Delivered`, `Read` or `Failed`.
+    pub status: MessageStatus,
+    /// Why it failed, in words a person can act on.
+    pub error: Option<String>,
+}
+
+/// Everything one provider notification carried (a notification may batch many of each).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Received {
+    pub messages: Vec<Inbound>,
+    pub statuses: Vec<StatusReport>,
+}

@@ -1,0 +1,131 @@
+//! Jobs on the queues: what one step of the flow asks the next to do, built from what it is
+//! about, and put on its queue. What runs a job is `dispatch`, so this module is a leaf the
+//! use-cases can build on.
+
+use crate::domain::chat::ChatJid;
+use crate::domain::event::Event;
+use crate::domain::ids::{AccountId, AiLogId, MessageId};
+use crate::domain::message::Message;
+use crate::domain::webhook::WebhookDelivery;
+use crate::error::AppError;
+use crate::ports::{OutgoingJob, QueueName, StoreError};
+use crate::services::Services;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Decide on, and generate, the AI reply to one inbound message.
+    Reply {
+        account_id: AccountId,
+        chat_id: ChatJid,
+        message_id: MessageId,
+    },
+    /// Send one stored outbound message through the account's provider.
+    Send {
+        account_id: AccountId,
+        chat_id: ChatJid,
+        message_id: MessageId,
+        /// Set when the message is an AI reply: its log row follows the send.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ai_log_id: Option<AiLogId>,
+        /// An AI reply under debounce: withdrawn if a newer inbound message arrives first.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        withdraw_if_newer: bool,
+    },
+    /// Hand an event to the webhook subscriptions that want it (a `DeliverWebhook` job each).
+    Event(Event),
+    /// One attempt to deliver an event to one subscription. (`deliver`: its name in queues
+    /// written before it was renamed.)
+    #[serde(alias = "deliver")]
+    DeliverWebhook(WebhookDelivery),
+}
+
+impl Job {
+    /// The reply job of an inbound message.
+    pub fn reply(inbound: &Message) -> Self {
+        Job::Reply {
+            account_id: inbound.account_id.clone(),
+            chat_id: inbound.chat_id.clone(),
+            message_id: inbound.id.clone(),
+        }
+    }
+
+    /// The send of a stored outbound message that is not an AI reply.
+    pub fn send(message: &Message) -> Self {
+        Job::send_of(message, None, false)
+    }
+
+    /// The send of an AI reply, whose log row follows it.
+    pub fn send_reply(reply: &Message, log: &AiLogId, withdraw_if_newer: bool) -> Self {
+        Job::send_of(reply, Some(log.clone()), withdraw_if_newer)
+    }
+
+    fn send_of(message: &Message, ai_log_id: Option<AiLogId>, withdraw_if_newer: bool) -> Self {
+        Job::Send {
+            account_id: message.account_id.clone(),
+            chat_id: message.chat_id.clone(),
+            message_id: message.id.clone(),
+            ai_log_id,
+            withdraw_if_newer,
+        }
+    }
+
+    pub fn queue(&self) -> QueueName {
+        match self {
+            Job::Reply { .. } => QueueName::AiReply,
+            Job::Send { .. } => QueueName::Outbound,
+            Job::Event(_) | Job::DeliverWebhook(_) => QueueName::Webhook,
+        }
+    }
+
+    /// Due at once.
+    pub fn now(self) -> (Self, Duration) {
+        (self, Duration::ZERO)
+    }
+
+    /// Due after `delay` (at most a queue's longest delay; longer waits are chained).
+    pub fn after(self, delay: Duration) -> (Self, Duration) {
+        (self, delay)
+    }
+}
+
+/// How a job run ended, for the queue: done (delete it), retry later, or never retry.
+#[derive(Debug, thiserror::Error)]
+pub enum JobFailure {
+    #[error("retry: {0}")]
+    Retry(String),
+    /// The body cannot be a job: retrying cannot help, so it goes to the dead-letter queue.
+    #[error("poison: {0}")]
+    Poison(String),
+}
+
+impl From<AppError> for JobFailure {
+    fn from(e: AppError) -> Self {
+        JobFailure::Retry(e.to_string())
+    }
+}
+
+impl From<StoreError> for JobFailure {
+    fn from(e: StoreError) -> Self {
+        AppError::from(e).into()
+    }
+}
+
+/// Puts jobs on their queues, together where the backend can.
+pub async fn enqueue(
+    services: &Services,
+    jobs: impl IntoIterator<Item = (Job, Duration)>,
+) -> Result<(), AppError> {
+    let mut outgoing = Vec::new();
+    for (job, delay) in jobs {
+        let body = serde_json::to_string(&job).map_err(|e| AppError::Internal(e.to_string()))?;
+        outgoing.push((job.queue(), OutgoingJob { body, delay }));
+    }
+    if outgoing.is_empty() {
+        return Ok(());
+    }
+    services.queue.enqueue_many(outgoing).await?;
+    Ok(())
+}
