@@ -4,6 +4,7 @@
 
 mod replies;
 mod webhooks;
+mod whatsapp;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -41,6 +42,19 @@ struct Args {
     /// Webhook deliveries per scenario (events = deliveries / subscriptions).
     #[arg(long, default_value_t = 6000)]
     webhook_deliveries: usize,
+    /// Concurrent senders of signed WhatsApp notifications, comma-separated.
+    #[arg(long, default_value = "1,16", value_delimiter = ',')]
+    whatsapp_clients: Vec<usize>,
+    /// Chats in parallel for the WhatsApp reply latency, comma-separated.
+    #[arg(long, default_value = "1,32,32", value_delimiter = ',')]
+    whatsapp_chats: Vec<usize>,
+    /// Messages per second offered at each WhatsApp reply level, comma-separated (one number
+    /// takes 80 a second: the chats are spread over `whatsapp_numbers`).
+    #[arg(long, default_value = "20,200,300", value_delimiter = ',')]
+    whatsapp_rates: Vec<f64>,
+    /// Business numbers (accounts) the WhatsApp reply chats are spread over.
+    #[arg(long, default_value_t = 4)]
+    whatsapp_numbers: usize,
 }
 
 struct Server {
@@ -64,6 +78,11 @@ fn free_port() -> Result<u16> {
 
 /// Spawns the server and returns it with the time from spawn to the first healthy `/healthz`.
 fn start(binary: &Path, data_dir: &Path) -> Result<(Server, Duration)> {
+    start_with(binary, data_dir, &[])
+}
+
+/// `start`, with more settings.
+fn start_with(binary: &Path, data_dir: &Path, env: &[(&str, &str)]) -> Result<(Server, Duration)> {
     let port = free_port()?;
     let stdout = data_dir.with_extension("stdout");
     let started = Instant::now();
@@ -73,6 +92,7 @@ fn start(binary: &Path, data_dir: &Path) -> Result<(Server, Duration)> {
         .env("SWITCHBOARD_ADDR", format!("127.0.0.1:{port}"))
         .env("SWITCHBOARD_DATA_DIR", data_dir)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(std::fs::File::create(&stdout)?)
         .stderr(Stdio::null())
         .spawn()
@@ -118,6 +138,13 @@ fn read_banner(server: &Server) -> Result<String> {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// The line after the banner line that holds `label` (a token).
+fn banner_line(banner: &str, label: &str) -> Result<String> {
+    let mut lines = banner.lines();
+    lines.find(|l| l.contains(label)).context("banner")?;
+    Ok(lines.next().context("banner")?.trim().to_string())
 }
 
 fn rss_kib(pid: u32) -> Result<u64> {
@@ -326,6 +353,49 @@ async fn main() -> Result<()> {
         drop(server);
     }
 
+    // WhatsApp Cloud API: signed notifications through ingest, then replies to a fake Graph API.
+    let (graph, llm, arrivals) = whatsapp::fakes().await?;
+    let http = reqwest::Client::new();
+    let settings = [("WHATSAPP_API_BASE_URL", graph.as_str())];
+    let (server, _) = start_with(
+        &args.binary,
+        &work.path().join("whatsapp-ingest"),
+        &settings,
+    )?;
+    let banner = read_banner(&server)?;
+    let admin = banner_line(&banner, "admin token")?;
+    let number = "106540352242922";
+    let account = whatsapp::account(&http, &server.base, &admin, number).await?;
+    let mut whatsapp_ingest = Vec::new();
+    for &clients in &args.whatsapp_clients {
+        let result = whatsapp::ingest(&server.base, &account, number, clients, args.seconds);
+        whatsapp_ingest.push(result.await?);
+    }
+    drop(server);
+    let (server, _) = start_with(
+        &args.binary,
+        &work.path().join("whatsapp-replies"),
+        &settings,
+    )?;
+    let banner = read_banner(&server)?;
+    let admin = banner_line(&banner, "admin token")?;
+    let mut numbers = Vec::new();
+    for n in 0..args.whatsapp_numbers.max(1) {
+        let number = format!("10654035224{n:04}");
+        numbers.push((
+            whatsapp::account(&http, &server.base, &admin, &number).await?,
+            number,
+        ));
+    }
+    replies::configure(&http, &server.base, &admin, &llm).await?;
+    let mut whatsapp_replies = Vec::new();
+    for (&chats, &rate) in args.whatsapp_chats.iter().zip(&args.whatsapp_rates) {
+        let in_use = &numbers[..numbers.len().min(chats)];
+        let result = whatsapp::replies(&server.base, in_use, &arrivals, chats, rate, args.seconds);
+        whatsapp_replies.push(result.await?);
+    }
+    drop(server);
+
     println!("## Start to healthy ({} starts each)\n", args.starts);
     println!("| data dir | median ms | max ms |\n|---|---|---|");
     println!(
@@ -394,6 +464,42 @@ async fn main() -> Result<()> {
             r.events,
             r.deliveries,
             r.per_second,
+            ms(r.p50),
+            ms(r.p99)
+        );
+    }
+    println!(
+        "\n## WhatsApp Cloud API: signed notifications through `POST /v1/ingest/whatsapp/{{account}}`, {} s per level\n",
+        args.seconds
+    );
+    println!(
+        "| clients | notifications | errors | msg/s | p50 ms | p99 ms |\n|---|---|---|---|---|---|"
+    );
+    for r in &whatsapp_ingest {
+        println!(
+            "| {} | {} | {} | {:.0} | {} | {} |",
+            r.clients,
+            r.requests,
+            r.errors,
+            r.per_second,
+            ms(r.p50),
+            ms(r.p99)
+        );
+    }
+    println!(
+        "\n## WhatsApp reply latency: notification POSTed → reply at the Graph API (zero-latency LLM, no delay), {} s per level\n",
+        args.seconds
+    );
+    println!(
+        "| chats in parallel | numbers | offered msg/s | replies | p50 ms | p99 ms |\n|---|---|---|---|---|---|"
+    );
+    for r in &whatsapp_replies {
+        println!(
+            "| {} | {} | {:.0} | {} | {} | {} |",
+            r.chats,
+            r.numbers,
+            r.offered,
+            r.replies,
             ms(r.p50),
             ms(r.p99)
         );

@@ -44,6 +44,9 @@ macro_rules! store_contract {
             concurrent_setting_changes_both_survive,
             chats_keep_settings_and_activity_apart_and_list_newest_first,
             webhooks_and_their_attempts,
+            a_relay_outbox_hands_each_message_to_one_poll,
+            a_pace_allows_its_burst_then_spaces_takes,
+            a_phone_is_seen_only_forward,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -81,6 +84,7 @@ fn new_account() -> Account {
         provider_config: StoredProviderConfig::default(),
         created_at: now,
         updated_at: now,
+        last_seen_at: None,
     }
 }
 
@@ -950,6 +954,7 @@ pub async fn accounts_list_update_and_delete_with_everything_they_own(store: &dy
         .expect("ai");
     let hook = subscription(Some(doomed.id.clone()));
     store.insert_webhook(&hook).await.expect("hook");
+    let waiting = waiting_in_outbox(store, &doomed.id, "to the phone").await;
     let kept = inbound(&created[2].id, CHAT, "kept", "p");
     store.record_inbound(&kept).await.expect("kept");
 
@@ -972,6 +977,22 @@ pub async fn accounts_list_update_and_delete_with_everything_they_own(store: &dy
         Default::default()
     );
     assert_eq!(store.get_webhook(&hook.id).await.expect("hook"), None);
+    let until = Utc::now() + Span::minutes(1);
+    assert!(
+        store
+            .lease_outbox(&doomed.id, 10, until)
+            .await
+            .expect("outbox")
+            .is_empty(),
+        "its outbox went with it"
+    );
+    assert_eq!(
+        store
+            .outbox_lease(&doomed.id, &waiting.id)
+            .await
+            .expect("lease"),
+        None
+    );
     let logs = store
         .list_ai_logs(
             &AiLogFilter {
@@ -1294,4 +1315,201 @@ pub async fn a_reply_and_its_log_row_settle_together(store: &dyn Store) {
         (true, false)
     );
     assert_eq!(store.get_ai_log(&log2.id).await.expect("log"), Some(failed));
+}
+
+/// A queued message to a relay phone, in its outbox.
+async fn waiting_in_outbox(store: &dyn Store, account: &AccountId, text: &str) -> Message {
+    let m = outbound(account, "15551234567@sms", text);
+    store.record_outbound(&m).await.expect("message");
+    store.put_in_outbox(&m).await.expect("outbox");
+    m
+}
+
+pub async fn a_relay_outbox_hands_each_message_to_one_poll(store: &dyn Store) {
+    let account = new_account();
+    let mut waiting = Vec::new();
+    for i in 0..5 {
+        waiting.push(waiting_in_outbox(store, &account.id, &format!("m{i}")).await);
+    }
+    // Put twice: still once in the outbox.
+    store.put_in_outbox(&waiting[0]).await.expect("again");
+    // Withdrawn before any poll: it leaves the outbox instead of being handed out.
+    let withdraw = StatusChange {
+        from: &[MessageStatus::Queued],
+        to: MessageStatus::Cancelled,
+        provider_message_id: None,
+        error: None,
+    };
+    assert!(
+        store
+            .transition_message(&account.id, &waiting[4].chat_id, &waiting[4].id, &withdraw)
+            .await
+            .expect("withdraw")
+    );
+    let until =
+        chrono::DateTime::from_timestamp_millis((Utc::now() + Span::minutes(2)).timestamp_millis())
+            .expect("time");
+    let (a, b) = tokio::join!(
+        store.lease_outbox(&account.id, 3, until),
+        store.lease_outbox(&account.id, 3, until)
+    );
+    let (a, b) = (a.expect("lease"), b.expect("lease"));
+    let mut taken: Vec<_> = a.iter().chain(&b).map(|m| m.id.clone()).collect();
+    taken.sort();
+    let mut expected: Vec<_> = waiting[..4].iter().map(|m| m.id.clone()).collect();
+    expected.sort();
+    assert_eq!(
+        taken, expected,
+        "each waiting message to one poll, the withdrawn to none"
+    );
+    assert!(
+        a.iter()
+            .chain(&b)
+            .all(|m| m.status == MessageStatus::Sending)
+    );
+    assert!(
+        store
+            .lease_outbox(&account.id, 10, until)
+            .await
+            .expect("lease")
+            .is_empty()
+    );
+    let lease = store
+        .outbox_lease(&account.id, &waiting[0].id)
+        .await
+        .expect("lease")
+        .expect("leased");
+    assert_eq!(lease.chat, waiting[0].chat_id);
+    assert_eq!(lease.until, until);
+    assert_eq!(
+        store
+            .outbox_lease(&account.id, &waiting[4].id)
+            .await
+            .expect("lease"),
+        None
+    );
+
+    // Back to the outbox only under its own lease.
+    let other = until + Span::seconds(1);
+    assert!(
+        !store
+            .return_to_outbox(&account.id, &waiting[0].id, other)
+            .await
+            .expect("back")
+    );
+    assert!(
+        store
+            .return_to_outbox(&account.id, &waiting[0].id, until)
+            .await
+            .expect("back")
+    );
+    let again = store
+        .lease_outbox(&account.id, 10, other)
+        .await
+        .expect("lease");
+    assert_eq!(
+        again.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        vec![waiting[0].id.clone()]
+    );
+    // A message that moved on (sent) does not go back.
+    let sent = StatusChange {
+        from: &[MessageStatus::Sending],
+        to: MessageStatus::Sent,
+        provider_message_id: None,
+        error: None,
+    };
+    assert!(
+        store
+            .transition_message(&account.id, &waiting[1].chat_id, &waiting[1].id, &sent)
+            .await
+            .expect("sent")
+    );
+    assert!(
+        !store
+            .return_to_outbox(&account.id, &waiting[1].id, until)
+            .await
+            .expect("back")
+    );
+    assert!(
+        store
+            .outbox_lease(&account.id, &waiting[1].id)
+            .await
+            .expect("lease")
+            .is_some(),
+        "kept after its report"
+    );
+}
+
+pub async fn a_pace_allows_its_burst_then_spaces_takes(store: &dyn Store) {
+    use switchboard_core::ports::Rate;
+    let key = format!("pace-{}", next_ulid());
+    let rate = Rate {
+        count: 3,
+        per: Duration::from_secs(3),
+    };
+    let now = Utc::now();
+    for i in 0..3 {
+        assert_eq!(
+            store.take_rate(&key, rate, now).await.expect("take"),
+            None,
+            "take {i} of the burst"
+        );
+    }
+    let wait = store
+        .take_rate(&key, rate, now)
+        .await
+        .expect("take")
+        .expect("a wait past the burst");
+    assert!(
+        wait > Duration::ZERO && wait <= Duration::from_secs(1),
+        "{wait:?}"
+    );
+    let other = format!("{key}-other");
+    assert_eq!(
+        store.take_rate(&other, rate, now).await.expect("take"),
+        None,
+        "keys are apart"
+    );
+    // Once the wait has passed, one more is allowed, and the next waits again.
+    let later = now + Span::from_std(wait).expect("span") + Span::milliseconds(5);
+    let waited = tokio::time::sleep(wait + Duration::from_millis(5));
+    waited.await;
+    assert_eq!(
+        store.take_rate(&key, rate, later).await.expect("take"),
+        None
+    );
+    assert!(
+        store
+            .take_rate(&key, rate, later)
+            .await
+            .expect("take")
+            .is_some()
+    );
+}
+
+pub async fn a_phone_is_seen_only_forward(store: &dyn Store) {
+    let account = new_account();
+    store
+        .insert_account(&account, &TokenHash("h".into()))
+        .await
+        .expect("account");
+    let seen = Utc::now();
+    store.mark_seen(&account.id, seen).await.expect("seen");
+    store
+        .mark_seen(&account.id, seen - Span::minutes(1))
+        .await
+        .expect("older");
+    let stored = store
+        .get_account(&account.id)
+        .await
+        .expect("get")
+        .expect("account");
+    let shown = stored.last_seen_at.expect("seen").timestamp_micros();
+    assert_eq!(shown, seen.timestamp_micros());
+    let ghost = new_account();
+    store
+        .mark_seen(&ghost.id, seen)
+        .await
+        .expect("no account: nothing");
+    assert_eq!(store.get_account(&ghost.id).await.expect("get"), None);
 }

@@ -4,18 +4,23 @@
 
 pub mod aws;
 pub mod contract;
+pub mod fake_graph;
 pub mod fake_llm;
+pub mod fake_smtp;
+pub mod fake_telegram;
 pub mod lambda;
 pub mod queues;
 pub mod receiver;
 
+use fake_graph::FakeGraph;
 use fake_llm::FakeLlm;
+use fake_telegram::FakeTelegram;
 use receiver::Receiver;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 use switchboard::local_settings::LocalSettings;
 use switchboard::serve::{self, Running};
@@ -51,6 +56,10 @@ pub struct TestApp {
     pub llm: FakeLlm,
     /// A webhook receiver on loopback, answering 200 until told otherwise.
     pub hooks: Receiver,
+    /// Meta's Graph API and Telegram's Bot API, faked on loopback; the app's provider settings
+    /// point at them.
+    pub graph: FakeGraph,
+    pub telegram: FakeTelegram,
     /// The queues this app's workers consume.
     workers: Vec<QueueName>,
     stop: Option<oneshot::Sender<()>>,
@@ -88,10 +97,15 @@ pub async fn start_in(data_dir: &Path, settings: &[(&str, &str)]) -> TestApp {
 }
 
 async fn start_with(data_dir: &Path, settings: &[(&str, &str)], workers: &[QueueName]) -> TestApp {
-    let vars: HashMap<String, String> = settings
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let (graph, telegram) = (FakeGraph::start().await, FakeTelegram::start().await);
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("WHATSAPP_API_BASE_URL".to_string(), graph.base_url.clone()),
+        (
+            "TELEGRAM_API_BASE_URL".to_string(),
+            telegram.base_url.clone(),
+        ),
+    ]);
+    vars.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let env = move |k: &str| vars.get(k).cloned();
     let local = LocalSettings {
         addr: "127.0.0.1:0".parse().expect("addr"),
@@ -134,6 +148,8 @@ async fn start_with(data_dir: &Path, settings: &[(&str, &str)], workers: &[Queue
         data_dir: data_dir.to_path_buf(),
         llm: FakeLlm::start().await,
         hooks: Receiver::start(Receiver::ok()).await,
+        graph,
+        telegram,
         workers: workers.to_vec(),
         stop: Some(stop),
         _dir: None,
@@ -303,7 +319,12 @@ impl TestApp {
 
     /// The AI's messages in a chat of the sandbox account, newest first.
     pub async fn replies(&self, chat: &str) -> Vec<Value> {
-        self.messages(&self.sandbox_id, chat)
+        self.replies_of(&self.sandbox_id, chat).await
+    }
+
+    /// The AI's messages in a chat of an account, newest first.
+    pub async fn replies_of(&self, account: &str, chat: &str) -> Vec<Value> {
+        self.messages(account, chat)
             .await
             .into_iter()
             .filter(|m| m["origin"] == "ai")
@@ -313,11 +334,17 @@ impl TestApp {
     /// Waits until `n` of the AI's messages in a chat of the sandbox account are sent; returns
     /// all of them.
     pub async fn wait_sent_replies(&self, chat: &str, n: usize) -> Vec<Value> {
+        self.wait_sent_replies_of(&self.sandbox_id, chat, n).await
+    }
+
+    /// Waits until `n` of the AI's messages in a chat of an account are sent; returns all of
+    /// them.
+    pub async fn wait_sent_replies_of(&self, account: &str, chat: &str, n: usize) -> Vec<Value> {
         eventually(
             Duration::from_secs(15),
             &format!("{n} sent replies"),
             || async {
-                let r = self.replies(chat).await;
+                let r = self.replies_of(account, chat).await;
                 (r.iter().filter(|m| m["status"] == "sent").count() >= n).then_some(r)
             },
         )
@@ -411,6 +438,7 @@ pub struct ServerProcess {
     pub child: Child,
     pub base: String,
     pub stdout: String,
+    stderr: PathBuf,
 }
 
 impl ServerProcess {
@@ -419,6 +447,8 @@ impl ServerProcess {
         let port = free_port();
         let out = data_dir.with_extension(format!("stdout-{port}"));
         let file = std::fs::File::create(&out).expect("stdout file");
+        let err = data_dir.with_extension(format!("stderr-{port}"));
+        let err_file = std::fs::File::create(&err).expect("stderr file");
         let mut cmd = Command::new(switchboard_binary());
         cmd.arg("serve")
             .env_clear()
@@ -426,7 +456,7 @@ impl ServerProcess {
             .env("SWITCHBOARD_DATA_DIR", data_dir)
             .env("RUST_LOG", "warn")
             .stdout(file)
-            .stderr(Stdio::null());
+            .stderr(err_file);
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
@@ -459,7 +489,13 @@ impl ServerProcess {
             child,
             base,
             stdout,
+            stderr: err,
         }
+    }
+
+    /// What the server logged (warnings and errors), to show when a test fails.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
     /// The token printed on the line after `label`.

@@ -21,7 +21,8 @@ async fn account_lifecycle_with_a_token_shown_once_and_rotated() {
     let token = str_at(&created, "token");
     assert_eq!(
         created["provider_config"],
-        json!({"phone_number_id": "123", "has_access_token": true, "has_app_secret": true, "has_verify_token": false})
+        json!({"phone_number_id": "123", "has_access_token": true, "has_app_secret": true, "has_verify_token": true}),
+        "a verify token is made up when none is given"
     );
 
     let (status, got) = app.get(&format!("/v1/accounts/{id}"), &app.admin).await;

@@ -341,3 +341,163 @@ async fn a_poison_record_goes_to_the_dead_letter_queue_without_holding_back_its_
     );
     fanout.stop().await;
 }
+
+/// A provider webhook through `ingest`, as Meta sends it: signed over its raw bytes.
+fn whatsapp_event(account: &str, notification: &Value, app_secret: &str) -> Value {
+    use hmac::Mac;
+    let body = notification.to_string();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(app_secret.as_bytes()).expect("key");
+    mac.update(body.as_bytes());
+    let signature: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let path = format!("/v1/ingest/whatsapp/{account}");
+    let mut event = sample("ingest/post-whatsapp.json");
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["pathParameters"]["proxy"] = json!(format!("whatsapp/{account}"));
+    event["headers"]["content-length"] = json!(body.len().to_string());
+    event["headers"]["x-hub-signature-256"] = json!(format!("sha256={signature}"));
+    event["body"] = json!(body);
+    event
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_whatsapp_notification_through_the_functions_is_answered_on_the_graph_api_and_read()
+ {
+    use switchboard_tests::fake_graph::{ACCESS_TOKEN, FakeGraph};
+    let d = aws::deployment(3).await;
+    let graph = FakeGraph::start().await;
+    let mut env = function_env(&d, &aws::endpoint());
+    env.push(("WHATSAPP_API_BASE_URL".into(), graph.base_url.clone()));
+    let api = Function::start("api", &env).await;
+    let ingest = Function::start("ingest", &env).await;
+    let ai_reply = Function::start("ai-reply", &env).await;
+    let outbound = Function::start("outbound", &env).await;
+    let admin = admin_token();
+    let call = |method: &'static str, path: String, body: Option<Value>| {
+        let (api, admin) = (&api, admin.clone());
+        async move {
+            http_answer(
+                api.invoke(http_event(
+                    "api/post-account.json",
+                    method,
+                    &path,
+                    &admin,
+                    body.as_ref(),
+                ))
+                .await,
+            )
+        }
+    };
+    let app_secret = "lambda-app-secret";
+    let (status, account) = call(
+        "POST",
+        "/v1/accounts".into(),
+        Some(
+            json!({"name": "Bike shop", "provider": "whatsapp_cloud", "provider_config": {
+            "phone_number_id": "106540352242922", "access_token": ACCESS_TOKEN,
+            "app_secret": app_secret}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{account}");
+    let account_id = account["id"].as_str().expect("id").to_string();
+    let (status, body) = call(
+        "PUT",
+        "/v1/ai/global".into(),
+        Some(json!({"enabled": true, "echo_mode": true, "reply_delay_seconds": 0})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // The sample notification, for this account, signed with its app secret (sealed by `api`
+    // with KMS, opened by `ingest`).
+    let sample_event = sample("ingest/post-whatsapp.json");
+    let notification: Value =
+        serde_json::from_str(sample_event["body"].as_str().expect("body")).expect("json");
+    let text =
+        notification["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"].clone();
+    let (status, taken) = http_answer(
+        ingest
+            .invoke(whatsapp_event(&account_id, &notification, app_secret))
+            .await,
+    );
+    assert_eq!(status, 200, "{taken}");
+    assert_eq!(taken["messages"], 1);
+    let (status, refused) = http_answer(
+        ingest
+            .invoke(whatsapp_event(&account_id, &notification, "wrong"))
+            .await,
+    );
+    assert_eq!(status, 401, "{refused}");
+
+    let [replies, sends, _] = sources(&d).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while graph.sends().is_empty() {
+        assert!(Instant::now() < deadline, "no send reached the Graph API");
+        let handed = replies.pump(&ai_reply).await + sends.pump(&outbound).await;
+        if handed == 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let sent = graph.sends().remove(0);
+    assert_eq!(
+        sent.authorization.as_deref(),
+        Some(format!("Bearer {ACCESS_TOKEN}").as_str()),
+        "the access token sealed by api (KMS) opens in outbound"
+    );
+    assert_eq!(sent.body["to"], "16505551234");
+    assert_eq!(sent.body["text"]["body"], text);
+
+    // The send settles in the same run; then Meta says it was read.
+    let chat = "16505551234@s.whatsapp.net";
+    let reply = loop {
+        let (_, listed) = call(
+            "GET",
+            format!("/v1/accounts/{account_id}/chats/{chat}/messages"),
+            None,
+        )
+        .await;
+        let reply = listed["items"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["from_me"] == true).cloned());
+        if let Some(r) = reply.filter(|r| r["status"] == "sent") {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "the reply was not settled");
+        sends.pump(&outbound).await;
+    };
+    let wamid = reply["provider_message_id"].as_str().expect("wamid");
+    let status_notification = json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398",
+        "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "statuses": [{"id": wamid, "status": "read", "timestamp": "1749893420", "recipient_id": "16505551234"}]}}]}]});
+    let (status, taken) = http_answer(
+        ingest
+            .invoke(whatsapp_event(
+                &account_id,
+                &status_notification,
+                app_secret,
+            ))
+            .await,
+    );
+    assert_eq!(status, 200, "{taken}");
+    let (_, listed) = call(
+        "GET",
+        format!("/v1/accounts/{account_id}/chats/{chat}/messages"),
+        None,
+    )
+    .await;
+    let reply = listed["items"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["from_me"] == true).cloned())
+        .expect("the reply");
+    assert_eq!(reply["status"], "read", "{reply}");
+    for f in [api, ingest, ai_reply, outbound] {
+        f.stop().await;
+    }
+}

@@ -40,11 +40,20 @@ TEMPLATE = ROOT / "infra" / "template.yaml"
 EVENTS = ROOT / "events"
 
 # Job kinds each SQS consumer's queue carries (serde tag `kind`), and their required fields.
-JOB_KINDS = {"ai-reply": {"reply"}, "outbound": {"send"}, "webhook-fanout": {"event", "deliver"}}
+JOB_KINDS = {
+    "ai-reply": {"reply"},
+    "outbound": {"send", "typing", "status", "lease_end"},
+    # "deliver" is the delivery job's name in queues written before it became "deliver_webhook".
+    "webhook-fanout": {"event", "deliver_webhook", "deliver"},
+}
 JOB_FIELDS = {
     "reply": {"account_id", "chat_id", "message_id"},
     "send": {"account_id", "chat_id", "message_id"},
+    "typing": {"account_id", "chat_id"},
+    "status": {"account_id", "report", "attempt"},
+    "lease_end": {"account_id", "chat_id", "message_id", "until"},
     "event": {"id", "type", "created_at", "account_id", "data"},
+    "deliver_webhook": {"webhook_id", "event", "attempt"},
     "deliver": {"webhook_id", "event", "attempt"},
 }
 EVENT_TYPES = {

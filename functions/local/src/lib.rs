@@ -2,5 +2,6 @@
 //! shared by the binary and the system tests.
 
 pub mod local_settings;
+pub mod on_aws;
 pub mod serve;
 pub mod wiring;

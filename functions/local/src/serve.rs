@@ -190,6 +190,9 @@ impl Running {
 pub async fn run() -> Result<()> {
     let env = |name: &str| std::env::var(name).ok();
     let local = LocalSettings::from_env(&env)?;
+    if crate::on_aws::configured(&env) {
+        return run_on_aws(&local, &env).await;
+    }
     let running = start(&local, &env, shutdown_signal()).await?;
     let (admin_token, expires) = running
         .state
@@ -218,6 +221,23 @@ pub async fn run() -> Result<()> {
         ),
     }
     running.wait().await
+}
+
+/// `serve` against a deployment's table, queues and key.
+async fn run_on_aws(local: &LocalSettings, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+    let (state, addr, served) = crate::on_aws::start(local, env).await?;
+    let (admin_token, expires) = state
+        .admin_tokens
+        .mint("admin", state.clock.now(), Duration::from_secs(12 * 3600))
+        .map_err(|e| anyhow::anyhow!("minting an admin token: {e}"))?;
+    println!("Switchboard is listening on http://{addr}, on the AWS backends");
+    println!("  API document: http://{addr}/openapi.json");
+    println!("  table:        {}", env("TABLE_NAME").unwrap_or_default());
+    println!(
+        "  admin token (expires {}):\n    {admin_token}",
+        expires.to_rfc3339()
+    );
+    served.until(shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

@@ -23,6 +23,11 @@ pub fn settings(
 ) -> Result<(Settings, Keyring)> {
     let secrets = LocalSecrets::load_or_generate(&local.data_dir, env)?;
     let source = secrets.source();
+    // Providers are told to call back where this process listens, unless the operator says
+    // where it is reached from outside.
+    let listening = format!("http://{}", local.addr);
+    let source =
+        |name: &str| source(name).or_else(|| (name == "PUBLIC_API_URL").then(|| listening.clone()));
     let settings = Settings::from_env(&source, true)?;
     let keyring = Keyring::from_base64(
         &secrets

@@ -1,6 +1,7 @@
 //! Adapters on AWS: the store on DynamoDB (one table), the job queues on SQS, the cipher on
 //! KMS. Every client is built once per process and shared; every call is bounded by a timeout.
 
+pub mod consumer;
 pub mod dynamo;
 pub mod kms;
 pub mod sdk;

@@ -22,6 +22,11 @@ impl SqsQueue {
         Self { client, settings }
     }
 
+    /// The SQS client, for a consumer on the same connection.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     async fn send_batch(&self, url: &str, jobs: &[OutgoingJob]) -> Result<(), QueueError> {
         let mut entries: Vec<SendMessageBatchRequestEntry> = Vec::with_capacity(jobs.len());
         for (i, job) in jobs.iter().enumerate() {
@@ -57,8 +62,10 @@ impl SqsQueue {
     }
 }
 
+/// SQS delays in whole seconds: a part of a second rounds up, so a job that must wait (a pace,
+/// a debounce) never comes back before it may run.
 fn delay_seconds(job: &OutgoingJob) -> i32 {
-    job.delay.min(MAX_QUEUE_DELAY).as_secs() as i32
+    job.delay.min(MAX_QUEUE_DELAY).as_millis().div_ceil(1000) as i32
 }
 
 #[async_trait]

@@ -202,6 +202,10 @@ mod tests {
     use super::*;
     use crate::resolve::EnvAi;
 
+    fn url(u: &str) -> crate::domain::validation::HttpUrl {
+        crate::domain::validation::HttpUrl::parse("u", u).expect("url")
+    }
+
     fn settings() -> Settings {
         Settings {
             admin_jwt_secret: SecretString::from("0123456789abcdef0123456789abcdef"),
@@ -211,6 +215,12 @@ mod tests {
             allow_private_network_urls: true,
             env_ai: EnvAi::default(),
             webhooks: Default::default(),
+            providers: crate::settings::ProviderSettings {
+                public_api_url: None,
+                whatsapp_api_base_url: url("https://graph.facebook.com"),
+                whatsapp_api_version: "v23.0".into(),
+                telegram_api_base_url: url("https://api.telegram.org"),
+            },
         }
     }
 

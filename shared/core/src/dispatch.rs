@@ -4,7 +4,7 @@
 use crate::jobs::{Job, JobFailure};
 use crate::services::Services;
 use crate::usecases::send::{self, AiReply};
-use crate::usecases::{reply, webhook_delivery};
+use crate::usecases::{outbox, reply, statuses, typing, webhook_delivery};
 
 /// Runs one delivered job body.
 pub async fn run(services: &Services, body: &str) -> Result<(), JobFailure> {
@@ -21,13 +21,30 @@ pub async fn run(services: &Services, body: &str) -> Result<(), JobFailure> {
             message_id,
             ai_log_id,
             withdraw_if_newer,
+            attempt,
         } => {
             let reply = ai_log_id.as_ref().map(|log| AiReply {
                 log,
                 withdraw_if_newer,
             });
-            send::send_queued(services, &account_id, &chat_id, &message_id, reply).await
+            send::send_queued(services, &account_id, &chat_id, &message_id, reply, attempt).await
         }
+        Job::Typing {
+            account_id,
+            chat_id,
+            replying_to,
+        } => Ok(typing::show(services, &account_id, &chat_id, replying_to.as_deref()).await?),
+        Job::Status {
+            account_id,
+            report,
+            attempt,
+        } => Ok(statuses::apply(services, &account_id, report, attempt).await?),
+        Job::LeaseEnd {
+            account_id,
+            message_id,
+            until,
+            ..
+        } => Ok(outbox::end_lease(services, &account_id, &message_id, until).await?),
         Job::Event(event) => webhook_delivery::fan_out(services, &event).await,
         Job::DeliverWebhook(delivery) => webhook_delivery::attempt(services, delivery).await,
     }

@@ -5,11 +5,13 @@
 use crate::domain::chat::ChatJid;
 use crate::domain::event::Event;
 use crate::domain::ids::{AccountId, AiLogId, MessageId};
+use crate::domain::inbound::StatusReport;
 use crate::domain::message::Message;
 use crate::domain::webhook::WebhookDelivery;
 use crate::error::AppError;
 use crate::ports::{OutgoingJob, QueueName, StoreError};
 use crate::services::Services;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -33,6 +35,31 @@ pub enum Job {
         /// An AI reply under debounce: withdrawn if a newer inbound message arrives first.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         withdraw_if_newer: bool,
+        /// Tries before this one that the provider asked to retry.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        attempt: u32,
+    },
+    /// Show "typing…" in a chat, timed to be visible when the reply arrives.
+    Typing {
+        account_id: AccountId,
+        chat_id: ChatJid,
+        /// The provider's id of the message being answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replying_to: Option<String>,
+    },
+    /// A provider's status report whose message was not found yet (the report outran the
+    /// answer to the send): looked at again.
+    Status {
+        account_id: AccountId,
+        report: StatusReport,
+        attempt: u32,
+    },
+    /// A relay phone's lease on a message ends: unless it reported, the message failed.
+    LeaseEnd {
+        account_id: AccountId,
+        chat_id: ChatJid,
+        message_id: MessageId,
+        until: DateTime<Utc>,
     },
     /// Hand an event to the webhook subscriptions that want it (a `DeliverWebhook` job each).
     Event(Event),
@@ -69,13 +96,23 @@ impl Job {
             message_id: message.id.clone(),
             ai_log_id,
             withdraw_if_newer,
+            attempt: 0,
         }
+    }
+
+    /// A send job that counts `tries` earlier tries (the others are left as they are).
+    pub fn tried(mut self, tries: u32) -> Self {
+        if let Job::Send { attempt, .. } = &mut self {
+            *attempt = tries;
+        }
+        self
     }
 
     pub fn queue(&self) -> QueueName {
         match self {
             Job::Reply { .. } => QueueName::AiReply,
-            Job::Send { .. } => QueueName::Outbound,
+            Job::Send { .. } | Job::Typing { .. } | Job::LeaseEnd { .. } => QueueName::Outbound,
+            Job::Status { .. } => QueueName::Outbound,
             Job::Event(_) | Job::DeliverWebhook(_) => QueueName::Webhook,
         }
     }
@@ -89,6 +126,10 @@ impl Job {
     pub fn after(self, delay: Duration) -> (Self, Duration) {
         (self, delay)
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// How a job run ended, for the queue: done (delete it), retry later, or never retry.

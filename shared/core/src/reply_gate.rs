@@ -57,6 +57,7 @@ pub fn gate(facts: Facts<'_>, effective: &EffectiveAi, now: DateTime<Utc>) -> De
     let inbound = facts.inbound;
     let message = MessageFacts {
         from_me: inbound.from_me,
+        from_bot: inbound.from_bot,
         has_text: inbound
             .text
             .as_deref()

@@ -10,6 +10,7 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MessageFacts {
     pub from_me: bool,
+    pub from_bot: bool,
     pub has_text: bool,
     /// The account is mentioned, or the message replies to one of the account's messages.
     pub addresses_account: bool,
@@ -19,6 +20,7 @@ impl MessageFacts {
     /// A text from the other party that addresses the account: what `effective` reports on.
     pub const HYPOTHETICAL_TEXT: MessageFacts = MessageFacts {
         from_me: false,
+        from_bot: false,
         has_text: true,
         addresses_account: true,
     };
@@ -27,6 +29,7 @@ impl MessageFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SkipReason {
     FromMe,
+    FromBot,
     Disabled(Source),
     Blocked,
     ChatTypeOff(ChatType),
@@ -49,6 +52,7 @@ impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SkipReason::FromMe => f.write_str("message is from the account itself"),
+            SkipReason::FromBot => f.write_str("message is from a bot"),
             SkipReason::Disabled(Source::Chat) => f.write_str("AI is disabled for this chat"),
             SkipReason::Disabled(Source::Account) => f.write_str("AI is disabled for this account"),
             SkipReason::Disabled(_) => f.write_str("AI is disabled globally"),
@@ -82,8 +86,9 @@ impl fmt::Display for SkipReason {
     }
 }
 
-/// Applies the rules in the contract's order: sender, enabled levels, block, chat type, text,
-/// key; then the pause after a human reply and the group mention rule.
+/// Applies the rules in the contract's order: sender (not the account, not a bot), enabled
+/// levels, block, chat type, text, key; then the pause after a human reply and the group
+/// mention rule.
 pub fn decide(
     effective: &EffectiveAi,
     chat: &Chat,
@@ -92,6 +97,9 @@ pub fn decide(
 ) -> Result<(), SkipReason> {
     if message.from_me {
         return Err(SkipReason::FromMe);
+    }
+    if message.from_bot {
+        return Err(SkipReason::FromBot);
     }
     if !effective.enabled.value {
         return Err(SkipReason::Disabled(effective.enabled.source));
@@ -148,6 +156,7 @@ mod tests {
 
     const TEXT: MessageFacts = MessageFacts {
         from_me: false,
+        from_bot: false,
         has_text: true,
         addresses_account: false,
     };
@@ -170,6 +179,14 @@ mod tests {
         assert_eq!(
             decide(&effective(on.clone()), &private, from_me, now),
             Err(SkipReason::FromMe)
+        );
+        let bot = MessageFacts {
+            from_bot: true,
+            ..TEXT
+        };
+        assert_eq!(
+            decide(&effective(on.clone()), &private, bot, now).map_err(|r| r.to_string()),
+            Err("message is from a bot".to_string())
         );
 
         let off = AiSettings {

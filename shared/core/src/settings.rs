@@ -30,6 +30,56 @@ pub struct Settings {
     pub allow_private_network_urls: bool,
     pub env_ai: EnvAi,
     pub webhooks: WebhookSettings,
+    pub providers: ProviderSettings,
+}
+
+/// Where this deployment and the providers' APIs are: the operator's settings, not user input,
+/// so they are not subject to the URL guard.
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    /// This deployment's public base URL (`PUBLIC_API_URL`), for the webhook URLs providers are
+    /// given and for links; `None` when it is not set and the deployment has no default.
+    pub public_api_url: Option<HttpUrl>,
+    pub whatsapp_api_base_url: HttpUrl,
+    /// Used unless an account names its own `api_version`.
+    pub whatsapp_api_version: String,
+    pub telegram_api_base_url: HttpUrl,
+}
+
+impl ProviderSettings {
+    fn from_env(env: &dyn EnvSource) -> Result<Self, SettingsError> {
+        let url = |name: &'static str, default: &str| -> Result<HttpUrl, SettingsError> {
+            let value = env.var(name).unwrap_or_else(|| default.to_string());
+            HttpUrl::parse(name, value.trim_end_matches('/')).map_err(|e| bad(name, e.message))
+        };
+        let public_api_url = match env.var("PUBLIC_API_URL") {
+            Some(v) => Some(
+                HttpUrl::parse("PUBLIC_API_URL", v.trim_end_matches('/'))
+                    .map_err(|e| bad("PUBLIC_API_URL", e.message))?,
+            ),
+            None => None,
+        };
+        let version = env
+            .var("WHATSAPP_API_VERSION")
+            .unwrap_or_else(|| "v23.0".to_string());
+        let plausible = version.strip_prefix('v').is_some_and(|n| {
+            n.split('.').count() == 2
+                && n.split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if !plausible {
+            return Err(bad(
+                "WHATSAPP_API_VERSION",
+                format!("expected a Graph API version such as v23.0, got `{version}`"),
+            ));
+        }
+        Ok(Self {
+            public_api_url,
+            whatsapp_api_base_url: url("WHATSAPP_API_BASE_URL", "https://graph.facebook.com")?,
+            whatsapp_api_version: version,
+            telegram_api_base_url: url("TELEGRAM_API_BASE_URL", "https://api.telegram.org")?,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +190,7 @@ impl Settings {
                 model_name: env.var("AI_MODEL"),
             },
             webhooks: WebhookSettings::from_env(env)?,
+            providers: ProviderSettings::from_env(env)?,
         })
     }
 }
@@ -181,6 +232,48 @@ mod tests {
             true,
         );
         assert_eq!(e.err().map(|e| e.variable), Some("OPENAI_BASE_URL"));
+        let e = Settings::from_env(
+            &env(&[("ADMIN_JWT_SECRET", SECRET), ("WHATSAPP_API_VERSION", "23")]),
+            true,
+        );
+        assert_eq!(e.err().map(|e| e.variable), Some("WHATSAPP_API_VERSION"));
+        let e = Settings::from_env(
+            &env(&[
+                ("ADMIN_JWT_SECRET", SECRET),
+                ("PUBLIC_API_URL", "example.com"),
+            ]),
+            true,
+        );
+        assert_eq!(e.err().map(|e| e.variable), Some("PUBLIC_API_URL"));
+    }
+
+    #[test]
+    fn provider_settings_default_to_the_providers_apis() {
+        let s = Settings::from_env(
+            &env(&[
+                ("ADMIN_JWT_SECRET", SECRET),
+                ("PUBLIC_API_URL", "https://hooks.example.com/"),
+            ]),
+            false,
+        )
+        .expect("valid");
+        let p = &s.providers;
+        assert_eq!(
+            p.whatsapp_api_base_url.as_str(),
+            "https://graph.facebook.com/"
+        );
+        assert_eq!(p.whatsapp_api_version, "v23.0");
+        assert_eq!(
+            p.telegram_api_base_url.as_str(),
+            "https://api.telegram.org/"
+        );
+        assert_eq!(
+            p.public_api_url.as_ref().map(|u| u.as_str()),
+            Some("https://hooks.example.com/")
+        );
+        let unset =
+            Settings::from_env(&env(&[("ADMIN_JWT_SECRET", SECRET)]), false).expect("valid");
+        assert_eq!(unset.providers.public_api_url, None);
     }
 
     #[test]

@@ -96,6 +96,17 @@ CREATE TABLE webhook_attempts (
 );
 CREATE INDEX webhook_attempts_by_webhook ON webhook_attempts (webhook_id, seq);
 "#,
+    r#"
+-- A relay phone's outbox: where its queued messages wait, and its lease on those it took.
+CREATE TABLE outbox (
+    account_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    chat_id TEXT NOT NULL,
+    lease_until TEXT,                      -- NULL: waiting; else leased until then (RFC 3339)
+    PRIMARY KEY (account_id, message_id)
+);
+CREATE INDEX outbox_waiting ON outbox (account_id, message_id) WHERE lease_until IS NULL;
+"#,
 ];
 
 /// Brings the schema up to date; returns the version found (0: a new database).

@@ -97,6 +97,22 @@ impl UrlGuard {
         self.check(&ip.to_string(), ip)
     }
 
+    /// Resolves `host` and checks every address it has, for a client that resolves on its own
+    /// (SMTP). The client resolves again when it connects, so a name that changes its address
+    /// within that moment is not caught here; HTTP clients resolve through the guard itself.
+    pub async fn check_host(&self, host: &str, port: u16) -> Result<(), String> {
+        if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
+            return self.check(host, ip).map_err(|r| r.to_string());
+        }
+        let addrs = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?;
+        for addr in addrs {
+            self.check(host, addr.ip()).map_err(|r| r.to_string())?;
+        }
+        Ok(())
+    }
+
     /// An HTTP client that resolves through the guard and follows no redirects (a redirect
     /// could lead anywhere).
     pub fn client_builder(&self) -> reqwest::ClientBuilder {

@@ -39,3 +39,42 @@ pub async fn read_at_most(
     }
     Ok(Some(bytes))
 }
+
+/// The whole exchange with a provider's API is cut at this.
+pub const PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// A client for the providers' own APIs (the Graph API, Telegram's Bot API): the operator's
+/// addresses, not user input, so not behind the URL guard; no redirects, bounded in time.
+pub fn operator_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .timeout(PROVIDER_TIMEOUT)
+        .pool_idle_timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// `Retry-After` in seconds, when an answer gives it so.
+pub fn retry_after(response: &reqwest::Response) -> Option<std::time::Duration> {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(std::time::Duration::from_secs)
+}
+
+/// Why a request got no answer, as a provider failure worth retrying.
+pub fn unanswered(e: &reqwest::Error) -> switchboard_core::ports::ProviderError {
+    let reason = if e.is_timeout() {
+        format!("no answer within {} s", PROVIDER_TIMEOUT.as_secs())
+    } else {
+        format!("cannot reach the provider: {}", error_chain(e))
+    };
+    switchboard_core::ports::ProviderError::retry(reason)
+}

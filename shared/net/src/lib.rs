@@ -22,7 +22,7 @@ pub fn network(settings: &Settings) -> Result<Network, String> {
     let webhooks =
         WebhookClient::new(guard).map_err(|e| format!("building the webhook client: {e}"))?;
     Ok(Network {
-        providers: providers::all(),
+        providers: providers::all(&settings.providers, guard)?,
         llm: Arc::new(llm),
         webhooks: Arc::new(webhooks),
     })

@@ -1,10 +1,12 @@
 //! Accounts, with the hash of their token in the same item (read through the configuration
 //! cache), and the cascade that deletes an account with everything it owns.
 
-use super::item::{self, Item, data, get_s, json, key, parse_all, s};
+use super::item::{self, Item, data, get_s, json, key, s};
 use super::keys::{self, ACCOUNT_SK, ACCOUNTS, GSI1, GSI1PK, GSI1SK, PK, SK};
 use super::{DynamoStore, held, names, values};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
 use switchboard_core::domain::account::{Account, TokenHash};
 use switchboard_core::domain::ids::AccountId;
 use switchboard_core::domain::page::{Page, PageRequest};
@@ -12,8 +14,47 @@ use switchboard_core::ports::{AccountStore, StoreError};
 
 const TOKEN_HASH: &str = "token_hash";
 
+const LAST_SEEN: &str = "last_seen_at";
+
 pub(super) fn account_key(id: &AccountId) -> Item {
     key(keys::account(id), ACCOUNT_SK)
+}
+
+/// The account of an item: `data`, with the time its phone was last seen (an attribute
+/// updated in place) laid over it.
+pub(super) fn account_from(row: &Item) -> Result<Account, StoreError> {
+    let mut account: Account = data(row)?;
+    if let Some(seen) = get_s(row, LAST_SEEN) {
+        account.last_seen_at = Some(item::parse_timestamp(seen)?);
+    }
+    Ok(account)
+}
+
+impl DynamoStore {
+    /// One conditional update of an account's item, which the configuration cache forgets
+    /// first; whether its condition held.
+    async fn update_account(
+        &self,
+        id: &AccountId,
+        update: &str,
+        condition: &str,
+        name: (&str, &str),
+        value: AttributeValue,
+    ) -> Result<bool, StoreError> {
+        self.forget_config(&account_key(id));
+        held(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(account_key(id)))
+                .update_expression(update)
+                .condition_expression(condition)
+                .set_expression_attribute_names(names([name]))
+                .set_expression_attribute_values(values([(":t", value)]))
+                .send()
+                .await,
+        )
+    }
 }
 
 #[async_trait]
@@ -44,7 +85,7 @@ impl AccountStore for DynamoStore {
         self.get(account_key(id))
             .await?
             .as_ref()
-            .map(data)
+            .map(account_from)
             .transpose()
     }
 
@@ -56,7 +97,7 @@ impl AccountStore for DynamoStore {
             )
             .await?;
         Ok(Page::from_overfetch(
-            parse_all(&items)?,
+            items.iter().map(account_from).collect::<Result<_, _>>()?,
             page.limit,
             |a: &Account| a.id.to_string(),
         ))
@@ -104,6 +145,9 @@ impl AccountStore for DynamoStore {
                 self.delete_all(inside).await?;
             }
         }
+        // A relay phone's outbox.
+        let outbox = self.partition_keys(&keys::outbox(id)).await?;
+        self.delete_all(outbox).await?;
         let webhooks = self
             .query_all(
                 self.query()
@@ -129,18 +173,23 @@ impl AccountStore for DynamoStore {
     }
 
     async fn set_token_hash(&self, id: &AccountId, token: &TokenHash) -> Result<bool, StoreError> {
-        self.forget_config(&account_key(id));
-        held(
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(account_key(id)))
-                .update_expression("SET token_hash = :t")
-                .condition_expression("attribute_exists(pk)")
-                .set_expression_attribute_values(values([(":t", s(&token.0))]))
-                .send()
-                .await,
+        let update = "SET #t = :t";
+        let exists = "attribute_exists(pk)";
+        self.update_account(id, update, exists, ("#t", TOKEN_HASH), s(&token.0))
+            .await
+    }
+
+    async fn mark_seen(&self, id: &AccountId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        // Only forward, and only on an account that exists.
+        self.update_account(
+            id,
+            "SET #l = :t",
+            "attribute_exists(pk) AND (attribute_not_exists(#l) OR #l < :t)",
+            ("#l", LAST_SEEN),
+            s(item::timestamp(&at)),
         )
+        .await
+        .map(|_| ())
     }
 
     /// From the configuration cache: a rotated token stops working here at once, and in other
@@ -160,6 +209,6 @@ impl AccountStore for DynamoStore {
         let Some(hash) = get_s(&row, TOKEN_HASH) else {
             return Ok(None);
         };
-        Ok(Some((data(&row)?, TokenHash(hash.to_string()))))
+        Ok(Some((account_from(&row)?, TokenHash(hash.to_string()))))
     }
 }

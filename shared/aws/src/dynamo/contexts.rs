@@ -2,7 +2,7 @@
 //! newest messages) beside the configuration, which comes from the cache or one BatchGetItem.
 //! The send job's: one BatchGetItem.
 
-use super::accounts::account_key;
+use super::accounts::{account_from, account_key};
 use super::ai_logs::log_key;
 use super::ai_settings::{account_settings_key, global_key, settings_of};
 use super::chats::{chat_from, chat_key};
@@ -82,7 +82,7 @@ impl ContextStore for DynamoStore {
             }
         };
         Ok(ReplyContext {
-            account: account_row.as_ref().map(item::data).transpose()?,
+            account: account_row.as_ref().map(account_from).transpose()?,
             message: message_row.as_ref().map(message_from).transpose()?,
             decided,
             chat: chat_row
@@ -114,7 +114,7 @@ impl ContextStore for DynamoStore {
         Ok(SendContext {
             account: take_item(&mut found, &keys[0])
                 .as_ref()
-                .map(item::data)
+                .map(account_from)
                 .transpose()?,
             message: take_item(&mut found, &keys[1])
                 .as_ref()

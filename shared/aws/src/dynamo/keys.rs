@@ -74,3 +74,16 @@ pub const ATTEMPT_PREFIX: &str = "T#";
 
 /// Past every id character: an open upper bound in a key condition.
 pub const HIGHEST: &str = "~";
+
+/// A relay phone's outbox: `Q#{message}` while a message waits, `L#{message}` once leased.
+pub fn outbox(account: &AccountId) -> String {
+    format!("O#{account}")
+}
+pub const WAITING_PREFIX: &str = "Q#";
+pub const LEASED_PREFIX: &str = "L#";
+
+/// The state of a pace: its GCRA's theoretical arrival time.
+pub fn rate(key: &str) -> String {
+    format!("R#{key}")
+}
+pub const RATE_SK: &str = "R";

@@ -10,6 +10,8 @@ mod contexts;
 pub mod item;
 pub mod keys;
 mod messages;
+mod outbox;
+mod rates;
 mod replies;
 pub mod schema;
 mod webhooks;

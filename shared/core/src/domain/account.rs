@@ -13,6 +13,9 @@ pub struct Account {
     pub provider_config: StoredProviderConfig,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When a relay phone last polled its outbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at: Option<DateTime<Utc>>,
 }
 
 /// SHA-256 of an account token, hex-encoded: all the store ever holds of a token.

@@ -61,6 +61,16 @@ impl ChatJid {
     pub fn as_str(&self) -> &str {
         &self.jid
     }
+
+    /// The part before `@`: the phone number, group or chat id in the channel's own terms.
+    pub fn user(&self) -> &str {
+        self.jid.split_once('@').map_or("", |(user, _)| user)
+    }
+
+    /// The part after `@`, which names the channel (`s.whatsapp.net`, `telegram.group` ...).
+    pub fn server(&self) -> &str {
+        self.jid.split_once('@').map_or("", |(_, server)| server)
+    }
 }
 
 /// The servers Switchboard knows, with the chat type each one means and what its user part
@@ -68,20 +78,31 @@ impl ChatJid {
 fn classify(server: &str, user: &str) -> Result<ChatType, String> {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let signed_digits = |s: &str| digits(s.strip_prefix('-').unwrap_or(s));
+    let alphanumeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
     let (kind, ok) = match server {
         "s.whatsapp.net" | "lid" => (ChatType::Private, digits(user)),
-        // Older group ids are `<creator>-<timestamp>`.
+        // Older group ids are `<creator>-<timestamp>`; the Cloud API's are opaque letters and
+        // digits.
         "g.us" => (
             ChatType::Group,
-            user.split('-').all(digits) && user.split('-').count() <= 2,
+            (user.split('-').all(digits) && user.split('-').count() <= 2) || alphanumeric(user),
         ),
         "newsletter" => (ChatType::Channel, digits(user)),
         "telegram" => (ChatType::Private, signed_digits(user)),
         "telegram.group" => (ChatType::Group, signed_digits(user)),
         "telegram.channel" => (ChatType::Channel, signed_digits(user)),
+        // A relay phone's SMS conversations and its app's contacts.
+        "sms" => (ChatType::Private, digits(user)),
+        "pchat" => (
+            ChatType::Private,
+            !user.is_empty()
+                && user
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'),
+        ),
         _ => {
             return Err(format!(
-                "unknown chat server `{server}`: expected s.whatsapp.net, lid, g.us, newsletter, telegram, telegram.group or telegram.channel"
+                "unknown chat server `{server}`: expected s.whatsapp.net, lid, g.us, newsletter, telegram, telegram.group, telegram.channel, sms or pchat"
             ));
         }
     };
@@ -227,6 +248,13 @@ mod tests {
         assert_eq!(t("120363111111111111@newsletter"), Ok(ChatType::Channel));
         assert_eq!(t("42@telegram"), Ok(ChatType::Private));
         assert_eq!(t("-100123@telegram.group"), Ok(ChatType::Group));
+        assert_eq!(
+            t("Y2FwaV9ncm91cDoxNzA1NTU1MDEzOToxMjAzNjM0MDQ2OTQyMzM4MjAZD@g.us"),
+            Ok(ChatType::Group),
+            "a Cloud API group id"
+        );
+        assert_eq!(t("15551234567@sms"), Ok(ChatType::Private));
+        assert_eq!(t("ana.b-7@pchat"), Ok(ChatType::Private));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use super::chat::ChatJid;
 use super::message::MessageStatus;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 /// A normalized inbound message, already checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,10 +21,12 @@ pub struct Inbound {
     pub push_name: Option<String>,
     pub mentions_me: bool,
     pub reply_to_message_id: Option<String>,
+    /// Written by a bot: stored, never answered (two bots must not talk in a loop).
+    pub from_bot: bool,
 }
 
 /// A provider's report on a message the account sent, found by the provider's id.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusReport {
     pub provider_message_id: String,
     /// `Sent`, `Delivered`, `Read` or `Failed`.

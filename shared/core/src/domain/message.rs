@@ -22,6 +22,36 @@ pub enum MessageStatus {
     Cancelled,
 }
 
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Received => "received",
+            MessageStatus::Queued => "queued",
+            MessageStatus::Sending => "sending",
+            MessageStatus::Sent => "sent",
+            MessageStatus::Delivered => "delivered",
+            MessageStatus::Read => "read",
+            MessageStatus::Failed => "failed",
+            MessageStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// The statuses an outbound message may move to `to` from: only forward along
+    /// `queued < sending < sent < delivered < read`, and never out of `failed` or `cancelled`
+    /// (a read message does not fail after). A late or repeated report then changes nothing.
+    pub fn forward_to(to: MessageStatus) -> &'static [MessageStatus] {
+        use MessageStatus::*;
+        match to {
+            Sending => &[Queued],
+            Sent => &[Queued, Sending],
+            Delivered => &[Queued, Sending, Sent],
+            Read => &[Queued, Sending, Sent, Delivered],
+            Failed => &[Queued, Sending, Sent, Delivered],
+            Received | Queued | Cancelled => &[],
+        }
+    }
+}
+
 /// Who wrote a message. Only a human of the account (from_me, not sent by Switchboard) pauses the
 /// AI in a chat; an echo of Switchboard's own sends does not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -51,6 +81,9 @@ pub struct Message {
     pub provider_message_id: Option<String>,
     pub push_name: Option<String>,
     pub mentions_me: bool,
+    /// Written by a bot (Telegram tells): never answered.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_bot: bool,
     pub reply_to_message_id: Option<String>,
     /// The client's key for a send request, to answer a retry with the first result.
     pub idempotency_key: Option<String>,
@@ -82,6 +115,7 @@ impl Message {
             provider_message_id: None,
             push_name: None,
             mentions_me: false,
+            from_bot: false,
             reply_to_message_id: None,
             idempotency_key: None,
             error: None,
@@ -169,6 +203,26 @@ mod tests {
         );
         m.status = status;
         m
+    }
+
+    #[test]
+    fn statuses_move_only_forward_and_never_out_of_a_final_one() {
+        use MessageStatus::*;
+        let order = [Queued, Sending, Sent, Delivered, Read];
+        for (i, to) in order.iter().enumerate() {
+            for (j, from) in order.iter().enumerate() {
+                assert_eq!(
+                    MessageStatus::forward_to(*to).contains(from),
+                    j < i,
+                    "{from:?} → {to:?}"
+                );
+            }
+        }
+        for to in [Sent, Delivered, Read, Failed] {
+            assert!(!MessageStatus::forward_to(to).contains(&Failed));
+            assert!(!MessageStatus::forward_to(to).contains(&Cancelled));
+        }
+        assert!(!MessageStatus::forward_to(Failed).contains(&Read));
     }
 
     #[test]

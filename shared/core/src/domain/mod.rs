@@ -3,6 +3,7 @@
 pub mod account;
 pub mod ai_log;
 pub mod ai_settings;
+pub mod channel;
 pub mod chat;
 pub mod event;
 pub mod ids;

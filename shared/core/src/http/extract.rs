@@ -59,6 +59,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// A body as raw bytes, for a provider whose signature covers them exactly; any content type.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|rejection: BytesRejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge {
+                        limit: MAX_PROVIDER_BODY_BYTES,
+                    }
+                } else {
+                    AppError::bad_request("unreadable_body", rejection.body_text())
+                }
+            })
+    }
+}
+
+/// Provider notifications may be larger than the API's bodies (Meta batches up to 3 MB).
+pub const MAX_PROVIDER_BODY_BYTES: usize = 4 * 1024 * 1024;
+
 /// Parses JSON, classifying errors the way the API promises and naming the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -177,7 +202,7 @@ impl FromRequestParts<AppState> for AccountCaller {
     }
 }
 
-/// The account named in the path (`{id}` or `{account_id}`), loaded, when the caller may act on
+/// The account named in the path (`{phone_id}`, `{account_id}` or `{id}`), loaded, when the caller may act on
 /// it: an admin on any account, an account token on its own. Anything else, another tenant's
 /// account included, reads as not found.
 pub struct AccountPath(pub Account);
@@ -187,7 +212,7 @@ impl FromRequestParts<AppState> for AccountPath {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        let raw = path_param(parts, state, &["id", "account_id"]).await?;
+        let raw = path_param(parts, state, &["phone_id", "account_id", "id"]).await?;
         let id = AccountId::parse(&raw).ok_or(AppError::NotFound("account"))?;
         match caller {
             // Its token was checked against this very account's row: no second read.

@@ -31,6 +31,53 @@ pub struct OutgoingText<'a> {
     pub text: &'a str,
     /// The provider's id of the message this one answers, if it answers one.
     pub reply_to: Option<&'a str>,
+    /// The recipient where the channel has no chats (an e-mail address).
+    pub to: Option<&'a str>,
+    pub subject: Option<&'a str>,
+}
+
+/// A pace a provider holds a sender to: `count` messages in any window of `per`, spaced
+/// evenly once a burst of `count` is spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rate {
+    pub count: u32,
+    pub per: Duration,
+}
+
+impl Rate {
+    pub const fn per_second(count: u32) -> Self {
+        Self {
+            count,
+            per: Duration::from_secs(1),
+        }
+    }
+
+    pub const fn per_minute(count: u32) -> Self {
+        Self {
+            count,
+            per: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What connecting an account to its provider found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Connected {
+    /// What the provider said, for the operator.
+    pub detail: String,
+    /// Facts learned from the provider, stored among the account's fields (a bot's id).
+    pub learned: Vec<(&'static str, String)>,
+}
+
+/// Why connecting failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    /// The provider answered and refused (a bad token): its own words.
+    #[error("{0}")]
+    Refused(String),
+    /// The provider did not answer usefully.
+    #[error("{0}")]
+    Unreachable(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +139,40 @@ pub trait Provider: Send + Sync {
         _body: &[u8],
     ) -> Result<Received, InboundError> {
         Err(InboundError::Unsupported)
+    }
+
+    /// Meta's `hub.challenge` handshake: the challenge to echo when the query carries the
+    /// account's verify token.
+    fn verify_subscription(
+        &self,
+        _account: &ProviderAccount,
+        _query: &[(String, String)],
+    ) -> Result<String, InboundError> {
+        Err(InboundError::Unsupported)
+    }
+
+    /// Makes the provider deliver the account's messages to `webhook_url` (or checks the
+    /// credentials where the operator registers the URL by hand).
+    async fn connect(
+        &self,
+        _account: &ProviderAccount,
+        _webhook_url: &str,
+    ) -> Result<Connected, ConnectError> {
+        Ok(Connected {
+            detail: "nothing to connect: messages come in through POST /v1/ingest/{account_id}"
+                .into(),
+            learned: Vec::new(),
+        })
+    }
+
+    /// The paces a send to `chat` is held to, each under its own key (a number, a bot, a chat).
+    fn pacing(&self, _account: &ProviderAccount, _chat: &ChatJid) -> Vec<(String, Rate)> {
+        Vec::new()
+    }
+
+    /// How long the channel shows "typing…" after one call; `None` when it has no indicator.
+    fn typing_lasts(&self) -> Option<Duration> {
+        None
     }
 
     /// Sends a text as the account.

@@ -17,6 +17,7 @@
 //!
 //! An entity that belongs to an account is deleted with it: `delete_account` in both stores.
 
+use super::provider::Rate;
 use crate::domain::account::{Account, TokenHash};
 use crate::domain::ai_log::{AiLog, AiLogStatus};
 use crate::domain::ai_settings::{AiSettings, AiSettingsPatch};
@@ -68,6 +69,8 @@ pub trait AccountStore: Send + Sync {
     /// Removes the account with its configuration, chats and messages.
     async fn delete_account(&self, id: &AccountId) -> Result<bool, StoreError>;
     async fn set_token_hash(&self, id: &AccountId, token: &TokenHash) -> Result<bool, StoreError>;
+    /// A relay phone called in: its `last_seen_at` moves forward to `at`.
+    async fn mark_seen(&self, id: &AccountId, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// The account with the hash of its current token, in one read: what a request with an
     /// account token needs to be authenticated and served.
     async fn account_with_token(
@@ -336,6 +339,60 @@ pub trait ContextStore: Send + Sync {
     ) -> Result<SendContext, StoreError>;
 }
 
+/// A relay phone's lease on a message it took from its outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxLease {
+    pub chat: ChatJid,
+    pub until: DateTime<Utc>,
+}
+
+/// A relay phone's outbox: the queued messages it pulls, oldest first, each handed to one poll
+/// under a lease. The message itself carries the status; the outbox says where it waits.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Puts a message in its account's outbox; a message already there (waiting or leased)
+    /// stays as it is.
+    async fn put_in_outbox(&self, message: &Message) -> Result<(), StoreError>;
+    /// Hands out up to `limit` of the oldest waiting messages: each moves from `queued` to
+    /// `sending` and is leased until `until`, together, so that two polls never get the same
+    /// message. A waiting message that is no longer `queued` (withdrawn) leaves the outbox.
+    async fn lease_outbox(
+        &self,
+        account: &AccountId,
+        limit: usize,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// The lease on a message handed out before (kept after its report, so a repeated report
+    /// finds its message).
+    async fn outbox_lease(
+        &self,
+        account: &AccountId,
+        message: &MessageId,
+    ) -> Result<Option<OutboxLease>, StoreError>;
+    /// A leased message that was not sent goes back to wait in the outbox, if it is `sending`
+    /// under this lease: `sending` becomes `queued` with it, in one write. False otherwise.
+    async fn return_to_outbox(
+        &self,
+        account: &AccountId,
+        message: &MessageId,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Paces: how much of a rate a key has used. Taking is one atomic step, so that senders on
+/// several instances share one pace.
+#[async_trait]
+pub trait RateStore: Send + Sync {
+    /// Takes one unit of `key`'s `rate` now: `None` when taken, or how long until one is free
+    /// (nothing is taken then).
+    async fn take_rate(
+        &self,
+        key: &str,
+        rate: Rate,
+        now: DateTime<Utc>,
+    ) -> Result<Option<std::time::Duration>, StoreError>;
+}
+
 /// Declares `Store`, everything the application stores, from one list of sub-traits.
 macro_rules! store_traits {
     ($($sub:ident),* $(,)?) => {
@@ -355,4 +412,6 @@ store_traits!(
     ClaimStore,
     ContextStore,
     WebhookStore,
+    OutboxStore,
+    RateStore,
 );

@@ -28,13 +28,10 @@ pub struct CreatedAccount {
 pub async fn create(s: &Services, input: NewAccount) -> Result<CreatedAccount, AppError> {
     let id = AccountId::from_ulid(s.ids.next_ulid());
     let now = s.clock.now();
-    let provider_config = apply_provider_patch(
-        s,
-        &id,
-        StoredProviderConfig::default(),
-        input.provider_config,
-    )
-    .await?;
+    let mut patch = input.provider_config;
+    patch.generate_missing(input.provider);
+    let provider_config =
+        apply_provider_patch(s, &id, StoredProviderConfig::default(), patch).await?;
     let account = Account {
         id: id.clone(),
         name: input.name,
@@ -42,6 +39,7 @@ pub async fn create(s: &Services, input: NewAccount) -> Result<CreatedAccount, A
         provider_config,
         created_at: now,
         updated_at: now,
+        last_seen_at: None,
     };
     let (token, hash) = auth::new_account_token(&id);
     s.store.insert_account(&account, &hash).await?;

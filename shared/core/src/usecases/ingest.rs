@@ -40,6 +40,7 @@ pub async fn ingest(
         provider_message_id: Some(inbound.message_id),
         push_name: inbound.push_name,
         mentions_me: inbound.mentions_me,
+        from_bot: inbound.from_bot,
         reply_to_message_id: inbound.reply_to_message_id,
         idempotency_key: None,
         error: None,

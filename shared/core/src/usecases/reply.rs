@@ -15,7 +15,7 @@ use crate::reply_gate::{self, Decision, Facts, gate};
 use crate::resolve::EffectiveAi;
 use crate::services::Services;
 use crate::usecases::generate::{self, GenerateError, HISTORY};
-use crate::usecases::{accounts, ai_settings, events};
+use crate::usecases::{ai_settings, events, typing};
 use std::time::Duration;
 
 /// Runs the reply job of one inbound message.
@@ -154,8 +154,8 @@ async fn fail(
     record(s, row, EventType::AiReplyFailed).await.map(|_| ())
 }
 
-/// Records the reply as generated together with the message that sends it, shows "typing…",
-/// and queues the send after the delay with the `ai.reply.generated` event. The log row and the
+/// Records the reply as generated together with the message that sends it, and queues the
+/// send after the delay with the `ai.reply.generated` event and "typing…" timed before it. The log row and the
 /// reply message are keyed by the inbound message, so a second run of this step adds nothing.
 async fn queue_reply(
     s: &Services,
@@ -175,11 +175,18 @@ async fn queue_reply(
     if !recorded.is_new() {
         return Ok(());
     }
-    show_typing(s, account, inbound).await;
     let delay = Duration::from_secs(u64::from(effective.reply_delay_seconds.value));
     let send = send_job(&reply, &row, effective);
+    let typing = typing::job_before(
+        s,
+        account,
+        &inbound.chat_id,
+        inbound.provider_message_id.as_deref(),
+        delay,
+    );
     let event = events::new_event(s, EventType::AiReplyGenerated, Some(&row.account_id), &row);
-    jobs::enqueue(s, [send.after(delay), Job::Event(event).now()]).await?;
+    let jobs = [send.after(delay), Job::Event(event).now()];
+    jobs::enqueue(s, jobs.into_iter().chain(typing)).await?;
     Ok(())
 }
 
@@ -221,25 +228,4 @@ async fn resume_send(
     let wait = (due - s.clock.now()).to_std().unwrap_or_default();
     jobs::enqueue(s, [send_job(&reply, row, effective).after(wait)]).await?;
     Ok(())
-}
-
-/// Best effort: a missing typing indicator must not cost the reply.
-async fn show_typing(s: &Services, account: &Account, inbound: &Message) {
-    let Ok(provider) = s.network.providers.get(account.provider) else {
-        return;
-    };
-    let shown = match accounts::open(s, account).await {
-        Ok(opened) => provider
-            .typing(
-                &opened,
-                &inbound.chat_id,
-                inbound.provider_message_id.as_deref(),
-            )
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    if let Err(error) = shown {
-        tracing::warn!(account = %account.id, %error, "typing indicator failed");
-    }
 }

@@ -1,15 +1,17 @@
 //! Outbound messages: accepted and queued by the API, then sent by the outbound consumer through
 //! the account's provider.
 
-use crate::domain::account::Account;
 use crate::domain::ai_log::{AiLog, AiLogStatus};
 use crate::domain::chat::{Chat, ChatJid};
 use crate::domain::event::EventType;
 use crate::domain::ids::{AccountId, AiLogId, MessageId};
 use crate::domain::message::{Message, MessageOrigin, MessageStatus, MessageView};
+use crate::domain::provider::ProviderKind;
 use crate::error::AppError;
 use crate::jobs::{self, Job, JobFailure};
-use crate::ports::{Claim, OutgoingText, ProviderError, ProviderReceipt, Recorded, StatusChange};
+use crate::ports::{
+    Claim, MAX_QUEUE_DELAY, OutgoingText, ProviderError, Rate, Recorded, StatusChange,
+};
 use crate::services::Services;
 use crate::usecases::generate::HISTORY;
 use crate::usecases::{accounts, events};
@@ -89,15 +91,28 @@ pub struct AiReply<'a> {
 /// provider call can take, so a slow send is not sent twice.
 const SEND_LEASE: Duration = Duration::from_secs(120);
 
-/// Sends a queued message, once even when two runs race. An AI reply is withdrawn instead when
-/// it went stale while it waited: a newer message arrived (with debounce on) or a human of the
-/// account took over the chat.
+/// Provider retries of one send before it fails: with growing delays up to a queue's longest,
+/// about a day of trying.
+const MAX_SEND_ATTEMPTS: u32 = 100;
+
+/// The wait before try number `attempt + 1`: doubling from a second, up to a queue's longest
+/// delay, and never less than the provider asked for.
+fn retry_delay(attempt: u32, asked: Option<Duration>) -> Duration {
+    let doubled = Duration::from_secs(1u64 << attempt.min(20));
+    doubled.max(asked.unwrap_or_default()).min(MAX_QUEUE_DELAY)
+}
+
+/// Sends a queued message, once even when two runs race, at the pace the provider allows. An AI
+/// reply is withdrawn instead when it went stale while it waited: a newer message arrived (with
+/// debounce on) or a human of the account took over the chat. A relay phone's message goes to
+/// its outbox, where the phone pulls it.
 pub async fn send_queued(
     s: &Services,
     account_id: &AccountId,
     chat_id: &ChatJid,
     message_id: &MessageId,
     ai_reply: Option<AiReply<'_>>,
+    attempt: u32,
 ) -> Result<(), JobFailure> {
     let ctx = s
         .store
@@ -120,6 +135,21 @@ pub async fn send_queued(
     {
         return finish(s, &message, Some(log), Outcome::Withdrawn(reason)).await;
     }
+    if account.provider == ProviderKind::Relay {
+        s.store.put_in_outbox(&message).await?;
+        return Ok(());
+    }
+    let provider = match s.network.providers.get(account.provider) {
+        Ok(provider) => provider.clone(),
+        Err(e) => return finish(s, &message, log.as_ref(), Outcome::Failed(e.to_string())).await,
+    };
+    let opened = accounts::open(s, &account).await?;
+    // Over the provider's pace: this job comes back when there is room, instead of waiting.
+    if let Some(wait) = pace(s, &provider.pacing(&opened, chat_id)).await? {
+        let again = send_job(&message, ai_reply).tried(attempt);
+        jobs::enqueue(s, [again.after(wait)]).await?;
+        return Ok(());
+    }
     match s
         .store
         .begin_send(account_id, chat_id, message_id, s.clock.now(), SEND_LEASE)
@@ -133,37 +163,63 @@ pub async fn send_queued(
         }
         Claim::Done => return Ok(()),
     }
-    match send_through_provider(s, &account, &message).await? {
-        Ok(receipt) => {
-            let outcome = Outcome::Sent(receipt.provider_message_id);
-            finish(s, &message, log.as_ref(), outcome).await
-        }
-        Err(ProviderError::Retry { reason, .. }) => Err(JobFailure::Retry(reason)),
-        Err(ProviderError::GiveUp { reason }) => {
-            finish(s, &message, log.as_ref(), Outcome::Failed(reason)).await
-        }
-    }
-}
-
-/// The provider's answer to one send of the message; `Err` when the account's secrets cannot
-/// be opened (worth a retry: the cipher backend may be down).
-async fn send_through_provider(
-    s: &Services,
-    account: &Account,
-    message: &Message,
-) -> Result<Result<ProviderReceipt, ProviderError>, JobFailure> {
-    let provider = match s.network.providers.get(account.provider) {
-        Ok(provider) => provider,
-        Err(e) => return Ok(Err(e)),
-    };
-    let opened = accounts::open(s, account).await?;
     let text = OutgoingText {
         id: &message.id,
         chat: &message.chat_id,
         text: message.text.as_deref().unwrap_or_default(),
         reply_to: message.reply_to_message_id.as_deref(),
+        to: None,
+        subject: None,
     };
-    Ok(provider.send(&opened, text).await)
+    match provider.send(&opened, text).await {
+        Ok(receipt) => {
+            let outcome = Outcome::Sent(receipt.provider_message_id);
+            finish(s, &message, log.as_ref(), outcome).await
+        }
+        Err(ProviderError::GiveUp { reason }) => {
+            finish(s, &message, log.as_ref(), Outcome::Failed(reason)).await
+        }
+        Err(ProviderError::Retry { reason, after }) => {
+            if attempt + 1 >= MAX_SEND_ATTEMPTS {
+                let reason = format!("{reason} (gave up after {MAX_SEND_ATTEMPTS} tries)");
+                return finish(s, &message, log.as_ref(), Outcome::Failed(reason)).await;
+            }
+            tracing::info!(message = %message.id, attempt, %reason, "send will be retried");
+            // Out of `sending`, so that the next try takes it at once instead of waiting out
+            // this one's lease.
+            let release = StatusChange {
+                from: &[MessageStatus::Sending],
+                to: MessageStatus::Queued,
+                provider_message_id: None,
+                error: None,
+            };
+            s.store
+                .transition_message(account_id, chat_id, message_id, &release)
+                .await?;
+            let again = send_job(&message, ai_reply).tried(attempt + 1);
+            jobs::enqueue(s, [again.after(retry_delay(attempt, after))]).await?;
+            Ok(())
+        }
+    }
+}
+
+/// The send job of a message, as it was queued.
+fn send_job(message: &Message, ai_reply: Option<AiReply<'_>>) -> Job {
+    match ai_reply {
+        Some(reply) => Job::send_reply(message, reply.log, reply.withdraw_if_newer),
+        None => Job::send(message),
+    }
+}
+
+/// Takes a unit of each pace; the longest wait when one has no room.
+async fn pace(s: &Services, paces: &[(String, Rate)]) -> Result<Option<Duration>, JobFailure> {
+    let mut wait: Option<Duration> = None;
+    for (key, rate) in paces {
+        if let Some(w) = s.store.take_rate(key, *rate, s.clock.now()).await? {
+            wait = Some(wait.map_or(w, |longest| longest.max(w)));
+        }
+    }
+    Ok(wait)
 }
 
 /// Why an AI reply should not go out any more, if it should not.

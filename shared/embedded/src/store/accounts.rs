@@ -3,7 +3,9 @@
 
 use super::{EmbeddedStore, backend, from_json, query_data, to_json};
 use crate::cached;
+use crate::db::Durability;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use switchboard_core::domain::account::{Account, TokenHash};
 use switchboard_core::domain::ids::AccountId;
@@ -80,6 +82,7 @@ impl AccountStore for EmbeddedStore {
                     "DELETE FROM ai_settings WHERE owner = ?1",
                     "DELETE FROM chats WHERE account_id = ?1",
                     "DELETE FROM messages WHERE account_id = ?1",
+                    "DELETE FROM outbox WHERE account_id = ?1",
                     "DELETE FROM ai_logs WHERE account_id = ?1",
                     "DELETE FROM webhook_attempts
                      WHERE webhook_id IN (SELECT id FROM webhooks WHERE account_id = ?1)",
@@ -105,6 +108,24 @@ impl AccountStore for EmbeddedStore {
                 )
                 .map_err(backend)?;
                 Ok(n == 1)
+            })
+            .await
+    }
+
+    async fn mark_seen(&self, id: &AccountId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        // Fixed width, so that the text compares as the time does: only forward.
+        let (id, at) = (id.to_string(), super::timestamp_key(&at));
+        // Bookkeeping: losing the last one in a crash of the machine only shows an older time.
+        self.db
+            .write_with(Durability::Relaxed, move |c| {
+                cached::exec(
+                    c,
+                    "UPDATE accounts SET data = json_set(data, '$.last_seen_at', ?2)
+                     WHERE id = ?1 AND ifnull(json_extract(data, '$.last_seen_at') < ?2, 1)",
+                    params![id, at],
+                )
+                .map_err(backend)?;
+                Ok(())
             })
             .await
     }

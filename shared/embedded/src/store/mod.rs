@@ -8,6 +8,8 @@ mod chats;
 mod claims;
 mod contexts;
 mod messages;
+mod outbox;
+mod rates;
 mod replies;
 mod webhooks;
 
@@ -20,11 +22,15 @@ use switchboard_core::ports::StoreError;
 
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    paces: rates::Paces,
 }
 
 impl EmbeddedStore {
     pub fn new(db: Arc<Database>) -> Self {
-        Self { db }
+        Self {
+            db,
+            paces: rates::Paces::default(),
+        }
     }
 }
 

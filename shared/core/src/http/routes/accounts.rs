@@ -10,9 +10,10 @@ use crate::http::ErrorBody;
 use crate::http::extract::{AccountPath, Admin, JsonBody, ListQuery, QueryParams};
 use crate::services::AppState;
 use crate::usecases::accounts::{self, NewAccount};
+use crate::usecases::connect;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -49,6 +50,9 @@ pub struct AccountView {
     provider_config: serde_json::Value,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// When a relay phone last polled its outbox.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_seen_at: Option<DateTime<Utc>>,
 }
 
 impl From<&Account> for AccountView {
@@ -60,6 +64,7 @@ impl From<&Account> for AccountView {
             provider_config: public_view(a.provider, &a.provider_config),
             created_at: a.created_at,
             updated_at: a.updated_at,
+            last_seen_at: a.last_seen_at,
         }
     }
 }
@@ -82,6 +87,60 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_account, list_accounts))
         .routes(routes!(get_account, update_account, delete_account))
         .routes(routes!(rotate_token))
+        .routes(routes!(connect_account))
+}
+
+/// The base URL a request came to, from its `Host` (and `X-Forwarded-Proto`, which a proxy or
+/// API Gateway sets; https otherwise).
+fn reached_at(headers: &HeaderMap) -> Option<String> {
+    let value = |name: header::HeaderName| headers.get(name)?.to_str().ok().map(str::to_string);
+    let host = value(header::HOST).filter(|h| !h.is_empty() && !h.contains(['/', ' ']))?;
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .filter(|p| matches!(*p, "http" | "https"))
+        .unwrap_or("https");
+    Some(format!("{proto}://{host}"))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ConnectionView {
+    provider: ProviderKind,
+    /// Where the provider delivers this account's messages (for WhatsApp: the callback URL to
+    /// paste into Meta's app settings).
+    webhook_url: Option<String>,
+    connected: bool,
+    detail: String,
+    /// WhatsApp: the verify token to paste beside the callback URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify_token: Option<String>,
+}
+
+#[utoipa::path(
+    post, path = "/v1/accounts/{id}/connect", tag = "accounts", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = ConnectionView, description = "the provider delivers to Switchboard (Telegram: its webhook is set), or the credentials work and this is what to register (WhatsApp)"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "the provider refused the credentials (code provider_refused, with its message)"),
+        (status = 502, body = ErrorBody, description = "the provider could not be reached (code provider_unreachable)"),
+    )
+)]
+async fn connect_account(
+    State(s): State<AppState>,
+    _admin: Admin,
+    AccountPath(account): AccountPath,
+    headers: HeaderMap,
+) -> Result<Json<ConnectionView>, AppError> {
+    let c = connect::connect(&s, account, reached_at(&headers)).await?;
+    Ok(Json(ConnectionView {
+        provider: c.provider,
+        webhook_url: c.webhook_url,
+        connected: c.connected,
+        detail: c.detail,
+        verify_token: c.verify_token,
+    }))
 }
 
 fn check_name(name: &str) -> Result<(), ValidationError> {

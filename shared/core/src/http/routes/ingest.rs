@@ -39,6 +39,8 @@ pub struct IngestBody {
     push_name: Option<String>,
     mentions_me: Option<bool>,
     reply_to_message_id: Option<String>,
+    /// Written by a bot: stored, never answered.
+    from_bot: Option<bool>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -72,6 +74,7 @@ impl IngestBody {
             timestamp: self.timestamp,
             push_name: self.push_name.filter(|n| !n.trim().is_empty()),
             mentions_me: self.mentions_me.unwrap_or(false),
+            from_bot: self.from_bot.unwrap_or(false),
             reply_to_message_id: self.reply_to_message_id,
         })
     }

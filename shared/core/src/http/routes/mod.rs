@@ -11,6 +11,8 @@ pub mod chats;
 pub mod health;
 pub mod ingest;
 pub mod messages;
+pub mod notifications;
+pub mod outbox;
 pub mod webhooks;
 
 use crate::http::{BearerAuth, ErrorBody, ErrorDetail};
@@ -34,6 +36,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "chats", description = "Chats and their messages"),
         (name = "webhooks", description = "Events sent to your systems, and their deliveries"),
         (name = "ingest", description = "Inbound messages from bridges, relays and providers"),
+        (name = "relay", description = "A relay phone's outbox"),
     )
 )]
 struct ApiDoc;
@@ -50,10 +53,13 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(chats::router())
         .merge(messages::router())
         .merge(webhooks::router())
+        .merge(outbox::router())
 }
 
 /// `/v1/ingest/*`: inbound traffic, served by the `ingest` function so that a flood of it never
 /// starves the API.
 pub fn ingest() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(ingest::router())
+    OpenApiRouter::new()
+        .merge(ingest::router())
+        .merge(notifications::router())
 }

@@ -1,0 +1,274 @@
+//! WhatsApp Cloud API through the gateway: signed notifications per second through ingest (the
+//! signature check included), and the time from a notification POSTed to the reply arriving at
+//! a fake Graph API in this process, with a zero-latency fake LLM.
+
+use anyhow::{Context, Result, ensure};
+use axum::Json;
+use axum::extract::State;
+use axum::routing::post;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const APP_SECRET: &str = "bench-app-secret";
+const ACCESS_TOKEN: &str = "EAAG-bench";
+
+/// Texts the fake Graph API received, with when.
+type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
+
+/// Each send gets its own wamid, as from Meta.
+static SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A Graph API that accepts every send at once and notes when each text arrived; and an
+/// OpenAI-compatible LLM that answers at once with the last user message. Returns the Graph
+/// API's base URL, the LLM's, and the arrivals.
+pub async fn fakes() -> Result<(String, String, Arrivals)> {
+    let arrivals: Arrivals = Arc::default();
+    let graph = axum::Router::new()
+        .route(
+            "/{version}/{number}/messages",
+            post(|State(arrivals): State<Arrivals>, Json(body): Json<Value>| async move {
+                if let Some(text) = body["text"]["body"].as_str() {
+                    arrivals.lock().expect("lock").insert(text.to_string(), Instant::now());
+                }
+                Json(json!({"messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                    "messages": [{"id": format!("wamid.bench{}", SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))}],
+                    "success": true}))
+            }),
+        )
+        .with_state(arrivals.clone());
+    let llm = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(|Json(body): Json<Value>| async move {
+            let last = body["messages"]
+                .as_array()
+                .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+                .and_then(|m| m["content"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            Json(
+                json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": last}}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 6}}),
+            )
+        }),
+    );
+    let mut urls = Vec::new();
+    for app in [graph, llm] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        urls.push(format!("http://{}", listener.local_addr()?));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+    }
+    Ok((urls[0].clone(), format!("{}/v1", urls[1]), arrivals))
+}
+
+/// A WhatsApp Cloud account for a number; returns its id.
+pub async fn account(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    number: &str,
+) -> Result<String> {
+    let created: Value = http
+        .post(format!("{base}/v1/accounts"))
+        .bearer_auth(admin)
+        .json(
+            &json!({"name": number, "provider": "whatsapp_cloud", "provider_config": {
+            "phone_number_id": number, "access_token": ACCESS_TOKEN, "app_secret": APP_SECRET}}),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    created["id"]
+        .as_str()
+        .map(str::to_string)
+        .with_context(|| format!("no account: {created}"))
+}
+
+/// A notification with one text from `customer`, as Meta sends it, and its signature.
+fn notification(number: &str, customer: &str, wamid: &str, text: &str) -> (Vec<u8>, String) {
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+        "field": "messages", "value": {"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": number},
+            "contacts": [{"profile": {"name": "Customer"}, "wa_id": customer}],
+            "messages": [{"from": customer, "id": wamid, "timestamp": "1749893410", "type": "text",
+                "text": {"body": text}}]}}]}]})
+    .to_string()
+    .into_bytes();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(APP_SECRET.as_bytes()).expect("any key");
+    mac.update(&body);
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    (body, signature)
+}
+
+pub struct IngestResult {
+    pub clients: usize,
+    pub requests: usize,
+    pub errors: usize,
+    pub per_second: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+/// `clients` senders POSTing signed notifications back to back for `seconds` (AI off: each is
+/// stored, queued and its skip logged by the server's workers meanwhile).
+pub async fn ingest(
+    base: &str,
+    account: &str,
+    number: &str,
+    clients: usize,
+    seconds: u64,
+) -> Result<IngestResult> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()?;
+    let url = format!("{base}/v1/ingest/whatsapp/{account}");
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (http, url, number) = (http.clone(), url.clone(), number.to_string());
+        tasks.push(tokio::spawn(async move {
+            let (mut latencies, mut errors, mut n) = (Vec::new(), 0usize, 0u64);
+            let customer = format!("1650{clients:03}{c:04}");
+            while Instant::now() < deadline {
+                n += 1;
+                let (body, signature) = notification(
+                    &number,
+                    &customer,
+                    &format!("wamid.in-{clients}-{c}-{n}"),
+                    "Is my order on its way?",
+                );
+                let t = Instant::now();
+                let answer = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("x-hub-signature-256", signature)
+                    .body(body)
+                    .send()
+                    .await;
+                match answer {
+                    Ok(r) if r.status().as_u16() == 200 => latencies.push(t.elapsed()),
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (l, e) = t.await?;
+        all.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    Ok(IngestResult {
+        clients,
+        requests: all.len(),
+        errors,
+        per_second: all.len() as f64 / elapsed.as_secs_f64(),
+        p50: crate::percentile(&all, 0.5),
+        p99: crate::percentile(&all, 0.99),
+    })
+}
+
+pub struct ReplyResult {
+    pub chats: usize,
+    pub numbers: usize,
+    pub offered: f64,
+    pub replies: usize,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+/// `chats` chats spread over the `accounts` (one number each), writing in turns at `rate`
+/// messages a second in all for `seconds`; for each message, the time from its notification
+/// being POSTed to its reply reaching the Graph API.
+pub async fn replies(
+    base: &str,
+    accounts: &[(String, String)],
+    arrivals: &Arrivals,
+    chats: usize,
+    rate: f64,
+    seconds: u64,
+) -> Result<ReplyResult> {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let every = Duration::from_secs_f64(chats as f64 / rate);
+    let mut tasks = Vec::new();
+    for c in 0..chats {
+        let (account, number) = accounts[c % accounts.len()].clone();
+        let (http, base) = (http.clone(), base.to_string());
+        let phase = every.mul_f64(c as f64 / chats as f64);
+        tasks.push(tokio::spawn(async move {
+            let customer = format!("1651{chats:03}{c:04}");
+            let url = format!("{base}/v1/ingest/whatsapp/{account}");
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + phase, every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let (mut posted, mut n) = (Vec::new(), 0u64);
+            while Instant::now() < deadline {
+                tick.tick().await;
+                n += 1;
+                // The level in the text too: levels with as many chats must not share replies.
+                let text = format!("order {chats}-{rate}-{c}-{n}");
+                let (body, signature) = notification(
+                    &number,
+                    &customer,
+                    &format!("wamid.r-{chats}-{rate}-{c}-{n}"),
+                    &text,
+                );
+                let t = Instant::now();
+                let r = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("x-hub-signature-256", signature)
+                    .body(body)
+                    .send()
+                    .await?;
+                ensure!(r.status().as_u16() == 200, "ingest answered {}", r.status());
+                posted.push((text, t));
+            }
+            anyhow::Ok(posted)
+        }));
+    }
+    let mut posted = Vec::new();
+    for t in tasks {
+        posted.extend(t.await??);
+    }
+    // Every reply arrives, or the run is not a measurement.
+    let waiting = Instant::now();
+    loop {
+        let arrived = arrivals.lock().expect("lock").len();
+        let missing = posted
+            .iter()
+            .filter(|(text, _)| !arrivals.lock().expect("lock").contains_key(text))
+            .count();
+        if missing == 0 {
+            break;
+        }
+        ensure!(
+            waiting.elapsed() < Duration::from_secs(60),
+            "{missing} replies never reached the Graph API ({arrived} did)"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let arrivals = arrivals.lock().expect("lock");
+    let mut latencies: Vec<Duration> = posted
+        .iter()
+        .filter_map(|(text, t)| arrivals.get(text).map(|a| a.duration_since(*t)))
+        .collect();
+    latencies.sort();
+    Ok(ReplyResult {
+        chats,
+        numbers: accounts.len(),
+        offered: rate,
+        replies: latencies.len(),
+        p50: crate::percentile(&latencies, 0.5),
+        p99: crate::percentile(&latencies, 0.99),
+    })
+}

@@ -1,0 +1,206 @@
+//! A fake of Meta's Graph API for WhatsApp Cloud on loopback: answers `POST
+//! /{version}/{phone_number_id}/messages` (a text, or the read-and-typing call) and `GET
+//! /{version}/{phone_number_id}` as Meta's documentation shows them, or with Meta's documented
+//! error body when the test scripts one, and records every request.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+/// What the fake answers a send with (typing calls are always answered `{"success": true}`).
+#[derive(Debug, Clone)]
+pub enum GraphAnswer {
+    Accepted,
+    /// Meta's error body with this code, at this HTTP status.
+    Error {
+        code: i64,
+        status: u16,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct GraphRequest {
+    pub method: String,
+    pub path: String,
+    pub authorization: Option<String>,
+    pub body: Value,
+}
+
+type Script = Arc<dyn Fn(usize) -> GraphAnswer + Send + Sync>;
+
+struct Shared {
+    requests: Mutex<Vec<GraphRequest>>,
+    sends: Mutex<usize>,
+    script: Mutex<Script>,
+}
+
+#[derive(Clone)]
+pub struct FakeGraph {
+    /// What `WHATSAPP_API_BASE_URL` is set to.
+    pub base_url: String,
+    shared: Arc<Shared>,
+}
+
+/// The access token the fake accepts; any other is answered with error 190.
+pub const ACCESS_TOKEN: &str = "EAAG-test-token";
+
+/// Meta's titles of the codes the tests use (error codes reference).
+fn title(code: i64) -> &'static str {
+    match code {
+        131047 => "Re-engagement message",
+        130429 => "Rate limit hit",
+        131056 => "(Business Account, Consumer Account) pair rate limit hit",
+        190 => "Invalid OAuth access token - Cannot parse access token",
+        100 => "Invalid parameter",
+        _ => "Unknown error",
+    }
+}
+
+/// The error body of Meta's "Error response syntax".
+pub fn error_body(code: i64) -> Value {
+    json!({"error": {
+        "message": format!("(#{code}) {}", title(code)),
+        "type": "OAuthException",
+        "code": code,
+        "error_data": {"messaging_product": "whatsapp", "details": match code {
+            131047 => "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
+            130429 => "Cloud API message throughput has been reached.",
+            _ => "See the error code reference.",
+        }},
+        "fbtrace_id": "AazDzN4vGZbrQcV1Bq0DLtS"
+    }})
+}
+
+impl FakeGraph {
+    pub async fn start() -> Self {
+        let shared = Arc::new(Shared {
+            requests: Mutex::default(),
+            sends: Mutex::new(0),
+            script: Mutex::new(Arc::new(|_| GraphAnswer::Accepted)),
+        });
+        let app = axum::Router::new()
+            .route("/{version}/{number}/messages", post(messages))
+            .route("/{version}/{number}", get(number))
+            .with_state(shared.clone());
+        let addr = crate::serve_on_loopback(app).await;
+        Self {
+            base_url: format!("http://{addr}"),
+            shared,
+        }
+    }
+
+    /// Answers send number `n` (0-based; typing calls do not count) with `script(n)`.
+    pub fn answer(&self, script: impl Fn(usize) -> GraphAnswer + Send + Sync + 'static) {
+        *self.shared.script.lock().expect("lock") = Arc::new(script);
+    }
+
+    pub fn requests(&self) -> Vec<GraphRequest> {
+        self.shared.requests.lock().expect("lock").clone()
+    }
+
+    /// The texts sent (not the typing calls).
+    pub fn sends(&self) -> Vec<GraphRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.body["type"] == "text")
+            .collect()
+    }
+
+    pub fn typing_calls(&self) -> Vec<GraphRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.body.get("typing_indicator").is_some())
+            .collect()
+    }
+
+    /// Waits until `n` texts were sent.
+    pub async fn wait_for_sends(&self, n: usize) -> Vec<GraphRequest> {
+        crate::eventually(
+            std::time::Duration::from_secs(20),
+            &format!("{n} sends to the Graph API"),
+            || async {
+                let sends = self.sends();
+                (sends.len() >= n).then_some(sends)
+            },
+        )
+        .await
+    }
+}
+
+fn record(shared: &Shared, method: &str, path: String, headers: &HeaderMap, body: Value) -> bool {
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let authorized = authorization.as_deref() == Some(&format!("Bearer {ACCESS_TOKEN}"));
+    shared.requests.lock().expect("lock").push(GraphRequest {
+        method: method.into(),
+        path,
+        authorization,
+        body,
+    });
+    authorized
+}
+
+fn error(code: i64, status: u16) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        Json(error_body(code)),
+    )
+        .into_response()
+}
+
+async fn messages(
+    State(shared): State<Arc<Shared>>,
+    Path((version, number)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let path = format!("/{version}/{number}/messages");
+    if !record(&shared, "POST", path, &headers, body.clone()) {
+        return error(190, 401);
+    }
+    if body.get("typing_indicator").is_some() {
+        return Json(json!({"success": true})).into_response();
+    }
+    let n = {
+        let mut sends = shared.sends.lock().expect("lock");
+        *sends += 1;
+        *sends - 1
+    };
+    let script = shared.script.lock().expect("lock").clone();
+    match script(n) {
+        GraphAnswer::Accepted => {
+            let to = body["to"].as_str().unwrap_or_default();
+            Json(json!({
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": to}],
+                "messages": [{"id": format!("wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQjZCMzlEQUE4OTJBMTE4RTUA{n}")}]
+            }))
+            .into_response()
+        }
+        GraphAnswer::Error { code, status } => error(code, status),
+    }
+}
+
+async fn number(
+    State(shared): State<Arc<Shared>>,
+    Path((version, number)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !record(
+        &shared,
+        "GET",
+        format!("/{version}/{number}"),
+        &headers,
+        Value::Null,
+    ) {
+        return error(190, 401);
+    }
+    Json(json!({"verified_name": "Bike Shop", "display_phone_number": "15550783881", "id": number}))
+        .into_response()
+}
