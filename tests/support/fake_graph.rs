@@ -15,6 +15,9 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone)]
 pub enum GraphAnswer {
     Accepted,
+    /// Not one of Meta's documented answers: 200 with no message id (as a truncating proxy
+    /// might pass on). The message may have gone out.
+    AcceptedWithoutId,
     /// Meta's error body with this code, at this HTTP status.
     Error {
         code: i64,
@@ -182,6 +185,9 @@ async fn messages(
                 "messages": [{"id": format!("wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQjZCMzlEQUE4OTJBMTE4RTUA{n}")}]
             }))
             .into_response()
+        }
+        GraphAnswer::AcceptedWithoutId => {
+            Json(json!({"messaging_product": "whatsapp"})).into_response()
         }
         GraphAnswer::Error { code, status } => error(code, status),
     }

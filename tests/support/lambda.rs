@@ -27,6 +27,8 @@ struct Runtime {
     pending: Mutex<VecDeque<(String, Value)>>,
     waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     arrived: Notify,
+    /// Woken by the first `next` call or an init error: the init is over.
+    initialised: Notify,
     first_next: Mutex<Option<Instant>>,
     init_error: Mutex<Option<String>>,
 }
@@ -102,20 +104,18 @@ impl Function {
 
     /// Process start to its first `next` call: the function's init.
     pub async fn init_time(&self) -> Duration {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
+            let initialised = self.runtime.initialised.notified();
             if let Some(at) = *self.runtime.first_next.lock().expect("lock") {
                 return at - self.started;
             }
             if let Some(e) = self.runtime.init_error.lock().expect("lock").clone() {
                 panic!("{} failed its init: {e}", self.name);
             }
-            assert!(
-                Instant::now() < deadline,
-                "{} never asked for an event",
-                self.name
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            tokio::time::timeout_at(deadline, initialised)
+                .await
+                .unwrap_or_else(|_| panic!("{} never asked for an event", self.name));
         }
     }
 
@@ -158,6 +158,7 @@ async fn next(State(rt): State<Arc<Runtime>>) -> Response {
         .lock()
         .expect("lock")
         .get_or_insert_with(Instant::now);
+    rt.initialised.notify_waiters();
     loop {
         let notified = rt.arrived.notified();
         if let Some((id, event)) = rt.pending.lock().expect("lock").pop_front() {
@@ -212,6 +213,7 @@ async fn fail(State(rt): State<Arc<Runtime>>, Path(id): Path<String>, body: Byte
 
 async fn init_error(State(rt): State<Arc<Runtime>>, body: Bytes) -> StatusCode {
     *rt.init_error.lock().expect("lock") = Some(String::from_utf8_lossy(&body).into_owned());
+    rt.initialised.notify_waiters();
     StatusCode::ACCEPTED
 }
 
@@ -339,6 +341,37 @@ impl EventSource {
             }
         }
         messages.len()
+    }
+}
+
+/// Lambda's SQS pollers for several queues, each handing its records to its function.
+pub struct Mappings<'a>(pub Vec<(&'a EventSource, &'a Function)>);
+
+impl Mappings<'_> {
+    /// Polls every queue and invokes its function until `done` answers, or panics after
+    /// `within`. A round in which every queue was empty is followed by a pause, as Lambda's
+    /// pollers pause: what is left then is a delayed message (SQS `DelaySeconds`) or one
+    /// whose visibility timeout has not run out, and SQS shows those only when their time
+    /// comes.
+    pub async fn until<T, F, Fut>(&self, within: Duration, what: &str, mut done: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + within;
+        loop {
+            let mut handed = 0;
+            for (source, function) in &self.0 {
+                handed += source.pump(function).await;
+            }
+            if let Some(v) = done().await {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            if handed == 0 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
     }
 }
 

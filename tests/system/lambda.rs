@@ -11,7 +11,8 @@ use switchboard_core::settings::Settings;
 use switchboard_tests::aws::{self, Deployment};
 use switchboard_tests::fake_llm::FakeLlm;
 use switchboard_tests::lambda::{
-    CountingProxy, EventSource, Function, http_answer, http_event, peek, queue_arn, sample,
+    CountingProxy, EventSource, Function, Mappings, http_answer, http_event, peek, queue_arn,
+    sample,
 };
 use switchboard_tests::receiver::{self, Receiver};
 
@@ -173,20 +174,18 @@ async fn an_inbound_message_through_the_functions_ends_as_a_sent_reply_and_deliv
             inbound["pathParameters"]["proxy"] = json!(account_id);
             let (status, body) = http_answer(ingest.invoke(inbound).await);
             assert!(status == 200 || status == 202, "{status} {body}");
-            let deadline = Instant::now() + Duration::from_secs(60);
-            loop {
-                let handed = replies.pump(ai_reply).await
-                    + sends.pump(outbound).await
-                    + events.pump(fanout).await;
-                let got = hooks.received();
-                if got.len() >= 4 * n {
-                    return (message, got);
-                }
-                assert!(Instant::now() < deadline, "{} events so far", got.len());
-                if handed == 0 {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
+            let mappings = Mappings(vec![
+                (replies, ai_reply),
+                (sends, outbound),
+                (events, fanout),
+            ]);
+            let got = mappings
+                .until(Duration::from_secs(60), "its four events", || async {
+                    let got = hooks.received();
+                    (got.len() >= 4 * n).then_some(got)
+                })
+                .await;
+            (message, got)
         }
     };
     let accepted_at = Instant::now();
@@ -319,19 +318,16 @@ async fn a_poison_record_goes_to_the_dead_letter_queue_without_holding_back_its_
             .expect("send");
     }
     let [_, _, events] = sources(&d).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let dead = loop {
-        events.pump(&fanout).await;
-        let dead = peek(&client, &d.dead_letters[2]).await;
-        if !dead.is_empty() {
-            break dead;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the poison record never reached the DLQ"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let dead = Mappings(vec![(&events, &fanout)])
+        .until(
+            Duration::from_secs(30),
+            "the poison record in the DLQ",
+            || async {
+                let dead = peek(&client, &d.dead_letters[2]).await;
+                (!dead.is_empty()).then_some(dead)
+            },
+        )
+        .await;
     assert_eq!(dead, [poison], "only the poison record is dead-lettered");
     assert!(
         peek(&client, &d.settings.webhook_queue_url)
@@ -436,15 +432,13 @@ async fn a_signed_whatsapp_notification_through_the_functions_is_answered_on_the
     assert_eq!(status, 401, "{refused}");
 
     let [replies, sends, _] = sources(&d).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while graph.sends().is_empty() {
-        assert!(Instant::now() < deadline, "no send reached the Graph API");
-        let handed = replies.pump(&ai_reply).await + sends.pump(&outbound).await;
-        if handed == 0 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-    let sent = graph.sends().remove(0);
+    let sent = Mappings(vec![(&replies, &ai_reply), (&sends, &outbound)])
+        .until(
+            Duration::from_secs(60),
+            "a send at the Graph API",
+            || async { graph.sends().into_iter().next() },
+        )
+        .await;
     assert_eq!(
         sent.authorization.as_deref(),
         Some(format!("Bearer {ACCESS_TOKEN}").as_str()),
@@ -453,24 +447,26 @@ async fn a_signed_whatsapp_notification_through_the_functions_is_answered_on_the
     assert_eq!(sent.body["to"], "16505551234");
     assert_eq!(sent.body["text"]["body"], text);
 
-    // The send settles in the same run; then Meta says it was read.
+    // The send settled in the invocation that made it; then Meta says it was read.
     let chat = "16505551234@s.whatsapp.net";
-    let reply = loop {
-        let (_, listed) = call(
-            "GET",
+    let our_reply = {
+        let (call, path) = (
+            &call,
             format!("/v1/accounts/{account_id}/chats/{chat}/messages"),
-            None,
-        )
-        .await;
-        let reply = listed["items"]
-            .as_array()
-            .and_then(|m| m.iter().find(|m| m["from_me"] == true).cloned());
-        if let Some(r) = reply.filter(|r| r["status"] == "sent") {
-            break r;
+        );
+        move || {
+            let path = path.clone();
+            async move {
+                let (_, listed) = call("GET", path, None).await;
+                listed["items"]
+                    .as_array()
+                    .and_then(|m| m.iter().find(|m| m["from_me"] == true).cloned())
+                    .expect("the reply")
+            }
         }
-        assert!(Instant::now() < deadline, "the reply was not settled");
-        sends.pump(&outbound).await;
     };
+    let reply = our_reply().await;
+    assert_eq!(reply["status"], "sent", "{reply}");
     let wamid = reply["provider_message_id"].as_str().expect("wamid");
     let status_notification = json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398",
         "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
@@ -486,16 +482,7 @@ async fn a_signed_whatsapp_notification_through_the_functions_is_answered_on_the
             .await,
     );
     assert_eq!(status, 200, "{taken}");
-    let (_, listed) = call(
-        "GET",
-        format!("/v1/accounts/{account_id}/chats/{chat}/messages"),
-        None,
-    )
-    .await;
-    let reply = listed["items"]
-        .as_array()
-        .and_then(|m| m.iter().find(|m| m["from_me"] == true).cloned())
-        .expect("the reply");
+    let reply = our_reply().await;
     assert_eq!(reply["status"], "read", "{reply}");
     for f in [api, ingest, ai_reply, outbound] {
         f.stop().await;

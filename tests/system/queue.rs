@@ -42,7 +42,8 @@ async fn concurrent_workers_never_run_the_same_job_at_once() {
                 if !in_flight.lock().expect("lock").insert(body.clone()) {
                     overlaps.lock().expect("lock").push(body.clone());
                 }
-                tokio::time::sleep(Duration::from_millis(1)).await;
+                // In flight across a yield: another worker could take it meanwhile.
+                tokio::task::yield_now().await;
                 in_flight.lock().expect("lock").remove(&body);
                 done.lock().expect("lock").push(body);
                 Ok::<(), JobFailure>(())
@@ -73,7 +74,8 @@ async fn concurrent_workers_never_run_the_same_job_at_once() {
             .enqueue(QueueName::Outbound, jobs)
             .await
             .expect("enqueue");
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        // The workers take what they can before the next ten arrive.
+        tokio::task::yield_now().await;
     }
     switchboard_tests::eventually(Duration::from_secs(30), "all jobs to run", || {
         let done = done.clone();
@@ -235,12 +237,19 @@ async fn a_job_enqueued_while_a_worker_has_a_free_slot_is_handed_over_received_u
 
     // Their worker dies without finishing them: they come back after its visibility timeout.
     drop((first, second, after));
-    tokio::time::sleep(Duration::from_millis(350)).await;
-    let mut back = queue
-        .receive(q, 10, Duration::from_secs(5))
-        .await
-        .expect("receive")
-        .jobs;
+    let back = Mutex::new(Vec::new());
+    let mut back =
+        switchboard_tests::eventually(Duration::from_secs(5), "the jobs back", || async {
+            let received = queue
+                .receive(q, 10, Duration::from_secs(5))
+                .await
+                .expect("receive")
+                .jobs;
+            let mut back = back.lock().expect("lock");
+            back.extend(received);
+            (back.len() >= 4).then(|| back.clone())
+        })
+        .await;
     back.sort_by(|a, b| a.body.cmp(&b.body));
     assert_eq!(
         back.iter()

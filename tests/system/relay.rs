@@ -2,10 +2,13 @@
 //! its reports (forward only, repeatable), a lease that runs out, a message the phone could not
 //! send coming back, and the phone's last poll on its account.
 
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::Duration;
+use switchboard_core::domain::ids::{AccountId, MessageId};
+use switchboard_core::jobs::{self, Job};
 use switchboard_tests::{TestApp, eventually, spawn_app, str_at};
 
 const SMS_CHAT: &str = "15551234567@sms";
@@ -190,6 +193,36 @@ async fn a_lease_that_runs_out_fails_its_message_and_not_sent_gives_it_back() {
         vec![retry.clone()]
     );
     let (_, sent) = report(&app, &phone, &token, &retry, json!({"status": "sent"})).await;
+    assert_eq!(sent["status"], "sent");
+}
+
+#[tokio::test]
+async fn a_lease_end_that_comes_early_waits_for_the_lease_to_run_out() {
+    // SQS delays a job by 15 minutes at most: the end of an hour's lease comes early, and must
+    // wait on instead of failing a message the phone still holds.
+    let app = spawn_app().await;
+    let (phone, token) = relay_phone(&app).await;
+    let held = queue_text(&app, &phone, &token, "held").await;
+    app.until_idle().await;
+    let leased = poll(&app, &phone, &token, "lease_seconds=3600").await;
+    let until: DateTime<Utc> = str_at(&leased[0], "lease_until").parse().expect("time");
+    let early = Job::LeaseEnd {
+        account_id: AccountId::parse(&phone).expect("account id"),
+        message_id: MessageId::parse(&held).expect("message id"),
+        until,
+    };
+    jobs::enqueue(&app.state, [early.now()])
+        .await
+        .expect("enqueue");
+    app.until_idle().await;
+    let message = app
+        .messages(&phone, SMS_CHAT)
+        .await
+        .into_iter()
+        .find(|m| m["id"] == held.as_str())
+        .expect("the message");
+    assert_eq!(message["status"], "sending", "{message}");
+    let (_, sent) = report(&app, &phone, &token, &held, json!({"status": "sent"})).await;
     assert_eq!(sent["status"], "sent");
 }
 

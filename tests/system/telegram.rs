@@ -354,3 +354,39 @@ async fn typing_is_shown_in_the_last_seconds_before_a_delayed_reply() {
         "typing {typing_after:?}, reply {reply_after:?}"
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_bot_api_is_named_without_the_token_in_its_url() {
+    // A server that hangs up on every connection: the request fails in transport, and reqwest's
+    // error carries the URL, which for the Bot API holds the token.
+    let hangup = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", hangup.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = hangup.accept().await {
+            drop(stream);
+        }
+    });
+    let app = spawn_app_with(&[("PUBLIC_API_URL", PUBLIC), ("TELEGRAM_API_BASE_URL", &base)]).await;
+    let (status, created) = app
+        .post(
+            "/v1/accounts",
+            &app.admin,
+            json!({"name": "Shop bot", "provider": "telegram_bot",
+                   "provider_config": {"bot_token": BOT_TOKEN}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = str_at(&created, "id");
+    let (status, refused) = app
+        .post(&format!("/v1/accounts/{id}/connect"), &app.admin, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{refused}");
+    let said = refused.to_string();
+    assert!(said.contains("cannot reach"), "{said}");
+    assert!(
+        !said.contains(BOT_TOKEN),
+        "the token is never shown: {said}"
+    );
+}

@@ -402,6 +402,34 @@ async fn a_throttled_send_is_retried_and_then_sent() {
 }
 
 #[tokio::test]
+async fn an_accepted_send_without_its_id_is_never_sent_again() {
+    let app = spawn_app().await;
+    let account = whatsapp_account(&app).await;
+    app.graph.answer(|_| GraphAnswer::AcceptedWithoutId);
+    app.put_global_ai(json!({"enabled": true, "echo_mode": true, "reply_delay_seconds": 0}))
+        .await;
+    notify(
+        &app,
+        &account,
+        &envelope(vec![text_value("wamid.ODD", "hi")]),
+    )
+    .await;
+    app.wait_for_settled_logs(&account, 1).await;
+    app.until_idle().await;
+    assert_eq!(app.graph.sends().len(), 1, "sent once, not again");
+    let reply = chat_messages(&app, &account, &customer_chat())
+        .await
+        .into_iter()
+        .find(|m| m["from_me"] == true)
+        .expect("the reply");
+    assert_eq!(reply["status"], "failed", "{reply}");
+    assert!(
+        str_at(&reply, "error").contains("not sent again"),
+        "{reply}"
+    );
+}
+
+#[tokio::test]
 async fn connect_checks_the_credentials_and_says_what_to_paste_into_meta() {
     let app = spawn_app_with_public_url().await;
     let account = whatsapp_account(&app).await;

@@ -43,7 +43,6 @@ pub async fn run(services: &Services, body: &str) -> Result<(), JobFailure> {
             account_id,
             message_id,
             until,
-            ..
         } => Ok(outbox::end_lease(services, &account_id, &message_id, until).await?),
         Job::Event(event) => webhook_delivery::fan_out(services, &event).await,
         Job::DeliverWebhook(delivery) => webhook_delivery::attempt(services, delivery).await,

@@ -57,7 +57,6 @@ pub enum Job {
     /// A relay phone's lease on a message ends: unless it reported, the message failed.
     LeaseEnd {
         account_id: AccountId,
-        chat_id: ChatJid,
         message_id: MessageId,
         until: DateTime<Utc>,
     },

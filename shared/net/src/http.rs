@@ -2,10 +2,12 @@
 //! body read only up to a limit.
 
 /// An HTTP client error with its causes (refused connection, DNS failure ...), which the
-/// error alone does not name.
-pub fn error_chain(e: &reqwest::Error) -> String {
+/// error alone does not name. Without its URL: a Bot API URL carries the bot's token, and
+/// these messages are logged, stored on messages and returned.
+pub fn error_chain(e: reqwest::Error) -> String {
+    let e = e.without_url();
     let mut cause = e.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
         cause = format!("{cause}: {s}");
         source = s.source();
@@ -70,7 +72,7 @@ pub fn retry_after(response: &reqwest::Response) -> Option<std::time::Duration> 
 }
 
 /// Why a request got no answer, as a provider failure worth retrying.
-pub fn unanswered(e: &reqwest::Error) -> switchboard_core::ports::ProviderError {
+pub fn unanswered(e: reqwest::Error) -> switchboard_core::ports::ProviderError {
     let reason = if e.is_timeout() {
         format!("no answer within {} s", PROVIDER_TIMEOUT.as_secs())
     } else {

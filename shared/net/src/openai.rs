@@ -61,7 +61,7 @@ fn classify(e: reqwest::Error) -> LlmError {
     if let Some(refused) = UrlGuard::refusal(&e) {
         return LlmError::Blocked(refused.to_string());
     }
-    LlmError::Connect(error_chain(&e))
+    LlmError::Connect(error_chain(e))
 }
 
 impl OpenAiClient {

@@ -60,7 +60,7 @@ impl WebhookClient {
 fn classify(e: reqwest::Error) -> SendFailure {
     match UrlGuard::refusal(&e) {
         Some(refused) => SendFailure::Refused(refused.to_string()),
-        None => SendFailure::Connection(error_chain(&e)),
+        None => SendFailure::Connection(error_chain(e)),
     }
 }
 

@@ -4,11 +4,12 @@
 //! to send twice. A phone that reports `failed` with `not_sent` gets the message back.
 
 use crate::domain::account::Account;
-use crate::domain::ids::MessageId;
+use crate::domain::ids::{AccountId, MessageId};
 use crate::domain::message::{Message, MessageStatus};
 use crate::domain::provider::ProviderKind;
 use crate::error::AppError;
 use crate::jobs::{self, Job};
+use crate::ports::{MAX_QUEUE_DELAY, StatusChange};
 use crate::services::Services;
 use crate::usecases::statuses;
 use chrono::{DateTime, Utc};
@@ -42,15 +43,9 @@ pub async fn take(
     let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
     let until = DateTime::from_timestamp_millis(until.timestamp_millis()).unwrap_or(until);
     let leased = s.store.lease_outbox(&account.id, limit, until).await?;
-    let ends = leased.iter().map(|m| {
-        Job::LeaseEnd {
-            account_id: m.account_id.clone(),
-            chat_id: m.chat_id.clone(),
-            message_id: m.id.clone(),
-            until,
-        }
-        .after(lease)
-    });
+    let ends = leased
+        .iter()
+        .map(|m| lease_end(&m.account_id, &m.id, until).after(lease.min(MAX_QUEUE_DELAY)));
     jobs::enqueue(s, ends).await?;
     Ok((leased, until))
 }
@@ -105,50 +100,58 @@ pub async fn report(
 }
 
 /// A lease ran out: the message fails unless the phone reported, or has it under a newer lease.
+/// A lease longer than a queue can delay a job (SQS: 15 minutes) ends in hops.
 pub async fn end_lease(
     s: &Services,
-    account: &crate::domain::ids::AccountId,
+    account: &AccountId,
     message_id: &MessageId,
     until: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    let now = s.clock.now();
+    if until > now {
+        let rest = (until - now).to_std().unwrap_or_default();
+        let hop = lease_end(account, message_id, until).after(rest.min(MAX_QUEUE_DELAY));
+        jobs::enqueue(s, [hop]).await?;
+        return Ok(());
+    }
     let Some(lease) = s.store.outbox_lease(account, message_id).await? else {
         return Ok(());
     };
     if lease.until != until {
         return Ok(());
     }
-    let Some(message) = s
-        .store
-        .get_message(account, &lease.chat, message_id)
-        .await?
-    else {
-        return Ok(());
+    // Only a message still out with the phone fails: a report moved it on already.
+    let change = StatusChange {
+        from: &[MessageStatus::Sending],
+        to: MessageStatus::Failed,
+        provider_message_id: None,
+        error: Some(LEASE_EXPIRED),
     };
-    if message.status == MessageStatus::Sending {
-        let change = crate::ports::StatusChange {
-            from: &[MessageStatus::Sending],
-            to: MessageStatus::Failed,
-            provider_message_id: None,
-            error: Some(LEASE_EXPIRED),
-        };
-        let moved = s
-            .store
-            .transition_message(account, &lease.chat, message_id, &change)
-            .await?;
-        if moved {
-            statuses::tell(
-                s,
-                account,
-                &lease.chat,
-                message_id,
-                None,
-                MessageStatus::Failed,
-                Some(LEASE_EXPIRED),
-            )
-            .await?;
-        }
+    let moved = s
+        .store
+        .transition_message(account, &lease.chat, message_id, &change)
+        .await?;
+    if moved {
+        statuses::tell(
+            s,
+            account,
+            &lease.chat,
+            message_id,
+            None,
+            MessageStatus::Failed,
+            Some(LEASE_EXPIRED),
+        )
+        .await?;
     }
     Ok(())
+}
+
+fn lease_end(account: &AccountId, message_id: &MessageId, until: DateTime<Utc>) -> Job {
+    Job::LeaseEnd {
+        account_id: account.clone(),
+        message_id: message_id.clone(),
+        until,
+    }
 }
 
 /// The channel and recipient of a message as the phone sends it: from its chat

@@ -83,10 +83,9 @@ impl Bridge {
                     None if e.is_timeout() => {
                         ProviderError::retry("the bridge did not answer in time")
                     }
-                    None => ProviderError::retry(format!(
-                        "cannot reach the bridge: {}",
-                        error_chain(&e)
-                    )),
+                    None => {
+                        ProviderError::retry(format!("cannot reach the bridge: {}", error_chain(e)))
+                    }
                 })?;
         let status = response.status().as_u16();
         let after = retry_after(&response);

@@ -125,7 +125,8 @@ fn mentions(bot: &Bot<'_>, m: &Value) -> bool {
                 else {
                     return false;
                 };
-                let (start, end) = (offset as usize, (offset + length) as usize);
+                let start = usize::try_from(offset).unwrap_or(usize::MAX);
+                let end = start.saturating_add(usize::try_from(length).unwrap_or(usize::MAX));
                 let Some(slice) = units.get(start..end) else {
                     return false;
                 };
@@ -142,4 +143,28 @@ fn mentions(bot: &Bot<'_>, m: &Value) -> bool {
             }
             _ => false,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const BOT: Bot<'static> = Bot {
+        id: Some("7000000001"),
+        username: Some("shop_bot"),
+    };
+
+    fn mention(offset: u64, length: u64) -> Value {
+        json!({"text": "@shop_bot where is my order?",
+               "entities": [{"type": "mention", "offset": offset, "length": length}]})
+    }
+
+    #[test]
+    fn a_mention_is_read_from_its_utf16_range_and_one_out_of_range_is_none() {
+        assert!(mentions(&BOT, &mention(0, 9)));
+        assert!(!mentions(&BOT, &mention(10, 5)), "another word");
+        assert!(!mentions(&BOT, &mention(20, 40)), "past the end");
+        assert!(!mentions(&BOT, &mention(u64::MAX, u64::MAX)), "no overflow");
+    }
 }

@@ -94,7 +94,7 @@ impl TelegramBot {
         match self.call(account, method, body).await {
             Ok(Ok(result)) => Ok(result),
             Ok(Err(failure)) => Err(classify(failure)),
-            Err(e) => Err(unanswered(&e)),
+            Err(e) => Err(unanswered(e)),
         }
     }
 }
@@ -154,7 +154,7 @@ impl Provider for TelegramBot {
                 Err(ConnectError::Refused(f.description))
             }
             Ok(Err(f)) => Err(ConnectError::Unreachable(f.description)),
-            Err(e) => Err(ConnectError::Unreachable(unanswered(&e).to_string())),
+            Err(e) => Err(ConnectError::Unreachable(unanswered(e).to_string())),
         };
         let me = answer(self.call(account, "getMe", &json!({})).await)?;
         let (Some(id), Some(username)) = (me["id"].as_i64(), me["username"].as_str()) else {
@@ -206,9 +206,10 @@ impl Provider for TelegramBot {
         let chat = chat_number(text.chat)?;
         let body = json!({"chat_id": chat, "text": text.text});
         let sent = self.send_call(account, "sendMessage", &body).await?;
-        let id = sent["message_id"]
-            .as_i64()
-            .ok_or_else(|| ProviderError::retry("sendMessage answered without a message_id"))?;
+        let id = sent["message_id"].as_i64().ok_or_else(|| {
+            // Telegram took it: sending again could send twice.
+            ProviderError::give_up("sendMessage answered without a message_id, not sent again")
+        })?;
         Ok(ProviderReceipt {
             provider_message_id: format!("{chat}:{id}"),
         })

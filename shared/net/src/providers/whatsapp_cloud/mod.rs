@@ -71,16 +71,20 @@ impl WhatsappCloud {
             .post(self.url(account, "/messages")?)
             .bearer_auth(self.token(account)?)
             .json(body);
-        let mut response = request.send().await.map_err(|e| unanswered(&e))?;
+        let mut response = request.send().await.map_err(unanswered)?;
         let status = response.status().as_u16();
         let after = retry_after(&response);
         let bytes = read_at_most(&mut response, MAX_ANSWER)
             .await
-            .map_err(|e| unanswered(&e))?
+            .map_err(unanswered)?
             .unwrap_or_default();
         if (200..300).contains(&status) {
+            // Accepted: whatever the answer says, sending again could send twice.
             return serde_json::from_slice(&bytes).map_err(|_| {
-                ProviderError::retry(format!("an answer that is not JSON: {}", snippet(&bytes)))
+                ProviderError::give_up(format!(
+                    "accepted with an answer that is not JSON, not sent again: {}",
+                    snippet(&bytes)
+                ))
             });
         }
         Err(classify(status, &bytes, after))
@@ -178,7 +182,7 @@ impl Provider for WhatsappCloud {
             .bearer_auth(token)
             .send()
             .await
-            .map_err(|e| ConnectError::Unreachable(unanswered(&e).to_string()))?;
+            .map_err(|e| ConnectError::Unreachable(unanswered(e).to_string()))?;
         let status = response.status().as_u16();
         let body = response.bytes().await.unwrap_or_default();
         let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -234,9 +238,9 @@ impl Provider for WhatsappCloud {
             "text": {"body": text.text},
         });
         let answer = self.post(account, &body).await?;
-        let id = answer["messages"][0]["id"]
-            .as_str()
-            .ok_or_else(|| ProviderError::retry("an answer without messages[0].id"))?;
+        let id = answer["messages"][0]["id"].as_str().ok_or_else(|| {
+            ProviderError::give_up("accepted without messages[0].id, not sent again")
+        })?;
         Ok(ProviderReceipt {
             provider_message_id: id.to_string(),
         })
