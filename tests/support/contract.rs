@@ -6,9 +6,17 @@ use std::time::Duration;
 use switchboard_core::domain::account::{Account, TokenHash};
 use switchboard_core::domain::ai_log::{AiLog, AiLogStatus};
 use switchboard_core::domain::ai_settings::AiSettingsPatch;
+use switchboard_core::domain::api_key::{ApiKey, Policy, Scope};
+use switchboard_core::domain::audit::{AuditAction, AuditEntry, AuditOutcome};
+use switchboard_core::domain::channel::Channel;
 use switchboard_core::domain::chat::{ChatChange, ChatJid};
 use switchboard_core::domain::event::EventType;
+use switchboard_core::domain::idempotency::{
+    Begun, IDEMPOTENCY_HOURS, IN_FLIGHT_SECONDS, IdempotencyKey, StoredAnswer,
+};
 use switchboard_core::domain::ids::{AccountId, AiLogId, EventId, MessageId, WebhookId};
+use switchboard_core::domain::ids::{ApiKeyId, AuditId};
+use switchboard_core::domain::message::ClientSend;
 use switchboard_core::domain::message::{Message, MessageOrigin, MessageStatus};
 use switchboard_core::domain::page::{Page, PageRequest};
 use switchboard_core::domain::patch::Change;
@@ -18,7 +26,9 @@ use switchboard_core::domain::validation::HttpUrl;
 use switchboard_core::domain::webhook::{
     AttemptStatus, DeliveryAttempt, EventFilter, Subscription,
 };
-use switchboard_core::ports::{AiLogFilter, Claim, Recorded, StatusChange, Store, StoreError};
+use switchboard_core::ports::{
+    AiLogFilter, AuditFilter, Claim, Finished, Recorded, StatusChange, Store, StoreError,
+};
 
 /// Makes `#[tokio::test]`s of every contract case, each on a fresh store from `$make`
 /// (an async fn returning something that derefs to a `Store`).
@@ -47,6 +57,10 @@ macro_rules! store_contract {
             a_relay_outbox_hands_each_message_to_one_poll,
             a_pace_allows_its_burst_then_spaces_takes,
             a_phone_is_seen_only_forward,
+            api_keys_are_stored_with_their_hash_listed_and_deleted_with_their_audit,
+            the_audit_lists_newest_first_by_key_and_outcome,
+            an_idempotency_key_is_held_then_finished_with_its_message,
+            a_decision_moves_a_pending_message_with_its_audit_row,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -1512,4 +1526,348 @@ pub async fn a_phone_is_seen_only_forward(store: &dyn Store) {
         .await
         .expect("no account: nothing");
     assert_eq!(store.get_account(&ghost.id).await.expect("get"), None);
+}
+
+fn api_key(name: &str) -> ApiKey {
+    ApiKey {
+        id: ApiKeyId::from_ulid(next_ulid()),
+        name: name.into(),
+        policy: Policy {
+            phones: Scope::All,
+            channels: Scope::Only(vec![Channel::Sms]),
+            recipient_allowlist: Some(vec!["+15551234567".into()]),
+            rate_limit_per_minute: 10,
+            require_confirmation: true,
+        },
+        created_at: Utc::now(),
+    }
+}
+
+fn audit_row(key: Option<&ApiKeyId>, action: AuditAction, outcome: AuditOutcome) -> AuditEntry {
+    AuditEntry {
+        id: AuditId::from_ulid(next_ulid()),
+        at: Utc::now(),
+        actor: "admin:ops".into(),
+        key_id: key.cloned(),
+        action,
+        outcome,
+        code: (outcome == AuditOutcome::Refused).then(|| "rate_limited".into()),
+        reason: None,
+        phone_id: None,
+        channel: Some(Channel::Sms),
+        to: Some("+15551234567".into()),
+        message_id: None,
+    }
+}
+
+pub async fn api_keys_are_stored_with_their_hash_listed_and_deleted_with_their_audit(
+    store: &dyn Store,
+) {
+    let keys: Vec<ApiKey> = (0..3).map(|i| api_key(&format!("k{i}"))).collect();
+    for k in &keys {
+        let row = audit_row(Some(&k.id), AuditAction::KeyCreate, AuditOutcome::Accepted);
+        let hash = TokenHash(format!("hash-{}", k.id));
+        store.insert_api_key(k, &hash, &row).await.expect("insert");
+    }
+    let (found, hash) = store
+        .api_key_with_hash(&keys[1].id)
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(found, keys[1]);
+    assert_eq!(hash.0, format!("hash-{}", keys[1].id));
+    let listed = every_page(2, |p| async move { store.list_api_keys(&p).await }).await;
+    let ids: Vec<_> = listed.iter().map(|k: &ApiKey| k.id.clone()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first");
+    for k in &keys {
+        assert!(ids.contains(&k.id));
+    }
+    let row = audit_row(
+        Some(&keys[1].id),
+        AuditAction::KeyDelete,
+        AuditOutcome::Accepted,
+    );
+    assert!(
+        store
+            .delete_api_key(&keys[1].id, &row)
+            .await
+            .expect("delete")
+    );
+    let again = audit_row(
+        Some(&keys[1].id),
+        AuditAction::KeyDelete,
+        AuditOutcome::Accepted,
+    );
+    assert!(
+        !store
+            .delete_api_key(&keys[1].id, &again)
+            .await
+            .expect("delete")
+    );
+    assert!(
+        store
+            .api_key_with_hash(&keys[1].id)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    let filter = AuditFilter {
+        key_id: Some(keys[1].id.clone()),
+        outcome: None,
+    };
+    let rows = store
+        .list_audit(&filter, &page(10, None))
+        .await
+        .expect("audit");
+    let actions: Vec<_> = rows.items.iter().map(|r| r.action).collect();
+    assert_eq!(
+        actions,
+        [AuditAction::KeyDelete, AuditAction::KeyCreate],
+        "no row for a missed delete"
+    );
+}
+
+pub async fn the_audit_lists_newest_first_by_key_and_outcome(store: &dyn Store) {
+    let (a, b) = (
+        ApiKeyId::from_ulid(next_ulid()),
+        ApiKeyId::from_ulid(next_ulid()),
+    );
+    let mut written = Vec::new();
+    for i in 0..7 {
+        let key = if i % 2 == 0 { &a } else { &b };
+        let outcome = if i % 3 == 0 {
+            AuditOutcome::Refused
+        } else {
+            AuditOutcome::Accepted
+        };
+        let row = audit_row(Some(key), AuditAction::Send, outcome);
+        store.insert_audit(&row).await.expect("insert");
+        written.push(row);
+    }
+    let of_a = AuditFilter {
+        key_id: Some(a.clone()),
+        outcome: None,
+    };
+    let rows = every_page(2, |p| {
+        let f = &of_a;
+        async move { store.list_audit(f, &p).await }
+    })
+    .await;
+    let expected: Vec<_> = written
+        .iter()
+        .rev()
+        .filter(|r| r.key_id.as_ref() == Some(&a))
+        .cloned()
+        .collect();
+    assert_eq!(rows, expected, "newest first, all pages");
+    let refused_a = AuditFilter {
+        key_id: Some(a.clone()),
+        outcome: Some(AuditOutcome::Refused),
+    };
+    let rows = every_page(1, |p| {
+        let f = &refused_a;
+        async move { store.list_audit(f, &p).await }
+    })
+    .await;
+    let expected: Vec<_> = written
+        .iter()
+        .rev()
+        .filter(|r| r.key_id.as_ref() == Some(&a) && r.outcome == AuditOutcome::Refused)
+        .cloned()
+        .collect();
+    assert_eq!(rows, expected);
+    let all = store
+        .list_audit(&AuditFilter::default(), &page(200, None))
+        .await
+        .expect("all");
+    for row in &written {
+        assert!(all.items.contains(row));
+    }
+}
+
+pub async fn an_idempotency_key_is_held_then_finished_with_its_message(store: &dyn Store) {
+    let account = new_account();
+    store
+        .insert_account(&account, &TokenHash("h".into()))
+        .await
+        .expect("account");
+    let key = IdempotencyKey {
+        api_key: ApiKeyId::from_ulid(next_ulid()),
+        key: "order-1".into(),
+    };
+    let now = Utc::now();
+    assert_eq!(
+        store
+            .begin_idempotent(&key, "fp", now)
+            .await
+            .expect("begin"),
+        Begun::Taken
+    );
+    assert_eq!(
+        store
+            .begin_idempotent(&key, "fp", now)
+            .await
+            .expect("begin"),
+        Begun::InFlight {
+            fingerprint: "fp".into()
+        }
+    );
+    // A holder that stopped frees the key after its hold.
+    let later = now + Span::seconds(IN_FLIGHT_SECONDS + 1);
+    assert_eq!(
+        store
+            .begin_idempotent(&key, "fp", later)
+            .await
+            .expect("begin"),
+        Begun::Taken
+    );
+
+    let m = outbound(&account.id, "ann@example.com@email", "x");
+    let mut m = m;
+    m.client = Some(ClientSend {
+        key_id: Some(key.api_key.clone()),
+        channel: Channel::Email,
+        to: "ann@example.com".into(),
+        subject: Some("Hi".into()),
+        source: None,
+        expires_at: None,
+    });
+    let answer = StoredAnswer {
+        status: 202,
+        body: serde_json::json!({"id": m.id}),
+    };
+    let row = audit_row(
+        Some(&key.api_key),
+        AuditAction::Send,
+        AuditOutcome::Accepted,
+    );
+    // Another fingerprint does not finish this hold: nothing is written.
+    let wrong = Finished {
+        key: &key,
+        fingerprint: "other",
+        answer: &answer,
+    };
+    assert!(store.record_dispatch(&m, &row, Some(wrong)).await.is_err());
+    assert!(
+        store.find_message(&m.id).await.expect("find").is_none(),
+        "nothing half-written"
+    );
+    let finished = Finished {
+        key: &key,
+        fingerprint: "fp",
+        answer: &answer,
+    };
+    store
+        .record_dispatch(&m, &row, Some(finished))
+        .await
+        .expect("record");
+    assert_eq!(
+        store
+            .begin_idempotent(&key, "fp", later)
+            .await
+            .expect("begin"),
+        Begun::Finished {
+            fingerprint: "fp".into(),
+            answer: answer.clone()
+        }
+    );
+    let found = store
+        .find_message(&m.id)
+        .await
+        .expect("find")
+        .expect("message");
+    assert_eq!(found.client, m.client);
+    assert!(
+        store
+            .list_chats(&account.id, &page(10, None))
+            .await
+            .expect("chats")
+            .items
+            .is_empty(),
+        "an email has no chat"
+    );
+    // Honoured for a day, then the key is free again.
+    let next_day = later + Span::hours(IDEMPOTENCY_HOURS) + Span::seconds(1);
+    assert_eq!(
+        store
+            .begin_idempotent(&key, "fp2", next_day)
+            .await
+            .expect("begin"),
+        Begun::Taken
+    );
+    // A refused request frees its hold; a finished record is never released.
+    store.release_idempotent(&key).await.expect("release");
+    assert_eq!(
+        store
+            .begin_idempotent(&key, "fp3", next_day)
+            .await
+            .expect("begin"),
+        Begun::Taken
+    );
+}
+
+pub async fn a_decision_moves_a_pending_message_with_its_audit_row(store: &dyn Store) {
+    let account = new_account();
+    store
+        .insert_account(&account, &TokenHash("h".into()))
+        .await
+        .expect("account");
+    let mut m = outbound(&account.id, "15551234567@sms", "pay?");
+    m.status = MessageStatus::PendingConfirmation;
+    m.reached
+        .insert(MessageStatus::PendingConfirmation, m.created_at);
+    let key = ApiKeyId::from_ulid(next_ulid());
+    m.client = Some(ClientSend {
+        key_id: Some(key.clone()),
+        channel: Channel::Sms,
+        to: "+15551234567".into(),
+        subject: None,
+        source: None,
+        expires_at: Some(Utc::now() + Span::minutes(15)),
+    });
+    let row = audit_row(Some(&key), AuditAction::Send, AuditOutcome::Accepted);
+    store.record_dispatch(&m, &row, None).await.expect("record");
+    let chats = store
+        .list_chats(&account.id, &page(10, None))
+        .await
+        .expect("chats");
+    assert_eq!(chats.items.len(), 1, "an SMS is in its chat");
+    let confirm = StatusChange {
+        from: &[MessageStatus::PendingConfirmation],
+        to: MessageStatus::Queued,
+        provider_message_id: None,
+        error: None,
+    };
+    let yes = audit_row(Some(&key), AuditAction::Confirm, AuditOutcome::Accepted);
+    assert!(store.decide(&m, &confirm, &yes).await.expect("decide"));
+    let twice = audit_row(Some(&key), AuditAction::Confirm, AuditOutcome::Accepted);
+    assert!(
+        !store.decide(&m, &confirm, &twice).await.expect("decide"),
+        "only once"
+    );
+    let found = store
+        .find_message(&m.id)
+        .await
+        .expect("find")
+        .expect("message");
+    assert_eq!(found.status, MessageStatus::Queued);
+    assert!(found.reached.contains_key(&MessageStatus::Queued));
+    assert!(
+        found
+            .reached
+            .contains_key(&MessageStatus::PendingConfirmation)
+    );
+    let filter = AuditFilter {
+        key_id: Some(key),
+        outcome: None,
+    };
+    let actions: Vec<_> = store
+        .list_audit(&filter, &page(10, None))
+        .await
+        .expect("audit")
+        .items
+        .iter()
+        .map(|r| r.action)
+        .collect();
+    assert_eq!(actions, [AuditAction::Confirm, AuditAction::Send]);
 }

@@ -6,6 +6,7 @@ mod ai_settings;
 mod bad_input;
 mod bridge_and_email;
 mod cli;
+mod client_api;
 mod lambda;
 mod messages;
 mod openapi;

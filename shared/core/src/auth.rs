@@ -2,7 +2,7 @@
 //! (256 random bits, stored as SHA-256, compared in constant time).
 
 use crate::domain::account::{Account, TokenHash};
-use crate::domain::ids::AccountId;
+use crate::domain::ids::{AccountId, ApiKeyId};
 use crate::settings::Settings;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -99,17 +99,24 @@ impl AdminTokens {
 }
 
 const ACCOUNT_TOKEN_PREFIX: &str = "sbt_";
+const API_KEY_PREFIX: &str = "sbk_";
 
 /// A new account token: `sbt_<account id>_<43 chars of 256 random bits>`. The account id in it
 /// lets the check look the account up by id and compare hashes in constant time, instead of
 /// searching the store by a secret.
 pub fn new_account_token(account: &AccountId) -> (SecretString, TokenHash) {
+    secret_naming(ACCOUNT_TOKEN_PREFIX, account.as_str())
+}
+
+/// A new client API key, `sbk_<key id>_<43 chars of 256 random bits>`, like an account token.
+pub fn new_api_key(id: &ApiKeyId) -> (SecretString, TokenHash) {
+    secret_naming(API_KEY_PREFIX, id.as_str())
+}
+
+fn secret_naming(prefix: &str, id: &str) -> (SecretString, TokenHash) {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let token = format!(
-        "{ACCOUNT_TOKEN_PREFIX}{account}_{}",
-        URL_SAFE_NO_PAD.encode(bytes)
-    );
+    let token = format!("{prefix}{id}_{}", URL_SAFE_NO_PAD.encode(bytes));
     let hash = hash_token(&token);
     (SecretString::from(token), hash)
 }
@@ -118,15 +125,31 @@ pub fn hash_token(token: &str) -> TokenHash {
     TokenHash(hex::encode(Sha256::digest(token.as_bytes())))
 }
 
+/// The id a token names after `prefix`, `id_len` characters long, if it has the shape.
+fn named_id<'t>(token: &'t str, prefix: &str, id_len: usize) -> Option<&'t str> {
+    let rest = token.strip_prefix(prefix)?;
+    // The secret's alphabet includes `_`, so split by the id's fixed length, not by `_`.
+    let id = rest.get(..id_len)?;
+    let secret = rest.get(id_len..)?.strip_prefix('_')?;
+    (secret.len() == 43).then_some(id)
+}
+
 /// The account a token claims to belong to, if it has the shape of an account token.
 pub fn account_of_token(token: &str) -> Option<AccountId> {
-    let rest = token.strip_prefix(ACCOUNT_TOKEN_PREFIX)?;
-    // The secret's alphabet includes `_`, so split by the id's fixed length, not by `_`.
-    let id_len = AccountId::PREFIX.len() + 26;
-    let account = rest.get(..id_len)?;
-    let secret = rest.get(id_len..)?.strip_prefix('_')?;
-    (secret.len() == 43).then_some(())?;
-    AccountId::parse(account)
+    AccountId::parse(named_id(
+        token,
+        ACCOUNT_TOKEN_PREFIX,
+        AccountId::PREFIX.len() + 26,
+    )?)
+}
+
+/// The API key a token claims to be, if it has the shape of one.
+pub fn api_key_of_token(token: &str) -> Option<ApiKeyId> {
+    ApiKeyId::parse(named_id(
+        token,
+        API_KEY_PREFIX,
+        ApiKeyId::PREFIX.len() + 26,
+    )?)
 }
 
 pub fn token_matches(token: &str, stored: &TokenHash) -> bool {
@@ -284,6 +307,11 @@ mod tests {
         let (other, _) = new_account_token(&id);
         assert!(!token_matches(other.expose_secret(), &hash));
         assert_eq!(account_of_token("sbt_garbage"), None);
+        let key = ApiKeyId::from_trusted("key_01JABCDEFGHJKMNPQRSTVWXYZ0");
+        let (secret, hash) = new_api_key(&key);
+        assert_eq!(api_key_of_token(secret.expose_secret()), Some(key));
+        assert!(token_matches(secret.expose_secret(), &hash));
+        assert_eq!(account_of_token(secret.expose_secret()), None);
     }
 
     #[test]

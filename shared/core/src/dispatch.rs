@@ -44,6 +44,14 @@ pub async fn run(services: &Services, body: &str) -> Result<(), JobFailure> {
             message_id,
             until,
         } => Ok(outbox::end_lease(services, &account_id, &message_id, until).await?),
+        Job::Expire {
+            account_id,
+            chat_id,
+            message_id,
+        } => {
+            crate::usecases::client_messages::expire(services, &account_id, &chat_id, &message_id)
+                .await
+        }
         Job::Event(event) => webhook_delivery::fan_out(services, &event).await,
         Job::DeliverWebhook(delivery) => webhook_delivery::attempt(services, delivery).await,
     }

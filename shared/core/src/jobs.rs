@@ -60,6 +60,13 @@ pub enum Job {
         message_id: MessageId,
         until: DateTime<Utc>,
     },
+    /// A client's send waiting for confirmation runs out of time: unless confirmed, it is
+    /// cancelled as `expired`.
+    Expire {
+        account_id: AccountId,
+        chat_id: ChatJid,
+        message_id: MessageId,
+    },
     /// Hand an event to the webhook subscriptions that want it (a `DeliverWebhook` job each).
     Event(Event),
     /// One attempt to deliver an event to one subscription. (`deliver`: its name in queues
@@ -75,6 +82,15 @@ impl Job {
             account_id: inbound.account_id.clone(),
             chat_id: inbound.chat_id.clone(),
             message_id: inbound.id.clone(),
+        }
+    }
+
+    /// The expiry of a client's send that waits for confirmation.
+    pub fn expire(message: &Message) -> Self {
+        Job::Expire {
+            account_id: message.account_id.clone(),
+            chat_id: message.chat_id.clone(),
+            message_id: message.id.clone(),
         }
     }
 
@@ -110,7 +126,9 @@ impl Job {
     pub fn queue(&self) -> QueueName {
         match self {
             Job::Reply { .. } => QueueName::AiReply,
-            Job::Send { .. } | Job::Typing { .. } | Job::LeaseEnd { .. } => QueueName::Outbound,
+            Job::Send { .. } | Job::Typing { .. } | Job::LeaseEnd { .. } | Job::Expire { .. } => {
+                QueueName::Outbound
+            }
             Job::Status { .. } => QueueName::Outbound,
             Job::Event(_) | Job::DeliverWebhook(_) => QueueName::Webhook,
         }

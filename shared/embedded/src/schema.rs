@@ -107,6 +107,30 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_waiting ON outbox (account_id, message_id) WHERE lease_until IS NULL;
 "#,
+    r#"
+-- The client API: keys with their policy, idempotency records, and the audit of every decision.
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    key_hash TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE idempotency (
+    api_key_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    answer TEXT,                           -- NULL: in flight until hold_until
+    hold_until INTEGER NOT NULL,           -- unix milliseconds
+    expires_at INTEGER NOT NULL,           -- unix milliseconds; honoured until then
+    PRIMARY KEY (api_key_id, key)
+);
+CREATE TABLE audit (
+    id TEXT PRIMARY KEY,
+    key_id TEXT,
+    outcome TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX audit_by_key ON audit (key_id, id);
+"#,
 ];
 
 /// Brings the schema up to date; returns the version found (0: a new database).

@@ -3,7 +3,7 @@
 //! by time.
 
 use switchboard_core::domain::chat::ChatJid;
-use switchboard_core::domain::ids::{AccountId, AiLogId, MessageId, WebhookId};
+use switchboard_core::domain::ids::{AccountId, AiLogId, ApiKeyId, AuditId, MessageId, WebhookId};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -87,3 +87,32 @@ pub fn rate(key: &str) -> String {
     format!("R#{key}")
 }
 pub const RATE_SK: &str = "R";
+
+/// A client API key, listed from `gsi1` under `APIKEYS`.
+pub fn api_key(id: &ApiKeyId) -> String {
+    format!("AK#{id}")
+}
+pub const API_KEY_SK: &str = "AK";
+pub const API_KEYS: &str = "APIKEYS";
+
+/// An audit row, listed from `gsi1` under `AUDIT` and from `gsi2` under its key.
+pub fn audit(id: &AuditId) -> String {
+    format!("U#{id}")
+}
+pub const AUDIT_SK: &str = "U";
+pub const AUDIT: &str = "AUDIT";
+pub fn audit_of(key: &ApiKeyId) -> String {
+    format!("AUDIT#{key}")
+}
+
+/// A client's idempotency key, per API key.
+pub fn client_idempotency(api_key: &ApiKeyId, key: &str) -> String {
+    format!("IK#{api_key}#{key}")
+}
+pub const IDEMPOTENCY_SK: &str = "I";
+
+/// Where a message sent through the client API lives, found by its id alone.
+pub fn dispatch(id: &MessageId) -> String {
+    format!("D#{id}")
+}
+pub const DISPATCH_SK: &str = "D";

@@ -7,7 +7,7 @@ use super::item::{self, Item, get_s, json, key, name_of, parse_timestamp, s, tim
 use super::keys::{self, POINTER_SK};
 use super::{DEDUPE_DAYS, DynamoStore, IDEMPOTENCY_DAYS, backend, held, tx_put, tx_update};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 use switchboard_core::domain::chat::ChatJid;
@@ -49,7 +49,22 @@ pub(super) fn message_from(row: &Item) -> Result<Message, StoreError> {
     if let Some(e) = get_s(row, ERROR) {
         m.error = Some(e.to_string());
     }
+    for (name, value) in row {
+        if let (Some(status), Some(AttributeValue::S(at))) =
+            (name.strip_prefix(REACHED_PREFIX), Some(value))
+        {
+            m.reached
+                .insert(parse_status(status)?, parse_timestamp(at)?);
+        }
+    }
     Ok(m)
+}
+
+/// `at_<status>`: when the message reached that status.
+const REACHED_PREFIX: &str = "at_";
+
+fn reached_name(status: MessageStatus) -> String {
+    format!("{REACHED_PREFIX}{}", status.as_str())
 }
 
 pub(super) fn message_item(m: &Message) -> Result<Item, StoreError> {
@@ -86,6 +101,9 @@ impl DynamoStore {
                 self.put(pointer(pk, m, days))
                     .condition_expression("attribute_not_exists(pk)"),
             )?);
+        }
+        if !m.chat_id.has_chat() {
+            return Ok(items);
         }
         let sender = if m.from_me {
             None
@@ -196,12 +214,13 @@ impl MessageStore for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(message_key(account, chat, id)))
-            .update_expression("SET #s = :sending, updated_at = :now")
+            .update_expression("SET #s = :sending, updated_at = :now, #at = :now")
             // Queued, or sending by a taker that stopped more than a lease ago.
             .condition_expression(
                 "attribute_exists(pk) AND (#s = :queued OR (#s = :sending AND updated_at <= :stale))",
             )
             .expression_attribute_names("#s", STATUS)
+            .expression_attribute_names("#at", reached_name(MessageStatus::Sending))
             .expression_attribute_values(":sending", s(name_of(&MessageStatus::Sending)?))
             .expression_attribute_values(":queued", s(name_of(&MessageStatus::Queued)?))
             .expression_attribute_values(":now", s(timestamp(&now)))
@@ -332,12 +351,13 @@ impl DynamoStore {
             provider_message_id,
             error,
         } = *change;
-        let mut expression = "SET #s = :to, updated_at = :now".to_string();
+        let mut expression = "SET #s = :to, updated_at = :now, #at = :now".to_string();
         let placeholders: Vec<String> = (0..from.len()).map(|i| format!(":f{i}")).collect();
         let mut update = self
             .update(message_key(account, chat, id))
             .condition_expression(format!("#s IN ({})", placeholders.join(", ")))
             .expression_attribute_names("#s", STATUS)
+            .expression_attribute_names("#at", reached_name(to))
             .expression_attribute_values(":to", s(name_of(&to)?))
             .expression_attribute_values(":now", s(timestamp(&Utc::now())));
         for (p, status) in placeholders.iter().zip(from) {

@@ -3,10 +3,13 @@
 mod accounts;
 mod ai_logs;
 mod ai_settings;
+mod api_keys;
+mod audit;
 mod cache;
 mod chats;
 mod claims;
 mod contexts;
+mod dispatch;
 pub mod item;
 pub mod keys;
 mod messages;

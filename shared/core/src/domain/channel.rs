@@ -1,6 +1,8 @@
 //! Channels: what a message travels on. A provider carries some of them (a WhatsApp number
 //! carries `wa`; a relay phone `sms`, `wa`, `tg`, `pchat` and `notify`).
 
+use super::chat::{ChatJid, NOTIFY_SERVER, is_email_address, is_telegram_username};
+use super::validation::ValidationError;
 use serde::{Deserialize, Serialize};
 
 #[derive(
@@ -72,9 +74,128 @@ impl Channel {
     }
 }
 
+/// A recipient as its channel names it, and the chat its messages go in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    /// Normalized: what the allowlist is matched against and what the phone is handed.
+    pub to: String,
+    pub chat: ChatJid,
+}
+
+/// Reads `to` as `channel` writes recipients: `wa`, `sms` E.164 (`+` and 8 to 15 digits);
+/// `tg_bot` a Telegram chat id; `tg` `@username` or E.164; `email` an address; `pchat` the
+/// app's contact id; `notify` none (the phone itself).
+pub fn recipient(channel: Channel, to: Option<&str>) -> Result<Recipient, ValidationError> {
+    let bad = |message: &str| ValidationError::new("to", message).with_code("invalid_recipient");
+    let Some(to) = to.map(str::trim) else {
+        if channel == Channel::Notify {
+            let chat = ChatJid::parse(&format!("phone@{NOTIFY_SERVER}"))?;
+            return Ok(Recipient {
+                to: String::new(),
+                chat,
+            });
+        }
+        return Err(ValidationError::new("to", "is required for this channel"));
+    };
+    let e164 = |to: &str| {
+        to.strip_prefix('+')
+            .filter(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_string)
+    };
+    let (to, jid) = match channel {
+        Channel::Notify => return Err(bad("must be left out: a notification goes to the phone")),
+        Channel::Wa | Channel::Sms => {
+            let digits = e164(to).ok_or_else(|| bad("must be E.164: + and 8 to 15 digits"))?;
+            let server = if channel == Channel::Wa {
+                "s.whatsapp.net"
+            } else {
+                "sms"
+            };
+            (format!("+{digits}"), format!("{digits}@{server}"))
+        }
+        Channel::TgBot => {
+            let digits = to.strip_prefix('-').unwrap_or(to);
+            if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Err(bad("must be a Telegram chat id (an integer)"));
+            }
+            let server = if to.starts_with('-') {
+                "telegram.group"
+            } else {
+                "telegram"
+            };
+            (to.to_string(), format!("{to}@{server}"))
+        }
+        Channel::Tg => {
+            if let Some(name) = to.strip_prefix('@').filter(|n| is_telegram_username(n)) {
+                (format!("@{name}"), format!("{name}@telegram"))
+            } else if let Some(digits) = e164(to) {
+                (format!("+{digits}"), format!("{digits}@telegram"))
+            } else {
+                return Err(bad("must be a Telegram @username or an E.164 number"));
+            }
+        }
+        Channel::Email => {
+            let address = to.to_lowercase();
+            if !is_email_address(&address) {
+                return Err(bad("must be an email address"));
+            }
+            (address.clone(), format!("{address}@email"))
+        }
+        Channel::Pchat => (to.to_string(), format!("{to}@pchat")),
+    };
+    let chat =
+        ChatJid::parse(&jid).map_err(|_| bad("is not a valid recipient for this channel"))?;
+    Ok(Recipient { to, chat })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recipients_are_read_and_normalized_per_channel() {
+        let ok = |c: Channel, to: &str| recipient(c, Some(to)).map(|r| (r.to, r.chat.to_string()));
+        assert_eq!(
+            ok(Channel::Wa, " +15551234567"),
+            Ok(("+15551234567".into(), "15551234567@s.whatsapp.net".into()))
+        );
+        assert_eq!(
+            ok(Channel::Sms, "+4915112345678"),
+            Ok(("+4915112345678".into(), "4915112345678@sms".into()))
+        );
+        assert!(ok(Channel::Sms, "15551234567").is_err(), "no +");
+        assert!(ok(Channel::Wa, "+1234567").is_err(), "7 digits");
+        assert!(ok(Channel::Wa, "+1234567890123456").is_err(), "16 digits");
+        assert_eq!(
+            ok(Channel::TgBot, "-100123"),
+            Ok(("-100123".into(), "-100123@telegram.group".into()))
+        );
+        assert!(ok(Channel::TgBot, "@durov").is_err());
+        assert_eq!(
+            ok(Channel::Tg, "@durov_1"),
+            Ok(("@durov_1".into(), "durov_1@telegram".into()))
+        );
+        assert!(ok(Channel::Tg, "@ab").is_err(), "usernames have 5 or more");
+        assert_eq!(
+            ok(Channel::Email, "Ann@Example.com"),
+            Ok(("ann@example.com".into(), "ann@example.com@email".into()))
+        );
+        assert!(ok(Channel::Email, "ann@localhost").is_err());
+        assert!(ok(Channel::Email, "a b@example.com").is_err());
+        assert_eq!(
+            ok(Channel::Pchat, "contact-7"),
+            Ok(("contact-7".into(), "contact-7@pchat".into()))
+        );
+        assert!(ok(Channel::Pchat, "a/b").is_err());
+        assert!(recipient(Channel::Notify, None).is_ok_and(|r| !r.chat.has_chat()));
+        assert!(ok(Channel::Notify, "+15551234567").is_err());
+        assert!(recipient(Channel::Sms, None).is_err());
+        assert!(
+            ok(Channel::Email, "ann@example.com")
+                .is_ok_and(|(_, c)| { !ChatJid::parse(&c).expect("jid").has_chat() })
+        );
+    }
 
     #[test]
     fn names_round_trip() {

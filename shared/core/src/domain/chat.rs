@@ -62,15 +62,56 @@ impl ChatJid {
         &self.jid
     }
 
-    /// The part before `@`: the phone number, group or chat id in the channel's own terms.
+    /// The part before the last `@`: the phone number, group or chat id in the channel's own
+    /// terms (an email address keeps its own `@`).
     pub fn user(&self) -> &str {
-        self.jid.split_once('@').map_or("", |(user, _)| user)
+        self.jid.rsplit_once('@').map_or("", |(user, _)| user)
     }
 
-    /// The part after `@`, which names the channel (`s.whatsapp.net`, `telegram.group` ...).
+    /// The part after the last `@`, which names the channel (`s.whatsapp.net`,
+    /// `telegram.group` ...).
     pub fn server(&self) -> &str {
-        self.jid.split_once('@').map_or("", |(_, server)| server)
+        self.jid.rsplit_once('@').map_or("", |(_, server)| server)
     }
+
+    /// Whether messages to this id make a conversation. Email and the relay phone's own
+    /// notifications have none: their messages are stored, but no chat lists them.
+    pub fn has_chat(&self) -> bool {
+        !matches!(self.server(), EMAIL_SERVER | NOTIFY_SERVER)
+    }
+}
+
+/// The server of an email recipient's id (`ann@example.com@email`).
+pub const EMAIL_SERVER: &str = "email";
+/// The server of a relay phone's own notifications (`phone@notify`).
+pub const NOTIFY_SERVER: &str = "notify";
+
+/// A Telegram username without its `@`: 5 to 32 letters, digits and `_`, starting with a letter.
+pub fn is_telegram_username(s: &str) -> bool {
+    (5..=32).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// An email address as far as a gateway can tell without sending: one `@`, a dotted domain,
+/// no spaces or brackets, at most 254 characters.
+pub fn is_email_address(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let clean = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| !c.is_whitespace() && !c.is_control() && !"<>()[]\\,;:@\"".contains(c))
+    };
+    s.len() <= 254
+        && local.len() <= 64
+        && clean(local)
+        && clean(domain)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
 }
 
 /// The servers Switchboard knows, with the chat type each one means and what its user part
@@ -88,7 +129,11 @@ fn classify(server: &str, user: &str) -> Result<ChatType, String> {
             (user.split('-').all(digits) && user.split('-').count() <= 2) || alphanumeric(user),
         ),
         "newsletter" => (ChatType::Channel, digits(user)),
-        "telegram" => (ChatType::Private, signed_digits(user)),
+        // A user's id, or (through a relay phone) a username.
+        "telegram" => (
+            ChatType::Private,
+            signed_digits(user) || is_telegram_username(user),
+        ),
         "telegram.group" => (ChatType::Group, signed_digits(user)),
         "telegram.channel" => (ChatType::Channel, signed_digits(user)),
         // A relay phone's SMS conversations and its app's contacts.
@@ -100,9 +145,11 @@ fn classify(server: &str, user: &str) -> Result<ChatType, String> {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'),
         ),
+        EMAIL_SERVER => (ChatType::Private, is_email_address(user)),
+        NOTIFY_SERVER => (ChatType::Private, user == "phone"),
         _ => {
             return Err(format!(
-                "unknown chat server `{server}`: expected s.whatsapp.net, lid, g.us, newsletter, telegram, telegram.group, telegram.channel, sms or pchat"
+                "unknown chat server `{server}`: expected s.whatsapp.net, lid, g.us, newsletter, telegram, telegram.group, telegram.channel, sms, pchat, email or notify"
             ));
         }
     };
@@ -116,13 +163,13 @@ fn classify(server: &str, user: &str) -> Result<ChatType, String> {
 impl TryFrom<String> for ChatJid {
     type Error = String;
     fn try_from(jid: String) -> Result<Self, String> {
-        if jid.len() > 128 {
-            return Err("must be at most 128 characters".into());
+        if jid.len() > 261 {
+            return Err("must be at most 261 characters".into());
         }
         let (user, server) = jid
-            .split_once('@')
+            .rsplit_once('@')
             .ok_or_else(|| "must be a JID like 15551234567@s.whatsapp.net".to_string())?;
-        if user.len() > 64 {
+        if user.len() > 64 && server != EMAIL_SERVER {
             return Err("the part before @ must be at most 64 characters".into());
         }
         let kind = classify(server, user)?;

@@ -71,6 +71,14 @@ id_type!(
     /// An event, stable across webhook retries so receivers can dedupe.
     EventId, "evt_"
 );
+id_type!(
+    /// A client API key (its id; the secret is shown once and stored as a hash).
+    ApiKeyId, "key_"
+);
+id_type!(
+    /// A row of the client API's audit.
+    AuditId, "aud_"
+);
 
 #[cfg(test)]
 mod tests {

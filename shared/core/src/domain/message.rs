@@ -1,15 +1,36 @@
 //! Messages, inbound and outbound, as stored in a chat.
 
+use super::channel::Channel;
 use super::chat::ChatJid;
-use super::ids::{AccountId, MessageId};
+use super::ids::{AccountId, ApiKeyId, MessageId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// What a send through the client API carries besides its text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientSend {
+    /// The key that sent it; `None` when an admin did.
+    pub key_id: Option<ApiKeyId>,
+    pub channel: Channel,
+    /// The recipient as its channel writes it (`+15551234567`, `@name`, `ann@example.com`).
+    pub to: String,
+    pub subject: Option<String>,
+    /// Free text from the client: which assistant or flow asked.
+    pub source: Option<String>,
+    /// A pending confirmation lapses then.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
     /// Inbound, stored.
     Received,
+    /// Outbound through the client API, waiting for a person (or its key) to confirm it.
+    PendingConfirmation,
     /// Outbound, waiting for the outbound queue.
     Queued,
     /// Outbound, handed to the provider.
@@ -26,6 +47,7 @@ impl MessageStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             MessageStatus::Received => "received",
+            MessageStatus::PendingConfirmation => "pending_confirmation",
             MessageStatus::Queued => "queued",
             MessageStatus::Sending => "sending",
             MessageStatus::Sent => "sent",
@@ -47,7 +69,9 @@ impl MessageStatus {
             Delivered => &[Queued, Sending, Sent],
             Read => &[Queued, Sending, Sent, Delivered],
             Failed => &[Queued, Sending, Sent, Delivered],
-            Received | Queued | Cancelled => &[],
+            Queued => &[PendingConfirmation],
+            Cancelled => &[PendingConfirmation],
+            Received | PendingConfirmation => &[],
         }
     }
 }
@@ -90,9 +114,22 @@ pub struct Message {
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Sent through the client API: its channel, recipient and key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientSend>,
+    /// When it reached each status after its first.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reached: BTreeMap<MessageStatus, DateTime<Utc>>,
 }
 
 impl Message {
+    /// Moves to `to` at `now`, remembering when.
+    pub fn moved(&mut self, to: MessageStatus, now: DateTime<Utc>) {
+        self.status = to;
+        self.updated_at = now;
+        self.reached.insert(to, now);
+    }
+
     /// A message the account sends, queued; the caller sets what else it carries (an
     /// idempotency key, the message it replies to).
     pub fn outbound(
@@ -121,6 +158,8 @@ impl Message {
             error: None,
             created_at: now,
             updated_at: now,
+            client: None,
+            reached: BTreeMap::new(),
         }
     }
 

@@ -3,9 +3,12 @@
 pub mod account;
 pub mod ai_log;
 pub mod ai_settings;
+pub mod api_key;
+pub mod audit;
 pub mod channel;
 pub mod chat;
 pub mod event;
+pub mod idempotency;
 pub mod ids;
 pub mod inbound;
 pub mod message;

@@ -34,50 +34,35 @@ fn body(status: StatusCode, code: &str, message: String, field: Option<String>) 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let message = self.to_string();
+        let code = self.code();
+        let status = match &self {
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) | AppError::Denied { .. } => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Upstream { .. } => StatusCode::BAD_GATEWAY,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
         match self {
-            AppError::BadRequest { code, field, .. } => {
-                body(StatusCode::BAD_REQUEST, code, message, field)
-            }
-            AppError::Invalid(e) => body(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                e.code,
-                e.message,
-                Some(e.field),
-            ),
-            AppError::Unauthorized => body(StatusCode::UNAUTHORIZED, "unauthorized", message, None),
-            AppError::Forbidden(_) => body(StatusCode::FORBIDDEN, "forbidden", message, None),
-            AppError::NotFound(_) => body(StatusCode::NOT_FOUND, "not_found", message, None),
-            AppError::Conflict { code, .. } => body(StatusCode::CONFLICT, code, message, None),
-            AppError::PayloadTooLarge { .. } => body(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                message,
-                None,
-            ),
-            AppError::UnsupportedMediaType => body(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                message,
-                None,
-            ),
+            AppError::BadRequest { field, .. } => body(status, code, message, field),
+            AppError::Invalid(e) => body(status, code, e.message, Some(e.field)),
             AppError::RateLimited { retry_after_secs } => {
-                let mut response =
-                    body(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message, None);
+                let mut response = body(status, code, message, None);
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
                 response
             }
-            AppError::Upstream { code, .. } => body(StatusCode::BAD_GATEWAY, code, message, None),
             AppError::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
-                body(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    "internal error".to_string(),
-                    None,
-                )
+                body(status, code, "internal error".to_string(), None)
             }
+            _ => body(status, code, message, None),
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::domain::validation::ValidationError;
 use crate::error::AppError;
 use crate::services::AppState;
 use crate::usecases::accounts;
+use crate::usecases::api_keys::{self, Client};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
@@ -295,6 +296,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
         serde_urlencoded::from_str(query)
             .map(QueryParams)
             .map_err(|e| AppError::bad_request("invalid_query", e.to_string()))
+    }
+}
+
+/// A caller of the client API: a client API key (read on every request, so a deleted key is
+/// refused at once on every instance), or an admin.
+impl FromRequestParts<AppState> for Client {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(client) = parts.extensions.get::<Client>() {
+            return Ok(client.clone());
+        }
+        let token = bearer(parts).ok_or(AppError::Unauthorized)?;
+        let client = match api_keys::authenticate(state, token).await? {
+            Some(key) => Client::Key(Box::new(key)),
+            None => match state.admin_tokens.verify(token) {
+                Some(subject) => Client::Admin { subject },
+                None => return Err(AppError::Unauthorized),
+            },
+        };
+        parts.extensions.insert(client.clone());
+        Ok(client)
     }
 }
 

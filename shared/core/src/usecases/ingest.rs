@@ -46,6 +46,8 @@ pub async fn ingest(
         error: None,
         created_at: inbound.timestamp.unwrap_or(now),
         updated_at: now,
+        client: None,
+        reached: Default::default(),
     };
     let recorded = s.store.record_inbound(&message).await?;
     let duplicate = !recorded.is_new();

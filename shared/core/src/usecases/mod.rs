@@ -4,7 +4,9 @@
 pub mod accounts;
 pub mod ai_settings;
 pub mod ai_test;
+pub mod api_keys;
 pub mod chats;
+pub mod client_messages;
 pub mod connect;
 pub mod events;
 pub mod generate;

@@ -157,6 +157,9 @@ fn lease_end(account: &AccountId, message_id: &MessageId, until: DateTime<Utc>) 
 /// The channel and recipient of a message as the phone sends it: from its chat
 /// (`15551234567@sms` is an SMS to +15551234567).
 pub fn recipient(message: &Message) -> (Option<&'static str>, String) {
+    if let Some(client) = &message.client {
+        return (Some(client.channel.as_str()), client.to.clone());
+    }
     let chat = &message.chat_id;
     let channel =
         crate::domain::channel::Channel::of_chat_server(chat.server()).map(|c| c.as_str());

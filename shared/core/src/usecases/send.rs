@@ -168,8 +168,8 @@ pub async fn send_queued(
         chat: &message.chat_id,
         text: message.text.as_deref().unwrap_or_default(),
         reply_to: message.reply_to_message_id.as_deref(),
-        to: None,
-        subject: None,
+        to: message.client.as_ref().map(|c| c.to.as_str()),
+        subject: message.client.as_ref().and_then(|c| c.subject.as_deref()),
     };
     match provider.send(&opened, text).await {
         Ok(receipt) => {

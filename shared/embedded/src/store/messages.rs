@@ -16,7 +16,7 @@ use switchboard_core::domain::message::{Message, MessageStatus};
 use switchboard_core::domain::page::{Page, PageRequest};
 use switchboard_core::ports::{Claim, MessageStore, Recorded, StatusChange, StoreError};
 
-fn insert(c: &Connection, m: &Message) -> Result<bool, StoreError> {
+pub(super) fn insert(c: &Connection, m: &Message) -> Result<bool, StoreError> {
     let n = cached::exec(c,
             "INSERT OR IGNORE INTO messages (id, account_id, chat_id, provider_message_id, idempotency_key, data)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -78,8 +78,7 @@ pub(super) fn transition_in(
     if !change.from.contains(&m.status) {
         return Ok(false);
     }
-    m.status = change.to;
-    m.updated_at = chrono::Utc::now();
+    m.moved(change.to, chrono::Utc::now());
     if change.provider_message_id.is_some() {
         m.provider_message_id = change.provider_message_id.clone();
     }
@@ -116,6 +115,16 @@ fn record(
             .map(Recorded::Existing)
             .ok_or_else(|| StoreError::Conflict(format!("message {} exists", m.id)));
     }
+    touch_chat(c, m)?;
+    Ok(Recorded::New(m.clone()))
+}
+
+/// A message was written: its chat (created if new) records the activity. Messages without a
+/// chat (email, notifications) touch none.
+pub(super) fn touch_chat(c: &Connection, m: &Message) -> Result<(), StoreError> {
+    if !m.chat_id.has_chat() {
+        return Ok(());
+    }
     let mut chat = load_chat(c, m.account_id.as_str(), m.chat_id.as_str())?
         .unwrap_or_else(|| Chat::new(m.account_id.clone(), m.chat_id.clone(), m.updated_at));
     let sender = if m.from_me {
@@ -124,8 +133,7 @@ fn record(
         m.push_name.as_deref()
     };
     chat.record_activity(m.created_at, sender);
-    save_chat(c, &chat)?;
-    Ok(Recorded::New(m.clone()))
+    save_chat(c, &chat)
 }
 
 #[async_trait]
@@ -174,8 +182,7 @@ impl MessageStore for EmbeddedStore {
                     MessageStatus::Sending => return Ok(Claim::Busy),
                     _ => return Ok(Claim::Done),
                 }
-                m.status = MessageStatus::Sending;
-                m.updated_at = now;
+                m.moved(MessageStatus::Sending, now);
                 cached::exec(
                     c,
                     "UPDATE messages SET data = ?2 WHERE id = ?1",

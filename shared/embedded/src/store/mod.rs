@@ -4,9 +4,12 @@
 mod accounts;
 mod ai_logs;
 mod ai_settings;
+mod api_keys;
+mod audit;
 mod chats;
 mod claims;
 mod contexts;
+mod dispatch;
 mod messages;
 mod outbox;
 mod rates;

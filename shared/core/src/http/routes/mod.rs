@@ -6,8 +6,11 @@ pub mod accounts;
 pub mod ai_logs;
 pub mod ai_settings;
 pub mod ai_test;
+pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod chats;
+pub mod client_messages;
 pub mod health;
 pub mod ingest;
 pub mod messages;
@@ -37,6 +40,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "webhooks", description = "Events sent to your systems, and their deliveries"),
         (name = "ingest", description = "Inbound messages from bridges, relays and providers"),
         (name = "relay", description = "A relay phone's outbox"),
+        (name = "client", description = "The client messages API: keys with policy, sends, confirmation, drafts, audit"),
     )
 )]
 struct ApiDoc;
@@ -54,6 +58,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(messages::router())
         .merge(webhooks::router())
         .merge(outbox::router())
+        .merge(api_keys::router())
+        .merge(client_messages::router())
+        .merge(audit::router())
 }
 
 /// `/v1/ingest/*`: inbound traffic, served by the `ingest` function so that a flood of it never

@@ -1,0 +1,73 @@
+//! `GET /api/v1/audit` (admin): every decision of the client API, newest first.
+
+use crate::domain::audit::{AuditEntry, AuditOutcome};
+use crate::domain::ids::ApiKeyId;
+use crate::domain::page::ListBody;
+use crate::domain::validation::ValidationError;
+use crate::error::AppError;
+use crate::http::ErrorBody;
+use crate::http::extract::{Admin, ListQuery, QueryParams};
+use crate::ports::AuditFilter;
+use crate::services::AppState;
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only this key's rows.
+    key_id: Option<String>,
+    /// `accepted` or `refused`.
+    outcome: Option<String>,
+    #[param(value_type = Option<i64>)]
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_audit))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/audit", tag = "client", params(AuditQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = ListBody<AuditEntry>),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+    )
+)]
+async fn list_audit(
+    State(s): State<AppState>,
+    _admin: Admin,
+    QueryParams(q): QueryParams<AuditQuery>,
+) -> Result<Json<ListBody<AuditEntry>>, AppError> {
+    let page = ListQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .page()?;
+    let key_id = q
+        .key_id
+        .as_deref()
+        .map(|k| {
+            ApiKeyId::parse(k)
+                .ok_or_else(|| ValidationError::new("key_id", "is not an API key id (key_...)"))
+        })
+        .transpose()?;
+    let outcome = q
+        .outcome
+        .as_deref()
+        .map(|o| match o {
+            "accepted" => Ok(AuditOutcome::Accepted),
+            "refused" => Ok(AuditOutcome::Refused),
+            _ => Err(ValidationError::new(
+                "outcome",
+                "must be accepted or refused",
+            )),
+        })
+        .transpose()?;
+    let filter = AuditFilter { key_id, outcome };
+    Ok(Json(s.store.list_audit(&filter, &page).await?.into()))
+}

@@ -1,0 +1,125 @@
+//! `/api/v1/messages` and `/api/v1/assistant/draft`: sends of AI assistants and backends on
+//! any channel, under their key's policy.
+
+use crate::domain::ids::MessageId;
+use crate::error::AppError;
+use crate::http::ErrorBody;
+use crate::http::extract::JsonBody;
+use crate::services::AppState;
+use crate::usecases::api_keys::Client;
+use crate::usecases::client_messages::{self, Accepted, ClientMessageView, Order};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(send_message))
+        .routes(routes!(get_message))
+        .routes(routes!(confirm_message))
+        .routes(routes!(cancel_message))
+}
+
+const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+#[utoipa::path(
+    post, path = "/api/v1/messages", tag = "client", request_body = Order, security(("bearer" = [])),
+    responses(
+        (status = 202, body = Accepted, description = "queued, or `pending_confirmation` (with `confirm_url`) when the key requires confirmation"),
+        (status = 200, body = Accepted, description = "a replay: the first answer to this idempotency_key (header Idempotent-Replayed: true)"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "phone_not_allowed, channel_not_allowed or recipient_not_allowed"),
+        (status = 409, body = ErrorBody, description = "idempotency_key_reused or idempotency_in_progress"),
+        (status = 422, body = ErrorBody, description = "a bad field, or channel_not_supported"),
+        (status = 429, body = ErrorBody, description = "rate_limited, with Retry-After"),
+    )
+)]
+async fn send_message(
+    State(s): State<AppState>,
+    client: Result<Client, AppError>,
+    body: Result<JsonBody<Order>, AppError>,
+) -> Result<
+    (
+        StatusCode,
+        [(HeaderName, HeaderValue); 1],
+        Json<serde_json::Value>,
+    ),
+    AppError,
+> {
+    let client = match client {
+        Ok(client) => client,
+        Err(AppError::Unauthorized) => return Err(client_messages::refuse_unknown(&s).await),
+        Err(e) => return Err(e),
+    };
+    let answer = client_messages::send(&s, &client, body.map(|JsonBody(o)| o)).await?;
+    let (status, replayed) = if answer.replayed {
+        (StatusCode::OK, "true")
+    } else {
+        (StatusCode::ACCEPTED, "false")
+    };
+    Ok((
+        status,
+        [(REPLAYED, HeaderValue::from_static(replayed))],
+        Json(answer.body),
+    ))
+}
+
+fn message_id(raw: &str) -> Result<MessageId, AppError> {
+    MessageId::parse(raw).ok_or(AppError::NotFound("message"))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/messages/{id}", tag = "client", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = ClientMessageView),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "no such message, or another key's"),
+    )
+)]
+async fn get_message(
+    State(s): State<AppState>,
+    client: Client,
+    Path(id): Path<String>,
+) -> Result<Json<ClientMessageView>, AppError> {
+    let m = client_messages::get(&s, &client, &message_id(&id)?).await?;
+    Ok(Json(client_messages::view(&s, &m)))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/messages/{id}/confirm", tag = "client", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = ClientMessageView, description = "queued for sending (confirming twice is harmless)"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "message_cancelled: cancelled or expired"),
+    )
+)]
+async fn confirm_message(
+    State(s): State<AppState>,
+    client: Client,
+    Path(id): Path<String>,
+) -> Result<Json<ClientMessageView>, AppError> {
+    let m = client_messages::confirm(&s, &client, &message_id(&id)?).await?;
+    Ok(Json(client_messages::view(&s, &m)))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/messages/{id}/cancel", tag = "client", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = ClientMessageView, description = "cancelled (cancelling twice is harmless)"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "message_not_cancellable: already on its way"),
+    )
+)]
+async fn cancel_message(
+    State(s): State<AppState>,
+    client: Client,
+    Path(id): Path<String>,
+) -> Result<Json<ClientMessageView>, AppError> {
+    let m = client_messages::cancel(&s, &client, &message_id(&id)?).await?;
+    Ok(Json(client_messages::view(&s, &m)))
+}
