@@ -19,6 +19,9 @@ pub enum Behaviour {
     BadBody,
     /// Never answers.
     Hang,
+    /// Answers with this text, but refuses `response_format` of these types with OpenAI's 400
+    /// (as models without structured outputs do).
+    Refusing(Vec<&'static str>, String),
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +74,7 @@ async fn complete(
         .and_then(|m| m["content"].as_str())
         .unwrap_or_default()
         .to_string();
+    let format = body["response_format"]["type"].as_str().map(str::to_string);
     requests.lock().expect("lock").push(Recorded {
         body,
         authorization: headers
@@ -80,6 +84,15 @@ async fn complete(
     });
     let b = behaviour.lock().expect("lock").clone();
     let text = match b {
+        Behaviour::Refusing(types, text) => {
+            if let Some(t) = format.filter(|t| types.contains(&t.as_str())) {
+                let error = json!({"error": {
+                    "message": format!("Invalid parameter: 'response_format' of type '{t}' is not supported with this model."),
+                    "type": "invalid_request_error", "param": "response_format", "code": null}});
+                return (StatusCode::BAD_REQUEST, Json(error)).into_response();
+            }
+            text
+        }
         Behaviour::Echoing => format!("reply to: {last_user}"),
         Behaviour::Fixed(t) => t,
         Behaviour::Status(code, body) => {

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use switchboard_core::domain::idempotency::{Begun, IdempotencyKey};
 use switchboard_core::domain::ids::{ApiKeyId, MessageId};
 use switchboard_core::jobs::{self, Job};
+use switchboard_tests::fake_llm::Behaviour;
 use switchboard_tests::{TestApp, eventually, spawn_app, str_at};
 
 const CUSTOMER: &str = "+15551234567";
@@ -546,4 +547,122 @@ async fn a_relay_phone_takes_client_sends_from_its_outbox() {
         .collect();
     assert!(chat_ids.contains(&"15551234567@sms".to_string()), "{chats}");
     assert!(!chat_ids.iter().any(|c| c.ends_with("@notify")), "{chats}");
+}
+
+async fn draft(app: &TestApp, key: &str, instruction: &str) -> (StatusCode, Value) {
+    app.post(
+        "/api/v1/assistant/draft",
+        key,
+        json!({"phone_id": app.sandbox_id, "instruction": instruction}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_draft_from_good_json_is_stored_pending_and_never_sent_unconfirmed() {
+    let app = spawn_app().await;
+    app.use_llm().await;
+    // The key itself does not require confirmation: a draft is pending whatever the key says.
+    let (_, secret) = key(&app, json!({"channels": ["sms", "wa"]})).await;
+    app.llm.set(Behaviour::Fixed(
+        json!({"action": "send_message", "channel": "sms", "to": CUSTOMER, "text": "Your order shipped", "subject": null}).to_string(),
+    ));
+    let (status, drafted) = draft(&app, &secret, "tell the customer the order shipped").await;
+    assert_eq!(status, StatusCode::OK, "{drafted}");
+    assert_eq!(drafted["decision"]["allowed"], true);
+    assert_eq!(drafted["status"], "pending_confirmation");
+    assert!(drafted["confirm_url"].is_string());
+    let asked = app.llm.requests().remove(0).body;
+    assert_eq!(asked["response_format"]["type"], "json_schema");
+    assert_eq!(
+        asked["response_format"]["json_schema"]["schema"]["properties"]["channel"]["enum"],
+        json!(["sms", "wa"]),
+        "only the channels the key and the phone allow"
+    );
+    let id = str_at(&drafted, "id");
+    app.until_idle().await;
+    let (_, m) = message(&app, &secret, &id).await;
+    assert_eq!(m["status"], "pending_confirmation");
+    assert_eq!(m["text"], "Your order shipped");
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/messages/{id}/confirm"),
+            &secret,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    wait_status(&app, &secret, &id, "sent").await;
+}
+
+#[tokio::test]
+async fn a_draft_naming_a_refused_recipient_is_stored_cancelled() {
+    let app = spawn_app().await;
+    app.use_llm().await;
+    let (key_id, secret) = key(&app, json!({"recipient_allowlist": [CUSTOMER]})).await;
+    app.llm.set(Behaviour::Fixed(format!(
+        "Sure! ```json\n{}\n```",
+        json!({"action": "send_message", "channel": "sms", "to": "+15550000000", "text": "Pay me", "subject": null})
+    )));
+    let (status, drafted) = draft(&app, &secret, "ask the stranger for money").await;
+    assert_eq!(status, StatusCode::OK, "{drafted}");
+    assert_eq!(drafted["decision"]["allowed"], false);
+    assert_eq!(drafted["decision"]["code"], "recipient_not_allowed");
+    assert_eq!(drafted["status"], "cancelled");
+    let id = str_at(&drafted, "id");
+    let (status, refused) = app
+        .post(
+            &format!("/api/v1/messages/{id}/confirm"),
+            &secret,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    let rows = audit(&app, &format!("key_id={key_id}&outcome=refused")).await;
+    assert_eq!(rows[0]["action"], "draft");
+    assert_eq!(rows[0]["code"], "recipient_not_allowed");
+}
+
+#[tokio::test]
+async fn a_model_without_schemas_is_asked_for_json_then_text_and_bad_output_is_refused() {
+    let app = spawn_app().await;
+    app.use_llm().await;
+    let (_, secret) = key(&app, json!({})).await;
+    let good = json!({"action": "send_message", "channel": "wa", "to": CUSTOMER, "text": "Hi", "subject": null}).to_string();
+    app.llm.set(Behaviour::Refusing(
+        vec!["json_schema", "json_object"],
+        good,
+    ));
+    let (status, drafted) = draft(&app, &secret, "say hi").await;
+    assert_eq!(status, StatusCode::OK, "{drafted}");
+    assert_eq!(drafted["status"], "pending_confirmation");
+    let formats: Vec<_> = app
+        .llm
+        .requests()
+        .iter()
+        .map(|r| r.body["response_format"]["type"].clone())
+        .collect();
+    assert_eq!(
+        formats,
+        [json!("json_schema"), json!("json_object"), Value::Null]
+    );
+
+    for output in [
+        "I cannot help with that.".to_string(),
+        json!({"action": "delete_everything", "channel": "wa", "to": CUSTOMER, "text": "x", "subject": null}).to_string(),
+        json!({"action": "send_message", "channel": "wa", "to": CUSTOMER, "text": "x", "subject": null, "bcc": "all"}).to_string(),
+    ] {
+        app.llm.set(Behaviour::Fixed(output.clone()));
+        let (status, refused) = draft(&app, &secret, "do it").await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "{output}: {refused}");
+        assert_eq!(refused["error"]["code"], "llm_invalid_output");
+    }
+    // Valid JSON with an invalid recipient is refused like user input, and nothing is stored.
+    app.llm.set(Behaviour::Fixed(
+        json!({"action": "send_message", "channel": "sms", "to": "call me", "text": "x", "subject": null}).to_string(),
+    ));
+    let (status, refused) = draft(&app, &secret, "do it").await;
+    assert_eq!(status, StatusCode::OK, "{refused}");
+    assert_eq!(refused["decision"]["code"], "invalid_recipient");
+    assert!(refused["id"].is_null());
 }

@@ -33,6 +33,8 @@ struct RequestBody<'a> {
     messages: &'a [ChatMessage],
     temperature: f64,
     max_tokens: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_format: Option<&'a serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +81,7 @@ impl OpenAiClient {
             messages: &req.messages,
             temperature: req.temperature,
             max_tokens: req.max_tokens,
+            response_format: req.response_format.as_ref(),
         };
         let mut request = self.http.post(url).json(&body);
         if let Some(key) = &req.api_key {

@@ -28,6 +28,9 @@ pub struct CompletionRequest {
     pub messages: Vec<ChatMessage>,
     pub temperature: f64,
     pub max_tokens: u32,
+    /// OpenAI's `response_format` (`{"type": "json_schema", ...}` or `{"type": "json_object"}`);
+    /// `None`: plain text.
+    pub response_format: Option<serde_json::Value>,
     /// The whole call (connect, send, wait, read) is cut at this.
     pub timeout: Duration,
 }

@@ -63,6 +63,16 @@ pub async fn generate(
     effective: &EffectiveAi,
     messages: Vec<ChatMessage>,
 ) -> Result<Generated, GenerateError> {
+    generate_as(s, effective, messages, None).await
+}
+
+/// `generate`, asking for the answer in `response_format` (OpenAI's field).
+pub async fn generate_as(
+    s: &Services,
+    effective: &EffectiveAi,
+    messages: Vec<ChatMessage>,
+    response_format: Option<serde_json::Value>,
+) -> Result<Generated, GenerateError> {
     let started = Instant::now();
     if effective.echo_mode.value {
         let text = messages
@@ -99,6 +109,7 @@ pub async fn generate(
             messages,
             temperature: effective.temperature.value,
             max_tokens: effective.max_tokens.value,
+            response_format,
             timeout: Duration::from_secs(u64::from(effective.timeout_seconds.value)),
         })
         .await?;

@@ -7,7 +7,7 @@ use crate::http::ErrorBody;
 use crate::http::extract::JsonBody;
 use crate::services::AppState;
 use crate::usecases::api_keys::Client;
-use crate::usecases::client_messages::{self, Accepted, ClientMessageView, Order};
+use crate::usecases::client_messages::{self, Accepted, ClientMessageView, Drafted, Order};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
@@ -20,6 +20,33 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_message))
         .routes(routes!(confirm_message))
         .routes(routes!(cancel_message))
+        .routes(routes!(draft_message))
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftBody {
+    phone_id: String,
+    /// What to send, in plain words ("tell Ann her order shipped").
+    instruction: String,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/assistant/draft", tag = "client", request_body = DraftBody, security(("bearer" = [])),
+    responses(
+        (status = 200, body = Drafted, description = "the draft, stored `pending_confirmation` when the policy allows it (never sent unconfirmed), `cancelled` with `decision.allowed: false` when it does not"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 502, body = ErrorBody, description = "the LLM failed, or its answer is not a draft (llm_invalid_output)"),
+    )
+)]
+async fn draft_message(
+    State(s): State<AppState>,
+    client: Client,
+    JsonBody(body): JsonBody<DraftBody>,
+) -> Result<Json<Drafted>, AppError> {
+    let drafted = client_messages::draft(&s, &client, &body.phone_id, &body.instruction).await?;
+    Ok(Json(drafted))
 }
 
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
