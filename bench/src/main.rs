@@ -2,6 +2,7 @@
 //! start to healthy, idle and loaded RSS, and ingest throughput and latency at several
 //! concurrency levels (each request persisted and queued before its 202).
 
+mod client_api;
 mod replies;
 mod webhooks;
 mod whatsapp;
@@ -55,6 +56,71 @@ struct Args {
     /// Business numbers (accounts) the WhatsApp reply chats are spread over.
     #[arg(long, default_value_t = 4)]
     whatsapp_numbers: usize,
+    /// Concurrent assistants (a key each) sending through `POST /api/v1/messages`.
+    #[arg(long, default_value = "1,16", value_delimiter = ',')]
+    client_api_clients: Vec<usize>,
+    /// Concurrent assistants calling the MCP server's `send_message`.
+    #[arg(long, default_value = "1,16", value_delimiter = ',')]
+    mcp_clients: Vec<usize>,
+    /// Only the client messages API and MCP figures.
+    #[arg(long)]
+    client_api_only: bool,
+}
+
+/// The client messages API and MCP section, measured on a fresh server.
+async fn client_api_section(args: &Args, dir: &Path) -> Result<String> {
+    let (server, _) = start(&args.binary, dir)?;
+    let banner = read_banner(&server)?;
+    let admin = banner_line(&banner, "admin token")?;
+    let phone = banner_line(&banner, "sandbox account")?
+        .get(4..34)
+        .context("token shape")?
+        .to_string();
+    let http = reqwest::Client::new();
+    let most = args
+        .client_api_clients
+        .iter()
+        .chain(&args.mcp_clients)
+        .copied()
+        .max()
+        .unwrap_or(1);
+    let mut keys = Vec::new();
+    for n in 0..most {
+        keys.push(client_api::key(&http, &server.base, &admin, &format!("bench-{n}")).await?);
+    }
+    let mut out = format!(
+        "## Client messages API: accepted sends, {} s per level\n\n\
+         | door | clients | sends | errors | sends/s | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|\n",
+        args.seconds
+    );
+    let doors = [
+        (
+            "`POST /api/v1/messages`",
+            client_api::Door::Rest,
+            &args.client_api_clients,
+        ),
+        (
+            "MCP `send_message`",
+            client_api::Door::Mcp,
+            &args.mcp_clients,
+        ),
+    ];
+    for (name, door, levels) in doors {
+        for &clients in levels {
+            let r =
+                client_api::run(&server.base, &keys, &phone, door, clients, args.seconds).await?;
+            out.push_str(&format!(
+                "| {name} | {} | {} | {} | {:.0} | {} | {} |\n",
+                r.clients,
+                r.requests,
+                r.errors,
+                r.per_second,
+                ms(r.p50),
+                ms(r.p99)
+            ));
+        }
+    }
+    Ok(out)
 }
 
 struct Server {
@@ -260,6 +326,13 @@ async fn main() -> Result<()> {
         );
     }
     let work = tempfile::tempdir()?;
+    if args.client_api_only {
+        println!(
+            "{}",
+            client_api_section(&args, &work.path().join("client-api")).await?
+        );
+        return Ok(());
+    }
 
     let mut fresh = Vec::new();
     let mut existing = Vec::new();
@@ -395,6 +468,7 @@ async fn main() -> Result<()> {
         whatsapp_replies.push(result.await?);
     }
     drop(server);
+    let client_api = client_api_section(&args, &work.path().join("client-api")).await?;
 
     println!("## Start to healthy ({} starts each)\n", args.starts);
     println!("| data dir | median ms | max ms |\n|---|---|---|");
@@ -504,6 +578,7 @@ async fn main() -> Result<()> {
             ms(r.p99)
         );
     }
+    println!("\n{client_api}");
     println!("\n## Memory\n");
     println!("| state | RSS MiB |\n|---|---|");
     println!("| idle, after start | {:.1} |", idle_rss as f64 / 1024.0);

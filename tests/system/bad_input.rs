@@ -169,7 +169,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 fn no_route_fails_or_panics_on_any_body() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let app = rt.block_on(spawn_app());
-    let router = switchboard_core::http::router(app.state.clone());
+    let router = switchboard_core::http::router(app.state.clone(), axum::Router::new());
     let config = ProptestConfig {
         cases: 400,
         failure_persistence: None,
@@ -223,7 +223,7 @@ fn percent_encode(s: &str) -> String {
 fn no_route_fails_on_any_path_or_query() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let app = rt.block_on(spawn_app());
-    let router = switchboard_core::http::router(app.state.clone());
+    let router = switchboard_core::http::router(app.state.clone(), axum::Router::new());
     let config = ProptestConfig {
         cases: 300,
         failure_persistence: None,

@@ -12,7 +12,7 @@ use switchboard_tests::{TestApp, eventually, spawn_app, str_at};
 const CUSTOMER: &str = "+15551234567";
 
 /// A key with `policy` (the fields of `POST /v1/api-keys` besides the name); returns (id, key).
-async fn key(app: &TestApp, policy: Value) -> (String, String) {
+pub(crate) async fn key(app: &TestApp, policy: Value) -> (String, String) {
     let mut body = json!({"name": "assistant", "phone_ids": ["*"], "channels": ["*"],
         "recipient_allowlist": null, "rate_limit_per_minute": 600, "require_confirmation": false});
     for (k, v) in policy.as_object().expect("object") {
@@ -41,7 +41,7 @@ async fn message(app: &TestApp, key: &str, id: &str) -> (StatusCode, Value) {
     app.get(&format!("/api/v1/messages/{id}"), key).await
 }
 
-async fn wait_status(app: &TestApp, key: &str, id: &str, status: &str) -> Value {
+pub(crate) async fn wait_status(app: &TestApp, key: &str, id: &str, status: &str) -> Value {
     eventually(std::time::Duration::from_secs(10), status, || async {
         let (_, m) = message(app, key, id).await;
         (m["status"] == status).then_some(m)

@@ -488,3 +488,89 @@ async fn a_signed_whatsapp_notification_through_the_functions_is_answered_on_the
         f.stop().await;
     }
 }
+
+/// A client's send through the `api` function, once by `POST /api/v1/messages` and once by the
+/// MCP server's `send_message`, both sent by `outbound`; the idempotency record, the message and
+/// its audit row are written in one DynamoDB transaction, so the replay finds the first answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_sends_through_the_api_and_the_mcp_server_on_the_functions() {
+    let d = aws::deployment(2).await;
+    let env = function_env(&d, &aws::endpoint());
+    let api = Function::start("api", &env).await;
+    let outbound = Function::start("outbound", &env).await;
+    let admin = admin_token();
+    let call = |method: &'static str, path: &str, token: &str, body: Option<Value>| {
+        let mut event = http_event("api/post-account.json", method, path, token, body.as_ref());
+        if path == "/mcp" {
+            event["headers"]["accept"] = json!("application/json, text/event-stream");
+            event["headers"]["mcp-protocol-version"] = json!("2025-06-18");
+        }
+        let api = &api;
+        async move { http_answer(api.invoke(event).await) }
+    };
+    let (status, account) = call(
+        "POST",
+        "/v1/accounts",
+        &admin,
+        Some(json!({"name": "shop", "provider": "sandbox"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{account}");
+    let phone = account["id"].as_str().expect("id").to_string();
+    let (status, key) = call(
+        "POST",
+        "/v1/api-keys",
+        &admin,
+        Some(
+            json!({"name": "assistant", "phone_ids": [phone], "channels": ["sms"],
+            "recipient_allowlist": ["+15551234567"], "rate_limit_per_minute": 60,
+            "require_confirmation": false}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{key}");
+    let key = key["key"].as_str().expect("key").to_string();
+
+    let order = json!({"phone_id": phone, "channel": "sms", "to": "+15551234567",
+        "text": "Your order shipped", "idempotency_key": "order-7"});
+    let (status, rest) = call("POST", "/api/v1/messages", &key, Some(order.clone())).await;
+    assert_eq!(status, 202, "{rest}");
+    let (status, replay) = call("POST", "/api/v1/messages", &key, Some(order)).await;
+    assert_eq!((status, &replay["id"]), (200, &rest["id"]), "{replay}");
+
+    let tool_call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "send_message", "arguments": {"phone_id": phone, "channel": "sms",
+        "to": "+15551234567", "text": "And here is its tracking number"}}});
+    let (status, answer) = call("POST", "/mcp", &key, Some(tool_call)).await;
+    assert_eq!(status, 200, "{answer}");
+    let mcp = &answer["result"]["structuredContent"];
+    assert_eq!(mcp["status"], "queued", "{answer}");
+
+    let [_, sends, _] = sources(&d).await;
+    for id in [&rest["id"], &mcp["id"]] {
+        let path = format!("/api/v1/messages/{}", id.as_str().expect("id"));
+        let sent = Mappings(vec![(&sends, &outbound)])
+            .until(Duration::from_secs(30), "the message sent", || async {
+                let (_, m) = call("GET", &path, &key, None).await;
+                (m["status"] == "sent").then_some(m)
+            })
+            .await;
+        assert!(sent["status_times"]["sent"].is_string(), "{sent}");
+    }
+    let (status, audit) = call("GET", "/api/v1/audit", &admin, None).await;
+    assert_eq!(status, 200, "{audit}");
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    let count = |action: &str| actions.iter().filter(|a| **a == action).count();
+    assert_eq!(
+        (count("send"), count("replay")),
+        (2, 1),
+        "one row per send, and the replay its own: {actions:?}"
+    );
+    api.stop().await;
+    outbound.stop().await;
+}

@@ -83,7 +83,10 @@ pub async fn start(
         .await
         .with_context(|| format!("cannot listen on {} (SWITCHBOARD_ADDR)", local.addr))?;
     let addr = listener.local_addr()?;
-    let app = switchboard_core::http::router(state.clone());
+    let app = switchboard_core::http::router(
+        state.clone(),
+        switchboard_mcp::routes(&state, switchboard_mcp::Reach::Direct),
+    );
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok((
         state,

@@ -134,7 +134,10 @@ pub async fn start_with_workers(
         None
     };
 
-    let app = switchboard_core::http::router(state.clone());
+    let app = switchboard_core::http::router(
+        state.clone(),
+        switchboard_mcp::routes(&state, switchboard_mcp::Reach::Direct),
+    );
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)

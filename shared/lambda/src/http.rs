@@ -7,7 +7,11 @@ use switchboard_core::services::AppState;
 
 /// Every route but ingest.
 pub async fn serve_api(state: AppState) -> Result<(), lambda_runtime::Error> {
-    lambda_http::run(http::api_router(state)).await
+    lambda_http::run(http::api_router(
+        state.clone(),
+        switchboard_mcp::routes(&state, switchboard_mcp::Reach::Gateway),
+    ))
+    .await
 }
 
 /// `/v1/ingest/*` only.

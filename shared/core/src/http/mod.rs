@@ -46,10 +46,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes::api().merge(routes::ingest()).split_for_parts().1
 }
 
-/// Every route but ingest, with the API document.
-pub fn api_router(state: AppState) -> Router {
+/// Every route but ingest, with the API document; `mounted` are services that live beside the
+/// API under the same layers (the MCP server), kept out of core as they bring their own crates.
+pub fn api_router(state: AppState, mounted: Router<AppState>) -> Router {
     let (router, _) = routes::api().split_for_parts();
-    finish(with_document(router), state)
+    finish(with_document(router).merge(mounted), state)
 }
 
 /// `/v1/ingest/*` only.
@@ -59,9 +60,9 @@ pub fn ingest_router(state: AppState) -> Router {
 }
 
 /// Both, as one process serves them.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, mounted: Router<AppState>) -> Router {
     let (router, _) = routes::api().merge(routes::ingest()).split_for_parts();
-    finish(with_document(router), state)
+    finish(with_document(router).merge(mounted), state)
 }
 
 /// `GET /openapi.json`, written out on the first request, not at start: a function's cold start
