@@ -1827,11 +1827,35 @@ pub async fn a_decision_moves_a_pending_message_with_its_audit_row(store: &dyn S
     });
     let row = audit_row(Some(&key), AuditAction::Send, AuditOutcome::Accepted);
     store.record_dispatch(&m, &row, None).await.expect("record");
+    let mut later = outbound(&account.id, "15557654321@sms", "pay too?");
+    later.status = MessageStatus::PendingConfirmation;
+    later.client = m.client.clone();
+    // The others' rows name no key, so the key's own audit below is this message's alone.
+    let row = audit_row(None, AuditAction::Send, AuditOutcome::Accepted);
+    store
+        .record_dispatch(&later, &row, None)
+        .await
+        .expect("record");
+    let queued = outbound(&account.id, "15550000000@sms", "no confirmation");
+    let row = audit_row(None, AuditAction::Send, AuditOutcome::Accepted);
+    store
+        .record_dispatch(&queued, &row, None)
+        .await
+        .expect("record");
     let chats = store
         .list_chats(&account.id, &page(10, None))
         .await
         .expect("chats");
-    assert_eq!(chats.items.len(), 1, "an SMS is in its chat");
+    assert_eq!(chats.items.len(), 3, "an SMS is in its chat");
+    let first = store.list_pending(&page(1, None)).await.expect("pending");
+    assert_eq!(first.items.len(), 1);
+    assert_eq!(first.items[0].id, m.id, "oldest first");
+    let second = store
+        .list_pending(&page(1, first.next.clone()))
+        .await
+        .expect("pending");
+    let ids: Vec<_> = second.items.iter().map(|x| x.id.clone()).collect();
+    assert_eq!(ids, [later.id.clone()], "only what waits, paged");
     let confirm = StatusChange {
         from: &[MessageStatus::PendingConfirmation],
         to: MessageStatus::Queued,
@@ -1840,6 +1864,19 @@ pub async fn a_decision_moves_a_pending_message_with_its_audit_row(store: &dyn S
     };
     let yes = audit_row(Some(&key), AuditAction::Confirm, AuditOutcome::Accepted);
     assert!(store.decide(&m, &confirm, &yes).await.expect("decide"));
+    let waiting: Vec<_> = store
+        .list_pending(&page(10, None))
+        .await
+        .expect("pending")
+        .items
+        .into_iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(
+        waiting,
+        [later.id.clone()],
+        "off the list with its decision"
+    );
     let twice = audit_row(Some(&key), AuditAction::Confirm, AuditOutcome::Accepted);
     assert!(
         !store.decide(&m, &confirm, &twice).await.expect("decide"),

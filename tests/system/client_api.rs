@@ -345,6 +345,17 @@ async fn a_pending_send_waits_for_confirmation_and_can_be_cancelled() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = message(&app, &app.admin, &id).await;
     assert_eq!(status, StatusCode::OK);
+    // What waits for a person: an admin's list.
+    let waiting = "/api/v1/messages?status=pending_confirmation";
+    let (status, listed) = app.get(waiting, &app.admin).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["items"][0]["id"], id.as_str(), "{listed}");
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(1));
+    let (status, _) = app.get(waiting, &secret).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a key is no admin");
+    let (status, bad) = app.get("/api/v1/messages?status=sent", &app.admin).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad["error"]["field"], "status");
 
     let (status, confirmed) = app
         .post(
@@ -366,6 +377,8 @@ async fn a_pending_send_waits_for_confirmation_and_can_be_cancelled() {
         StatusCode::OK,
         "confirming twice is harmless: {twice}"
     );
+    let (_, listed) = app.get(waiting, &app.admin).await;
+    assert_eq!(listed["items"], json!([]), "confirmed: off the list");
     let sent = wait_status(&app, &secret, &id, "sent").await;
     assert!(sent["status_times"]["pending_confirmation"].is_string());
     assert!(sent["status_times"]["queued"].is_string());

@@ -571,6 +571,29 @@ async fn a_client_sends_through_the_api_and_the_mcp_server_on_the_functions() {
         (2, 1),
         "one row per send, and the replay its own: {actions:?}"
     );
+    // The dashboard comes from the same function, with its headers.
+    let page = api
+        .invoke(http_event(
+            "api/post-account.json",
+            "GET",
+            "/dashboard/pending",
+            "",
+            None,
+        ))
+        .await
+        .expect("the dashboard");
+    assert_eq!(page["statusCode"], 200, "{page}");
+    let csp = page["headers"]["content-security-policy"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(csp.contains("script-src 'self'"), "{page}");
+    assert!(
+        page["body"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("/dashboard/assets/app.js"),
+        "{page}"
+    );
     api.stop().await;
     outbound.stop().await;
 }

@@ -7,6 +7,7 @@ mod bad_input;
 mod bridge_and_email;
 mod cli;
 mod client_api;
+mod dashboard;
 mod lambda;
 mod mcp;
 mod messages;

@@ -85,7 +85,8 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let app = switchboard_core::http::router(
         state.clone(),
-        switchboard_mcp::routes(&state, switchboard_mcp::Reach::Direct),
+        switchboard_mcp::routes(&state, switchboard_mcp::Reach::Direct)
+            .merge(switchboard_dashboard::routes()),
     );
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok((

@@ -136,7 +136,8 @@ pub async fn start_with_workers(
 
     let app = switchboard_core::http::router(
         state.clone(),
-        switchboard_mcp::routes(&state, switchboard_mcp::Reach::Direct),
+        switchboard_mcp::routes(&state, switchboard_mcp::Reach::Direct)
+            .merge(switchboard_dashboard::routes()),
     );
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -208,6 +209,7 @@ pub async fn run() -> Result<()> {
         .map_err(|e| anyhow::anyhow!("minting an admin token: {e}"))?;
     let addr = running.addr;
     println!("Switchboard is listening on http://{addr}");
+    println!("  dashboard:    http://{addr}/dashboard/");
     println!("  API document: http://{addr}/openapi.json");
     println!("  data dir:     {}", local.data_dir.display());
     println!(
@@ -234,6 +236,7 @@ async fn run_on_aws(local: &LocalSettings, env: &dyn Fn(&str) -> Option<String>)
         .mint("admin", state.clock.now(), Duration::from_secs(12 * 3600))
         .map_err(|e| anyhow::anyhow!("minting an admin token: {e}"))?;
     println!("Switchboard is listening on http://{addr}, on the AWS backends");
+    println!("  dashboard:    http://{addr}/dashboard/");
     println!("  API document: http://{addr}/openapi.json");
     println!("  table:        {}", env("TABLE_NAME").unwrap_or_default());
     println!(

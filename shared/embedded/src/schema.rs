@@ -131,6 +131,12 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_by_key ON audit (key_id, id);
 "#,
+    r#"
+-- Client messages waiting for confirmation, for the list a person confirms from.
+CREATE TABLE pending (message_id TEXT PRIMARY KEY);
+INSERT INTO pending (message_id)
+    SELECT id FROM messages WHERE json_extract(data, '$.status') = 'pending_confirmation';
+"#,
 ];
 
 /// Brings the schema up to date; returns the version found (0: a new database).

@@ -9,7 +9,8 @@ use switchboard_core::services::AppState;
 pub async fn serve_api(state: AppState) -> Result<(), lambda_runtime::Error> {
     lambda_http::run(http::api_router(
         state.clone(),
-        switchboard_mcp::routes(&state, switchboard_mcp::Reach::Gateway),
+        switchboard_mcp::routes(&state, switchboard_mcp::Reach::Gateway)
+            .merge(switchboard_dashboard::routes()),
     ))
     .await
 }

@@ -19,7 +19,8 @@ use switchboard_core::domain::idempotency::{
     Begun, IN_FLIGHT_SECONDS, IdempotencyKey, StoredAnswer, expiry,
 };
 use switchboard_core::domain::ids::{AccountId, MessageId};
-use switchboard_core::domain::message::Message;
+use switchboard_core::domain::message::{Message, MessageStatus};
+use switchboard_core::domain::page::{Page, PageRequest};
 use switchboard_core::ports::{DispatchStore, Finished, StatusChange, StoreError};
 
 const FINGERPRINT: &str = "fingerprint";
@@ -46,6 +47,27 @@ fn begun_from(old: &Item) -> Result<Begun, StoreError> {
             })
         }
         None => Ok(Begun::InFlight { fingerprint }),
+    }
+}
+
+impl DynamoStore {
+    /// The message a `D#` pointer item points at.
+    async fn message_of(
+        &self,
+        pointer: &Item,
+        id: &MessageId,
+    ) -> Result<Option<Message>, StoreError> {
+        let (Some(account), Some(chat)) = (get_s(pointer, ACCOUNT), get_s(pointer, CHAT)) else {
+            return Ok(None);
+        };
+        let (Some(account), Ok(chat)) = (AccountId::parse(account), ChatJid::parse(chat)) else {
+            return Ok(None);
+        };
+        self.get(message_key(&account, &chat, id))
+            .await?
+            .as_ref()
+            .map(message_from)
+            .transpose()
     }
 }
 
@@ -119,6 +141,10 @@ impl DispatchStore for DynamoStore {
         let mut pointer = key(keys::dispatch(&message.id), DISPATCH_SK);
         pointer.insert(ACCOUNT.into(), s(message.account_id.as_str()));
         pointer.insert(CHAT.into(), s(message.chat_id.as_str()));
+        if message.status == MessageStatus::PendingConfirmation {
+            pointer.insert(keys::GSI1PK.into(), s(keys::PENDING));
+            pointer.insert(keys::GSI1SK.into(), s(message.id.as_str()));
+        }
         items.push(tx_put(self.put(pointer))?);
         items.push(tx_put(self.put(audit_item(audit)?))?);
         if let Some(f) = finished {
@@ -139,17 +165,28 @@ impl DispatchStore for DynamoStore {
         let Some(p) = self.get(key(keys::dispatch(id), DISPATCH_SK)).await? else {
             return Ok(None);
         };
-        let (Some(account), Some(chat)) = (get_s(&p, ACCOUNT), get_s(&p, CHAT)) else {
-            return Ok(None);
-        };
-        let (Some(account), Ok(chat)) = (AccountId::parse(account), ChatJid::parse(chat)) else {
-            return Ok(None);
-        };
-        self.get(message_key(&account, &chat, id))
-            .await?
-            .as_ref()
-            .map(message_from)
-            .transpose()
+        self.message_of(&p, id).await
+    }
+
+    async fn list_pending(&self, page: &PageRequest) -> Result<Page<Message>, StoreError> {
+        let pointers = self
+            .query_up_to(
+                self.after_in_index(keys::PENDING, page.after.as_deref()),
+                page.limit + 1,
+            )
+            .await?;
+        let mut items = Vec::with_capacity(pointers.len());
+        for p in &pointers {
+            let id = get_s(p, keys::GSI1SK).and_then(MessageId::parse);
+            if let Some(id) = id
+                && let Some(m) = self.message_of(p, &id).await?
+            {
+                items.push(m);
+            }
+        }
+        Ok(Page::from_overfetch(items, page.limit, |m| {
+            m.id.to_string()
+        }))
     }
 
     async fn decide(
@@ -163,6 +200,11 @@ impl DispatchStore for DynamoStore {
         }
         let mut items =
             self.transition_items(&message.account_id, &message.chat_id, &message.id, change)?;
+        // Off the pending list with the decision.
+        items.push(tx_update(
+            self.update(key(keys::dispatch(&message.id), DISPATCH_SK))
+                .update_expression("REMOVE gsi1pk, gsi1sk"),
+        )?);
         items.push(tx_put(self.put(audit_item(audit)?))?);
         match self.transact(items).await {
             Ok(()) => Ok(true),

@@ -116,3 +116,6 @@ pub fn dispatch(id: &MessageId) -> String {
     format!("D#{id}")
 }
 pub const DISPATCH_SK: &str = "D";
+/// The gsi1 partition of the `D#` items whose message waits for confirmation (sparse: the
+/// decision removes the item from it).
+pub const PENDING: &str = "PENDING";

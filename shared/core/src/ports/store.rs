@@ -467,6 +467,9 @@ pub trait DispatchStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// A message by its id alone.
     async fn find_message(&self, id: &MessageId) -> Result<Option<Message>, StoreError>;
+    /// The messages waiting for confirmation, oldest first; the cursor is a message id. A
+    /// message leaves the list with the decision that moves it.
+    async fn list_pending(&self, page: &PageRequest) -> Result<Page<Message>, StoreError>;
     /// A decision on a message (confirm, cancel, expire): `transition_message` and the audit
     /// row, in one write; the row is written only if the message moved.
     async fn decide(

@@ -516,6 +516,24 @@ pub async fn get(s: &Services, client: &Client, id: &MessageId) -> Result<Messag
     expire_if_due(s, found).await
 }
 
+/// The messages waiting for confirmation (what a person confirms from), oldest first; one whose
+/// time ran out is expired on the way and left out.
+pub async fn pending(
+    s: &Services,
+    page: &crate::domain::page::PageRequest,
+) -> Result<crate::domain::page::Page<Message>, AppError> {
+    let mut found = s.store.list_pending(page).await?;
+    let mut waiting = Vec::with_capacity(found.items.len());
+    for m in std::mem::take(&mut found.items) {
+        let m = expire_if_due(s, m).await?;
+        if m.status == MessageStatus::PendingConfirmation {
+            waiting.push(m);
+        }
+    }
+    found.items = waiting;
+    Ok(found)
+}
+
 /// Expires a pending message whose time ran out; returns it as it stands.
 async fn expire_if_due(s: &Services, m: Message) -> Result<Message, AppError> {
     let due = m.status == MessageStatus::PendingConfirmation

@@ -4,7 +4,7 @@
 
 use super::audit::insert_audit_in;
 use super::messages::{OwnedChange, insert, touch_chat, transition_in};
-use super::{EmbeddedStore, backend, from_json, to_json};
+use super::{EmbeddedStore, backend, from_json, query_data, to_json};
 use crate::cached;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -14,7 +14,8 @@ use switchboard_core::domain::idempotency::{
     Begun, IN_FLIGHT_SECONDS, IdempotencyKey, StoredAnswer, expiry,
 };
 use switchboard_core::domain::ids::MessageId;
-use switchboard_core::domain::message::Message;
+use switchboard_core::domain::message::{Message, MessageStatus};
+use switchboard_core::domain::page::{Page, PageRequest};
 use switchboard_core::ports::{DispatchStore, Finished, StatusChange, StoreError};
 
 #[async_trait]
@@ -123,6 +124,10 @@ impl DispatchStore for EmbeddedStore {
                     return Err(StoreError::Conflict(format!("message {} exists", m.id)));
                 }
                 touch_chat(c, &m)?;
+                if m.status == MessageStatus::PendingConfirmation {
+                    cached::exec(c, "INSERT INTO pending (message_id) VALUES (?1)", [m.id.as_str()])
+                        .map_err(backend)?;
+                }
                 insert_audit_in(c, &audit)
             })
             .await
@@ -143,6 +148,22 @@ impl DispatchStore for EmbeddedStore {
             .await
     }
 
+    async fn list_pending(&self, page: &PageRequest) -> Result<Page<Message>, StoreError> {
+        let after = page.after.clone().unwrap_or_default();
+        let limit = page.limit;
+        self.db
+            .read(move |c| {
+                let items: Vec<Message> = query_data(
+                    c,
+                    "SELECT m.data FROM pending p JOIN messages m ON m.id = p.message_id
+                     WHERE p.message_id > ?1 ORDER BY p.message_id LIMIT ?2",
+                    params![after, limit as i64 + 1],
+                )?;
+                Ok(Page::from_overfetch(items, limit, |m| m.id.to_string()))
+            })
+            .await
+    }
+
     async fn decide(
         &self,
         message: &Message,
@@ -156,6 +177,8 @@ impl DispatchStore for EmbeddedStore {
                 if !transition_in(c, &account, &id, &change)? {
                     return Ok(false);
                 }
+                cached::exec(c, "DELETE FROM pending WHERE message_id = ?1", [&id])
+                    .map_err(backend)?;
                 insert_audit_in(c, &audit)?;
                 Ok(true)
             })

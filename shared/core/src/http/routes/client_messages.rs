@@ -2,9 +2,11 @@
 //! any channel, under their key's policy.
 
 use crate::domain::ids::MessageId;
+use crate::domain::page::ListBody;
+use crate::domain::validation::ValidationError;
 use crate::error::AppError;
 use crate::http::ErrorBody;
-use crate::http::extract::JsonBody;
+use crate::http::extract::{Admin, JsonBody, ListQuery, QueryParams};
 use crate::services::AppState;
 use crate::usecases::api_keys::Client;
 use crate::usecases::client_messages::{self, Accepted, ClientMessageView, Drafted, Order};
@@ -16,7 +18,7 @@ use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(send_message))
+        .routes(routes!(send_message, list_messages))
         .routes(routes!(get_message))
         .routes(routes!(confirm_message))
         .routes(routes!(cancel_message))
@@ -91,6 +93,50 @@ async fn send_message(
         [(REPLAYED, HeaderValue::from_static(replayed))],
         Json(answer.body),
     ))
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessagesQuery {
+    /// Which messages: `pending_confirmation` (the only list there is: what waits for a person).
+    status: Option<String>,
+    #[param(value_type = Option<i64>)]
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/messages", tag = "client", params(MessagesQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = ListBody<ClientMessageView>, description = "oldest first"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+    )
+)]
+async fn list_messages(
+    State(s): State<AppState>,
+    _admin: Admin,
+    QueryParams(q): QueryParams<MessagesQuery>,
+) -> Result<Json<ListBody<ClientMessageView>>, AppError> {
+    if q.status.as_deref() != Some("pending_confirmation") {
+        return Err(ValidationError::new("status", "must be pending_confirmation").into());
+    }
+    let page = ListQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .page()?;
+    let found = client_messages::pending(&s, &page).await?;
+    Ok(Json(ListBody {
+        items: found
+            .items
+            .iter()
+            .map(|m| client_messages::view(&s, m))
+            .collect(),
+        next_cursor: found
+            .next
+            .as_deref()
+            .map(crate::domain::page::encode_cursor),
+    }))
 }
 
 fn message_id(raw: &str) -> Result<MessageId, AppError> {
