@@ -100,6 +100,115 @@ async fn malformed_wrong_typed_unknown_and_oversized_bodies_get_their_codes() {
 }
 
 #[tokio::test]
+async fn a_body_that_is_not_a_json_object_changes_nothing() {
+    let app = spawn_app().await;
+    let account = format!("/v1/accounts/{}", app.sandbox_id);
+    let (_, before) = app.get(&account, &app.admin).await;
+    let (_, ai_before) = app.get(&format!("{account}/ai"), &app.admin).await;
+    // serde's derive would read these as the struct's fields in order.
+    for (method, path, body) in [
+        ("PATCH", account.clone(), json!(["renamed", null])),
+        ("PUT", format!("{account}/ai"), json!([true])),
+        (
+            "PUT",
+            format!("{account}/ai"),
+            json!([true, null, null, null, null]),
+        ),
+        (
+            "POST",
+            "/v1/accounts".to_string(),
+            json!(["x", "sandbox", null]),
+        ),
+        ("PUT", "/v1/ai/global".to_string(), json!("enabled")),
+        ("PUT", "/v1/ai/global".to_string(), json!(null)),
+    ] {
+        let (status, err) = app.call(method, &path, Some(&app.admin), Some(&body)).await;
+        assert_eq!(
+            (
+                status,
+                err["error"]["code"].clone(),
+                err["error"]["message"].clone()
+            ),
+            (
+                StatusCode::BAD_REQUEST,
+                json!("invalid_type"),
+                json!("body must be a JSON object")
+            ),
+            "{method} {path} {body}"
+        );
+    }
+    assert_eq!(app.get(&account, &app.admin).await.1, before);
+    assert_eq!(
+        app.get(&format!("{account}/ai"), &app.admin).await.1,
+        ai_before
+    );
+}
+
+#[tokio::test]
+async fn blank_required_text_is_refused_and_whole_numbers_are_integers() {
+    let app = spawn_app().await;
+    for blank in ["   ", "\t\n", "\u{1}\u{7f}", "\u{3000}"] {
+        let (status, err) = app
+            .put("/v1/ai/global", &app.admin, json!({"model_name": blank}))
+            .await;
+        assert_eq!(
+            (status, err["error"]["field"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("model_name")),
+            "{blank:?} -> {err}"
+        );
+        let (status, err) = app
+            .post(
+                "/v1/accounts",
+                &app.admin,
+                json!({"name": blank, "provider": "sandbox"}),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{blank:?} -> {err}"
+        );
+    }
+    let (status, saved) = app
+        .put(
+            "/v1/ai/global",
+            &app.admin,
+            json!({"max_tokens": 37.0, "reply_delay_seconds": 2e0}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(
+        (
+            saved["max_tokens"].clone(),
+            saved["reply_delay_seconds"].clone()
+        ),
+        (json!(37), json!(2))
+    );
+    let (status, err) = app
+        .put("/v1/ai/global", &app.admin, json!({"max_tokens": 37.5}))
+        .await;
+    assert_eq!(
+        (
+            status,
+            err["error"]["code"].clone(),
+            err["error"]["field"].clone()
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            json!("invalid_type"),
+            json!("max_tokens")
+        )
+    );
+    let (status, err) = app
+        .put("/v1/ai/global", &app.admin, json!({"max_tokens": 1e30}))
+        .await;
+    assert_eq!(
+        (status, err["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("max_tokens"))
+    );
+}
+
+#[tokio::test]
 async fn a_rejected_account_creation_creates_nothing() {
     let app = spawn_app().await;
     let count = |v: &Value| v["items"].as_array().map(Vec::len).unwrap_or(0);

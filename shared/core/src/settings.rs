@@ -50,12 +50,12 @@ impl ProviderSettings {
     fn from_env(env: &dyn EnvSource) -> Result<Self, SettingsError> {
         let url = |name: &'static str, default: &str| -> Result<HttpUrl, SettingsError> {
             let value = env.var(name).unwrap_or_else(|| default.to_string());
-            HttpUrl::parse(name, value.trim_end_matches('/')).map_err(|e| bad(name, e.message))
+            HttpUrl::try_from(value.trim_end_matches('/').to_string()).map_err(|e| bad(name, e))
         };
         let public_api_url = match env.var("PUBLIC_API_URL") {
             Some(v) => Some(
-                HttpUrl::parse("PUBLIC_API_URL", v.trim_end_matches('/'))
-                    .map_err(|e| bad("PUBLIC_API_URL", e.message))?,
+                HttpUrl::try_from(v.trim_end_matches('/').to_string())
+                    .map_err(|e| bad("PUBLIC_API_URL", e))?,
             ),
             None => None,
         };
@@ -174,9 +174,7 @@ impl Settings {
         };
         let base_url = env
             .var("OPENAI_BASE_URL")
-            .map(|v| {
-                HttpUrl::parse("OPENAI_BASE_URL", &v).map_err(|e| bad("OPENAI_BASE_URL", e.message))
-            })
+            .map(|v| HttpUrl::try_from(v).map_err(|e| bad("OPENAI_BASE_URL", e)))
             .transpose()?;
         Ok(Self {
             admin_jwt_secret: SecretString::from(admin_jwt_secret),

@@ -55,6 +55,16 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     })
 }
 
+/// Why a host may not be contacted: it has no address now (which may pass), or an address the
+/// guard refuses (which will not).
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("{0}")]
+    Unresolved(String),
+    #[error(transparent)]
+    Refused(Refused),
+}
+
 /// The error a refused address produces inside the HTTP client, recognisable in its source chain.
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -100,15 +110,15 @@ impl UrlGuard {
     /// Resolves `host` and checks every address it has, for a client that resolves on its own
     /// (SMTP). The client resolves again when it connects, so a name that changes its address
     /// within that moment is not caught here; HTTP clients resolve through the guard itself.
-    pub async fn check_host(&self, host: &str, port: u16) -> Result<(), String> {
+    pub async fn check_host(&self, host: &str, port: u16) -> Result<(), HostError> {
         if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
-            return self.check(host, ip).map_err(|r| r.to_string());
+            return self.check(host, ip).map_err(HostError::Refused);
         }
         let addrs = tokio::net::lookup_host((host, port))
             .await
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?;
+            .map_err(|e| HostError::Unresolved(format!("cannot resolve {host}: {e}")))?;
         for addr in addrs {
-            self.check(host, addr.ip()).map_err(|r| r.to_string())?;
+            self.check(host, addr.ip()).map_err(HostError::Refused)?;
         }
         Ok(())
     }

@@ -82,6 +82,28 @@ pub struct Recipient {
     pub chat: ChatJid,
 }
 
+/// What the OpenAPI document says `to` is on `channel` (`None`: left out, for `notify`): the
+/// rules of `recipient`, written as patterns (a unit test holds them together). The server also
+/// trims surrounding whitespace and lowercases an address; the document asks for the plain form.
+pub fn to_pattern(channel: Channel) -> Option<&'static str> {
+    Some(match channel {
+        Channel::Wa | Channel::Sms => r"^\+[0-9]{8,15}$",
+        Channel::TgBot => r"^-?[0-9]{1,20}$",
+        Channel::Tg => r"^(?:@[A-Za-z][A-Za-z0-9_]{4,31}|\+[0-9]{8,15})$",
+        Channel::Email => EMAIL_TO_PATTERN,
+        Channel::Pchat => r"^[A-Za-z0-9_.\-]{1,64}$",
+        Channel::Notify => return None,
+    })
+}
+
+/// An address as `is_email_address` takes it, in lower case (the server lowercases).
+const EMAIL_TO_PATTERN: &str = concat!(
+    r#"^(?=[^@]{1,64}@)(?=.{3,254}$)"#,
+    r#"[^A-Z\s\x00-\x1f\x7f-\x9f<>()\[\]\\,;:@"]+@"#,
+    r#"[^A-Z.\s\x00-\x1f\x7f-\x9f<>()\[\]\\,;:@"][^A-Z\s\x00-\x1f\x7f-\x9f<>()\[\]\\,;:@"]*\."#,
+    r#"[^A-Z\s\x00-\x1f\x7f-\x9f<>()\[\]\\,;:@"]*[^A-Z.\s\x00-\x1f\x7f-\x9f<>()\[\]\\,;:@"]$"#,
+);
+
 /// Reads `to` as `channel` writes recipients: `wa`, `sms` E.164 (`+` and 8 to 15 digits);
 /// `tg_bot` a Telegram chat id; `tg` `@username` or E.164; `email` an address; `pchat` the
 /// app's contact id; `notify` none (the phone itself).
@@ -152,6 +174,47 @@ pub fn recipient(channel: Channel, to: Option<&str>) -> Result<Recipient, Valida
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_patterns_are_the_rules() {
+        let cases = [
+            "+15551234567",
+            "+1234567",
+            "+1234567890123456",
+            "15551234567",
+            "-100123",
+            "123456789012345678901",
+            "@durov_1",
+            "@ab",
+            "@1durov",
+            "ann@example.com",
+            "ann@localhost",
+            "a b@example.com",
+            "ann@.example.com",
+            "ann@example.com.",
+            "contact-7",
+            "a/b",
+            "",
+        ];
+        for channel in Channel::ALL {
+            let Some(pattern) = to_pattern(channel) else {
+                assert!(recipient(channel, None).is_ok());
+                continue;
+            };
+            let pattern = fancy_regex::Regex::new(pattern).expect("a valid pattern");
+            for to in cases {
+                assert_eq!(
+                    pattern.is_match(to).expect("no backtracking limit"),
+                    recipient(channel, Some(to)).is_ok(),
+                    "{channel:?} {to:?}"
+                );
+            }
+        }
+        let long_local = format!("{}@example.com", "a".repeat(65));
+        let email = fancy_regex::Regex::new(EMAIL_TO_PATTERN).expect("a valid pattern");
+        assert!(!email.is_match(&long_local).expect("no backtracking limit"));
+        assert!(recipient(Channel::Email, Some(&long_local)).is_err());
+    }
 
     #[test]
     fn recipients_are_read_and_normalized_per_channel() {

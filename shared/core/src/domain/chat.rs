@@ -81,6 +81,43 @@ impl ChatJid {
     }
 }
 
+/// What the OpenAPI document says a chat id is: the rules of `classify`, written as one pattern
+/// (a unit test holds the two together). The email branch bounds its parts with lookaheads, as
+/// no plain pattern can bound a sum of lengths.
+pub const CHAT_JID_PATTERN: &str = concat!(
+    r"^(?:",
+    r"[0-9]{1,64}@(?:s\.whatsapp\.net|lid|newsletter|sms)",
+    r"|(?:[A-Za-z0-9]{1,64}|[0-9]{1,20}-[0-9]{1,20})@g\.us",
+    r"|(?:-[0-9]{1,63}|[0-9]{1,64})@telegram(?:\.group|\.channel)?",
+    r"|[A-Za-z][A-Za-z0-9_]{4,31}@telegram",
+    r"|[A-Za-z0-9_.\-]{1,64}@pchat",
+    r"|phone@notify",
+    r#"|(?=[^@]{1,64}@)(?=.{3,254}@email$)"#,
+    r#"[^\s\x00-\x1f\x7f-\x9f<>()\[\]\\,;:@"]+@"#,
+    r#"[^.\s\x00-\x1f\x7f-\x9f<>()\[\]\\,;:@"][^\s\x00-\x1f\x7f-\x9f<>()\[\]\\,;:@"]*\."#,
+    r#"[^\s\x00-\x1f\x7f-\x9f<>()\[\]\\,;:@"]*[^.\s\x00-\x1f\x7f-\x9f<>()\[\]\\,;:@"]@email"#,
+    r")$"
+);
+
+impl utoipa::PartialSchema for ChatJid {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A chat id: `15551234567@s.whatsapp.net`, `120363025246125486@g.us`, `42@telegram`, `-100123@telegram.group`, `15551234567@sms`, `ann@example.com@email` ...",
+            ))
+            .max_length(Some(MAX_JID_CHARS))
+            .pattern(Some(CHAT_JID_PATTERN))
+            .examples(["15551234567@s.whatsapp.net"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ChatJid {}
+
+/// The longest chat id, in characters.
+const MAX_JID_CHARS: usize = 261;
+
 /// The server of an email recipient's id (`ann@example.com@email`).
 pub const EMAIL_SERVER: &str = "email";
 /// The server of a relay phone's own notifications (`phone@notify`).
@@ -105,8 +142,8 @@ pub fn is_email_address(s: &str) -> bool {
                 .chars()
                 .all(|c| !c.is_whitespace() && !c.is_control() && !"<>()[]\\,;:@\"".contains(c))
     };
-    s.len() <= 254
-        && local.len() <= 64
+    s.chars().count() <= 254
+        && local.chars().count() <= 64
         && clean(local)
         && clean(domain)
         && domain.contains('.')
@@ -126,7 +163,10 @@ fn classify(server: &str, user: &str) -> Result<ChatType, String> {
         // digits.
         "g.us" => (
             ChatType::Group,
-            (user.split('-').all(digits) && user.split('-').count() <= 2) || alphanumeric(user),
+            alphanumeric(user)
+                || user
+                    .split_once('-')
+                    .is_some_and(|(a, b)| [a, b].iter().all(|p| digits(p) && p.len() <= 20)),
         ),
         "newsletter" => (ChatType::Channel, digits(user)),
         // A user's id, or (through a relay phone) a username.
@@ -163,13 +203,13 @@ fn classify(server: &str, user: &str) -> Result<ChatType, String> {
 impl TryFrom<String> for ChatJid {
     type Error = String;
     fn try_from(jid: String) -> Result<Self, String> {
-        if jid.len() > 261 {
-            return Err("must be at most 261 characters".into());
+        if jid.chars().count() > MAX_JID_CHARS {
+            return Err(format!("must be at most {MAX_JID_CHARS} characters"));
         }
         let (user, server) = jid
             .rsplit_once('@')
             .ok_or_else(|| "must be a JID like 15551234567@s.whatsapp.net".to_string())?;
-        if user.len() > 64 && server != EMAIL_SERVER {
+        if user.chars().count() > 64 && server != EMAIL_SERVER {
             return Err("the part before @ must be at most 64 characters".into());
         }
         let kind = classify(server, user)?;
@@ -302,6 +342,56 @@ mod tests {
         );
         assert_eq!(t("15551234567@sms"), Ok(ChatType::Private));
         assert_eq!(t("ana.b-7@pchat"), Ok(ChatType::Private));
+    }
+
+    #[test]
+    fn the_documented_pattern_is_the_rule() {
+        let pattern = fancy_regex::Regex::new(CHAT_JID_PATTERN).expect("a valid pattern");
+        let long = |n: usize| "7".repeat(n);
+        let cases = [
+            "15551234567@s.whatsapp.net".to_string(),
+            format!("{}@lid", long(64)),
+            format!("{}@lid", long(65)),
+            format!("{}-{}@g.us", long(20), long(20)),
+            format!("{}-{}@g.us", long(21), long(2)),
+            "1-2-3@g.us".into(),
+            "-5@g.us".into(),
+            format!("-{}@telegram", long(63)),
+            format!("-{}@telegram", long(64)),
+            "some_user@telegram".into(),
+            "_user@telegram".into(),
+            "ann@example.com@email".into(),
+            "ann@.example.com@email".into(),
+            "ann@example.com.@email".into(),
+            "ann@examplecom@email".into(),
+            "a nn@example.com@email".into(),
+            format!("{}@example.com@email", "a".repeat(64)),
+            format!("{}@example.com@email", "a".repeat(65)),
+            format!("a@{}.com@email", "b".repeat(248)),
+            format!("a@{}.com@email", "b".repeat(249)),
+            "élan@exämple.com@email".into(),
+            "phone@notify".into(),
+            "phones@notify".into(),
+            "x@unknown".into(),
+            "15551234567@s.whatsapp.net\n".into(),
+        ];
+        for jid in cases {
+            assert_eq!(
+                pattern.is_match(&jid).expect("no backtracking limit"),
+                ChatJid::parse(&jid).is_ok(),
+                "{jid:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_pattern_and_the_rule_agree_on_anything_jid_like(
+            s in "[0-9a-zA-Z_.@ -]{0,12}@(s\\.whatsapp\\.net|lid|g\\.us|newsletter|telegram|telegram\\.group|sms|pchat|email|notify|x)"
+        ) {
+            let pattern = fancy_regex::Regex::new(CHAT_JID_PATTERN).expect("a valid pattern");
+            prop_assert_eq!(pattern.is_match(&s).expect("no backtracking limit"), ChatJid::parse(&s).is_ok(), "{:?}", s);
+        }
     }
 
     #[test]

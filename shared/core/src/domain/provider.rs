@@ -395,6 +395,27 @@ fn check_channels(
         .join(","))
 }
 
+/// The provider a configuration change was written for, when it is not `kind`: every field it
+/// names is one of that provider's and not all are `kind`'s. Such a change is well-formed; it
+/// conflicts with the account it is sent to.
+pub fn written_for_another(kind: ProviderKind, config: &serde_json::Value) -> Option<ProviderKind> {
+    let names: Vec<&String> = config.as_object()?.keys().collect();
+    let fits = |k: ProviderKind| {
+        !names.is_empty()
+            && names.iter().all(|n| {
+                k.fields()
+                    .iter()
+                    .any(|f| f.name == n.as_str() && f.kind != FieldKind::Learned)
+            })
+    };
+    if fits(kind) {
+        return None;
+    }
+    ProviderKind::ALL
+        .into_iter()
+        .find(|k| *k != kind && fits(*k))
+}
+
 /// What the API shows of a provider configuration: plain fields, and `has_<secret>` flags.
 pub fn public_view(kind: ProviderKind, stored: &StoredProviderConfig) -> serde_json::Value {
     let mut out = serde_json::Map::new();

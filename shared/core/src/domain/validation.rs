@@ -55,8 +55,8 @@ macro_rules! bounded_int {
                 self.0
             }
 
-            pub fn parse(field: &str, value: i64) -> Result<Self, ValidationError> {
-                Self::try_from(value).map_err(|message| ValidationError::new(field, message))
+            pub fn parse(field: &str, value: impl Into<i64>) -> Result<Self, ValidationError> {
+                Self::try_from(value.into()).map_err(|message| ValidationError::new(field, message))
             }
         }
 
@@ -110,6 +110,45 @@ bounded_int!(
     MaxRepliesPerHour: u32, 1, 1000
 );
 
+/// An integer in a request body, as JSON Schema counts integers: `37` and `37.0` alike (a
+/// client's encoder may write either); a fraction is the wrong type. Values beyond `i64` saturate,
+/// so that the field's range check answers for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Whole(pub i64);
+
+impl From<Whole> for i64 {
+    fn from(w: Whole) -> i64 {
+        w.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Whole;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an integer")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Whole, E> {
+                Ok(Whole(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Whole, E> {
+                Ok(Whole(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Whole, E> {
+                if v.is_finite() && v.fract() == 0.0 {
+                    // `as` saturates at i64's ends.
+                    Ok(Whole(v as i64))
+                } else {
+                    Err(E::invalid_type(serde::de::Unexpected::Float(v), &self))
+                }
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
 /// `temperature`: a finite number in 0..=2.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
 #[serde(try_from = "f64", into = "f64")]
@@ -142,6 +181,28 @@ impl From<Temperature> for f64 {
     }
 }
 
+/// What an `HttpUrl` is, as the OpenAPI document publishes it and as the server checks it (one
+/// pattern for both): `http(s)://`, a host name (its last label starting with a letter: a
+/// parser reads a name ending in a number as an IPv4 address) or an IPv4 address, a port from 1
+/// to 65535, then a path, query and fragment as RFC 3986 writes them (so that it is a `uri` to
+/// any JSON Schema validator too). No user or password, no IPv6 literal, no whitespace.
+pub const HTTP_URL_PATTERN: &str = concat!(
+    r"^https?://",
+    r"(?:(?:[A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*",
+    r"|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))",
+    r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?",
+    r"(?:/(?:[A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?",
+    r"(?:\?(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?",
+    r"(?:#(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$",
+);
+
+/// The longest URL taken, in characters.
+pub const MAX_URL_CHARS: usize = 2048;
+
+static HTTP_URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(HTTP_URL_PATTERN).expect("HTTP_URL_PATTERN is a valid pattern")
+});
+
 /// An absolute `http` or `https` URL with a host, as used for `base_url` and webhook targets.
 /// Whether its address may be contacted is decided later, at connection time, by the URL guard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,8 +210,19 @@ impl From<Temperature> for f64 {
 pub struct HttpUrl(url::Url);
 
 impl HttpUrl {
+    /// A URL from a request: what the document publishes (`HTTP_URL_PATTERN`), nothing more.
     pub fn parse(field: &str, value: &str) -> Result<Self, ValidationError> {
-        Self::try_from(value.to_string()).map_err(|message| ValidationError::new(field, message))
+        let refuse = |message: String| Err(ValidationError::new(field, message));
+        if value.chars().count() > MAX_URL_CHARS {
+            return refuse(format!("must be at most {MAX_URL_CHARS} characters"));
+        }
+        if !HTTP_URL.is_match(value) {
+            return refuse(
+                "must be an http or https URL with a host name or IPv4 address, without credentials or spaces"
+                    .into(),
+            );
+        }
+        Self::try_from(value.to_string()).or_else(refuse)
     }
 
     pub fn as_url(&self) -> &url::Url {
@@ -162,11 +234,13 @@ impl HttpUrl {
     }
 }
 
+/// A URL from a setting or the store: any absolute `http(s)` URL with a host and no
+/// credentials (an operator's IPv6 listening address included).
 impl TryFrom<String> for HttpUrl {
     type Error = String;
     fn try_from(value: String) -> Result<Self, String> {
-        if value.len() > 2048 {
-            return Err("must be at most 2048 characters".into());
+        if value.len() > 2 * MAX_URL_CHARS {
+            return Err(format!("must be at most {MAX_URL_CHARS} characters"));
         }
         let url = url::Url::parse(value.trim()).map_err(|e| format!("is not a valid URL ({e})"))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -194,7 +268,21 @@ impl fmt::Display for HttpUrl {
     }
 }
 
-/// Checks a free-text field's length in characters (not bytes) and that it holds no NUL.
+/// Whether a text is nothing but whitespace and control characters: not a name, a model or a
+/// message, whatever its length.
+pub fn is_blank(value: &str) -> bool {
+    value.chars().all(|c| c.is_whitespace() || c.is_control())
+}
+
+/// What the OpenAPI document says of a required text (`bounded_text` with a minimum): one
+/// character that is neither whitespace nor a control character, and no NUL anywhere.
+pub const VISIBLE_TEXT_PATTERN: &str = r"^[^\x00]*[^\s\x00-\x1f\x7f-\x9f][^\x00]*$";
+
+/// What the document says of an optional text (`bounded_text` without a minimum): no NUL.
+pub const NO_NUL_PATTERN: &str = r"^[^\x00]*$";
+
+/// Checks a free-text field's length in characters (not bytes), that it holds no NUL, and, when
+/// it is required (`min` ≥ 1), that it is not blank.
 pub fn bounded_text(
     field: &str,
     value: &str,
@@ -202,6 +290,9 @@ pub fn bounded_text(
     max: usize,
 ) -> Result<(), ValidationError> {
     let chars = value.chars().count();
+    if min >= 1 && chars >= min && is_blank(value) {
+        return Err(ValidationError::new(field, "must not be blank"));
+    }
     if chars < min {
         return Err(ValidationError::new(
             field,
@@ -261,15 +352,52 @@ mod tests {
     }
 
     #[test]
+    fn integers_are_whole_numbers_however_written() {
+        let read = |s: &str| serde_json::from_str::<Whole>(s).map(|w| w.0).ok();
+        assert_eq!(read("37"), Some(37));
+        assert_eq!(read("37.0"), Some(37));
+        assert_eq!(read("-2e1"), Some(-20));
+        assert_eq!(read("1e30"), Some(i64::MAX));
+        assert_eq!(read("18446744073709551615"), Some(i64::MAX));
+        assert_eq!(read("37.5"), None);
+        assert_eq!(read("\"37\""), None);
+        assert_eq!(read("true"), None);
+    }
+
+    #[test]
+    fn required_text_is_not_blank() {
+        for blank in ["   ", "\t\n", "\u{1}\u{7f}", " \u{85} ", "\u{3000}"] {
+            assert_eq!(
+                bounded_text("model", blank, 1, 200).map_err(|e| e.message),
+                Err("must not be blank".to_string()),
+                "{blank:?}"
+            );
+        }
+        assert!(bounded_text("model", " gpt-4o ", 1, 200).is_ok());
+        assert!(bounded_text("text", "", 0, 10).is_ok());
+        assert!(bounded_text("text", "  ", 0, 10).is_ok());
+    }
+
+    #[test]
     fn urls_must_be_http_with_a_host_and_no_credentials() {
         assert!(HttpUrl::parse("base_url", "https://api.openai.com/v1").is_ok());
         assert!(HttpUrl::parse("base_url", "http://127.0.0.1:9/v1").is_ok());
+        assert!(HttpUrl::parse("url", "http://localhost:65535/a?b=c#d").is_ok());
         for bad in [
             "ftp://x",
             "file:///etc/passwd",
             "not a url",
             "https://u:p@host/",
             "http://",
+            "https://v.5q.org*",
+            " https://example.com",
+            "https://example.com/a b",
+            "http://1.2.3.4.5",
+            "http://[::1]/",
+            "http://example.com:65536",
+            "http://example.com:0",
+            "http://example.com/#a#b",
+            "http://example.com/%zz",
         ] {
             assert!(HttpUrl::parse("base_url", bad).is_err(), "{bad}");
         }
@@ -292,6 +420,11 @@ mod tests {
         }
 
         #[test]
+        fn every_url_the_document_offers_is_accepted(s in HTTP_URL_PATTERN.trim_start_matches('^').trim_end_matches('$')) {
+            prop_assert!(HttpUrl::parse("url", &s).is_ok(), "{}", s);
+        }
+
+        #[test]
         fn url_parsing_never_panics(s in ".{0,300}") {
             let _ = HttpUrl::parse("u", &s);
         }
@@ -299,7 +432,16 @@ mod tests {
         #[test]
         fn bounded_text_counts_characters(s in "\\PC{0,40}") {
             let n = s.chars().count();
-            prop_assert_eq!(bounded_text("f", &s, 1, 20).is_ok(), (1..=20).contains(&n));
+            prop_assert_eq!(
+                bounded_text("f", &s, 1, 20).is_ok(),
+                (1..=20).contains(&n) && !is_blank(&s)
+            );
+        }
+
+        #[test]
+        fn the_documented_pattern_says_what_bounded_text_checks(s in "[ a\t\n\u{0}\u{7f}\u{85}\u{a0}\u{3000}]{1,6}") {
+            let pattern = fancy_regex::Regex::new(VISIBLE_TEXT_PATTERN).expect("a valid pattern");
+            prop_assert_eq!(bounded_text("f", &s, 1, 20).is_ok(), pattern.is_match(&s).expect("no backtracking limit"));
         }
     }
 }

@@ -85,8 +85,19 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 /// Provider notifications may be larger than the API's bodies (Meta batches up to 3 MB).
 pub const MAX_PROVIDER_BODY_BYTES: usize = 4 * 1024 * 1024;
 
-/// Parses JSON, classifying errors the way the API promises and naming the field.
+/// Parses JSON, classifying errors the way the API promises and naming the field. Every body is
+/// an object: serde's derive would also read a struct from an array of its fields in order,
+/// which no client means (and which would answer with Rust's names for things).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let first = bytes
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first != Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+        return Err(AppError::bad_request(
+            "invalid_type",
+            "body must be a JSON object",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(classify)?;
     de.end()
@@ -262,7 +273,7 @@ async fn path_param(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1..=200, default 50.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -377,6 +388,15 @@ mod tests {
             code(parse_json(br#"{"name":"x","kind":"b"}"#)),
             (422, "invalid_value:kind".into())
         );
+        for not_an_object in [&br#"["x", 1, "a"]"#[..], b"[]", b" \"x\" ", b"null", b"7"] {
+            assert_eq!(
+                code(parse_json(not_an_object)),
+                (400, "invalid_type".into()),
+                "{}",
+                String::from_utf8_lossy(not_an_object)
+            );
+        }
+        assert_eq!(code(parse_json(b"[")), (400, "malformed_json".into()));
     }
 
     proptest! {

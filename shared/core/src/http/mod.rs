@@ -2,6 +2,7 @@
 //! in the `api` function, `ingest_router` in `ingest`) and under `axum::serve` locally (`router`,
 //! both); the OpenAPI document is generated from the handlers' annotations.
 
+mod document;
 mod error_body;
 pub mod extract;
 mod routes;
@@ -19,31 +20,14 @@ use std::any::Any;
 use std::sync::{Arc, OnceLock};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use utoipa::Modify;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "An admin JWT, or an account token where the endpoint allows one",
-                    ))
-                    .build(),
-            ),
-        );
-    }
-}
-
-/// The OpenAPI document of every route (the API's and ingest's), as served at `/openapi.json`.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes::api().merge(routes::ingest()).split_for_parts().1
+/// The OpenAPI document of every route (the API's and ingest's), as served at `/openapi.json`:
+/// generated from the handlers' annotations, then completed (see `document`).
+pub fn openapi() -> serde_json::Value {
+    let generated = routes::api().merge(routes::ingest()).split_for_parts().1;
+    let mut doc = serde_json::to_value(generated).unwrap_or_default();
+    document::complete(&mut doc);
+    doc
 }
 
 /// Every route but ingest, with the API document; `mounted` are services that live beside the
@@ -74,9 +58,7 @@ fn with_document(router: Router<AppState>) -> Router<AppState> {
         get(move || {
             let text = text.clone();
             async move {
-                let text = text
-                    .get_or_init(|| openapi().to_json().unwrap_or_else(|_| "{}".to_string()))
-                    .clone();
+                let text = text.get_or_init(|| openapi().to_string()).clone();
                 ([(header::CONTENT_TYPE, "application/json")], text)
             }
         }),

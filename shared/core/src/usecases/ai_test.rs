@@ -35,12 +35,11 @@ pub async fn run(s: &Services, req: TestRequest) -> Result<TestResult, AppError>
     };
     let effective = ai_settings::effective(s, req.account.as_ref(), chat.as_ref()).await?;
     if !effective.has_api_key.value && !effective.echo_mode.value {
-        return Err(crate::domain::validation::ValidationError::new(
-            "api_key",
-            "no API key configured",
-        )
-        .with_code("no_api_key")
-        .into());
+        // The request is fine; the configuration is not ready for it.
+        return Err(AppError::conflict(
+            "no_api_key",
+            "no API key configured: set one in the AI settings (or turn on echo mode)",
+        ));
     }
     let mut messages = generate::conversation(&effective, &[]);
     messages.push(ChatMessage {

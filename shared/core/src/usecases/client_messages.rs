@@ -40,13 +40,17 @@ pub struct Order {
     /// or E.164; `email` an address; `pchat` the app's contact id.
     #[schema(example = "+15551234567")]
     pub to: Option<String>,
+    #[schema(min_length = 1, max_length = 4096)]
     pub text: String,
     /// Only for `email`.
+    #[schema(min_length = 1, max_length = 998)]
     pub subject: Option<String>,
     /// Which assistant or flow asked, for the audit.
+    #[schema(min_length = 1, max_length = 200)]
     pub source: Option<String>,
     /// Up to 255 characters; the same key with the same body within 24 h answers with the
     /// first answer and sends nothing new.
+    #[schema(min_length = 1, max_length = 255)]
     pub idempotency_key: Option<String>,
 }
 
@@ -140,9 +144,6 @@ fn check(order: &Order) -> Result<Checked, AppError> {
         ValidationError::new("phone_id", "is not a phone id (acc_...)").with_code("unknown_phone")
     })?;
     bounded_text("text", &order.text, 1, MAX_TEXT_CHARS)?;
-    if order.text.trim().is_empty() {
-        return Err(ValidationError::new("text", "must not be blank").into());
-    }
     match (&order.subject, order.channel) {
         (Some(subject), Channel::Email) => bounded_text("subject", subject, 1, MAX_SUBJECT_CHARS)?,
         (Some(_), _) => {
@@ -183,9 +184,11 @@ async fn allow(s: &Services, key: &ApiKey, checked: &Checked) -> Result<Account,
             "this key may not send on this channel",
         ));
     }
-    let phone = s.store.get_account(&checked.phone).await?.ok_or_else(|| {
-        ValidationError::new("phone_id", "no such phone").with_code("unknown_phone")
-    })?;
+    let phone = s
+        .store
+        .get_account(&checked.phone)
+        .await?
+        .ok_or(AppError::NotFound("phone"))?;
     if !phone
         .provider
         .channels(&phone.provider_config)
@@ -873,8 +876,7 @@ pub async fn draft(
         return Err(refusal(e).await);
     }
     let Some(account) = s.store.get_account(&phone).await? else {
-        let e = ValidationError::new("phone_id", "no such phone").with_code("unknown_phone");
-        return Err(refusal(e.into()).await);
+        return Err(refusal(AppError::NotFound("phone")).await);
     };
     if let Err(e) = take_rate(s, key).await {
         return Err(refusal(e).await);
@@ -887,9 +889,8 @@ pub async fn draft(
         .collect();
     let effective = crate::usecases::ai_settings::effective(s, Some(&phone), None).await?;
     if !effective.has_api_key.value && !effective.echo_mode.value {
-        let e = ValidationError::new("phone_id", "the phone has no LLM configured (no API key)")
-            .with_code("no_api_key");
-        return Err(refusal(e.into()).await);
+        let e = AppError::conflict("no_api_key", "the phone has no LLM configured (no API key)");
+        return Err(refusal(e).await);
     }
     let text = ask_for_draft(s, &effective, &channels, instruction).await?;
     // The model's answer is untrusted: read and checked as a client's request would be.

@@ -65,12 +65,10 @@ pub async fn connect(
         });
     };
     if kind == ProviderKind::TelegramBot && webhook_url.is_none() {
-        return Err(ValidationError::new(
-            "PUBLIC_API_URL",
-            "is not set: Telegram needs the public URL to deliver to",
-        )
-        .with_code("public_url_missing")
-        .into());
+        return Err(AppError::conflict(
+            "public_url_missing",
+            "PUBLIC_API_URL is not set: Telegram needs the public URL to deliver to",
+        ));
     }
     let opened = accounts::open(s, &account).await?;
     let connected = provider

@@ -2,7 +2,7 @@
 //! sealed `smtp_url` (`smtp://` or `smtps://user:pass@host:port`) and `from`. The server's host
 //! is checked by the URL guard before each connection.
 
-use crate::guard::UrlGuard;
+use crate::guard::{HostError, UrlGuard};
 use async_trait::async_trait;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
@@ -40,10 +40,14 @@ impl Email {
         let port = parsed
             .port()
             .unwrap_or(if parsed.scheme() == "smtps" { 465 } else { 25 });
+        // A name that does not resolve now may resolve later; a refused address will not pass.
         self.guard
             .check_host(&host, port)
             .await
-            .map_err(|e| ProviderError::give_up(e.to_string()))?;
+            .map_err(|e| match e {
+                HostError::Unresolved(reason) => ProviderError::retry(reason),
+                HostError::Refused(refused) => ProviderError::give_up(refused.to_string()),
+            })?;
         let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
             .map_err(|e| ProviderError::give_up(format!("smtp_url: {e}")))?;
         Ok(builder.timeout(Some(TIMEOUT)).build())
@@ -72,10 +76,10 @@ impl Provider for Email {
         account: &ProviderAccount,
         _webhook_url: &str,
     ) -> Result<Connected, ConnectError> {
-        let transport = self
-            .transport(account)
-            .await
-            .map_err(|e| ConnectError::Refused(e.to_string()))?;
+        let transport = self.transport(account).await.map_err(|e| match e {
+            ProviderError::Retry { reason, .. } => ConnectError::Unreachable(reason),
+            ProviderError::GiveUp { reason } => ConnectError::Refused(reason),
+        })?;
         match transport.test_connection().await {
             Ok(true) => Ok(Connected {
                 detail: "the SMTP server answers".into(),

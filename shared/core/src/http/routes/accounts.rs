@@ -3,7 +3,9 @@
 use crate::domain::account::Account;
 use crate::domain::ids::AccountId;
 use crate::domain::page::ListBody;
-use crate::domain::provider::{ProviderConfigPatch, ProviderKind, public_view};
+use crate::domain::provider::{
+    ProviderConfigPatch, ProviderKind, public_view, written_for_another,
+};
 use crate::domain::validation::{ValidationError, bounded_text};
 use crate::error::AppError;
 use crate::http::ErrorBody;
@@ -117,12 +119,11 @@ pub struct ConnectionView {
 }
 
 #[utoipa::path(
-    post, path = "/v1/accounts/{id}/connect", tag = "accounts", security(("bearer" = [])),
+    post, path = "/v1/accounts/{id}/connect", tag = "accounts", security(("admin" = [])),
     params(("id" = String, Path)),
     responses(
         (status = 200, body = ConnectionView, description = "the provider delivers to Switchboard (Telegram: its webhook is set), or the credentials work and this is what to register (WhatsApp)"),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Telegram needs PUBLIC_API_URL, which is not set (code public_url_missing)"),
         (status = 422, body = ErrorBody, description = "the provider refused the credentials (code provider_refused, with its message)"),
         (status = 502, body = ErrorBody, description = "the provider could not be reached (code provider_unreachable)"),
     )
@@ -149,11 +150,9 @@ fn check_name(name: &str) -> Result<(), ValidationError> {
 
 #[utoipa::path(
     post, path = "/v1/accounts", tag = "accounts", request_body = CreateAccountBody,
-    security(("bearer" = [])),
+    security(("admin" = [])),
     responses(
         (status = 201, body = CreatedAccountView),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
     )
 )]
 async fn create_account(
@@ -183,8 +182,8 @@ async fn create_account(
 }
 
 #[utoipa::path(
-    get, path = "/v1/accounts", tag = "accounts", params(ListQuery), security(("bearer" = [])),
-    responses((status = 200, body = ListBody<AccountView>), (status = 401, body = ErrorBody))
+    get, path = "/v1/accounts", tag = "accounts", params(ListQuery), security(("admin" = [])),
+    responses((status = 200, body = ListBody<AccountView>))
 )]
 async fn list_accounts(
     State(s): State<AppState>,
@@ -196,9 +195,9 @@ async fn list_accounts(
 }
 
 #[utoipa::path(
-    get, path = "/v1/accounts/{id}", tag = "accounts", security(("bearer" = [])),
+    get, path = "/v1/accounts/{id}", tag = "accounts", security(("admin" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = AccountView), (status = 404, body = ErrorBody))
+    responses((status = 200, body = AccountView))
 )]
 async fn get_account(
     _admin: Admin,
@@ -209,8 +208,11 @@ async fn get_account(
 
 #[utoipa::path(
     patch, path = "/v1/accounts/{id}", tag = "accounts", request_body = UpdateAccountBody,
-    security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = AccountView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+    security(("admin" = [])), params(("id" = String, Path)),
+    responses(
+        (status = 200, body = AccountView),
+        (status = 409, body = ErrorBody, description = "provider_config names another provider's fields (code provider_mismatch)"),
+    )
 )]
 async fn update_account(
     State(s): State<AppState>,
@@ -221,15 +223,29 @@ async fn update_account(
     if let Some(name) = &body.name {
         check_name(name)?;
     }
+    let other = body
+        .provider_config
+        .as_ref()
+        .and_then(|c| written_for_another(account.provider, c));
+    if let Some(other) = other {
+        return Err(AppError::conflict(
+            "provider_mismatch",
+            format!(
+                "these are {} fields; this account's provider is {}",
+                other.as_str(),
+                account.provider.as_str()
+            ),
+        ));
+    }
     let name = body.name.map(|n| n.trim().to_string());
     let account = accounts::update(&s, account, name, body.provider_config).await?;
     Ok(Json(AccountView::from(&account)))
 }
 
 #[utoipa::path(
-    delete, path = "/v1/accounts/{id}", tag = "accounts", security(("bearer" = [])),
+    delete, path = "/v1/accounts/{id}", tag = "accounts", security(("admin" = [])),
     params(("id" = String, Path)),
-    responses((status = 204, description = "deleted with its chats, messages and configuration"), (status = 404, body = ErrorBody))
+    responses((status = 204, description = "deleted with its chats, messages and configuration"))
 )]
 async fn delete_account(
     State(s): State<AppState>,
@@ -241,9 +257,9 @@ async fn delete_account(
 }
 
 #[utoipa::path(
-    post, path = "/v1/accounts/{id}/token", tag = "accounts", security(("bearer" = [])),
+    post, path = "/v1/accounts/{id}/token", tag = "accounts", security(("admin" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = TokenView, description = "the new token; the old one stops working"), (status = 404, body = ErrorBody))
+    responses((status = 200, body = TokenView, description = "the new token; the old one stops working"))
 )]
 async fn rotate_token(
     State(s): State<AppState>,

@@ -21,11 +21,14 @@ use utoipa_axum::routes;
 #[into_params(parameter_in = Query)]
 pub struct LogsQuery {
     /// Required for nobody; an account token sees only its own account's rows.
+    #[param(pattern = "^acc_[0-9A-Za-z]{26}$")]
     account_id: Option<String>,
+    #[param(value_type = Option<ChatJid>)]
     chat_id: Option<String>,
     /// skipped, generated, sent or failed.
+    #[param(value_type = Option<AiLogStatus>)]
     status: Option<String>,
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     cursor: Option<String>,
 }
@@ -41,8 +44,11 @@ fn status(raw: &str) -> Result<AiLogStatus, ValidationError> {
 }
 
 #[utoipa::path(
-    get, path = "/v1/ai/logs", tag = "ai", params(LogsQuery), security(("bearer" = [])),
-    responses((status = 200, body = ListBody<AiLog>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody))
+    get, path = "/v1/ai/logs", tag = "ai", params(LogsQuery), security(("admin" = []), ("account" = [])),
+    responses(
+        (status = 200, body = ListBody<AiLog>),
+        (status = 404, body = ErrorBody, description = "no such account (or, to an account token, another account)"),
+    )
 )]
 async fn list_logs(
     State(s): State<AppState>,

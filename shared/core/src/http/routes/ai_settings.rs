@@ -2,14 +2,14 @@
 //! `.../ai/effective`: the three levels of AI configuration and what is in force.
 
 use crate::domain::ai_settings::{AiSettings, AiSettingsPatch};
+use crate::domain::chat::ChatJid;
 use crate::domain::chat::{AiMode, Chat};
 use crate::domain::patch::Change;
 use crate::domain::validation::{
     DebounceSeconds, HttpUrl, HumanTakeoverMinutes, MaxRepliesPerHour, MaxTokens,
-    ReplyDelaySeconds, Temperature, TimeoutSeconds, ValidationError, bounded_text,
+    ReplyDelaySeconds, Temperature, TimeoutSeconds, ValidationError, Whole, bounded_text,
 };
 use crate::error::AppError;
-use crate::http::ErrorBody;
 use crate::http::extract::{AccountPath, Admin, ChatPath, JsonBody};
 use crate::resolve::EffectiveAi;
 use crate::services::AppState;
@@ -35,26 +35,26 @@ pub struct AiSettingsBody {
     #[schema(value_type = Option<String>, example = "https://api.openai.com/v1")]
     base_url: Change<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, write_only)]
+    #[schema(value_type = Option<String>, write_only, min_length = 1, max_length = 4096)]
     api_key: Change<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "gpt-4.1-mini")]
+    #[schema(value_type = Option<String>, example = "gpt-4.1-mini", min_length = 1, max_length = 200)]
     model_name: Change<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 20000)]
     default_system_prompt: Change<String>,
     #[serde(default)]
     #[schema(value_type = Option<f64>, minimum = 0, maximum = 2)]
     temperature: Change<f64>,
     #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 32768)]
-    max_tokens: Change<i64>,
+    max_tokens: Change<Whole>,
     #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 300)]
-    timeout_seconds: Change<i64>,
+    timeout_seconds: Change<Whole>,
     #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 900)]
-    reply_delay_seconds: Change<i64>,
+    reply_delay_seconds: Change<Whole>,
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
     reply_to_private: Change<bool>,
@@ -69,16 +69,16 @@ pub struct AiSettingsBody {
     echo_mode: Change<bool>,
     #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 10080)]
-    human_takeover_minutes: Change<i64>,
+    human_takeover_minutes: Change<Whole>,
     #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 120)]
-    debounce_seconds: Change<i64>,
+    debounce_seconds: Change<Whole>,
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
     groups_require_mention: Change<bool>,
     #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000)]
-    max_replies_per_chat_per_hour: Change<i64>,
+    max_replies_per_chat_per_hour: Change<Whole>,
 }
 
 fn checked<T, U>(
@@ -208,7 +208,7 @@ pub struct ChatAiBody {
     mode: Option<AiMode>,
     /// Replaces the system prompt in this chat; `null` removes it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 20000)]
     custom_system_prompt: Change<String>,
 }
 
@@ -253,8 +253,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[utoipa::path(
-    get, path = "/v1/ai/global", tag = "ai", security(("bearer" = [])),
-    responses((status = 200, body = AiSettingsView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
+    get, path = "/v1/ai/global", tag = "ai", security(("admin" = [])),
+    responses((status = 200, body = AiSettingsView))
 )]
 async fn get_global(
     State(s): State<AppState>,
@@ -264,8 +264,8 @@ async fn get_global(
 }
 
 #[utoipa::path(
-    put, path = "/v1/ai/global", tag = "ai", request_body = AiSettingsBody, security(("bearer" = [])),
-    responses((status = 200, body = AiSettingsView), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody))
+    put, path = "/v1/ai/global", tag = "ai", request_body = AiSettingsBody, security(("admin" = [])),
+    responses((status = 200, body = AiSettingsView))
 )]
 async fn put_global(
     State(s): State<AppState>,
@@ -277,8 +277,8 @@ async fn put_global(
 }
 
 #[utoipa::path(
-    get, path = "/v1/accounts/{id}/ai", tag = "ai", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = AiSettingsView), (status = 404, body = ErrorBody))
+    get, path = "/v1/accounts/{id}/ai", tag = "ai", security(("admin" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = AiSettingsView))
 )]
 async fn get_account_ai(
     State(s): State<AppState>,
@@ -290,9 +290,9 @@ async fn get_account_ai(
 }
 
 #[utoipa::path(
-    put, path = "/v1/accounts/{id}/ai", tag = "ai", request_body = AiSettingsBody, security(("bearer" = [])),
+    put, path = "/v1/accounts/{id}/ai", tag = "ai", request_body = AiSettingsBody, security(("admin" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = AiSettingsView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+    responses((status = 200, body = AiSettingsView))
 )]
 async fn put_account_ai(
     State(s): State<AppState>,
@@ -305,9 +305,9 @@ async fn put_account_ai(
 }
 
 #[utoipa::path(
-    get, path = "/v1/accounts/{id}/chats/{chat_jid}/ai", tag = "ai", security(("bearer" = [])),
-    params(("id" = String, Path), ("chat_jid" = String, Path, example = "15551234567@s.whatsapp.net")),
-    responses((status = 200, body = ChatAiView), (status = 404, body = ErrorBody))
+    get, path = "/v1/accounts/{id}/chats/{chat_jid}/ai", tag = "ai", security(("admin" = [])),
+    params(("id" = String, Path), ("chat_jid" = ChatJid, Path)),
+    responses((status = 200, body = ChatAiView))
 )]
 async fn get_chat_ai(
     State(s): State<AppState>,
@@ -321,9 +321,9 @@ async fn get_chat_ai(
 
 #[utoipa::path(
     put, path = "/v1/accounts/{id}/chats/{chat_jid}/ai", tag = "ai", request_body = ChatAiBody,
-    security(("bearer" = [])),
-    params(("id" = String, Path), ("chat_jid" = String, Path, example = "15551234567@s.whatsapp.net")),
-    responses((status = 200, body = ChatAiView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+    security(("admin" = [])),
+    params(("id" = String, Path), ("chat_jid" = ChatJid, Path)),
+    responses((status = 200, body = ChatAiView))
 )]
 async fn put_chat_ai(
     State(s): State<AppState>,
@@ -342,9 +342,9 @@ async fn put_chat_ai(
 }
 
 #[utoipa::path(
-    get, path = "/v1/accounts/{id}/chats/{chat_jid}/ai/effective", tag = "ai", security(("bearer" = [])),
-    params(("id" = String, Path), ("chat_jid" = String, Path, example = "15551234567@s.whatsapp.net")),
-    responses((status = 200, body = EffectiveView), (status = 404, body = ErrorBody))
+    get, path = "/v1/accounts/{id}/chats/{chat_jid}/ai/effective", tag = "ai", security(("admin" = []), ("account" = [])),
+    params(("id" = String, Path), ("chat_jid" = ChatJid, Path)),
+    responses((status = 200, body = EffectiveView))
 )]
 async fn get_effective(
     State(s): State<AppState>,

@@ -23,10 +23,10 @@ const MAX_MESSAGE_CHARS: usize = 4096;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChatTestBody {
-    #[schema(example = "Do you open on Sundays?")]
+    #[schema(example = "Do you open on Sundays?", min_length = 1, max_length = 4096)]
     message: String,
     /// Use this chat's level of configuration (and send there with `send_to_chat`).
-    #[schema(example = "15551234567@s.whatsapp.net")]
+    #[schema(value_type = Option<ChatJid>)]
     chat_id: Option<String>,
     #[serde(default)]
     send_to_chat: bool,
@@ -36,7 +36,9 @@ pub struct ChatTestBody {
 #[serde(deny_unknown_fields)]
 pub struct AdminTestBody {
     account_id: Option<String>,
+    #[schema(value_type = Option<ChatJid>)]
     chat_id: Option<String>,
+    #[schema(min_length = 1, max_length = 4096)]
     message: String,
 }
 
@@ -74,11 +76,11 @@ fn chat(raw: Option<&str>) -> Result<Option<ChatJid>, ValidationError> {
 }
 
 #[utoipa::path(
-    post, path = "/v1/ai/chat/test", tag = "ai", request_body = ChatTestBody, security(("bearer" = [])),
+    post, path = "/v1/ai/chat/test", tag = "ai", request_body = ChatTestBody, security(("account" = [])),
     responses(
         (status = 200, body = TestResponse),
         (status = 403, body = ErrorBody, description = "an admin token: use /v1/ai/admin/test"),
-        (status = 422, body = ErrorBody, description = "bad input, or no API key configured (code no_api_key)"),
+        (status = 409, body = ErrorBody, description = "no API key configured and echo mode off (code no_api_key)"),
         (status = 502, body = ErrorBody, description = "the LLM failed (code llm_error)"),
     )
 )]
@@ -106,11 +108,11 @@ async fn chat_test(
 }
 
 #[utoipa::path(
-    post, path = "/v1/ai/admin/test", tag = "ai", request_body = AdminTestBody, security(("bearer" = [])),
+    post, path = "/v1/ai/admin/test", tag = "ai", request_body = AdminTestBody, security(("admin" = [])),
     responses(
         (status = 200, body = TestResponse),
         (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "bad input, or no API key configured (code no_api_key)"),
+        (status = 409, body = ErrorBody, description = "no API key configured and echo mode off (code no_api_key)"),
         (status = 502, body = ErrorBody, description = "the LLM failed (code llm_error)"),
     )
 )]

@@ -4,7 +4,7 @@ use crate::domain::api_key::{ApiKey, Policy, Scope};
 use crate::domain::channel::{self, Channel};
 use crate::domain::ids::{AccountId, ApiKeyId};
 use crate::domain::page::ListBody;
-use crate::domain::validation::{ValidationError, bounded_text};
+use crate::domain::validation::{ValidationError, Whole, bounded_text};
 use crate::error::AppError;
 use crate::http::ErrorBody;
 use crate::http::extract::{Admin, JsonBody, ListQuery, QueryParams};
@@ -25,6 +25,7 @@ const MAX_LIST: usize = 1000;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKeyBody {
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
     /// Phone (account) ids, or `["*"]` for every phone.
     phone_ids: Vec<String>,
@@ -33,8 +34,8 @@ pub struct NewKeyBody {
     /// Who the key may write to, as each channel writes recipients (`+15551234567`,
     /// `ann@example.com`, `@name`); `null`: anyone. Never applies to `notify`.
     recipient_allowlist: Option<Vec<String>>,
-    #[schema(minimum = 1, maximum = 100000)]
-    rate_limit_per_minute: i64,
+    #[schema(value_type = i64, minimum = 1, maximum = 100000)]
+    rate_limit_per_minute: Whole,
     require_confirmation: bool,
 }
 
@@ -139,12 +140,10 @@ fn allowlisted(i: usize, raw: &str) -> Result<String, AppError> {
 }
 
 #[utoipa::path(
-    post, path = "/v1/api-keys", tag = "client", request_body = NewKeyBody, security(("bearer" = [])),
+    post, path = "/v1/api-keys", tag = "client", request_body = NewKeyBody, security(("admin" = [])),
     responses(
         (status = 201, body = CreatedKey, description = "the key, shown only here"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "a phone that does not exist"),
-        (status = 422, body = ErrorBody),
     )
 )]
 async fn create_key(
@@ -171,7 +170,7 @@ async fn create_key(
                 .collect::<Result<Vec<_>, AppError>>()
         })
         .transpose()?;
-    if !(1..=MAX_RATE_PER_MINUTE).contains(&body.rate_limit_per_minute) {
+    if !(1..=MAX_RATE_PER_MINUTE).contains(&body.rate_limit_per_minute.0) {
         return Err(ValidationError::new(
             "rate_limit_per_minute",
             format!("must be an integer from 1 to {MAX_RATE_PER_MINUTE}"),
@@ -182,7 +181,7 @@ async fn create_key(
         phones,
         channels,
         recipient_allowlist,
-        rate_limit_per_minute: body.rate_limit_per_minute as u32,
+        rate_limit_per_minute: body.rate_limit_per_minute.0 as u32,
         require_confirmation: body.require_confirmation,
     };
     let (key, secret) = api_keys::create(&s, &admin.subject, body.name, policy).await?;
@@ -196,8 +195,8 @@ async fn create_key(
 }
 
 #[utoipa::path(
-    get, path = "/v1/api-keys", tag = "client", params(ListQuery), security(("bearer" = [])),
-    responses((status = 200, body = ListBody<KeyView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
+    get, path = "/v1/api-keys", tag = "client", params(ListQuery), security(("admin" = [])),
+    responses((status = 200, body = ListBody<KeyView>))
 )]
 async fn list_keys(
     State(s): State<AppState>,
@@ -212,11 +211,10 @@ async fn list_keys(
 }
 
 #[utoipa::path(
-    delete, path = "/v1/api-keys/{id}", tag = "client", security(("bearer" = [])),
+    delete, path = "/v1/api-keys/{id}", tag = "client", security(("admin" = [])),
     params(("id" = String, Path)),
     responses(
         (status = 204, description = "deleted: refused from now on, everywhere"),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
     )
 )]
 async fn delete_key(

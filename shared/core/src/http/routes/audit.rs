@@ -19,10 +19,12 @@ use utoipa_axum::routes;
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only this key's rows.
+    #[param(pattern = "^key_[0-9A-Za-z]{26}$")]
     key_id: Option<String>,
     /// `accepted` or `refused`.
+    #[param(value_type = Option<AuditOutcome>)]
     outcome: Option<String>,
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     cursor: Option<String>,
 }
@@ -32,10 +34,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/audit", tag = "client", params(AuditQuery), security(("bearer" = [])),
+    get, path = "/api/v1/audit", tag = "client", params(AuditQuery), security(("admin" = [])),
     responses(
         (status = 200, body = ListBody<AuditEntry>),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 422, body = ErrorBody),
     )
 )]
 async fn list_audit(

@@ -1,10 +1,10 @@
 //! `/v1/accounts/{id}/chats`: chats, their messages (newest first), and blocking.
 
+use crate::domain::chat::ChatJid;
 use crate::domain::chat::{AiMode, Chat, ChatType};
 use crate::domain::message::MessageView;
 use crate::domain::page::ListBody;
 use crate::error::AppError;
-use crate::http::ErrorBody;
 use crate::http::extract::{AccountPath, ChatPath, JsonBody, ListQuery, QueryParams};
 use crate::services::AppState;
 use crate::usecases::chats;
@@ -54,7 +54,7 @@ pub struct BlockBody {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     cursor: Option<String>,
     /// A message id: only messages older than it.
@@ -69,9 +69,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[utoipa::path(
-    get, path = "/v1/accounts/{id}/chats", tag = "chats", security(("bearer" = [])),
+    get, path = "/v1/accounts/{id}/chats", tag = "chats", security(("admin" = []), ("account" = [])),
     params(("id" = String, Path), ListQuery),
-    responses((status = 200, body = ListBody<ChatView>, description = "most recent activity first"), (status = 404, body = ErrorBody))
+    responses((status = 200, body = ListBody<ChatView>, description = "most recent activity first"))
 )]
 async fn list_chats(
     State(s): State<AppState>,
@@ -83,9 +83,9 @@ async fn list_chats(
 }
 
 #[utoipa::path(
-    get, path = "/v1/accounts/{id}/chats/{chat_jid}/messages", tag = "chats", security(("bearer" = [])),
-    params(("id" = String, Path), ("chat_jid" = String, Path, example = "15551234567@s.whatsapp.net"), MessagesQuery),
-    responses((status = 200, body = ListBody<MessageView>, description = "newest first"), (status = 404, body = ErrorBody))
+    get, path = "/v1/accounts/{id}/chats/{chat_jid}/messages", operation_id = "list_chat_messages", tag = "chats", security(("admin" = []), ("account" = [])),
+    params(("id" = String, Path), ("chat_jid" = ChatJid, Path), MessagesQuery),
+    responses((status = 200, body = ListBody<MessageView>, description = "newest first"))
 )]
 async fn list_messages(
     State(s): State<AppState>,
@@ -107,9 +107,9 @@ async fn list_messages(
 
 #[utoipa::path(
     put, path = "/v1/accounts/{id}/chats/{chat_jid}/block", tag = "chats", request_body = BlockBody,
-    security(("bearer" = [])),
-    params(("id" = String, Path), ("chat_jid" = String, Path, example = "15551234567@s.whatsapp.net")),
-    responses((status = 200, body = ChatView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+    security(("admin" = []), ("account" = [])),
+    params(("id" = String, Path), ("chat_jid" = ChatJid, Path)),
+    responses((status = 200, body = ChatView))
 )]
 async fn block_chat(
     State(s): State<AppState>,

@@ -30,15 +30,18 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct DraftBody {
     phone_id: String,
     /// What to send, in plain words ("tell Ann her order shipped").
+    #[schema(min_length = 1, max_length = 4000)]
     instruction: String,
 }
 
 #[utoipa::path(
-    post, path = "/api/v1/assistant/draft", tag = "client", request_body = DraftBody, security(("bearer" = [])),
+    post, path = "/api/v1/assistant/draft", tag = "client", request_body = DraftBody, security(("api_key" = []), ("admin" = [])),
     responses(
         (status = 200, body = Drafted, description = "the draft, stored `pending_confirmation` when the policy allows it (never sent unconfirmed), `cancelled` with `decision.allowed: false` when it does not"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "no such phone"),
+        (status = 409, body = ErrorBody, description = "the phone has no LLM configured (code no_api_key)"),
+        (status = 429, body = ErrorBody),
         (status = 502, body = ErrorBody, description = "the LLM failed, or its answer is not a draft (llm_invalid_output)"),
     )
 )]
@@ -54,12 +57,12 @@ async fn draft_message(
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 #[utoipa::path(
-    post, path = "/api/v1/messages", tag = "client", request_body = Order, security(("bearer" = [])),
+    post, path = "/api/v1/messages", tag = "client", request_body = Order, security(("api_key" = []), ("admin" = [])),
     responses(
-        (status = 202, body = Accepted, description = "queued, or `pending_confirmation` (with `confirm_url`) when the key requires confirmation"),
-        (status = 200, body = Accepted, description = "a replay: the first answer to this idempotency_key (header Idempotent-Replayed: true)"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 202, body = Accepted, description = "queued, or `pending_confirmation` (with `confirm_url`) when the key requires confirmation", headers(("Idempotent-Replayed" = String, description = "`true` when this answer is a replay, `false` otherwise"))),
+        (status = 200, body = Accepted, description = "a replay: the first answer to this idempotency_key (header Idempotent-Replayed: true)", headers(("Idempotent-Replayed" = String, description = "`true` when this answer is a replay, `false` otherwise"))),
         (status = 403, body = ErrorBody, description = "phone_not_allowed, channel_not_allowed or recipient_not_allowed"),
+        (status = 404, body = ErrorBody, description = "no such phone"),
         (status = 409, body = ErrorBody, description = "idempotency_key_reused or idempotency_in_progress"),
         (status = 422, body = ErrorBody, description = "a bad field, or channel_not_supported"),
         (status = 429, body = ErrorBody, description = "rate_limited, with Retry-After"),
@@ -99,17 +102,18 @@ async fn send_message(
 #[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
     /// Which messages: `pending_confirmation` (the only list there is: what waits for a person).
+    #[param(value_type = String, required = true, pattern = "^pending_confirmation$")]
     status: Option<String>,
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     cursor: Option<String>,
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/messages", tag = "client", params(MessagesQuery), security(("bearer" = [])),
+    get, path = "/api/v1/messages", tag = "client", params(MessagesQuery), security(("admin" = [])),
     responses(
         (status = 200, body = ListBody<ClientMessageView>, description = "oldest first"),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 422, body = ErrorBody),
     )
 )]
 async fn list_messages(
@@ -144,11 +148,10 @@ fn message_id(raw: &str) -> Result<MessageId, AppError> {
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/messages/{id}", tag = "client", security(("bearer" = [])),
+    get, path = "/api/v1/messages/{id}", tag = "client", security(("api_key" = []), ("admin" = [])),
     params(("id" = String, Path)),
     responses(
         (status = 200, body = ClientMessageView),
-        (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "no such message, or another key's"),
     )
 )]
@@ -162,11 +165,10 @@ async fn get_message(
 }
 
 #[utoipa::path(
-    post, path = "/api/v1/messages/{id}/confirm", tag = "client", security(("bearer" = [])),
+    post, path = "/api/v1/messages/{id}/confirm", tag = "client", security(("api_key" = []), ("admin" = [])),
     params(("id" = String, Path)),
     responses(
         (status = 200, body = ClientMessageView, description = "queued for sending (confirming twice is harmless)"),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "message_cancelled: cancelled or expired"),
     )
 )]
@@ -180,11 +182,10 @@ async fn confirm_message(
 }
 
 #[utoipa::path(
-    post, path = "/api/v1/messages/{id}/cancel", tag = "client", security(("bearer" = [])),
+    post, path = "/api/v1/messages/{id}/cancel", tag = "client", security(("api_key" = []), ("admin" = [])),
     params(("id" = String, Path)),
     responses(
         (status = 200, body = ClientMessageView, description = "cancelled (cancelling twice is harmless)"),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "message_not_cancellable: already on its way"),
     )
 )]

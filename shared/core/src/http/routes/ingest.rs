@@ -5,7 +5,6 @@ use crate::domain::ids::MessageId;
 use crate::domain::inbound::Inbound;
 use crate::domain::validation::{ValidationError, bounded_text};
 use crate::error::AppError;
-use crate::http::ErrorBody;
 use crate::http::extract::{AccountPath, JsonBody};
 use crate::services::AppState;
 use crate::usecases::ingest;
@@ -25,19 +24,27 @@ const MAX_TEXT_CHARS: usize = 65_536;
 pub struct IngestBody {
     /// The provider's id of the message; the same id twice is stored once.
     #[schema(example = "wamid.HBgLMTU1NTEyMzQ1NjcVAgASGBQzQTZBRjQ5")]
+    #[schema(min_length = 1, max_length = 256)]
     message_id: String,
-    #[schema(example = "15551234567@s.whatsapp.net")]
+    #[schema(value_type = ChatJid)]
     chat_id: String,
-    #[schema(example = "15551234567@s.whatsapp.net")]
+    #[schema(
+        example = "15551234567@s.whatsapp.net",
+        min_length = 1,
+        max_length = 256
+    )]
     from: String,
     #[serde(default)]
     from_me: bool,
     /// Absent for messages without text (media, location ...).
+    #[schema(max_length = 65536)]
     text: Option<String>,
     /// When the message was written (RFC 3339); defaults to when it arrived.
     timestamp: Option<DateTime<Utc>>,
+    #[schema(max_length = 256)]
     push_name: Option<String>,
     mentions_me: Option<bool>,
+    #[schema(min_length = 1, max_length = 256)]
     reply_to_message_id: Option<String>,
     /// Written by a bot: stored, never answered.
     from_bot: Option<bool>,
@@ -86,11 +93,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[utoipa::path(
     post, path = "/v1/ingest/{account_id}", tag = "ingest", request_body = IngestBody,
-    security(("bearer" = [])), params(("account_id" = String, Path)),
+    security(("admin" = []), ("account" = [])), params(("account_id" = String, Path)),
     responses(
         (status = 202, body = IngestAccepted),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
     )
 )]
 async fn ingest_message(

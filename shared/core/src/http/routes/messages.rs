@@ -22,10 +22,12 @@ const MAX_TEXT_CHARS: usize = 4096;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendBody {
-    #[schema(example = "15551234567@s.whatsapp.net")]
+    #[schema(value_type = ChatJid)]
     chat_id: String,
+    #[schema(min_length = 1, max_length = 4096)]
     text: String,
     /// Repeating a request with the same key answers with the first result and sends nothing new.
+    #[schema(min_length = 1, max_length = 255)]
     idempotency_key: Option<String>,
 }
 
@@ -40,13 +42,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[utoipa::path(
-    post, path = "/v1/accounts/{id}/messages", tag = "chats", request_body = SendBody,
-    security(("bearer" = [])), params(("id" = String, Path)),
+    post, path = "/v1/accounts/{id}/messages", operation_id = "send_account_message", tag = "chats", request_body = SendBody,
+    security(("admin" = []), ("account" = [])), params(("id" = String, Path)),
     responses(
-        (status = 202, body = Queued, description = "queued for sending"),
-        (status = 200, body = Queued, description = "a replay of an earlier request with the same idempotency_key (header Idempotent-Replayed: true)"),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "idempotency_key reused with a different request"),
-        (status = 422, body = ErrorBody),
+        (status = 202, body = Queued, description = "queued for sending", headers(("Idempotent-Replayed" = String, description = "`true` when this answer is a replay, `false` otherwise"))),
+        (status = 200, body = Queued, description = "a replay of an earlier request with the same idempotency_key (header Idempotent-Replayed: true)", headers(("Idempotent-Replayed" = String, description = "`true` when this answer is a replay, `false` otherwise"))),
+        (status = 409, body = ErrorBody, description = "idempotency_key reused with a different request"),
     )
 )]
 async fn send_message(

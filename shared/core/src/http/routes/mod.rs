@@ -18,7 +18,8 @@ pub mod notifications;
 pub mod outbox;
 pub mod webhooks;
 
-use crate::http::{BearerAuth, ErrorBody, ErrorDetail};
+use crate::domain::chat::ChatJid;
+use crate::http::{ErrorBody, ErrorDetail};
 use crate::services::AppState;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -29,8 +30,7 @@ use utoipa_axum::router::OpenApiRouter;
         title = "Switchboard",
         description = "Self-hosted WhatsApp and multi-channel messaging gateway with AI auto-reply."
     ),
-    modifiers(&BearerAuth),
-    components(schemas(ErrorBody, ErrorDetail)),
+    components(schemas(ErrorBody, ErrorDetail, ChatJid)),
     tags(
         (name = "operations", description = "Health and the API document"),
         (name = "auth", description = "Admin login"),

@@ -54,7 +54,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses(
         (status = 200, body = String, content_type = "text/plain", description = "the challenge, as sent"),
         (status = 403, body = ErrorBody, description = "a wrong or missing verify token, or another hub.mode"),
-        (status = 404, body = ErrorBody),
     )
 )]
 async fn whatsapp_handshake(
@@ -81,7 +80,6 @@ async fn whatsapp_handshake(
     responses(
         (status = 200, body = TakenView, description = "verified and taken in (also when nothing in it is of use: Meta retries anything else)"),
         (status = 401, body = ErrorBody, description = "a missing or wrong signature; nothing is stored"),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
     )
 )]
 async fn whatsapp_notification(
@@ -111,7 +109,6 @@ async fn whatsapp_notification(
     responses(
         (status = 200, body = TakenView),
         (status = 401, body = ErrorBody, description = "a missing or wrong secret token; nothing is stored"),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
     )
 )]
 async fn telegram_update(

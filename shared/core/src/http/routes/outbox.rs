@@ -27,11 +27,11 @@ const MAX_LIMIT: usize = 100;
 #[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
     /// 1..=100, default 10.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     limit: Option<String>,
     /// How long the phone has to report each message before it fails with `lease_expired`:
     /// 1..=3600, default 120.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 3600)]
     lease_seconds: Option<String>,
 }
 
@@ -93,8 +93,10 @@ fn item(m: &Message, lease_until: DateTime<Utc>) -> OutboxItem {
 pub struct ReportBody {
     status: ReportedStatus,
     /// Why it failed; `not_sent` puts the message back in the outbox.
+    #[schema(min_length = 1, max_length = 1000)]
     error: Option<String>,
     /// The id the phone's channel gave the message.
+    #[schema(min_length = 1, max_length = 256)]
     provider_message_id: Option<String>,
 }
 
@@ -113,12 +115,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/phones/{phone_id}/outbox", tag = "relay", security(("bearer" = [])),
+    get, path = "/api/v1/phones/{phone_id}/outbox", tag = "relay", security(("admin" = []), ("account" = [])),
     params(("phone_id" = String, Path, description = "the relay phone's account id"), OutboxQuery),
     responses(
         (status = 200, body = ListBody<OutboxItem>, description = "the oldest queued messages, now `sending` under a lease; two polls never get the same message"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody, description = "no such phone, or not a relay phone"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody, description = "no such phone, or not a relay phone"),
         (status = 422, body = ErrorBody),
     )
 )]
@@ -149,13 +150,11 @@ async fn take_outbox(
 
 #[utoipa::path(
     post, path = "/api/v1/phones/{phone_id}/outbox/{id}", tag = "relay", request_body = ReportBody,
-    security(("bearer" = [])),
+    security(("admin" = []), ("account" = [])),
     params(("phone_id" = String, Path), ("id" = String, Path, description = "the message id")),
     responses(
         (status = 200, body = MessageView, description = "the message as it stands; a repeated or late report changes nothing"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "no such phone, or a message it never took"),
-        (status = 422, body = ErrorBody),
     )
 )]
 async fn report(

@@ -123,12 +123,10 @@ fn webhook_id(raw: &str) -> Result<WebhookId, AppError> {
 
 #[utoipa::path(
     post, path = "/v1/webhooks", tag = "webhooks", request_body = CreateWebhookBody,
-    security(("bearer" = [])),
+    security(("admin" = [])),
     responses(
         (status = 201, body = CreatedWebhookView),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody, description = "no such account"),
-        (status = 422, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "no such account"),
     )
 )]
 async fn create_webhook(
@@ -164,8 +162,8 @@ async fn create_webhook(
 }
 
 #[utoipa::path(
-    get, path = "/v1/webhooks", tag = "webhooks", params(ListQuery), security(("bearer" = [])),
-    responses((status = 200, body = ListBody<WebhookView>), (status = 401, body = ErrorBody))
+    get, path = "/v1/webhooks", tag = "webhooks", params(ListQuery), security(("admin" = [])),
+    responses((status = 200, body = ListBody<WebhookView>))
 )]
 async fn list_webhooks(
     State(s): State<AppState>,
@@ -177,9 +175,9 @@ async fn list_webhooks(
 }
 
 #[utoipa::path(
-    get, path = "/v1/webhooks/{id}", tag = "webhooks", security(("bearer" = [])),
+    get, path = "/v1/webhooks/{id}", tag = "webhooks", security(("admin" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = WebhookView), (status = 404, body = ErrorBody))
+    responses((status = 200, body = WebhookView))
 )]
 async fn get_webhook(
     State(s): State<AppState>,
@@ -191,9 +189,9 @@ async fn get_webhook(
 }
 
 #[utoipa::path(
-    delete, path = "/v1/webhooks/{id}", tag = "webhooks", security(("bearer" = [])),
+    delete, path = "/v1/webhooks/{id}", tag = "webhooks", security(("admin" = [])),
     params(("id" = String, Path)),
-    responses((status = 204, description = "deleted with its delivery records"), (status = 404, body = ErrorBody))
+    responses((status = 204, description = "deleted with its delivery records"))
 )]
 async fn delete_webhook(
     State(s): State<AppState>,
@@ -205,9 +203,9 @@ async fn delete_webhook(
 }
 
 #[utoipa::path(
-    post, path = "/v1/webhooks/{id}/enable", tag = "webhooks", security(("bearer" = [])),
+    post, path = "/v1/webhooks/{id}/enable", tag = "webhooks", security(("admin" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = WebhookView, description = "enabled again, its failing streak cleared"), (status = 404, body = ErrorBody))
+    responses((status = 200, body = WebhookView, description = "enabled again, its failing streak cleared"))
 )]
 async fn enable_webhook(
     State(s): State<AppState>,
@@ -219,9 +217,9 @@ async fn enable_webhook(
 }
 
 #[utoipa::path(
-    post, path = "/v1/webhooks/{id}/test", tag = "webhooks", security(("bearer" = [])),
+    post, path = "/v1/webhooks/{id}/test", tag = "webhooks", security(("admin" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = DeliveryAttempt, description = "one signed `webhook.test` event, sent now; how it went"), (status = 404, body = ErrorBody))
+    responses((status = 200, body = DeliveryAttempt, description = "one signed `webhook.test` event, sent now; how it went"))
 )]
 async fn test_webhook(
     State(s): State<AppState>,
@@ -232,9 +230,9 @@ async fn test_webhook(
 }
 
 #[utoipa::path(
-    get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", security(("bearer" = [])),
+    get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", security(("admin" = [])),
     params(("id" = String, Path), ListQuery),
-    responses((status = 200, body = ListBody<DeliveryAttempt>, description = "every attempt, newest first"), (status = 404, body = ErrorBody))
+    responses((status = 200, body = ListBody<DeliveryAttempt>, description = "every attempt, newest first"))
 )]
 async fn list_deliveries(
     State(s): State<AppState>,

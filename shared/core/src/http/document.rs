@@ -1,0 +1,706 @@
+//! The OpenAPI document, completed with what holds for every route: the credentials and the
+//! error answers follow from an operation's shape (secured, with a body, with parameters), so
+//! they are written once here rather than on each handler, and a new route is documented
+//! truthfully without an edit. Also the links from the operations that create things to those
+//! that read them, which clients and stateful fuzzers follow.
+
+use crate::domain::channel::{Channel, to_pattern};
+use crate::domain::event::EventType;
+use crate::domain::page::CURSOR_PATTERN;
+use crate::domain::provider::{FieldKind, ProviderKind, RELAY_CHANNELS};
+use crate::domain::validation::{
+    HTTP_URL_PATTERN, MAX_URL_CHARS, NO_NUL_PATTERN, VISIBLE_TEXT_PATTERN,
+};
+use serde_json::{Map, Value, json};
+
+/// The credentials, as security schemes: an operation lists those it accepts.
+const SCHEMES: &[(&str, &str)] = &[
+    (
+        ADMIN,
+        "An admin JWT (`POST /v1/auth/login`, or minted by the CLI)",
+    ),
+    (
+        ACCOUNT,
+        "An account token: shown once when the account is created or its token rotated",
+    ),
+    (
+        API_KEY,
+        "A client API key (`POST /v1/api-keys`): shown once, carries its policy",
+    ),
+];
+const ADMIN: &str = "admin";
+const ACCOUNT: &str = "account";
+const API_KEY: &str = "api_key";
+
+/// The shared error answers, by status: (component name, status, description).
+const ERRORS: &[(&str, &str, &str)] = &[
+    (
+        "BadRequest",
+        "400",
+        "Malformed JSON, a body that is not a JSON object, a value of the wrong type, or a bad query string (`error.field` names the field)",
+    ),
+    (
+        "Unauthorized",
+        "401",
+        "No credential, or one that is not valid for this operation",
+    ),
+    (
+        "Forbidden",
+        "403",
+        "The credential is valid but lacks the role this operation needs",
+    ),
+    (
+        "NotFound",
+        "404",
+        "No such resource (another tenant's reads as missing)",
+    ),
+    (
+        "Conflict",
+        "409",
+        "The resource is not in a state that allows this",
+    ),
+    (
+        "PayloadTooLarge",
+        "413",
+        "The body is larger than the limit",
+    ),
+    (
+        "UnsupportedMediaType",
+        "415",
+        "The body is not `application/json`",
+    ),
+    (
+        "Unprocessable",
+        "422",
+        "Well-formed, but a value is out of range, unknown, missing or not allowed (`error.field` names it)",
+    ),
+    (
+        "TooManyRequests",
+        "429",
+        "Rate limited: `Retry-After` says in how many seconds to try again",
+    ),
+];
+
+/// A link from a created resource to an operation that reads or changes it.
+struct Link {
+    from: &'static str,
+    status: &'static str,
+    name: &'static str,
+    target: &'static str,
+    /// The target's parameters, and where each one's value is.
+    parameters: &'static [(&'static str, &'static str)],
+}
+
+const LINKS: &[Link] = &[
+    Link {
+        from: "create_account",
+        status: "201",
+        name: "GetAccount",
+        target: "get_account",
+        parameters: &[("id", "$response.body#/id")],
+    },
+    Link {
+        from: "create_account",
+        status: "201",
+        name: "UpdateAccount",
+        target: "update_account",
+        parameters: &[("id", "$response.body#/id")],
+    },
+    Link {
+        from: "create_account",
+        status: "201",
+        name: "GetAccountAi",
+        target: "get_account_ai",
+        parameters: &[("id", "$response.body#/id")],
+    },
+    Link {
+        from: "create_account",
+        status: "201",
+        name: "ListChats",
+        target: "list_chats",
+        parameters: &[("id", "$response.body#/id")],
+    },
+    Link {
+        from: "create_account",
+        status: "201",
+        name: "RotateToken",
+        target: "rotate_token",
+        parameters: &[("id", "$response.body#/id")],
+    },
+    Link {
+        from: "create_account",
+        status: "201",
+        name: "DeleteAccount",
+        target: "delete_account",
+        parameters: &[("id", "$response.body#/id")],
+    },
+    Link {
+        from: "ingest_message",
+        status: "202",
+        name: "ListChatMessages",
+        target: "list_chat_messages",
+        parameters: &[
+            ("id", "$request.path.account_id"),
+            ("chat_jid", "$request.body#/chat_id"),
+        ],
+    },
+    Link {
+        from: "ingest_message",
+        status: "202",
+        name: "GetChatAi",
+        target: "get_chat_ai",
+        parameters: &[
+            ("id", "$request.path.account_id"),
+            ("chat_jid", "$request.body#/chat_id"),
+        ],
+    },
+    Link {
+        from: "ingest_message",
+        status: "202",
+        name: "GetEffectiveAi",
+        target: "get_effective",
+        parameters: &[
+            ("id", "$request.path.account_id"),
+            ("chat_jid", "$request.body#/chat_id"),
+        ],
+    },
+    Link {
+        from: "create_webhook",
+        status: "201",
+        name: "GetWebhook",
+        target: "get_webhook",
+        parameters: &[("id", "$response.body#/id")],
+    },
+    Link {
+        from: "create_webhook",
+        status: "201",
+        name: "ListDeliveries",
+        target: "list_deliveries",
+        parameters: &[("id", "$response.body#/id")],
+    },
+    Link {
+        from: "create_webhook",
+        status: "201",
+        name: "EnableWebhook",
+        target: "enable_webhook",
+        parameters: &[("id", "$response.body#/id")],
+    },
+    Link {
+        from: "create_webhook",
+        status: "201",
+        name: "DeleteWebhook",
+        target: "delete_webhook",
+        parameters: &[("id", "$response.body#/id")],
+    },
+    Link {
+        from: "create_key",
+        status: "201",
+        name: "DeleteKey",
+        target: "delete_key",
+        parameters: &[("id", "$response.body#/id")],
+    },
+    Link {
+        from: "send_message",
+        status: "202",
+        name: "GetMessage",
+        target: "get_message",
+        parameters: &[("id", "$response.body#/id")],
+    },
+    Link {
+        from: "send_message",
+        status: "202",
+        name: "ConfirmMessage",
+        target: "confirm_message",
+        parameters: &[("id", "$response.body#/id")],
+    },
+    Link {
+        from: "send_message",
+        status: "202",
+        name: "CancelMessage",
+        target: "cancel_message",
+        parameters: &[("id", "$response.body#/id")],
+    },
+];
+
+const METHODS: &[&str] = &["get", "put", "post", "patch", "delete"];
+
+/// Adds the credentials, the shared error answers and the links to a generated document.
+pub fn complete(doc: &mut Value) {
+    let components = doc
+        .as_object_mut()
+        .map(|d| d.entry("components").or_insert_with(|| json!({})));
+    let Some(components) = components.and_then(Value::as_object_mut) else {
+        return;
+    };
+    let schemes: Map<String, Value> = SCHEMES
+        .iter()
+        .map(|(name, what)| {
+            let scheme = json!({"type": "http", "scheme": "bearer", "description": what});
+            (name.to_string(), scheme)
+        })
+        .collect();
+    components.insert("securitySchemes".into(), Value::Object(schemes));
+    let responses: Map<String, Value> = ERRORS
+        .iter()
+        .map(|(name, status, what)| (name.to_string(), shared_error(status, what)))
+        .collect();
+    components.insert("responses".into(), Value::Object(responses));
+
+    if let Some(schemas) = components.get_mut("schemas").and_then(Value::as_object_mut) {
+        account_bodies(schemas);
+        client_bodies(schemas);
+        // The URLs a request sets; `string_rules` states what they must be.
+        for (schema, field) in [("AiSettingsBody", "base_url"), ("CreateWebhookBody", "url")] {
+            if let Some(url) = schemas
+                .get_mut(schema)
+                .and_then(|s| s["properties"].get_mut(field))
+            {
+                url["format"] = json!("uri");
+            }
+        }
+    }
+    string_rules(doc);
+
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        for method in METHODS {
+            if let Some(op) = item.get_mut(*method).and_then(Value::as_object_mut) {
+                complete_operation(op);
+            }
+        }
+    }
+    for link in LINKS {
+        let parameters: Map<String, Value> = link
+            .parameters
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        let value = json!({"operationId": link.target, "parameters": parameters});
+        if let Some(response) = operation_mut(paths, link.from)
+            .and_then(|op| op.get_mut("responses"))
+            .and_then(|r| r.get_mut(link.status))
+            .and_then(Value::as_object_mut)
+        {
+            let links = response.entry("links").or_insert_with(|| json!({}));
+            links[link.name] = value;
+        }
+    }
+}
+
+/// The server's rules on free text and URLs, stated once for every field they cover: a bounded
+/// text (`maxLength`) holds no NUL and, when required (`minLength` ≥ 1), is not blank
+/// (`bounded_text`); a URL the server takes (`format: uri`, only on request fields) is an
+/// `HttpUrl`.
+fn string_rules(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let text = map.get("type").is_some_and(|t| {
+                t == "string" || t.as_array().is_some_and(|a| a.contains(&json!("string")))
+            });
+            let required = map.get("minLength").and_then(Value::as_u64).unwrap_or(0) >= 1;
+            let bounded = map.contains_key("maxLength");
+            let open = !["pattern", "format", "enum", "const"]
+                .iter()
+                .any(|k| map.contains_key(*k));
+            let url = map.get("format").is_some_and(|f| f == "uri");
+            if text && url && !map.contains_key("pattern") {
+                map.insert("pattern".into(), json!(HTTP_URL_PATTERN));
+                map.insert("maxLength".into(), json!(MAX_URL_CHARS));
+            } else if text && required && open {
+                map.insert("pattern".into(), json!(VISIBLE_TEXT_PATTERN));
+            } else if text && bounded && open {
+                map.insert("pattern".into(), json!(NO_NUL_PATTERN));
+            }
+            map.values_mut().for_each(string_rules);
+        }
+        Value::Array(items) => items.iter_mut().for_each(string_rules),
+        _ => {}
+    }
+}
+
+/// `provider_config` depends on `provider`: the account bodies are written out per provider
+/// from the providers' field lists, so the document says what `ProviderConfigPatch::parse`
+/// accepts.
+fn account_bodies(schemas: &mut Map<String, Value>) {
+    let name = json!({"type": "string", "minLength": 1, "maxLength": 100, "examples": ["Shop front desk"]});
+    let new_name =
+        json!({"anyOf": [name, {"type": "null"}], "description": "`null` or left out: unchanged"});
+    let variants: Vec<Value> = ProviderKind::ALL
+        .iter()
+        .map(|kind| {
+            let mut config = provider_config(*kind, true);
+            let mut required = vec![json!("name"), json!("provider")];
+            if kind.fields().iter().any(|f| f.required) {
+                required.push(json!("provider_config"));
+            } else {
+                config = json!({"anyOf": [config, {"type": "null"}]});
+            }
+            json!({
+                "type": "object",
+                "title": kind.as_str(),
+                "required": required,
+                "properties": {
+                    "name": name,
+                    "provider": {"type": "string", "const": kind.as_str()},
+                    "provider_config": config,
+                },
+                "additionalProperties": false,
+            })
+        })
+        .collect();
+    schemas.insert(
+        "CreateAccountBody".into(),
+        json!({"oneOf": variants, "discriminator": {"propertyName": "provider"}}),
+    );
+    let mut patches: Vec<Value> = ProviderKind::ALL
+        .iter()
+        .map(|kind| provider_config(*kind, false))
+        .collect();
+    patches.push(json!({"type": "null"}));
+    schemas.insert(
+        "UpdateAccountBody".into(),
+        json!({
+            "type": "object",
+            "properties": {
+                "name": new_name,
+                "provider_config": {
+                    "description": "Fields of the account's provider to change; `null` clears an optional field; fields left out keep their value. Fields of another provider are 409 `provider_mismatch`.",
+                    "anyOf": patches,
+                },
+            },
+            "additionalProperties": false,
+        }),
+    );
+}
+
+/// A client's send: `to` (and whether there is one, and `subject`) depends on `channel`, so the
+/// body is written out per channel. A webhook's events and a key's scopes are `["*"]` or a list
+/// of names.
+fn client_bodies(schemas: &mut Map<String, Value>) {
+    if let Some(order) = schemas.get("Order").cloned() {
+        let variants: Vec<Value> = Channel::ALL
+            .iter()
+            .map(|channel| {
+                let mut variant = order.clone();
+                variant["title"] = json!(channel.as_str());
+                variant["properties"]["channel"] =
+                    json!({"type": "string", "const": channel.as_str()});
+                let mut required = vec![json!("phone_id"), json!("channel"), json!("text")];
+                match to_pattern(*channel) {
+                    Some(pattern) => {
+                        variant["properties"]["to"]["pattern"] = json!(pattern);
+                        variant["properties"]["to"]["type"] = json!("string");
+                        required.push(json!("to"));
+                    }
+                    None => variant["properties"]["to"] = json!({"type": "null"}),
+                }
+                if let (Some(properties), false) = (
+                    variant["properties"].as_object_mut(),
+                    *channel == Channel::Email,
+                ) {
+                    properties.remove("subject");
+                }
+                variant["required"] = json!(required);
+                variant["additionalProperties"] = json!(false);
+                variant["properties"]["phone_id"]["pattern"] = json!(PHONE_ID_PATTERN);
+                variant
+            })
+            .collect();
+        schemas.insert(
+            "Order".into(),
+            json!({"oneOf": variants, "discriminator": {"propertyName": "channel"}}),
+        );
+    }
+    // A chat is named within an account.
+    if let Some(test) = schemas.get_mut("AdminTestBody") {
+        test["anyOf"] = json!([
+            {"properties": {"chat_id": {"type": "null"}}},
+            {"required": ["account_id", "chat_id"], "properties": {"account_id": {"type": "string"}}},
+        ]);
+    }
+    // A reply goes to a chat only when there is one.
+    if let Some(test) = schemas.get_mut("ChatTestBody") {
+        test["anyOf"] = json!([
+            {"properties": {"send_to_chat": {"const": false}}},
+            {"required": ["chat_id"], "properties": {"chat_id": {"type": "string"}}},
+        ]);
+    }
+    if let Some(draft) = schemas.get_mut("DraftBody") {
+        draft["properties"]["phone_id"]["pattern"] = json!(PHONE_ID_PATTERN);
+    }
+    let events: Vec<&str> = EventType::ALL
+        .iter()
+        .filter(|t| **t != EventType::WebhookTest)
+        .map(|t| t.as_str())
+        .collect();
+    if let Some(webhook) = schemas.get_mut("CreateWebhookBody") {
+        webhook["properties"]["events"] = all_or(json!({"type": "string", "enum": events}), 32);
+        webhook["properties"]["account_id"]["pattern"] = json!(PHONE_ID_PATTERN);
+    }
+    if let Some(key) = schemas.get_mut("NewKeyBody") {
+        let channels: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+        key["properties"]["phone_ids"] =
+            all_or(json!({"type": "string", "pattern": PHONE_ID_PATTERN}), 1000);
+        key["properties"]["channels"] = all_or(json!({"type": "string", "enum": channels}), 1000);
+        let recipients: Vec<Value> = [
+            Channel::Sms,
+            Channel::Tg,
+            Channel::Email,
+            Channel::TgBot,
+            Channel::Pchat,
+        ]
+        .iter()
+        .filter_map(|c| to_pattern(*c))
+        .map(|p| json!({"type": "string", "pattern": p}))
+        .collect();
+        key["properties"]["recipient_allowlist"] = json!({"anyOf": [
+            {"type": "array", "maxItems": 1000, "items": {"anyOf": recipients}},
+            {"type": "null"},
+        ]});
+    }
+}
+
+/// `["*"]`, or 1 to `max` names.
+fn all_or(item: Value, max: usize) -> Value {
+    json!({"oneOf": [
+        {"type": "array", "items": {"const": "*"}, "minItems": 1, "maxItems": 1},
+        {"type": "array", "items": item, "minItems": 1, "maxItems": max},
+    ]})
+}
+
+/// An account's id, as `AccountId::parse` reads it (a phone, to the client API).
+const PHONE_ID_PATTERN: &str = "^acc_[0-9A-Za-z]{26}$";
+
+/// One provider's configuration: its fields, the required ones when `creating` (a change may
+/// name any and clear the optional ones with `null`), never a field learned from the provider.
+fn provider_config(kind: ProviderKind, creating: bool) -> Value {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for spec in kind.fields() {
+        let mut schema = match spec.kind {
+            FieldKind::Learned => continue,
+            FieldKind::Text => json!({"type": "string", "minLength": 1, "maxLength": 4096}),
+            FieldKind::Url => json!({"type": "string", "format": "uri"}),
+            FieldKind::SmtpUrl => {
+                json!({"type": "string", "maxLength": 4096, "pattern": SMTP_URL_PATTERN})
+            }
+            FieldKind::Email => {
+                json!({"type": "string", "maxLength": 4096, "pattern": EMAIL_PATTERN})
+            }
+            FieldKind::TokenChars => json!({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,256}$"}),
+            FieldKind::ApiVersion => {
+                json!({"type": "string", "pattern": "^v[0-9]{1,4}\\.[0-9]{1,4}$", "examples": ["v23.0"]})
+            }
+            FieldKind::Channels => {
+                let names: Vec<&str> = RELAY_CHANNELS
+                    .iter()
+                    .map(|c: &Channel| c.as_str())
+                    .collect();
+                json!({"type": "array", "minItems": 1, "items": {"type": "string", "enum": names}})
+            }
+        };
+        if spec.secret {
+            schema["writeOnly"] = json!(true);
+        }
+        if creating && spec.required {
+            required.push(json!(spec.name));
+        } else if !creating && !spec.required {
+            schema = json!({"anyOf": [schema, {"type": "null"}]});
+        }
+        properties.insert(spec.name.to_string(), schema);
+    }
+    json!({
+        "type": "object",
+        "title": kind.as_str(),
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    })
+}
+
+const SMTP_URL_PATTERN: &str = "^smtps?://([A-Za-z0-9._-]+(:[A-Za-z0-9._-]*)?@)?([a-z0-9]+\\.)*[a-z][a-z0-9]*(:[1-9][0-9]{0,3})?/?$";
+/// A sender address as the email provider checks it: something, `@`, a domain with a dot, no
+/// whitespace or control characters.
+const EMAIL_PATTERN: &str = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]+@[^\\s\\x00-\\x1f\\x7f-\\x9f]*\\.[^\\s\\x00-\\x1f\\x7f-\\x9f]*$";
+
+fn shared_error(status: &str, description: &str) -> Value {
+    let mut response = json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    });
+    if status == "429" {
+        response["headers"] = json!({"Retry-After": {
+            "description": "Seconds to wait before trying again",
+            "required": true,
+            "schema": {"type": "integer", "minimum": 1},
+        }});
+    }
+    response
+}
+
+fn operation_mut<'a>(paths: &'a mut Map<String, Value>, id: &str) -> Option<&'a mut Value> {
+    paths.values_mut().find_map(|item| {
+        let item = item.as_object_mut()?;
+        item.iter_mut()
+            .find(|(method, op)| {
+                METHODS.contains(&method.as_str()) && op["operationId"].as_str() == Some(id)
+            })
+            .map(|(_, op)| op)
+    })
+}
+
+fn complete_operation(op: &mut Map<String, Value>) {
+    let accepted: Vec<String> = op
+        .get("security")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .flat_map(|requirement| requirement.keys().cloned())
+        .collect();
+    let mut statuses: Vec<&str> = Vec::new();
+    if !accepted.is_empty() {
+        statuses.push("401");
+    }
+    // One credential alone: the others are valid credentials without the role.
+    let only = match accepted.as_slice() {
+        [one] if one == ADMIN => Some("Admin only."),
+        [one] if one == ACCOUNT => Some("Account token only (an admin token is 403)."),
+        _ => None,
+    };
+    if let Some(only) = only {
+        statuses.push("403");
+        let description = match op.get("description").and_then(Value::as_str) {
+            Some(d) if !d.is_empty() => format!("{only}\n\n{d}"),
+            _ => only.to_string(),
+        };
+        op.insert("description".into(), json!(description));
+    }
+    if op.contains_key("requestBody") {
+        statuses.extend(["400", "413", "415", "422"]);
+    }
+    let parameters = op.get("parameters").and_then(Value::as_array);
+    let located = |place: &str| {
+        parameters
+            .into_iter()
+            .flatten()
+            .filter(move |p| p["in"] == place)
+            .map(|p| p["name"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    let (query, path) = (located("query"), located("path"));
+    if let Some(parameters) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+        for cursor in parameters.iter_mut().filter(|p| p["name"] == "cursor") {
+            cursor["schema"]["pattern"] = json!(CURSOR_PATTERN);
+        }
+    }
+    if !query.is_empty() {
+        // A bad value, a repeated key, a bad cursor.
+        statuses.extend(["400", "422"]);
+    }
+    if !path.is_empty() {
+        statuses.push("404");
+    }
+    if path.iter().any(|p| p == "chat_jid") {
+        statuses.push("422");
+    }
+    let responses = op.entry("responses").or_insert_with(|| json!({}));
+    let Some(responses) = responses.as_object_mut() else {
+        return;
+    };
+    // What the handler declared without words of its own is the shared answer too.
+    for (name, status, _) in ERRORS {
+        let shared = json!({"$ref": format!("#/components/responses/{name}")});
+        let declared = responses.get(*status);
+        let plain = declared.is_some_and(|r| r["description"].as_str().is_none_or(str::is_empty));
+        if plain || (declared.is_none() && statuses.contains(status)) {
+            responses.insert(status.to_string(), shared);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn document() -> Value {
+        json!({
+            "paths": {
+                "/v1/things": {"post": {
+                    "operationId": "create_thing",
+                    "security": [{"admin": []}],
+                    "requestBody": {"content": {}},
+                    "responses": {
+                        "201": {"description": "made"},
+                        "409": {"description": "", "content": {}},
+                        "422": {"description": "the provider refused", "content": {}},
+                    },
+                }},
+                "/v1/things/{id}": {"get": {
+                    "operationId": "get_thing",
+                    "security": [{"admin": []}, {"account": []}],
+                    "parameters": [{"name": "id", "in": "path"}, {"name": "limit", "in": "query"}],
+                    "responses": {"200": {"description": "it"}},
+                }},
+                "/healthz": {"get": {"operationId": "healthz", "responses": {"200": {"description": "up"}}}},
+            }
+        })
+    }
+
+    fn codes(doc: &Value, path: &str, method: &str) -> Vec<String> {
+        let responses = doc["paths"][path][method]["responses"]
+            .as_object()
+            .expect("an object");
+        let mut codes: Vec<String> = responses.keys().cloned().collect();
+        codes.sort();
+        codes
+    }
+
+    #[test]
+    fn errors_follow_from_the_operation_shape_and_are_shared() {
+        let mut doc = document();
+        complete(&mut doc);
+        let post = &doc["paths"]["/v1/things"]["post"];
+        assert_eq!(
+            codes(&doc, "/v1/things", "post"),
+            ["201", "400", "401", "403", "409", "413", "415", "422"]
+        );
+        assert_eq!(
+            post["responses"]["401"]["$ref"],
+            "#/components/responses/Unauthorized"
+        );
+        assert_eq!(
+            post["responses"]["409"]["$ref"],
+            "#/components/responses/Conflict"
+        );
+        // Words of the handler's own are kept.
+        assert_eq!(
+            post["responses"]["422"]["description"],
+            "the provider refused"
+        );
+        assert!(
+            post["description"]
+                .as_str()
+                .expect("present")
+                .starts_with("Admin only.")
+        );
+        assert_eq!(
+            codes(&doc, "/v1/things/{id}", "get"),
+            ["200", "400", "401", "404", "422"]
+        );
+        assert!(doc["paths"]["/v1/things/{id}"]["get"]["description"].is_null());
+        assert_eq!(codes(&doc, "/healthz", "get"), ["200"]);
+        let shared = &doc["components"]["responses"];
+        assert_eq!(shared.as_object().expect("an object").len(), ERRORS.len());
+        assert!(shared["TooManyRequests"]["headers"]["Retry-After"].is_object());
+        assert_eq!(
+            doc["components"]["securitySchemes"]
+                .as_object()
+                .expect("present")
+                .len(),
+            3
+        );
+    }
+}
