@@ -740,8 +740,9 @@ async fn the_test_endpoints_answer_with_the_config_in_force() {
     let (status, body) = app
         .post("/v1/ai/chat/test", &token, json!({"message": "x"}))
         .await;
-    assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(body["error"]["message"], "no API key configured");
+    // The request is fine; the configuration is not ready for it.
+    assert_eq!(status, reqwest::StatusCode::CONFLICT);
+    assert_eq!(body["error"]["code"], "no_api_key");
 }
 
 #[tokio::test]
