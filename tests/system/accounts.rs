@@ -190,3 +190,34 @@ async fn login_issues_an_admin_token_and_throttles_guessing() {
         "login is disabled without ADMIN_PASSWORD"
     );
 }
+
+#[tokio::test]
+async fn another_providers_fields_conflict_with_the_account_and_change_nothing() {
+    let app = spawn_app().await;
+    let path = format!("/v1/accounts/{}", app.sandbox_id);
+    let (_, before) = app.get(&path, &app.admin).await;
+    let (status, err) = app
+        .patch(
+            &path,
+            &app.admin,
+            json!({"provider_config": {"phone_number_id": "1", "access_token": "a"}}),
+        )
+        .await;
+    assert_eq!(
+        (status, err["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("provider_mismatch"))
+    );
+    // Fields of no provider at all stay a bad request.
+    let (status, err) = app
+        .patch(
+            &path,
+            &app.admin,
+            json!({"provider_config": {"colour": "red"}}),
+        )
+        .await;
+    assert_eq!(
+        (status, err["error"]["code"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("unknown_field"))
+    );
+    assert_eq!(app.get(&path, &app.admin).await.1, before);
+}

@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use switchboard_core::domain::chat::ChatJid;
 use switchboard_core::domain::ids::{AccountId, MessageId};
 use switchboard_core::domain::provider::{OpenedConfig, ProviderKind};
-use switchboard_core::ports::{OutgoingText, Provider, ProviderAccount, ProviderError};
+use switchboard_core::ports::{
+    ConnectError, OutgoingText, Provider, ProviderAccount, ProviderError,
+};
 use switchboard_net::guard::UrlGuard;
 use switchboard_net::providers::Email;
 use switchboard_tests::fake_smtp::FakeSmtp;
@@ -229,4 +231,30 @@ async fn email_goes_out_through_smtp_and_a_refused_recipient_is_final() {
             .is_err(),
         "an e-mail needs an address"
     );
+}
+
+#[tokio::test]
+async fn an_smtp_host_that_does_not_resolve_is_unreachable_and_retried() {
+    let smtp = FakeSmtp::start(false).await;
+    let provider = Email::new(UrlGuard::new(true));
+    let mut account = email_account(&smtp);
+    // `.invalid` never resolves (RFC 2606).
+    account.config.secrets.insert(
+        "smtp_url".to_string(),
+        SecretString::from("smtp://mail.example.invalid:2525".to_string()),
+    );
+    assert!(
+        matches!(
+            provider.connect(&account, "").await,
+            Err(ConnectError::Unreachable(_))
+        ),
+        "not a refusal: the name may resolve later"
+    );
+    let id = MessageId::from_trusted("msg_01JABCDEFGHJKMNPQRSTVWXYZ0");
+    let chat = ChatJid::parse(PRIVATE_CHAT).expect("jid");
+    let sent = provider
+        .send(&account, text(&id, &chat, "ann@example.org"))
+        .await;
+    assert!(matches!(sent, Err(ProviderError::Retry { .. })), "{sent:?}");
+    assert!(smtp.mails().is_empty());
 }

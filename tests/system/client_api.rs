@@ -679,3 +679,37 @@ async fn a_model_without_schemas_is_asked_for_json_then_text_and_bad_output_is_r
     assert_eq!(refused["decision"]["code"], "invalid_recipient");
     assert!(refused["id"].is_null());
 }
+
+#[tokio::test]
+async fn a_phone_that_does_not_exist_is_404_and_a_phone_without_an_llm_cannot_draft() {
+    let app = spawn_app().await;
+    let (_, secret) = key(&app, json!({})).await;
+    let missing = "acc_01JABCDEFGHJKMNPQRSTVWXYZ0";
+    let (status, err) = send(&app, &secret, sms(missing, "x")).await;
+    assert_eq!(
+        (status, err["error"]["code"].clone()),
+        (StatusCode::NOT_FOUND, json!("not_found"))
+    );
+    let (status, err) = app
+        .post(
+            "/api/v1/assistant/draft",
+            &secret,
+            json!({"phone_id": missing, "instruction": "say hi"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{err}");
+    // No key configured at any level: the request is fine, the configuration is not ready.
+    let (status, err) = draft(&app, &secret, "say hi").await;
+    assert_eq!(
+        (status, err["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("no_api_key"))
+    );
+    let refused: Vec<Value> = audit(&app, "outcome=refused").await;
+    let codes: Vec<&str> = refused.iter().filter_map(|r| r["code"].as_str()).collect();
+    assert_eq!(
+        codes.iter().filter(|c| **c == "not_found").count(),
+        2,
+        "{codes:?}"
+    );
+    assert!(codes.contains(&"no_api_key"), "{codes:?}");
+}

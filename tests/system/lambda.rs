@@ -594,6 +594,21 @@ async fn a_client_sends_through_the_api_and_the_mcp_server_on_the_functions() {
             .contains("/dashboard/assets/app.js"),
         "{page}"
     );
+    // The same document and the same body rules as `switchboard serve`.
+    let (status, document) = call("GET", "/openapi.json", "", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(document, switchboard_core::http::openapi());
+    let (status, refused) = call(
+        "PATCH",
+        &format!("/v1/accounts/{phone}"),
+        &admin,
+        Some(json!(["renamed", null])),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["error"]["message"].clone()),
+        (400, json!("body must be a JSON object"))
+    );
     api.stop().await;
     outbound.stop().await;
 }

@@ -14,6 +14,8 @@ macro_rules! id_type {
 
         impl $name {
             pub const PREFIX: &'static str = $prefix;
+            /// What `parse` takes, as the OpenAPI document says it.
+            pub const PATTERN: &'static str = concat!("^", $prefix, "[0-9A-Za-z]{26}$");
 
             pub fn from_ulid(ulid: ulid::Ulid) -> Self {
                 Self(format!("{}{}", $prefix, ulid))

@@ -6,6 +6,7 @@
 
 use crate::domain::channel::{Channel, to_pattern};
 use crate::domain::event::EventType;
+use crate::domain::ids::{AccountId, ApiKeyId};
 use crate::domain::page::CURSOR_PATTERN;
 use crate::domain::provider::{FieldKind, ProviderKind, RELAY_CHANNELS};
 use crate::domain::validation::{
@@ -81,146 +82,81 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// A link from a created resource to an operation that reads or changes it.
-struct Link {
+/// Links from a created resource to the operations that read or change it: the target
+/// operations take their parameters from the same places, and each link is named after its
+/// target (`get_account` → `GetAccount`).
+struct Links {
     from: &'static str,
     status: &'static str,
-    name: &'static str,
-    target: &'static str,
-    /// The target's parameters, and where each one's value is.
+    /// The targets' parameters, and where each one's value is.
     parameters: &'static [(&'static str, &'static str)],
+    targets: &'static [&'static str],
 }
 
-const LINKS: &[Link] = &[
-    Link {
+const CREATED_ID: &[(&str, &str)] = &[("id", "$response.body#/id")];
+
+const LINKS: &[Links] = &[
+    Links {
         from: "create_account",
         status: "201",
-        name: "GetAccount",
-        target: "get_account",
-        parameters: &[("id", "$response.body#/id")],
+        parameters: CREATED_ID,
+        targets: &[
+            "get_account",
+            "update_account",
+            "get_account_ai",
+            "list_chats",
+            "rotate_token",
+            "delete_account",
+        ],
     },
-    Link {
-        from: "create_account",
-        status: "201",
-        name: "UpdateAccount",
-        target: "update_account",
-        parameters: &[("id", "$response.body#/id")],
-    },
-    Link {
-        from: "create_account",
-        status: "201",
-        name: "GetAccountAi",
-        target: "get_account_ai",
-        parameters: &[("id", "$response.body#/id")],
-    },
-    Link {
-        from: "create_account",
-        status: "201",
-        name: "ListChats",
-        target: "list_chats",
-        parameters: &[("id", "$response.body#/id")],
-    },
-    Link {
-        from: "create_account",
-        status: "201",
-        name: "RotateToken",
-        target: "rotate_token",
-        parameters: &[("id", "$response.body#/id")],
-    },
-    Link {
-        from: "create_account",
-        status: "201",
-        name: "DeleteAccount",
-        target: "delete_account",
-        parameters: &[("id", "$response.body#/id")],
-    },
-    Link {
+    Links {
         from: "ingest_message",
         status: "202",
-        name: "ListChatMessages",
-        target: "list_chat_messages",
         parameters: &[
             ("id", "$request.path.account_id"),
             ("chat_jid", "$request.body#/chat_id"),
         ],
+        targets: &["list_chat_messages", "get_chat_ai", "get_effective"],
     },
-    Link {
-        from: "ingest_message",
-        status: "202",
-        name: "GetChatAi",
-        target: "get_chat_ai",
-        parameters: &[
-            ("id", "$request.path.account_id"),
-            ("chat_jid", "$request.body#/chat_id"),
+    Links {
+        from: "create_webhook",
+        status: "201",
+        parameters: CREATED_ID,
+        targets: &[
+            "get_webhook",
+            "list_deliveries",
+            "enable_webhook",
+            "delete_webhook",
         ],
     },
-    Link {
-        from: "ingest_message",
-        status: "202",
-        name: "GetEffectiveAi",
-        target: "get_effective",
-        parameters: &[
-            ("id", "$request.path.account_id"),
-            ("chat_jid", "$request.body#/chat_id"),
-        ],
-    },
-    Link {
-        from: "create_webhook",
-        status: "201",
-        name: "GetWebhook",
-        target: "get_webhook",
-        parameters: &[("id", "$response.body#/id")],
-    },
-    Link {
-        from: "create_webhook",
-        status: "201",
-        name: "ListDeliveries",
-        target: "list_deliveries",
-        parameters: &[("id", "$response.body#/id")],
-    },
-    Link {
-        from: "create_webhook",
-        status: "201",
-        name: "EnableWebhook",
-        target: "enable_webhook",
-        parameters: &[("id", "$response.body#/id")],
-    },
-    Link {
-        from: "create_webhook",
-        status: "201",
-        name: "DeleteWebhook",
-        target: "delete_webhook",
-        parameters: &[("id", "$response.body#/id")],
-    },
-    Link {
+    Links {
         from: "create_key",
         status: "201",
-        name: "DeleteKey",
-        target: "delete_key",
-        parameters: &[("id", "$response.body#/id")],
+        parameters: CREATED_ID,
+        targets: &["delete_key"],
     },
-    Link {
+    Links {
         from: "send_message",
         status: "202",
-        name: "GetMessage",
-        target: "get_message",
-        parameters: &[("id", "$response.body#/id")],
-    },
-    Link {
-        from: "send_message",
-        status: "202",
-        name: "ConfirmMessage",
-        target: "confirm_message",
-        parameters: &[("id", "$response.body#/id")],
-    },
-    Link {
-        from: "send_message",
-        status: "202",
-        name: "CancelMessage",
-        target: "cancel_message",
-        parameters: &[("id", "$response.body#/id")],
+        parameters: CREATED_ID,
+        targets: &["get_message", "confirm_message", "cancel_message"],
     },
 ];
+
+/// `get_account` → `GetAccount`.
+fn link_name(operation: &str) -> String {
+    operation
+        .split('_')
+        .flat_map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase())
+                .into_iter()
+                .chain(chars)
+        })
+        .collect()
+}
 
 const METHODS: &[&str] = &["get", "put", "post", "patch", "delete"];
 
@@ -249,13 +185,13 @@ pub fn complete(doc: &mut Value) {
     if let Some(schemas) = components.get_mut("schemas").and_then(Value::as_object_mut) {
         account_bodies(schemas);
         client_bodies(schemas);
-        // The URLs a request sets; `string_rules` states what they must be.
+        // The URLs a request sets.
         for (schema, field) in [("AiSettingsBody", "base_url"), ("CreateWebhookBody", "url")] {
             if let Some(url) = schemas
                 .get_mut(schema)
                 .and_then(|s| s["properties"].get_mut(field))
             {
-                url["format"] = json!("uri");
+                state_url(url);
             }
         }
     }
@@ -271,28 +207,36 @@ pub fn complete(doc: &mut Value) {
             }
         }
     }
-    for link in LINKS {
-        let parameters: Map<String, Value> = link
+    for links in LINKS {
+        let parameters: Map<String, Value> = links
             .parameters
             .iter()
             .map(|(k, v)| (k.to_string(), json!(v)))
             .collect();
-        let value = json!({"operationId": link.target, "parameters": parameters});
-        if let Some(response) = operation_mut(paths, link.from)
+        let Some(response) = operation_mut(paths, links.from)
             .and_then(|op| op.get_mut("responses"))
-            .and_then(|r| r.get_mut(link.status))
+            .and_then(|r| r.get_mut(links.status))
             .and_then(Value::as_object_mut)
-        {
-            let links = response.entry("links").or_insert_with(|| json!({}));
-            links[link.name] = value;
+        else {
+            continue;
+        };
+        let out = response.entry("links").or_insert_with(|| json!({}));
+        for target in links.targets {
+            out[link_name(target)] = json!({"operationId": target, "parameters": parameters});
         }
     }
 }
 
-/// The server's rules on free text and URLs, stated once for every field they cover: a bounded
-/// text (`maxLength`) holds no NUL and, when required (`minLength` ≥ 1), is not blank
-/// (`bounded_text`); a URL the server takes (`format: uri`, only on request fields) is an
-/// `HttpUrl`.
+/// What `HttpUrl::parse` takes, on a string schema.
+fn state_url(schema: &mut Value) {
+    schema["format"] = json!("uri");
+    schema["maxLength"] = json!(MAX_URL_CHARS);
+    schema["pattern"] = json!(HTTP_URL_PATTERN);
+}
+
+/// The server's rule on free text, stated once for every field it covers: a bounded text
+/// (`maxLength`) holds no NUL and, when required (`minLength` ≥ 1), is not blank
+/// (`bounded_text`).
 fn string_rules(value: &mut Value) {
     match value {
         Value::Object(map) => {
@@ -304,11 +248,7 @@ fn string_rules(value: &mut Value) {
             let open = !["pattern", "format", "enum", "const"]
                 .iter()
                 .any(|k| map.contains_key(*k));
-            let url = map.get("format").is_some_and(|f| f == "uri");
-            if text && url && !map.contains_key("pattern") {
-                map.insert("pattern".into(), json!(HTTP_URL_PATTERN));
-                map.insert("maxLength".into(), json!(MAX_URL_CHARS));
-            } else if text && required && open {
+            if text && required && open {
                 map.insert("pattern".into(), json!(VISIBLE_TEXT_PATTERN));
             } else if text && bounded && open {
                 map.insert("pattern".into(), json!(NO_NUL_PATTERN));
@@ -471,7 +411,7 @@ fn all_or(item: Value, max: usize) -> Value {
 }
 
 /// An account's id, as `AccountId::parse` reads it (a phone, to the client API).
-const PHONE_ID_PATTERN: &str = "^acc_[0-9A-Za-z]{26}$";
+const PHONE_ID_PATTERN: &str = AccountId::PATTERN;
 
 /// One provider's configuration: its fields, the required ones when `creating` (a change may
 /// name any and clear the optional ones with `null`), never a field learned from the provider.
@@ -482,7 +422,11 @@ fn provider_config(kind: ProviderKind, creating: bool) -> Value {
         let mut schema = match spec.kind {
             FieldKind::Learned => continue,
             FieldKind::Text => json!({"type": "string", "minLength": 1, "maxLength": 4096}),
-            FieldKind::Url => json!({"type": "string", "format": "uri"}),
+            FieldKind::Url => {
+                let mut url = json!({"type": "string"});
+                state_url(&mut url);
+                url
+            }
             FieldKind::SmtpUrl => {
                 json!({"type": "string", "maxLength": 4096, "pattern": SMTP_URL_PATTERN})
             }
@@ -491,7 +435,7 @@ fn provider_config(kind: ProviderKind, creating: bool) -> Value {
             }
             FieldKind::TokenChars => json!({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,256}$"}),
             FieldKind::ApiVersion => {
-                json!({"type": "string", "pattern": "^v[0-9]{1,4}\\.[0-9]{1,4}$", "examples": ["v23.0"]})
+                json!({"type": "string", "maxLength": 4096, "pattern": "^v[0-9]+\\.[0-9]+$", "examples": ["v23.0"]})
             }
             FieldKind::Channels => {
                 let names: Vec<&str> = RELAY_CHANNELS
@@ -592,8 +536,14 @@ fn complete_operation(op: &mut Map<String, Value>) {
     };
     let (query, path) = (located("query"), located("path"));
     if let Some(parameters) = op.get_mut("parameters").and_then(Value::as_array_mut) {
-        for cursor in parameters.iter_mut().filter(|p| p["name"] == "cursor") {
-            cursor["schema"]["pattern"] = json!(CURSOR_PATTERN);
+        for parameter in parameters.iter_mut() {
+            let pattern = match parameter["name"].as_str() {
+                Some("cursor") => CURSOR_PATTERN,
+                Some("account_id") if parameter["in"] == "query" => AccountId::PATTERN,
+                Some("key_id") => ApiKeyId::PATTERN,
+                _ => continue,
+            };
+            parameter["schema"]["pattern"] = json!(pattern);
         }
     }
     if !query.is_empty() {
@@ -647,6 +597,19 @@ mod tests {
                 "/healthz": {"get": {"operationId": "healthz", "responses": {"200": {"description": "up"}}}},
             }
         })
+    }
+
+    #[test]
+    fn links_are_named_after_their_targets() {
+        assert_eq!(link_name("list_chat_messages"), "ListChatMessages");
+        let mut doc = document();
+        complete(&mut doc);
+        assert!(
+            doc["paths"]["/v1/things"]["post"]["responses"]["201"]
+                .get("links")
+                .is_none(),
+            "no link from an operation no table names"
+        );
     }
 
     fn codes(doc: &Value, path: &str, method: &str) -> Vec<String> {

@@ -19,7 +19,6 @@ use utoipa_axum::routes;
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only this key's rows.
-    #[param(pattern = "^key_[0-9A-Za-z]{26}$")]
     key_id: Option<String>,
     /// `accepted` or `refused`.
     #[param(value_type = Option<AuditOutcome>)]
