@@ -65,6 +65,29 @@ def test_a_global_setting_is_saved_and_the_key_never_shown(page, server):
     expect(page.get_by_label("Temperature", exact=True)).to_have_attribute("aria-invalid", "true")
 
 
+def test_the_settings_form_has_every_declared_setting_with_its_limits(page, server):
+    """Walks the AI settings as the API document declares them (written from the server's one
+    list of settings): each has its control on the global form, under its title, named after
+    the field, with the document's limits."""
+    status, doc = server.call("GET", "/openapi.json")
+    assert status == 200
+    settings = doc["components"]["schemas"]["AiSettingsBody"]["properties"]
+    assert len(settings) >= 17, settings.keys()
+    sign_in(page, server)
+    expect(page.get_by_role("heading", name="Global settings")).to_be_visible()
+    form = page.locator("form.settings")
+    for name, p in settings.items():
+        control = form.get_by_label(p["title"], exact=True)
+        expect(control).to_have_attribute("name", name)
+        for limit, attribute in (("minimum", "min"), ("maximum", "max"), ("maxLength", "maxlength")):
+            if limit in p and not p.get("writeOnly"):
+                expect(control).to_have_attribute(attribute, str(p[limit]))
+        if p.get("writeOnly"):
+            expect(control).to_have_attribute("type", "password")
+        elif "boolean" in p["type"]:
+            expect(control.locator("option")).to_have_count(3)
+
+
 def test_the_ai_test_chat_answers_in_echo_mode(page, server):
     sign_in(page, server)
     page.get_by_label("AI replies on", exact=True).select_option("true")

@@ -22,7 +22,7 @@ use switchboard_core::domain::page::{Page, PageRequest};
 use switchboard_core::domain::patch::Change;
 use switchboard_core::domain::provider::{ProviderKind, StoredProviderConfig};
 use switchboard_core::domain::secret::SealedSecret;
-use switchboard_core::domain::validation::HttpUrl;
+use switchboard_core::domain::validation::{HttpUrl, Text};
 use switchboard_core::domain::webhook::{
     AttemptStatus, DeliveryAttempt, EventFilter, Subscription,
 };
@@ -84,6 +84,11 @@ fn next_ulid() -> ulid::Ulid {
 }
 
 pub const CHAT: &str = "15551234567@s.whatsapp.net";
+
+/// A setting's text, checked as a request's would be.
+fn text<const MAX: usize>(s: &str) -> Text<MAX> {
+    Text::parse("text", s.to_string()).expect("valid text")
+}
 
 fn jid(s: &str) -> ChatJid {
     ChatJid::parse(s).expect("jid")
@@ -823,7 +828,7 @@ pub async fn job_contexts_read_what_the_jobs_decide_on(store: &dyn Store) {
         .await
         .expect("account");
     let patch = AiSettingsPatch {
-        model_name: Change::Set("global-model".into()),
+        model_name: Change::Set(text("global-model")),
         ..Default::default()
     };
     store.update_global_ai(patch).await.expect("global");
@@ -1032,7 +1037,7 @@ pub async fn accounts_list_update_and_delete_with_everything_they_own(store: &dy
 pub async fn concurrent_setting_changes_both_survive(store: &dyn Store) {
     let account = new_account();
     let model = AiSettingsPatch {
-        model_name: Change::Set("m".into()),
+        model_name: Change::Set(text("m")),
         ..Default::default()
     };
     let echo = AiSettingsPatch {
@@ -1040,7 +1045,7 @@ pub async fn concurrent_setting_changes_both_survive(store: &dyn Store) {
         ..Default::default()
     };
     let prompt = AiSettingsPatch {
-        default_system_prompt: Change::Set("be brief".into()),
+        default_system_prompt: Change::Set(text("be brief")),
         ..Default::default()
     };
     let (a, b, c) = tokio::join!(
@@ -1747,7 +1752,12 @@ pub async fn an_idempotency_key_is_held_then_finished_with_its_message(store: &d
         fingerprint: "other",
         answer: &answer,
     };
-    assert!(store.record_dispatch(&m, &row, Some(wrong)).await.is_err());
+    assert!(
+        store
+            .record_client_send(&m, &row, Some(wrong))
+            .await
+            .is_err()
+    );
     assert!(
         store.find_message(&m.id).await.expect("find").is_none(),
         "nothing half-written"
@@ -1758,7 +1768,7 @@ pub async fn an_idempotency_key_is_held_then_finished_with_its_message(store: &d
         answer: &answer,
     };
     store
-        .record_dispatch(&m, &row, Some(finished))
+        .record_client_send(&m, &row, Some(finished))
         .await
         .expect("record");
     assert_eq!(
@@ -1826,20 +1836,23 @@ pub async fn a_decision_moves_a_pending_message_with_its_audit_row(store: &dyn S
         expires_at: Some(Utc::now() + Span::minutes(15)),
     });
     let row = audit_row(Some(&key), AuditAction::Send, AuditOutcome::Accepted);
-    store.record_dispatch(&m, &row, None).await.expect("record");
+    store
+        .record_client_send(&m, &row, None)
+        .await
+        .expect("record");
     let mut later = outbound(&account.id, "15557654321@sms", "pay too?");
     later.status = MessageStatus::PendingConfirmation;
     later.client = m.client.clone();
     // The others' rows name no key, so the key's own audit below is this message's alone.
     let row = audit_row(None, AuditAction::Send, AuditOutcome::Accepted);
     store
-        .record_dispatch(&later, &row, None)
+        .record_client_send(&later, &row, None)
         .await
         .expect("record");
     let queued = outbound(&account.id, "15550000000@sms", "no confirmation");
     let row = audit_row(None, AuditAction::Send, AuditOutcome::Accepted);
     store
-        .record_dispatch(&queued, &row, None)
+        .record_client_send(&queued, &row, None)
         .await
         .expect("record");
     let chats = store

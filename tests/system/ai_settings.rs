@@ -3,6 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use switchboard_core::domain::ai_settings::{Kind, fields};
 use switchboard_tests::{PRIVATE_CHAT, spawn_app, spawn_app_with};
 
 fn files_contain(dir: &std::path::Path, needle: &str) -> bool {
@@ -295,4 +296,123 @@ async fn concurrent_changes_to_different_fields_all_survive() {
         .await;
     assert_eq!(chats["items"][0]["blocked"], true);
     assert_eq!(chats["items"][0]["ai_mode"], "disabled");
+}
+
+/// Values of a setting's kind that the server must take, and ones it must refuse (422), from
+/// the kind's own limits.
+fn samples(kind: Kind) -> (Vec<Value>, Vec<Value>) {
+    match kind {
+        Kind::Flag => (vec![json!(true), json!(false)], vec![]),
+        Kind::Integer { min, max } => (
+            vec![json!(min), json!(max)],
+            [i64::from(min) - 1, i64::from(max) + 1]
+                .into_iter()
+                .map(|n| json!(n))
+                .collect(),
+        ),
+        Kind::Number { min, max } => (
+            vec![json!(min), json!(max)],
+            vec![json!(min - 0.5), json!(max + 0.5)],
+        ),
+        Kind::Text { max_chars } => (
+            vec![json!("é".repeat(max_chars))],
+            vec![json!("é".repeat(max_chars + 1)), json!("  ")],
+        ),
+        Kind::Url => (
+            vec![json!("https://llm.example.com/v1")],
+            vec![json!("ftp://llm.example.com"), json!("http://[::1]/")],
+        ),
+        Kind::Choice(names) => (
+            names.iter().map(|n| json!(n)).collect(),
+            vec![json!("none of them")],
+        ),
+        Kind::Secret => (vec![json!("sk-field-test")], vec![json!(" ")]),
+    }
+}
+
+/// Walks the declared settings (nothing here names one): each is in the PUT with its limits
+/// (both ends taken, beyond refused and naming the field), in the GET of the level, in the
+/// effective view with the level it came from, and in the API document with the limits of
+/// its kind. The dashboard's form is held to the same document by the browser tests.
+#[tokio::test]
+async fn every_declared_setting_is_in_every_shape_with_the_same_limits() {
+    let app = spawn_app().await;
+    let (account, _) = app.create_account("fields").await;
+    let doc = switchboard_core::http::openapi();
+    let schemas = &doc["components"]["schemas"];
+    let effective_path = format!("/v1/accounts/{account}/chats/{PRIVATE_CHAT}/ai/effective");
+    for field in fields() {
+        let name = field.name;
+        let shown = field.shown_name();
+        let documented = &schemas["AiSettingsBody"]["properties"][name];
+        for (limit, value) in field.kind.schema().as_object().expect("an object") {
+            // The document writes a limit of `2.0` as `2`.
+            let same = match (&documented[limit], value) {
+                (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+                (a, b) => a == b,
+            };
+            assert!(limit == "type" || same, "{name}: {limit} in the document");
+        }
+        assert!(
+            schemas["AiSettingsView"]["properties"][&shown].is_object(),
+            "{name}: the GET's schema"
+        );
+        assert!(
+            schemas["EffectiveAi"]["properties"][&shown].is_object(),
+            "{name}: the effective schema"
+        );
+
+        let (good, bad) = samples(field.kind);
+        for value in good {
+            let (status, level) = app
+                .put(
+                    &format!("/v1/accounts/{account}/ai"),
+                    &app.admin,
+                    json!({ name: value }),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{name} = {value}: {level}");
+            let (_, read) = app
+                .get(&format!("/v1/accounts/{account}/ai"), &app.admin)
+                .await;
+            let expected = if field.is_secret() {
+                json!(true)
+            } else {
+                value.clone()
+            };
+            assert_eq!(read[&shown], expected, "{name}: the GET shows what was put");
+            let (_, effective) = app.get(&effective_path, &app.admin).await;
+            assert_eq!(
+                effective[&shown]["source"], "account",
+                "{name}: {effective}"
+            );
+            if !field.is_secret() && name != "enabled" && name != "default_system_prompt" {
+                assert_eq!(effective[&shown]["value"], expected, "{name}: in force");
+            }
+        }
+        for value in bad {
+            let (status, error) = app
+                .put(
+                    &format!("/v1/accounts/{account}/ai"),
+                    &app.admin,
+                    json!({ name: value }),
+                )
+                .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name} = {value}");
+            assert_eq!(error["error"]["field"], name, "{name}: {error}");
+        }
+        let (status, _) = app
+            .put(
+                &format!("/v1/accounts/{account}/ai"),
+                &app.admin,
+                json!({ name: null }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{name}: null inherits");
+        let (_, effective) = app.get(&effective_path, &app.admin).await;
+        assert_ne!(
+            effective[&shown]["source"], "account",
+            "{name}: inherited again"
+        );
+    }
 }

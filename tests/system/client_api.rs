@@ -428,14 +428,17 @@ async fn lapse(app: &TestApp, id: &str) -> switchboard_core::domain::message::Me
     client.expires_at = Some(chrono::Utc::now() - chrono::Duration::seconds(1));
     // A copy with the past deadline, under a new id (messages are written once).
     m.id = MessageId::from_ulid(ulid::Ulid::new());
-    let row = switchboard_core::usecases::api_keys::audit_row(
+    let row = switchboard_core::usecases::audit::audit_row(
         &app.state,
         "test".into(),
         None,
         switchboard_core::domain::audit::AuditAction::Send,
         switchboard_core::domain::audit::AuditOutcome::Accepted,
     );
-    store.record_dispatch(&m, &row, None).await.expect("record");
+    store
+        .record_client_send(&m, &row, None)
+        .await
+        .expect("record");
     m
 }
 
@@ -632,8 +635,15 @@ async fn a_draft_naming_a_refused_recipient_is_stored_cancelled() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{refused}");
     let rows = audit(&app, &format!("key_id={key_id}&outcome=refused")).await;
-    assert_eq!(rows[0]["action"], "draft");
-    assert_eq!(rows[0]["code"], "recipient_not_allowed");
+    let actions: Vec<(&Value, &Value)> = rows.iter().map(|r| (&r["action"], &r["code"])).collect();
+    assert_eq!(
+        actions,
+        [
+            (&json!("confirm"), &json!("message_cancelled")),
+            (&json!("draft"), &json!("recipient_not_allowed")),
+        ],
+        "the refused confirmation is audited too, newest first"
+    );
 }
 
 #[tokio::test]

@@ -4,79 +4,96 @@
 import { get, post, put } from "../api.js";
 import { failure, field, form, h, input, select, textarea } from "../dom.js";
 
-const BOOLEANS = [
-  ["enabled", "AI replies on"],
-  ["echo_mode", "Echo mode (answer with the customer's text; no LLM call)"],
-  ["reply_to_private", "Answer private chats"],
-  ["reply_to_groups", "Answer groups"],
-  ["reply_to_channels", "Answer channels"],
-  ["groups_require_mention", "In groups, only when mentioned"],
-];
-const TEXTS = [
-  ["base_url", "Base URL (OpenAI-compatible)", "url"],
-  ["model_name", "Model", "text"],
-];
-const NUMBERS = [
-  ["temperature", "Temperature", "0.1"],
-  ["max_tokens", "Max tokens", "1"],
-  ["timeout_seconds", "LLM timeout (seconds)", "1"],
-  ["reply_delay_seconds", "Reply delay (seconds)", "1"],
-  ["debounce_seconds", "Debounce (seconds)", "1"],
-  ["human_takeover_minutes", "Pause after a human writes (minutes)", "1"],
-  ["max_replies_per_chat_per_hour", "Max replies per chat per hour", "1"],
-];
+let declared;
+
+/**
+ * The AI settings as the server declares them: the properties of `AiSettingsBody` in the API
+ * document, each with its type, limits, label (`title`) and help (`description`). The form is
+ * written from them, so it has every setting, with the server's own limits.
+ */
+export function aiSettingFields() {
+  declared ??= get("/openapi.json").then((doc) =>
+    Object.entries(doc.components.schemas.AiSettingsBody.properties).map(([name, p]) => {
+      const type = [].concat(p.type).find((t) => t !== "null");
+      const kind = p.writeOnly ? "secret" : p.enum ? "choice" : p.format === "uri" ? "url" : type;
+      return { name, kind, label: p.title ?? name, help: p.description, min: p.minimum, max: p.maximum,
+        maxLength: p.maxLength, choices: p.enum?.filter((c) => c !== null), long: (p.maxLength ?? 0) > 1000 };
+    }));
+  return declared;
+}
 
 const shown = (v) => (v === null || v === undefined ? "not set" : typeof v === "boolean" ? (v ? "yes" : "no") : String(v));
 
+/** One setting's control, holding the level's current value ("" when it inherits). */
+function control(f, current, inherit) {
+  const value = current[f.name];
+  switch (f.kind) {
+    case "boolean":
+      return select(f.name, [["", inherit], ["true", "yes"], ["false", "no"]], value === true ? "true" : value === false ? "false" : "");
+    case "choice":
+      return select(f.name, [["", inherit], ...f.choices.map((c) => [c, c])], value ?? "");
+    case "integer":
+    case "number":
+      return input(f.name, { type: "number", step: f.kind === "integer" ? "1" : "0.1", min: f.min, max: f.max, value: value ?? "", placeholder: inherit });
+    case "secret":
+      return input(f.name, { type: "password", autocomplete: "off", placeholder: current[`has_${f.name}`] ? "•••••• stored" : "" });
+    default:
+      return f.long
+        ? textarea(f.name, { placeholder: inherit, maxlength: f.maxLength }, value)
+        : input(f.name, { type: f.kind === "url" ? "url" : "text", maxlength: f.maxLength, value: value ?? "", placeholder: inherit });
+  }
+}
+
+/** What a control holds, as the PUT takes it: null inherits. */
+function read(f, el) {
+  const v = el.value;
+  switch (f.kind) {
+    case "boolean":
+      return v === "" ? null : v === "true";
+    case "integer":
+    case "number":
+      return v === "" ? null : Number(v);
+    default:
+      return v.trim() || null;
+  }
+}
+
 /**
- * The fields of one level. Empty means "inherit" (sent as null); `below` holds the values of
- * the level underneath, shown as what an empty field inherits.
+ * The settings of one level. Empty means "inherit" (sent as null); `below` holds the values of
+ * the level underneath, shown as what an empty field inherits. A secret is never shown: typing
+ * one replaces it, and a box removes it.
  */
 export function settingsForm(current, below, save, belowName) {
-  const inherit = (name) => (below ? `inherit (${belowName}: ${shown(below[name])})` : "not set (environment or default)");
-  const controls = [];
-  for (const [name, label] of BOOLEANS) {
-    const value = current[name] === true ? "true" : current[name] === false ? "false" : "";
-    controls.push(field(label, select(name, [["", inherit(name)], ["true", "yes"], ["false", "no"]], value)));
-  }
-  for (const [name, label, type] of TEXTS) {
-    controls.push(field(label, input(name, { type, value: current[name] ?? "", placeholder: inherit(name) })));
-  }
-  const keyHint = current.has_api_key
-    ? "A key is stored (it is never shown). Type a new one to replace it."
-    : "No key stored at this level.";
-  controls.push(
-    field("API key", input("api_key", { type: "password", autocomplete: "off", placeholder: current.has_api_key ? "•••••• stored" : "" }), keyHint),
-  );
-  if (current.has_api_key) {
-    controls.push(h("div", { class: "check" }, h("input", { type: "checkbox", name: "remove_api_key", id: "remove-key" }),
-      h("label", { for: "remove-key" }, "Remove the stored key")));
-  }
-  for (const [name, label, step] of NUMBERS) {
-    controls.push(field(label, input(name, { type: "number", step, value: current[name] ?? "", placeholder: inherit(name) })));
-  }
-  controls.push(field("Default system prompt", textarea("default_system_prompt", { placeholder: inherit("default_system_prompt") }, current.default_system_prompt)));
-
-  return form({ class: "settings" }, controls, async (f) => {
-    const body = {};
-    for (const [name] of BOOLEANS) {
-      const v = f.elements[name].value;
-      body[name] = v === "" ? null : v === "true";
-    }
-    for (const [name] of TEXTS) body[name] = f.elements[name].value.trim() || null;
-    for (const [name] of NUMBERS) {
-      const v = f.elements[name].value;
-      body[name] = v === "" ? null : Number(v);
-    }
-    body.default_system_prompt = f.elements.default_system_prompt.value.trim() || null;
-    const key = f.elements.api_key.value;
-    if (key) body.api_key = key;
-    else if (f.elements.remove_api_key?.checked) body.api_key = null;
-    const saved = await save(body);
-    f.elements.api_key.value = "";
-    f.elements.api_key.placeholder = saved.has_api_key ? "•••••• stored" : "";
-    return "Saved.";
-  });
+  const box = h("div", {}, "Loading…");
+  aiSettingFields()
+    .then((fields) => {
+      const inherit = (name) => (below ? `inherit (${belowName}: ${shown(below[name])})` : "not set (environment or default)");
+      const controls = fields.map((f) => {
+        if (f.kind !== "secret") return field(f.label, control(f, current, inherit(f.name)), f.help);
+        const stored = current[`has_${f.name}`];
+        const id = `remove-${f.name}`;
+        return [
+          field(f.label, control(f, current), stored ? "A value is stored (it is never shown). Type a new one to replace it." : "None stored at this level."),
+          stored ? h("div", { class: "check" }, h("input", { type: "checkbox", name: `remove_${f.name}`, id }), h("label", { for: id }, `Remove the stored ${f.label}`)) : null,
+        ];
+      });
+      box.replaceChildren(form({ class: "settings" }, controls, async (el) => {
+        const body = {};
+        for (const f of fields) {
+          if (f.kind !== "secret") body[f.name] = read(f, el.elements[f.name]);
+          else if (el.elements[f.name].value) body[f.name] = el.elements[f.name].value;
+          else if (el.elements[`remove_${f.name}`]?.checked) body[f.name] = null;
+        }
+        const saved = await save(body);
+        for (const f of fields.filter((f) => f.kind === "secret")) {
+          el.elements[f.name].value = "";
+          el.elements[f.name].placeholder = saved[`has_${f.name}`] ? "•••••• stored" : "";
+        }
+        return "Saved.";
+      }));
+    })
+    .catch((e) => box.replaceChildren(failure(e)));
+  return box;
 }
 
 /** A chat with the configuration: each message is answered as a customer's would be. */

@@ -223,7 +223,7 @@ impl LoginThrottle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resolve::EnvAi;
+    use crate::domain::ai_settings::EnvAi;
 
     fn url(u: &str) -> crate::domain::validation::HttpUrl {
         crate::domain::validation::HttpUrl::parse("u", u).expect("url")

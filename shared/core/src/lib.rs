@@ -12,7 +12,6 @@ pub mod http;
 pub mod jobs;
 pub mod ports;
 pub mod reply_gate;
-pub mod resolve;
 pub mod rules;
 pub mod services;
 pub mod settings;

@@ -3,9 +3,9 @@
 //! (`usecases::reply`) only reads, calls `gate`, and carries the decision out.
 
 use crate::domain::ai_log::{AiLog, AiLogStatus};
+use crate::domain::ai_settings::EffectiveAi;
 use crate::domain::chat::Chat;
 use crate::domain::message::Message;
-use crate::resolve::EffectiveAi;
 use crate::rules::{self, MessageFacts, SkipReason};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -105,7 +105,7 @@ mod tests {
     use crate::domain::chat::ChatJid;
     use crate::domain::ids::{AccountId, AiLogId, MessageId};
     use crate::domain::message::{MessageOrigin, MessageStatus};
-    use crate::domain::validation::{DebounceSeconds, MaxRepliesPerHour};
+    use crate::domain::validation::Bounded;
 
     fn effective(global: AiSettings) -> EffectiveAi {
         EffectiveAi::of_global(&global)
@@ -220,7 +220,7 @@ mod tests {
     fn debounce_waits_out_the_window_then_answers_only_the_newest() {
         let now = Utc::now();
         let debounced = AiSettings {
-            debounce_seconds: DebounceSeconds::try_from(10).ok(),
+            debounce_seconds: Bounded::try_from(10).ok(),
             ..on()
         };
         let c = chat();
@@ -261,7 +261,7 @@ mod tests {
         let now = Utc::now();
         let (m, c) = (inbound_at(now, chrono::Duration::zero()), chat());
         let capped = AiSettings {
-            max_replies_per_chat_per_hour: MaxRepliesPerHour::try_from(3).ok(),
+            max_replies_per_chat_per_hour: Bounded::try_from(3).ok(),
             ..on()
         };
         let under = Facts {

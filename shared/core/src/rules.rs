@@ -1,8 +1,8 @@
 //! The rules that decide whether a message gets an AI reply. Each "no" names its rule, because
 //! the reason is written to the AI log and shown in `effective`.
 
+use crate::domain::ai_settings::{EffectiveAi, Source};
 use crate::domain::chat::{Chat, ChatType};
-use crate::resolve::{EffectiveAi, Source};
 use chrono::{DateTime, Utc};
 use std::fmt;
 
@@ -119,7 +119,7 @@ pub fn decide(
     if !message.has_text {
         return Err(SkipReason::NotText);
     }
-    if !effective.has_api_key.value && !effective.echo_mode.value {
+    if !effective.api_key.is_set() && !effective.echo_mode.value {
         return Err(SkipReason::NoApiKey);
     }
     if let Some(until) = chat.ai_paused_until.filter(|until| *until > now) {

@@ -1,9 +1,9 @@
 //! The settings every deployment shares, parsed once at start from the environment into a typed
 //! struct. A missing or bad value fails start-up with a message naming the variable.
 
+use crate::domain::ai_settings::EnvAi;
 use crate::domain::validation::HttpUrl;
 use crate::domain::webhook::RetrySchedule;
-use crate::resolve::EnvAi;
 use secrecy::SecretString;
 use std::time::Duration;
 
@@ -172,21 +172,14 @@ impl Settings {
             Some(v) => parse_bool("ALLOW_PRIVATE_NETWORK_URLS", &v)?,
             None => allow_private_default,
         };
-        let base_url = env
-            .var("OPENAI_BASE_URL")
-            .map(|v| HttpUrl::try_from(v).map_err(|e| bad("OPENAI_BASE_URL", e)))
-            .transpose()?;
+        let env_ai = EnvAi::read(|name| env.var(name)).map_err(|(name, e)| bad(name, e))?;
         Ok(Self {
             admin_jwt_secret: SecretString::from(admin_jwt_secret),
             admin_jwt_issuer: env.var("ADMIN_JWT_ISSUER"),
             admin_jwt_audience: env.var("ADMIN_JWT_AUDIENCE"),
             admin_password: env.var("ADMIN_PASSWORD").map(SecretString::from),
             allow_private_network_urls,
-            env_ai: EnvAi {
-                api_key: env.var("OPENAI_API_KEY").map(SecretString::from),
-                base_url,
-                model_name: env.var("AI_MODEL"),
-            },
+            env_ai,
             webhooks: WebhookSettings::from_env(env)?,
             providers: ProviderSettings::from_env(env)?,
         })
@@ -285,6 +278,9 @@ mod tests {
         )
         .expect("valid");
         assert!(!s.allow_private_network_urls);
-        assert_eq!(s.env_ai.model_name.as_deref(), Some("m"));
+        assert_eq!(
+            s.env_ai.settings.model_name.as_ref().map(|m| m.as_str()),
+            Some("m")
+        );
     }
 }

@@ -112,10 +112,10 @@ pub fn client_idempotency(api_key: &ApiKeyId, key: &str) -> String {
 pub const IDEMPOTENCY_SK: &str = "I";
 
 /// Where a message sent through the client API lives, found by its id alone.
-pub fn dispatch(id: &MessageId) -> String {
+pub fn client_send(id: &MessageId) -> String {
     format!("D#{id}")
 }
-pub const DISPATCH_SK: &str = "D";
+pub const CLIENT_SEND_SK: &str = "D";
 /// The gsi1 partition of the `D#` items whose message waits for confirmation (sparse: the
 /// decision removes the item from it).
 pub const PENDING: &str = "PENDING";

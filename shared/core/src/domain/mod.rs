@@ -15,6 +15,7 @@ pub mod message;
 pub mod page;
 pub mod patch;
 pub mod provider;
+pub mod schema;
 pub mod secret;
 pub mod signature;
 pub mod validation;

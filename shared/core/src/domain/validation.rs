@@ -38,77 +38,72 @@ impl ValidationError {
     }
 }
 
-/// Declares an integer newtype with an inclusive range, checked on every construction path
-/// (including deserialization from the store).
-macro_rules! bounded_int {
-    ($(#[$doc:meta])* $name:ident: $inner:ty, $min:expr, $max:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "i64", into = "i64")]
-        pub struct $name($inner);
+/// A whole number in `MIN..=MAX`, checked on every construction path (a request, the store,
+/// a setting): the range is part of the type, so the check and what the document says of it
+/// come from the same two numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Bounded<const MIN: u32, const MAX: u32>(u32);
 
-        impl $name {
-            pub const MIN: $inner = $min;
-            pub const MAX: $inner = $max;
+impl<const MIN: u32, const MAX: u32> Bounded<MIN, MAX> {
+    pub const MIN: u32 = MIN;
+    pub const MAX: u32 = MAX;
 
-            pub fn get(self) -> $inner {
-                self.0
-            }
+    pub fn get(self) -> u32 {
+        self.0
+    }
 
-            pub fn parse(field: &str, value: impl Into<i64>) -> Result<Self, ValidationError> {
-                Self::try_from(value.into()).map_err(|message| ValidationError::new(field, message))
-            }
-        }
-
-        impl TryFrom<i64> for $name {
-            type Error = String;
-            fn try_from(value: i64) -> Result<Self, String> {
-                if (Self::MIN as i64..=Self::MAX as i64).contains(&value) {
-                    Ok(Self(value as $inner))
-                } else {
-                    Err(format!("must be an integer from {} to {}", Self::MIN, Self::MAX))
-                }
-            }
-        }
-
-        impl From<$name> for i64 {
-            fn from(v: $name) -> i64 {
-                v.0 as i64
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.fmt(f)
-            }
-        }
-    };
+    pub fn parse(field: &str, value: impl Into<i64>) -> Result<Self, ValidationError> {
+        Self::try_from(value.into()).map_err(|message| ValidationError::new(field, message))
+    }
 }
 
-bounded_int!(
-    /// `max_tokens`: 1..=32768.
-    MaxTokens: u32, 1, 32768
-);
-bounded_int!(
-    /// `timeout_seconds`: 1..=300.
-    TimeoutSeconds: u32, 1, 300
-);
-bounded_int!(
-    /// `reply_delay_seconds`: 0..=900 (SQS's longest delay).
-    ReplyDelaySeconds: u32, 0, 900
-);
-bounded_int!(
-    /// `human_takeover_minutes`: 0..=10080 (a week); 0 never pauses.
-    HumanTakeoverMinutes: u32, 0, 10080
-);
-bounded_int!(
-    /// `debounce_seconds`: 0..=120.
-    DebounceSeconds: u32, 0, 120
-);
-bounded_int!(
-    /// `max_replies_per_chat_per_hour`: 1..=1000.
-    MaxRepliesPerHour: u32, 1, 1000
-);
+impl<const MIN: u32, const MAX: u32> TryFrom<i64> for Bounded<MIN, MAX> {
+    type Error = String;
+    fn try_from(value: i64) -> Result<Self, String> {
+        match u32::try_from(value) {
+            Ok(v) if (MIN..=MAX).contains(&v) => Ok(Self(v)),
+            _ => Err(format!("must be an integer from {MIN} to {MAX}")),
+        }
+    }
+}
+
+impl<const MIN: u32, const MAX: u32> From<Bounded<MIN, MAX>> for i64 {
+    fn from(v: Bounded<MIN, MAX>) -> i64 {
+        i64::from(v.0)
+    }
+}
+
+impl<const MIN: u32, const MAX: u32> fmt::Display for Bounded<MIN, MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Free text of 1 to `MAX` characters that is not blank and holds no NUL (`bounded_text`), as
+/// a model name or a prompt is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Text<const MAX: usize>(String);
+
+impl<const MAX: usize> Text<MAX> {
+    pub const MAX_CHARS: usize = MAX;
+
+    pub fn parse(field: &str, value: String) -> Result<Self, ValidationError> {
+        bounded_text(field, &value, 1, MAX).map(|()| Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const MAX: usize> std::ops::Deref for Text<MAX> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
 
 /// An integer in a request body, as JSON Schema counts integers: `37` and `37.0` alike (a
 /// client's encoder may write either); a fraction is the wrong type. Values beyond `i64` saturate,
@@ -155,6 +150,9 @@ impl<'de> Deserialize<'de> for Whole {
 pub struct Temperature(f64);
 
 impl Temperature {
+    pub const MIN: f64 = 0.0;
+    pub const MAX: f64 = 2.0;
+
     pub fn get(self) -> f64 {
         self.0
     }
@@ -167,10 +165,14 @@ impl Temperature {
 impl TryFrom<f64> for Temperature {
     type Error = String;
     fn try_from(value: f64) -> Result<Self, String> {
-        if value.is_finite() && (0.0..=2.0).contains(&value) {
+        if value.is_finite() && (Self::MIN..=Self::MAX).contains(&value) {
             Ok(Self(value))
         } else {
-            Err("must be a number from 0 to 2".to_string())
+            Err(format!(
+                "must be a number from {} to {}",
+                Self::MIN,
+                Self::MAX
+            ))
         }
     }
 }
@@ -325,15 +327,15 @@ mod tests {
 
     #[test]
     fn ranges_are_inclusive() {
-        assert!(MaxTokens::try_from(1).is_ok());
-        assert!(MaxTokens::try_from(32768).is_ok());
-        assert!(MaxTokens::try_from(0).is_err());
-        assert!(MaxTokens::try_from(32769).is_err());
-        assert!(ReplyDelaySeconds::try_from(0).is_ok());
-        assert!(ReplyDelaySeconds::try_from(901).is_err());
-        assert!(HumanTakeoverMinutes::try_from(10080).is_ok());
-        assert!(DebounceSeconds::try_from(121).is_err());
-        assert!(MaxRepliesPerHour::try_from(0).is_err());
+        assert!(Bounded::<1, 32768>::try_from(1).is_ok());
+        assert!(Bounded::<1, 32768>::try_from(32768).is_ok());
+        assert!(Bounded::<1, 32768>::try_from(0).is_err());
+        assert!(Bounded::<1, 32768>::try_from(32769).is_err());
+        assert!(Bounded::<0, 900>::try_from(0).is_ok());
+        assert!(Bounded::<0, 900>::try_from(901).is_err());
+        assert!(Bounded::<0, 10080>::try_from(10080).is_ok());
+        assert!(Bounded::<0, 120>::try_from(121).is_err());
+        assert!(Bounded::<1, 1000>::try_from(0).is_err());
         assert!(Temperature::try_from(2.0).is_ok());
         assert!(Temperature::try_from(2.0001).is_err());
         assert!(Temperature::try_from(f64::NAN).is_err());
@@ -342,9 +344,9 @@ mod tests {
 
     #[test]
     fn stored_values_are_checked_when_read_back() {
-        assert!(serde_json::from_str::<TimeoutSeconds>("301").is_err());
+        assert!(serde_json::from_str::<Bounded<1, 300>>("301").is_err());
         assert_eq!(
-            serde_json::from_str::<TimeoutSeconds>("300")
+            serde_json::from_str::<Bounded<1, 300>>("300")
                 .ok()
                 .map(|t| t.get()),
             Some(300)
@@ -406,12 +408,12 @@ mod tests {
     proptest! {
         #[test]
         fn bounded_ints_accept_exactly_their_range(v in any::<i64>()) {
-            prop_assert_eq!(MaxTokens::try_from(v).is_ok(), (1..=32768).contains(&v));
-            prop_assert_eq!(TimeoutSeconds::try_from(v).is_ok(), (1..=300).contains(&v));
-            prop_assert_eq!(ReplyDelaySeconds::try_from(v).is_ok(), (0..=900).contains(&v));
-            prop_assert_eq!(HumanTakeoverMinutes::try_from(v).is_ok(), (0..=10080).contains(&v));
-            prop_assert_eq!(DebounceSeconds::try_from(v).is_ok(), (0..=120).contains(&v));
-            prop_assert_eq!(MaxRepliesPerHour::try_from(v).is_ok(), (1..=1000).contains(&v));
+            prop_assert_eq!(Bounded::<1, 32768>::try_from(v).is_ok(), (1..=32768).contains(&v));
+            prop_assert_eq!(Bounded::<1, 300>::try_from(v).is_ok(), (1..=300).contains(&v));
+            prop_assert_eq!(Bounded::<0, 900>::try_from(v).is_ok(), (0..=900).contains(&v));
+            prop_assert_eq!(Bounded::<0, 10080>::try_from(v).is_ok(), (0..=10080).contains(&v));
+            prop_assert_eq!(Bounded::<0, 120>::try_from(v).is_ok(), (0..=120).contains(&v));
+            prop_assert_eq!(Bounded::<1, 1000>::try_from(v).is_ok(), (1..=1000).contains(&v));
         }
 
         #[test]

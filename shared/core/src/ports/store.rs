@@ -445,7 +445,7 @@ pub struct Finished<'a> {
 /// Sends through the client API: idempotency keys, the message with its audit row, and the
 /// decisions on a pending message.
 #[async_trait]
-pub trait DispatchStore: Send + Sync {
+pub trait ClientSendStore: Send + Sync {
     /// Takes `key` for a request with `fingerprint`, unless a request with it is in flight (for
     /// up to `IN_FLIGHT_SECONDS`) or finished within `IDEMPOTENCY_HOURS`: one atomic step.
     async fn begin_idempotent(
@@ -459,7 +459,7 @@ pub trait DispatchStore: Send + Sync {
     /// A client's send: the message (touching its chat when it has one), its audit row and,
     /// with a key, the key's finished record, in one transaction. The record is written only
     /// over this request's own hold (same fingerprint, still in flight).
-    async fn record_dispatch(
+    async fn record_client_send(
         &self,
         message: &Message,
         audit: &AuditEntry,
@@ -503,5 +503,5 @@ store_traits!(
     RateStore,
     ApiKeyStore,
     AuditStore,
-    DispatchStore,
+    ClientSendStore,
 );

@@ -1,45 +1,39 @@
 //! The three levels of AI settings (global, account, chat), and what is in force for a chat.
 
-use crate::domain::ai_settings::{AiSettings, AiSettingsPatch, ChatAiSettings};
+use crate::domain::ai_settings::{
+    AiSettings, AiSettingsPatch, ChatAiSettings, EffectiveAi, GLOBAL_OWNER, Levels, resolve,
+    secret_field,
+};
 use crate::domain::chat::{AiMode, Chat, ChatChange, ChatJid};
 use crate::domain::ids::AccountId;
 use crate::domain::patch::Change;
-use crate::domain::secret::SealedSecret;
 use crate::error::AppError;
 use crate::ports::SecretContext;
-use crate::resolve::{EffectiveAi, Levels, resolve};
 use crate::rules::{self, MessageFacts, SkipReason};
 use crate::services::Services;
 use crate::usecases::chats;
 use secrecy::SecretString;
 
-pub const API_KEY_FIELD: &str = "ai.api_key";
-
-/// A PUT of the global or an account level: the checked fields, and the API key in the clear
-/// until it is sealed here.
-pub struct LevelUpdate {
-    pub patch: AiSettingsPatch,
-    pub api_key: Change<SecretString>,
-}
-
-async fn seal_key(
+/// Seals the secrets a change sets, for `owner` (`global` or an account id).
+async fn sealed(
     s: &Services,
     owner: &str,
-    key: Change<SecretString>,
-) -> Result<Change<SealedSecret>, AppError> {
-    Ok(match key {
-        Change::Keep => Change::Keep,
-        Change::Clear => Change::Clear,
-        Change::Set(plain) => {
-            let context = SecretContext::new(owner, API_KEY_FIELD);
-            Change::Set(s.cipher.seal(&plain, &context).await?)
-        }
-    })
+    patch: AiSettingsPatch<SecretString>,
+) -> Result<AiSettingsPatch, AppError> {
+    patch
+        .seal(|name, plain| {
+            let context = SecretContext::new(owner, secret_field(name));
+            Box::pin(async move { s.cipher.seal(&plain, &context).await })
+        })
+        .await
+        .map_err(AppError::from)
 }
 
-pub async fn put_global(s: &Services, update: LevelUpdate) -> Result<AiSettings, AppError> {
-    let mut patch = update.patch;
-    patch.api_key = seal_key(s, "global", update.api_key).await?;
+pub async fn put_global(
+    s: &Services,
+    patch: AiSettingsPatch<SecretString>,
+) -> Result<AiSettings, AppError> {
+    let patch = sealed(s, GLOBAL_OWNER, patch).await?;
     Ok(s.store.update_global_ai(patch).await?)
 }
 
@@ -52,10 +46,9 @@ pub async fn get_account(s: &Services, account: &AccountId) -> Result<AiSettings
 pub async fn put_account(
     s: &Services,
     account: &AccountId,
-    update: LevelUpdate,
+    patch: AiSettingsPatch<SecretString>,
 ) -> Result<AiSettings, AppError> {
-    let mut patch = update.patch;
-    patch.api_key = seal_key(s, account.as_str(), update.api_key).await?;
+    let patch = sealed(s, account.as_str(), patch).await?;
     Ok(s.store.update_account_ai(account, patch).await?)
 }
 

@@ -1,12 +1,12 @@
 //! The test endpoints: one generation with the configuration in force for an account and chat
 //! (or globally), reporting where each setting came from; optionally sent to the chat.
 
+use crate::domain::ai_settings::Source;
 use crate::domain::chat::ChatJid;
 use crate::domain::ids::{AccountId, MessageId};
 use crate::domain::message::{Message, MessageOrigin};
 use crate::error::AppError;
 use crate::ports::{ChatMessage, Role};
-use crate::resolve::Source;
 use crate::services::Services;
 use crate::usecases::generate::{self, GenerateError};
 use crate::usecases::{ai_settings, chats, send};
@@ -34,7 +34,7 @@ pub async fn run(s: &Services, req: TestRequest) -> Result<TestResult, AppError>
         _ => None,
     };
     let effective = ai_settings::effective(s, req.account.as_ref(), chat.as_ref()).await?;
-    if !effective.has_api_key.value && !effective.echo_mode.value {
+    if !effective.api_key.is_set() && !effective.echo_mode.value {
         // The request is fine; the configuration is not ready for it.
         return Err(AppError::conflict(
             "no_api_key",

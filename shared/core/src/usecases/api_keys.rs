@@ -3,12 +3,13 @@
 
 use crate::auth;
 use crate::domain::api_key::{ApiKey, Policy, Scope};
-use crate::domain::audit::{AuditAction, AuditEntry, AuditOutcome};
-use crate::domain::ids::{ApiKeyId, AuditId};
+use crate::domain::audit::AuditAction;
+use crate::domain::ids::ApiKeyId;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::AppError;
 use crate::services::Services;
 use crate::usecases::accounts;
+use crate::usecases::audit::Audit;
 use secrecy::SecretString;
 
 /// Who calls the client API: a key, with its policy, or an admin (who may read, confirm and
@@ -35,30 +36,6 @@ impl Client {
     }
 }
 
-/// An audit row of `action` by `actor` about `key`, to be filled in by the caller.
-pub fn audit_row(
-    s: &Services,
-    actor: String,
-    key: Option<&ApiKeyId>,
-    action: AuditAction,
-    outcome: AuditOutcome,
-) -> AuditEntry {
-    AuditEntry {
-        id: AuditId::from_ulid(s.ids.next_ulid()),
-        at: s.clock.now(),
-        actor,
-        key_id: key.cloned(),
-        action,
-        outcome,
-        code: None,
-        reason: None,
-        phone_id: None,
-        channel: None,
-        to: None,
-        message_id: None,
-    }
-}
-
 pub async fn create(
     s: &Services,
     admin: &str,
@@ -77,14 +54,14 @@ pub async fn create(
         created_at: s.clock.now(),
     };
     let (secret, hash) = auth::new_api_key(&key.id);
-    let audit = audit_row(
+    let mut audit = Audit::new(
         s,
         format!("admin:{admin}"),
         Some(&key.id),
         AuditAction::KeyCreate,
-        AuditOutcome::Accepted,
     );
-    s.store.insert_api_key(&key, &hash, &audit).await?;
+    let inserted = s.store.insert_api_key(&key, &hash, audit.handed()).await;
+    audit.settle(s, inserted.map_err(AppError::from)).await?;
     Ok((key, secret))
 }
 
@@ -93,18 +70,18 @@ pub async fn list(s: &Services, page: &PageRequest) -> Result<Page<ApiKey>, AppE
 }
 
 pub async fn delete(s: &Services, admin: &str, id: &ApiKeyId) -> Result<(), AppError> {
-    let audit = audit_row(
+    let mut audit = Audit::new(
         s,
         format!("admin:{admin}"),
         Some(id),
         AuditAction::KeyDelete,
-        AuditOutcome::Accepted,
     );
-    if s.store.delete_api_key(id, &audit).await? {
-        Ok(())
-    } else {
-        Err(AppError::NotFound("api key"))
-    }
+    let deleted = match s.store.delete_api_key(id, audit.handed()).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(AppError::NotFound("api key")),
+        Err(e) => Err(e.into()),
+    };
+    audit.settle(s, deleted).await
 }
 
 /// The key a bearer token is, if it is a live key.

@@ -1,12 +1,11 @@
 //! Turning a conversation into a reply with the configuration in force: echo mode, or the LLM
 //! with the API key opened just for the call.
 
+use crate::domain::ai_settings::{EffectiveAi, SecretRef, secret_field};
 use crate::domain::message::Message;
 use crate::error::AppError;
 use crate::ports::{ChatMessage, Completion, CompletionRequest, LlmError, Role, SecretContext};
-use crate::resolve::{ApiKeyRef, EffectiveAi};
 use crate::services::Services;
-use crate::usecases::ai_settings::API_KEY_FIELD;
 use std::time::{Duration, Instant};
 
 /// How many messages of the chat the LLM sees.
@@ -17,7 +16,7 @@ pub const HISTORY: usize = 20;
 pub fn conversation(effective: &EffectiveAi, newest_first: &[Message]) -> Vec<ChatMessage> {
     let mut out = vec![ChatMessage {
         role: Role::System,
-        content: effective.system_prompt.value.clone(),
+        content: effective.system_prompt().to_string(),
     }];
     out.extend(newest_first.iter().rev().filter_map(|m| {
         let text = m.text.as_deref().filter(|t| !t.trim().is_empty())?;
@@ -89,11 +88,18 @@ pub async fn generate_as(
             latency_ms: started.elapsed().as_millis() as u64,
         });
     }
-    let api_key = match &effective.api_key {
-        Some(ApiKeyRef::Env(key)) => Some(key.clone()),
-        Some(ApiKeyRef::Sealed { owner, sealed }) => Some(
+    let api_key = match &effective.api_key.value {
+        Some(SecretRef::Env(key)) => Some(key.clone()),
+        Some(SecretRef::Sealed {
+            owner,
+            field,
+            sealed,
+        }) => Some(
             s.cipher
-                .open(sealed, &SecretContext::new(owner.as_str(), API_KEY_FIELD))
+                .open(
+                    sealed,
+                    &SecretContext::new(owner.as_str(), secret_field(field)),
+                )
                 .await
                 .map_err(AppError::from)?,
         ),

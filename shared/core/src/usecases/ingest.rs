@@ -57,10 +57,10 @@ pub async fn ingest(
     if !duplicate && message.origin == MessageOrigin::AccountHuman {
         pause_ai(s, &message).await?;
     }
-    // Dispatched again for a duplicate too: if the first attempt stored the message but died
+    // Followed up again for a duplicate too: if the first attempt stored the message but died
     // before queueing, this is what recovers it. Both consumers are idempotent per message and
-    // the event keeps its id, so a second dispatch changes nothing for anyone.
-    dispatch(s, &message).await?;
+    // the event keeps its id, so a second follow-up changes nothing for anyone.
+    follow_up(s, &message).await?;
     Ok(Ingested { message, duplicate })
 }
 
@@ -79,7 +79,8 @@ async fn pause_ai(s: &Services, message: &Message) -> Result<(), AppError> {
     Ok(())
 }
 
-async fn dispatch(s: &Services, message: &Message) -> Result<(), AppError> {
+/// What a stored inbound message leads to: its reply job and `message.received`.
+async fn follow_up(s: &Services, message: &Message) -> Result<(), AppError> {
     let mut event = events::new_event(
         s,
         EventType::MessageReceived,

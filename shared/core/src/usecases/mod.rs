@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod ai_settings;
 pub mod ai_test;
 pub mod api_keys;
+pub mod audit;
 pub mod chats;
 pub mod client_messages;
 pub mod connect;

@@ -5,6 +5,7 @@
 
 use crate::domain::account::Account;
 use crate::domain::ai_log::{AiLog, AiLogStatus};
+use crate::domain::ai_settings::EffectiveAi;
 use crate::domain::chat::{Chat, ChatJid, ChatType};
 use crate::domain::event::EventType;
 use crate::domain::ids::{AccountId, AiLogId, MessageId};
@@ -12,7 +13,6 @@ use crate::domain::message::{Message, MessageOrigin, MessageStatus};
 use crate::jobs::{self, Job, JobFailure};
 use crate::ports::{Claim, Recorded};
 use crate::reply_gate::{self, Decision, Facts, gate};
-use crate::resolve::EffectiveAi;
 use crate::services::Services;
 use crate::usecases::generate::{self, GenerateError, HISTORY};
 use crate::usecases::{ai_settings, events, typing};

@@ -1,13 +1,13 @@
 //! `POST /v1/ai/chat/test` (account token) and `POST /v1/ai/admin/test` (admin): one generation
 //! with the configuration in force, and where each setting came from.
 
+use crate::domain::ai_settings::Source;
 use crate::domain::chat::ChatJid;
 use crate::domain::ids::AccountId;
 use crate::domain::validation::{ValidationError, bounded_text};
 use crate::error::AppError;
 use crate::http::ErrorBody;
 use crate::http::extract::{AccountCaller, Admin, JsonBody};
-use crate::resolve::Source;
 use crate::services::AppState;
 use crate::usecases::accounts;
 use crate::usecases::ai_test::{self, TestRequest, TestResult};

@@ -5,7 +5,7 @@
 
 use super::audit::audit_item;
 use super::item::{self, Item, get_s, key, n, s};
-use super::keys::{self, DISPATCH_SK, IDEMPOTENCY_SK};
+use super::keys::{self, CLIENT_SEND_SK, IDEMPOTENCY_SK};
 use super::messages::{message_from, message_key};
 use super::{DynamoStore, backend, tx_put, tx_update};
 use async_trait::async_trait;
@@ -21,7 +21,7 @@ use switchboard_core::domain::idempotency::{
 use switchboard_core::domain::ids::{AccountId, MessageId};
 use switchboard_core::domain::message::{Message, MessageStatus};
 use switchboard_core::domain::page::{Page, PageRequest};
-use switchboard_core::ports::{DispatchStore, Finished, StatusChange, StoreError};
+use switchboard_core::ports::{ClientSendStore, Finished, StatusChange, StoreError};
 
 const FINGERPRINT: &str = "fingerprint";
 const ANSWER: &str = "answer";
@@ -72,7 +72,7 @@ impl DynamoStore {
 }
 
 #[async_trait]
-impl DispatchStore for DynamoStore {
+impl ClientSendStore for DynamoStore {
     async fn begin_idempotent(
         &self,
         k: &IdempotencyKey,
@@ -131,14 +131,14 @@ impl DispatchStore for DynamoStore {
         .map(|_| ())
     }
 
-    async fn record_dispatch(
+    async fn record_client_send(
         &self,
         message: &Message,
         audit: &AuditEntry,
         finished: Option<Finished<'_>>,
     ) -> Result<(), StoreError> {
         let mut items = self.record_items(message, None)?;
-        let mut pointer = key(keys::dispatch(&message.id), DISPATCH_SK);
+        let mut pointer = key(keys::client_send(&message.id), CLIENT_SEND_SK);
         pointer.insert(ACCOUNT.into(), s(message.account_id.as_str()));
         pointer.insert(CHAT.into(), s(message.chat_id.as_str()));
         if message.status == MessageStatus::PendingConfirmation {
@@ -162,7 +162,7 @@ impl DispatchStore for DynamoStore {
     }
 
     async fn find_message(&self, id: &MessageId) -> Result<Option<Message>, StoreError> {
-        let Some(p) = self.get(key(keys::dispatch(id), DISPATCH_SK)).await? else {
+        let Some(p) = self.get(key(keys::client_send(id), CLIENT_SEND_SK)).await? else {
             return Ok(None);
         };
         self.message_of(&p, id).await
@@ -202,7 +202,7 @@ impl DispatchStore for DynamoStore {
             self.transition_items(&message.account_id, &message.chat_id, &message.id, change)?;
         // Off the pending list with the decision.
         items.push(tx_update(
-            self.update(key(keys::dispatch(&message.id), DISPATCH_SK))
+            self.update(key(keys::client_send(&message.id), CLIENT_SEND_SK))
                 .update_expression("REMOVE gsi1pk, gsi1sk"),
         )?);
         items.push(tx_put(self.put(audit_item(audit)?))?);

@@ -16,10 +16,10 @@ use switchboard_core::domain::idempotency::{
 use switchboard_core::domain::ids::MessageId;
 use switchboard_core::domain::message::{Message, MessageStatus};
 use switchboard_core::domain::page::{Page, PageRequest};
-use switchboard_core::ports::{DispatchStore, Finished, StatusChange, StoreError};
+use switchboard_core::ports::{ClientSendStore, Finished, StatusChange, StoreError};
 
 #[async_trait]
-impl DispatchStore for EmbeddedStore {
+impl ClientSendStore for EmbeddedStore {
     async fn begin_idempotent(
         &self,
         key: &IdempotencyKey,
@@ -87,7 +87,7 @@ impl DispatchStore for EmbeddedStore {
             .await
     }
 
-    async fn record_dispatch(
+    async fn record_client_send(
         &self,
         message: &Message,
         audit: &AuditEntry,

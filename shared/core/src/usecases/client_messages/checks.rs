@@ -1,0 +1,223 @@
+//! The checks a client's send passes, in the contract's order after the key: the body
+//! (`check`), then the key's policy and the phone (`allow`), then the rate (`take_rate`). A
+//! draft runs the very same checks on what the model proposed.
+
+use crate::domain::account::Account;
+use crate::domain::ai_settings::Kind;
+use crate::domain::api_key::ApiKey;
+use crate::domain::channel::{self, Channel, Recipient, to_pattern};
+use crate::domain::idempotency;
+use crate::domain::ids::AccountId;
+use crate::domain::schema::written_schema;
+use crate::domain::validation::{ValidationError, bounded_text};
+use crate::error::AppError;
+use crate::ports::Rate;
+use crate::services::Services;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub const MAX_TEXT_CHARS: usize = 4096;
+pub const MAX_SUBJECT_CHARS: usize = 998;
+pub const MAX_SOURCE_CHARS: usize = 200;
+
+/// A send as the client asks for it. Its document schema is written by `schema` from the
+/// limits `check` applies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Order {
+    /// The phone (account) to send from.
+    pub phone_id: String,
+    pub channel: Channel,
+    /// Required except for `notify`; its shape depends on the channel.
+    pub to: Option<String>,
+    pub text: String,
+    /// Only for `email`.
+    pub subject: Option<String>,
+    /// Which assistant or flow asked, for the audit.
+    pub source: Option<String>,
+    /// The same key with the same body within 24 h answers with the first answer.
+    pub idempotency_key: Option<String>,
+}
+
+written_schema!(Order, schema);
+
+/// `to` (and whether there is one, and `subject`) depends on `channel`: one shape per channel.
+fn schema() -> Value {
+    let text = |max_chars| Kind::Text { max_chars }.schema();
+    let optional = |max_chars, description: &str| {
+        let mut schema = text(max_chars);
+        schema["type"] = json!(["string", "null"]);
+        schema["description"] = json!(description);
+        schema
+    };
+    let variants: Vec<Value> = Channel::ALL
+        .iter()
+        .map(|channel| {
+            let mut properties = json!({
+                "phone_id": {
+                    "type": "string", "pattern": AccountId::PATTERN,
+                    "description": "The phone (account) to send from.",
+                    "example": "acc_01JABCDEFGHJKMNPQRSTVWXYZ0",
+                },
+                "channel": {"type": "string", "const": channel.as_str()},
+                "text": text(MAX_TEXT_CHARS),
+                "source": optional(MAX_SOURCE_CHARS, "Which assistant or flow asked, for the audit."),
+                "idempotency_key": optional(idempotency::MAX_KEY_CHARS, "Up to 255 characters; the same key with the same body within 24 h answers with the first answer and sends nothing new."),
+            });
+            let mut required = vec!["phone_id", "channel", "text"];
+            match to_pattern(*channel) {
+                Some(pattern) => {
+                    properties["to"] = json!({
+                        "type": "string", "pattern": pattern,
+                        "description": "The recipient, as this channel writes it.",
+                    });
+                    required.push("to");
+                }
+                None => properties["to"] = json!({"type": "null"}),
+            }
+            if *channel == Channel::Email {
+                properties["subject"] = optional(MAX_SUBJECT_CHARS, "Only for `email`.");
+            }
+            json!({
+                "type": "object",
+                "title": channel.as_str(),
+                "description": "A send as the client asks for it.",
+                "properties": properties,
+                "required": required,
+                "additionalProperties": false,
+            })
+        })
+        .collect();
+    json!({"oneOf": variants, "discriminator": {"propertyName": "channel"}})
+}
+
+impl Order {
+    /// What the audit says a send is about, before it is checked.
+    pub fn about(&self) -> (Option<AccountId>, Option<Channel>, Option<String>) {
+        (
+            AccountId::parse(&self.phone_id),
+            Some(self.channel),
+            self.to.clone(),
+        )
+    }
+}
+
+/// A send that passed the body's checks.
+pub struct Checked {
+    pub phone: AccountId,
+    pub channel: Channel,
+    pub recipient: Recipient,
+    pub text: String,
+    pub subject: Option<String>,
+    pub source: Option<String>,
+}
+
+/// A phone's id as the client API takes it.
+pub fn phone_id(raw: &str) -> Result<AccountId, AppError> {
+    AccountId::parse(raw).ok_or_else(|| {
+        ValidationError::new("phone_id", "is not a phone id (acc_...)")
+            .with_code("unknown_phone")
+            .into()
+    })
+}
+
+/// The body's own checks: every field, `to` as its channel writes recipients.
+pub fn check(order: &Order) -> Result<Checked, AppError> {
+    let phone = phone_id(&order.phone_id)?;
+    bounded_text("text", &order.text, 1, MAX_TEXT_CHARS)?;
+    match (&order.subject, order.channel) {
+        (Some(subject), Channel::Email) => bounded_text("subject", subject, 1, MAX_SUBJECT_CHARS)?,
+        (Some(_), _) => {
+            return Err(ValidationError::new("subject", "is only for the email channel").into());
+        }
+        (None, _) => {}
+    }
+    if let Some(source) = &order.source {
+        bounded_text("source", source, 1, MAX_SOURCE_CHARS)?;
+    }
+    if let Some(key) = &order.idempotency_key {
+        bounded_text("idempotency_key", key, 1, idempotency::MAX_KEY_CHARS)?;
+    }
+    let recipient = channel::recipient(order.channel, order.to.as_deref())?;
+    Ok(Checked {
+        phone,
+        channel: order.channel,
+        recipient,
+        text: order.text.clone(),
+        subject: order.subject.clone(),
+        source: order.source.clone(),
+    })
+}
+
+/// The key may send from this phone.
+pub fn phone_allowed(key: &ApiKey, phone: &AccountId) -> Result<(), AppError> {
+    if key.policy.phones.allows(phone) {
+        Ok(())
+    } else {
+        Err(AppError::denied(
+            "phone_not_allowed",
+            "this key may not send from this phone",
+        ))
+    }
+}
+
+/// The phone, which must exist.
+pub async fn phone_account(s: &Services, phone: &AccountId) -> Result<Account, AppError> {
+    s.store
+        .get_account(phone)
+        .await?
+        .ok_or(AppError::NotFound("phone"))
+}
+
+/// The policy's checks after the replay: phone and channel, the phone's provider, the
+/// allowlist. Returns the phone.
+pub async fn allow(s: &Services, key: &ApiKey, checked: &Checked) -> Result<Account, AppError> {
+    let policy = &key.policy;
+    phone_allowed(key, &checked.phone)?;
+    if !policy.channels.allows(&checked.channel) {
+        return Err(AppError::denied(
+            "channel_not_allowed",
+            "this key may not send on this channel",
+        ));
+    }
+    let phone = phone_account(s, &checked.phone).await?;
+    if !phone
+        .provider
+        .channels(&phone.provider_config)
+        .contains(&checked.channel)
+    {
+        return Err(ValidationError::new(
+            "channel",
+            format!(
+                "the phone's provider ({}) does not carry {}",
+                phone.provider.as_str(),
+                checked.channel.as_str()
+            ),
+        )
+        .with_code("channel_not_supported")
+        .into());
+    }
+    if !policy.allows_recipient(checked.channel, &checked.recipient.to) {
+        return Err(AppError::denied(
+            "recipient_not_allowed",
+            "this recipient is not on the key's allowlist",
+        ));
+    }
+    Ok(phone)
+}
+
+/// Takes one send from the key's rate, counted across every instance.
+pub async fn take_rate(s: &Services, key: &ApiKey) -> Result<(), AppError> {
+    let rate = Rate::per_minute(key.policy.rate_limit_per_minute);
+    match s
+        .store
+        .take_rate(&format!("key:{}", key.id), rate, s.clock.now())
+        .await?
+    {
+        None => Ok(()),
+        Some(wait) => Err(AppError::RateLimited {
+            // Whole seconds, rounded up: a retry at that time finds room.
+            retry_after_secs: wait.as_millis().div_ceil(1000).max(1) as u64,
+        }),
+    }
+}

@@ -1,0 +1,278 @@
+//! `POST /api/v1/assistant/draft` and MCP's `draft_message`: the phone's LLM turns an
+//! instruction into a send, which is checked by the very checks a client's send passes, and
+//! stored pending confirmation whatever the key says (or cancelled, when the policy refuses
+//! it). Nothing is sent until a person confirms.
+
+use super::checks::{Order, allow, check, phone_account, phone_allowed, phone_id, take_rate};
+use super::send::{confirm_url, message_of, start};
+use crate::domain::ai_settings::EffectiveAi;
+use crate::domain::api_key::ApiKey;
+use crate::domain::audit::AuditAction;
+use crate::domain::channel::Channel;
+use crate::domain::ids::MessageId;
+use crate::domain::message::MessageStatus;
+use crate::domain::validation::{ValidationError, bounded_text};
+use crate::error::AppError;
+use crate::ports::{ChatMessage, LlmError, Role};
+use crate::services::Services;
+use crate::usecases::api_keys::Client;
+use crate::usecases::audit::Audit;
+use crate::usecases::generate::{self, GenerateError};
+use serde::{Deserialize, Serialize};
+
+/// What the model is asked to produce for a draft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Draft {
+    /// Always `send_message`.
+    pub action: String,
+    pub channel: String,
+    pub to: Option<String>,
+    pub text: String,
+    pub subject: Option<String>,
+}
+
+/// Whether the policy lets a draft go out once confirmed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DraftDecision {
+    pub allowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl DraftDecision {
+    fn refused(e: &AppError) -> Self {
+        Self {
+            allowed: false,
+            code: Some(e.code().to_string()),
+            message: Some(e.to_string()),
+        }
+    }
+}
+
+/// The answer to a draft: what the model proposed, what the policy says, and the stored
+/// message (pending confirmation when allowed, cancelled when refused).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Drafted {
+    pub draft: Draft,
+    pub decision: DraftDecision,
+    /// The stored message; absent when the model's answer named no valid recipient.
+    pub id: Option<MessageId>,
+    pub status: Option<MessageStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirm_url: Option<String>,
+}
+
+pub const MAX_INSTRUCTION_CHARS: usize = 4000;
+
+/// The JSON schema of a draft, for `response_format`.
+fn draft_format(channels: &[Channel]) -> serde_json::Value {
+    let names: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
+    serde_json::json!({
+        "type": "json_schema",
+        "json_schema": {
+            "name": "send_message",
+            "strict": true,
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "action": {"type": "string", "enum": ["send_message"]},
+                    "channel": {"type": "string", "enum": names},
+                    "to": {"type": ["string", "null"]},
+                    "text": {"type": "string"},
+                    "subject": {"type": ["string", "null"]}
+                },
+                "required": ["action", "channel", "to", "text", "subject"],
+                "additionalProperties": false
+            }
+        }
+    })
+}
+
+fn draft_prompt(channels: &[Channel]) -> String {
+    let names: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
+    format!(
+        "You turn an instruction into one message to send. Answer with only a JSON object: \
+         {{\"action\": \"send_message\", \"channel\": one of {names:?}, \"to\": the recipient \
+         (E.164 like +15551234567 for sms and wa, a chat id for tg_bot, @username or E.164 for \
+         tg, an address for email, null for notify), \"text\": the message, \"subject\": a \
+         subject for email, else null}}."
+    )
+}
+
+/// The model's answer as a draft: the JSON object in it (fences and prose around it are
+/// dropped), of exactly the draft's shape.
+pub fn read_draft(text: &str) -> Result<Draft, String> {
+    let start = text.find('{').ok_or("the answer holds no JSON object")?;
+    let end = text.rfind('}').ok_or("the answer holds no JSON object")?;
+    let json = text
+        .get(start..=end)
+        .ok_or("the answer holds no JSON object")?;
+    let draft: Draft =
+        serde_json::from_str(json).map_err(|e| format!("the answer is not a draft: {e}"))?;
+    if draft.action != "send_message" {
+        return Err(format!("unknown action `{}`", draft.action));
+    }
+    Ok(draft)
+}
+
+/// Asks the model with a JSON schema, then for any JSON object, then for plain text, as far as
+/// the endpoint refuses the format (an HTTP 4xx).
+async fn ask_for_draft(
+    s: &Services,
+    effective: &EffectiveAi,
+    channels: &[Channel],
+    instruction: &str,
+) -> Result<String, AppError> {
+    let messages = vec![
+        ChatMessage {
+            role: Role::System,
+            content: draft_prompt(channels),
+        },
+        ChatMessage {
+            role: Role::User,
+            content: instruction.to_string(),
+        },
+    ];
+    let formats = [
+        Some(draft_format(channels)),
+        Some(serde_json::json!({"type": "json_object"})),
+        None,
+    ];
+    let mut last = None;
+    for format in formats {
+        match generate::generate_as(s, effective, messages.clone(), format).await {
+            Ok(generated) => return Ok(generated.completion.text),
+            Err(GenerateError::Llm(LlmError::Client { status, detail }))
+                if (400..500).contains(&status) && status != 401 && status != 429 =>
+            {
+                last = Some(LlmError::Client { status, detail });
+            }
+            Err(GenerateError::Llm(e)) => {
+                return Err(AppError::Upstream {
+                    code: "llm_error",
+                    message: e.to_string(),
+                });
+            }
+            Err(GenerateError::App(e)) => return Err(e),
+        }
+    }
+    Err(AppError::Upstream {
+        code: "llm_error",
+        message: last.map_or_else(|| "no answer".into(), |e| e.to_string()),
+    })
+}
+
+pub async fn draft(
+    s: &Services,
+    client: &Client,
+    phone_id: &str,
+    instruction: &str,
+) -> Result<Drafted, AppError> {
+    let mut audit = Audit::new(s, client.actor(), client.key_id(), AuditAction::Draft);
+    let drafted = match client {
+        Client::Key(key) => draft_as(s, key, phone_id, instruction, &mut audit).await,
+        Client::Admin { .. } => Err(AppError::Forbidden(
+            "drafting needs a client API key, whose policy it follows",
+        )),
+    };
+    audit.settle(s, drafted).await
+}
+
+async fn draft_as(
+    s: &Services,
+    key: &ApiKey,
+    raw_phone: &str,
+    instruction: &str,
+    audit: &mut Audit,
+) -> Result<Drafted, AppError> {
+    let phone = phone_id(raw_phone)?;
+    bounded_text("instruction", instruction, 1, MAX_INSTRUCTION_CHARS)?;
+    phone_allowed(key, &phone)?;
+    let account = phone_account(s, &phone).await?;
+    take_rate(s, key).await?;
+    let channels: Vec<Channel> = account
+        .provider
+        .channels(&account.provider_config)
+        .into_iter()
+        .filter(|c| key.policy.channels.allows(c))
+        .collect();
+    let effective = crate::usecases::ai_settings::effective(s, Some(&phone), None).await?;
+    if !effective.api_key.is_set() && !effective.echo_mode.value {
+        return Err(AppError::conflict(
+            "no_api_key",
+            "the phone has no LLM configured (no API key)",
+        ));
+    }
+    let text = ask_for_draft(s, &effective, &channels, instruction).await?;
+    // The model's answer is untrusted: read and checked as a client's request would be.
+    let draft = read_draft(&text).map_err(|reason| AppError::Upstream {
+        code: "llm_invalid_output",
+        message: format!("the model's answer is not a usable draft: {reason}"),
+    })?;
+    let order = Order {
+        phone_id: phone.to_string(),
+        channel: Channel::parse(&draft.channel).unwrap_or(Channel::Sms),
+        to: draft.to.clone(),
+        text: draft.text.clone(),
+        subject: draft.subject.clone(),
+        source: Some("draft".into()),
+        idempotency_key: None,
+    };
+    let (phone_about, channel, to) = order.about();
+    audit.about(phone_about, channel, to);
+    let checked = match Channel::parse(&draft.channel)
+        .ok_or_else(|| ValidationError::new("channel", "is not a channel").into())
+        .and_then(|_| check(&order))
+    {
+        Ok(checked) => checked,
+        Err(e) => {
+            audit.refuse(&e);
+            return Ok(Drafted {
+                draft,
+                decision: DraftDecision::refused(&e),
+                id: None,
+                status: None,
+                confirm_url: None,
+            });
+        }
+    };
+    let now = s.clock.now();
+    let refused = allow(s, key, &checked).await.err();
+    let mut message = message_of(s, key, checked, true, now);
+    audit.message(&message);
+    let decision = match &refused {
+        Some(e) => {
+            message.status = MessageStatus::Cancelled;
+            message.error = Some(e.code().to_string());
+            message.reached = [(MessageStatus::Cancelled, now)].into_iter().collect();
+            if let Some(c) = message.client.as_mut() {
+                c.expires_at = None;
+            }
+            audit.refuse(e);
+            DraftDecision::refused(e)
+        }
+        None => {
+            audit.reason("drafted; waiting for confirmation");
+            DraftDecision {
+                allowed: true,
+                code: None,
+                message: None,
+            }
+        }
+    };
+    s.store
+        .record_client_send(&message, audit.handed(), None)
+        .await?;
+    start(s, &message).await?;
+    Ok(Drafted {
+        draft,
+        decision,
+        id: Some(message.id.clone()),
+        status: Some(message.status),
+        confirm_url: (message.status == MessageStatus::PendingConfirmation)
+            .then(|| confirm_url(s, &message.id)),
+    })
+}
