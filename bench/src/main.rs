@@ -11,10 +11,13 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use switchboard_tests::ServerProcess;
+use switchboard_tests::fake_graph::FakeGraph;
+use switchboard_tests::fake_llm::{Behaviour, FakeLlm};
+use switchboard_tests::server::rss_kib;
 
 #[derive(Parser)]
 #[command(about = "Switchboard benchmarks (see BENCHMARKS.md)")]
@@ -69,13 +72,8 @@ struct Args {
 
 /// The client messages API and MCP section, measured on a fresh server.
 async fn client_api_section(args: &Args, dir: &Path) -> Result<String> {
-    let (server, _) = start(&args.binary, dir)?;
-    let banner = read_banner(&server)?;
-    let admin = banner_line(&banner, "admin token")?;
-    let phone = banner_line(&banner, "sandbox account")?
-        .get(4..34)
-        .context("token shape")?
-        .to_string();
+    let (mut server, _) = start(&args.binary, dir)?;
+    let (admin, phone, _) = credentials(&mut server)?;
     let http = reqwest::Client::new();
     let most = args
         .client_api_clients
@@ -123,104 +121,27 @@ async fn client_api_section(args: &Args, dir: &Path) -> Result<String> {
     Ok(out)
 }
 
-struct Server {
-    child: Child,
-    base: String,
-    stdout: PathBuf,
+/// Starts the binary on `data_dir` with `env`, and how long it took to answer `/healthz`.
+fn start_with(
+    binary: &Path,
+    data_dir: &Path,
+    env: &[(&str, &str)],
+) -> Result<(ServerProcess, Duration)> {
+    ServerProcess::launch(binary, data_dir, env)
+        .with_context(|| format!("starting {}", binary.display()))
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// Spawns the server and returns it with the time from spawn to the first healthy `/healthz`.
-fn start(binary: &Path, data_dir: &Path) -> Result<(Server, Duration)> {
+fn start(binary: &Path, data_dir: &Path) -> Result<(ServerProcess, Duration)> {
     start_with(binary, data_dir, &[])
 }
 
-/// `start`, with more settings.
-fn start_with(binary: &Path, data_dir: &Path, env: &[(&str, &str)]) -> Result<(Server, Duration)> {
-    let port = free_port()?;
-    let stdout = data_dir.with_extension("stdout");
-    let started = Instant::now();
-    let child = Command::new(binary)
-        .arg("serve")
-        .env_clear()
-        .env("SWITCHBOARD_ADDR", format!("127.0.0.1:{port}"))
-        .env("SWITCHBOARD_DATA_DIR", data_dir)
-        .env("RUST_LOG", "warn")
-        .envs(env.iter().copied())
-        .stdout(std::fs::File::create(&stdout)?)
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {}", binary.display()))?;
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        stdout,
-    };
-    // A raw blocking probe, so the measurement does not include an async client's set-up.
-    loop {
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            use std::io::{Read, Write};
-            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-            let mut buf = [0u8; 64];
-            if s.read(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.1 200") {
-                return Ok((server, started.elapsed()));
-            }
-        }
-        if started.elapsed() > Duration::from_secs(10) {
-            bail!("server did not become healthy in 10 s");
-        }
-        std::thread::sleep(Duration::from_micros(200));
-    }
-}
-
-/// The start banner, once it is printed whole (the server may answer `/healthz` a moment
-/// before its banner reaches the file).
-fn read_banner(server: &Server) -> Result<String> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let text = std::fs::read_to_string(&server.stdout)?;
-        let complete = text
-            .lines()
-            .skip_while(|l| !l.contains("sandbox account"))
-            .nth(1)
-            .is_some_and(|l| !l.trim().is_empty());
-        if complete {
-            return Ok(text);
-        }
-        if Instant::now() > deadline {
-            bail!("no sandbox token in the banner: {text}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// The line after the banner line that holds `label` (a token).
-fn banner_line(banner: &str, label: &str) -> Result<String> {
-    let mut lines = banner.lines();
-    lines.find(|l| l.contains(label)).context("banner")?;
-    Ok(lines.next().context("banner")?.trim().to_string())
-}
-
-fn rss_kib(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .context("no VmRSS")
+/// The admin token and the sandbox account's id and token a first start prints.
+fn credentials(server: &mut ServerProcess) -> Result<(String, String, String)> {
+    let (account, token) = server.sandbox()?;
+    let admin = server
+        .printed_after("admin token")
+        .context("no admin token")?;
+    Ok((admin, account, token))
 }
 
 pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -264,7 +185,7 @@ async fn load(
         let peak = peak.clone();
         tokio::spawn(async move {
             while Instant::now() < deadline {
-                if let Ok(kib) = rss_kib(pid) {
+                if let Some(kib) = rss_kib(pid) {
                     peak.fetch_max(kib, Ordering::Relaxed);
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -350,37 +271,25 @@ async fn main() -> Result<()> {
     existing.sort();
 
     let dir = work.path().join("load");
-    let (server, _) = start(&args.binary, &dir)?;
-    let banner = read_banner(&server)?;
-    let mut lines = banner.lines();
-    lines
-        .find(|l| l.contains("sandbox account"))
-        .context("no sandbox token in the banner")?;
-    let token = lines.next().context("no sandbox token")?.trim().to_string();
-    let account = token.get(4..34).context("token shape")?.to_string();
+    let (mut server, _) = start(&args.binary, &dir)?;
+    let (_, account, token) = credentials(&mut server)?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let pid = server.child.id();
-    let idle_rss = rss_kib(pid)?;
+    let idle_rss = rss_kib(pid).context("no VmRSS")?;
 
     let mut results = Vec::new();
     for &clients in &args.clients {
         results.push(load(&server.base, &account, &token, clients, args.seconds, pid).await?);
     }
-    let after_rss = rss_kib(pid)?;
+    let after_rss = rss_kib(pid).context("no VmRSS")?;
     drop(server);
 
     // The reply pipeline, on a fresh server so the ingest load above does not weigh on it.
-    let (server, _) = start(&args.binary, &work.path().join("replies"))?;
-    let banner = read_banner(&server)?;
-    let printed = |label: &str| -> Result<String> {
-        let mut lines = banner.lines();
-        lines.find(|l| l.contains(label)).context("banner")?;
-        Ok(lines.next().context("banner")?.trim().to_string())
-    };
-    let (admin, reply_token) = (printed("admin token")?, printed("sandbox account")?);
-    let reply_account = reply_token.get(4..34).context("token shape")?.to_string();
-    let llm = replies::fake_llm().await?;
-    replies::configure(&reqwest::Client::new(), &server.base, &admin, &llm).await?;
+    let (mut server, _) = start(&args.binary, &work.path().join("replies"))?;
+    let (admin, reply_account, reply_token) = credentials(&mut server)?;
+    let llm = FakeLlm::start().await;
+    llm.set(Behaviour::Fixed("Thanks, we are on it.".into()));
+    replies::configure(&reqwest::Client::new(), &server.base, &admin, &llm.base_url).await?;
     let mut reply_results = Vec::new();
     for (&chats, &rate) in args.reply_chats.iter().zip(&args.reply_rates) {
         let result = replies::run(
@@ -403,15 +312,8 @@ async fn main() -> Result<()> {
         .into_iter()
         .enumerate()
     {
-        let (server, _) = start(&args.binary, &work.path().join(format!("webhooks-{i}")))?;
-        let banner = read_banner(&server)?;
-        let printed = |label: &str| -> Result<String> {
-            let mut lines = banner.lines();
-            lines.find(|l| l.contains(label)).context("banner")?;
-            Ok(lines.next().context("banner")?.trim().to_string())
-        };
-        let (admin, token) = (printed("admin token")?, printed("sandbox account")?);
-        let account = token.get(4..34).context("token shape")?.to_string();
+        let (mut server, _) = start(&args.binary, &work.path().join(format!("webhooks-{i}")))?;
+        let (admin, account, token) = credentials(&mut server)?;
         let events = (args.webhook_deliveries / subscriptions).max(1);
         let result = webhooks::run(
             &server.base,
@@ -427,16 +329,15 @@ async fn main() -> Result<()> {
     }
 
     // WhatsApp Cloud API: signed notifications through ingest, then replies to a fake Graph API.
-    let (graph, llm, arrivals) = whatsapp::fakes().await?;
+    let (graph, llm) = (FakeGraph::start().await, FakeLlm::start().await);
     let http = reqwest::Client::new();
-    let settings = [("WHATSAPP_API_BASE_URL", graph.as_str())];
-    let (server, _) = start_with(
+    let settings = [("WHATSAPP_API_BASE_URL", graph.base_url.as_str())];
+    let (mut server, _) = start_with(
         &args.binary,
         &work.path().join("whatsapp-ingest"),
         &settings,
     )?;
-    let banner = read_banner(&server)?;
-    let admin = banner_line(&banner, "admin token")?;
+    let (admin, _, _) = credentials(&mut server)?;
     let number = "106540352242922";
     let account = whatsapp::account(&http, &server.base, &admin, number).await?;
     let mut whatsapp_ingest = Vec::new();
@@ -445,13 +346,12 @@ async fn main() -> Result<()> {
         whatsapp_ingest.push(result.await?);
     }
     drop(server);
-    let (server, _) = start_with(
+    let (mut server, _) = start_with(
         &args.binary,
         &work.path().join("whatsapp-replies"),
         &settings,
     )?;
-    let banner = read_banner(&server)?;
-    let admin = banner_line(&banner, "admin token")?;
+    let (admin, _, _) = credentials(&mut server)?;
     let mut numbers = Vec::new();
     for n in 0..args.whatsapp_numbers.max(1) {
         let number = format!("10654035224{n:04}");
@@ -460,11 +360,11 @@ async fn main() -> Result<()> {
             number,
         ));
     }
-    replies::configure(&http, &server.base, &admin, &llm).await?;
+    replies::configure(&http, &server.base, &admin, &llm.base_url).await?;
     let mut whatsapp_replies = Vec::new();
     for (&chats, &rate) in args.whatsapp_chats.iter().zip(&args.whatsapp_rates) {
         let in_use = &numbers[..numbers.len().min(chats)];
-        let result = whatsapp::replies(&server.base, in_use, &arrivals, chats, rate, args.seconds);
+        let result = whatsapp::replies(&server.base, in_use, &graph, chats, rate, args.seconds);
         whatsapp_replies.push(result.await?);
     }
     drop(server);

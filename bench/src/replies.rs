@@ -3,8 +3,6 @@
 //! accepted to its reply being stored as sent, both stamped by the server.
 
 use anyhow::Result;
-use axum::Json;
-use axum::routing::post;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -25,25 +23,6 @@ pub struct ReplyResult {
     pub p50_generated: Duration,
     /// From generated to stored as sent (the send job).
     pub p50_to_sent: Duration,
-}
-
-/// Starts the fake LLM; returns its base URL.
-pub async fn fake_llm() -> Result<String> {
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        post(|| async {
-            Json(json!({
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Thanks, we are on it."}}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 6}
-            }))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok(format!("http://{addr}/v1"))
 }
 
 pub async fn configure(http: &reqwest::Client, base: &str, admin: &str, llm: &str) -> Result<()> {

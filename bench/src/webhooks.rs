@@ -1,15 +1,12 @@
-//! Webhook delivery rate: receivers in this process answer at once (and one never answers, for
-//! the scenario that checks a hanging endpoint does not slow the others). Events come from
+//! Webhook delivery rate: the tests' receivers in this process answer at once (and one never
+//! answers, for the scenario that checks a hanging endpoint does not slow the others). Events come from
 //! ingested messages; each subscription wants `message.received`.
 
 use anyhow::{Context, Result, bail};
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::routing::post;
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
+use serde_json::json;
 use std::time::{Duration, Instant};
+use switchboard_tests::receiver::{Answer, Receiver};
 
 pub struct DeliveryResult {
     pub subscriptions: usize,
@@ -19,48 +16,6 @@ pub struct DeliveryResult {
     pub per_second: f64,
     pub p50: Duration,
     pub p99: Duration,
-}
-
-#[derive(Default)]
-struct Arrivals {
-    /// Event creation (server stamp) to arrival here, per delivery to a fast endpoint.
-    latencies: Vec<Duration>,
-    last: Option<Instant>,
-}
-
-type Shared = Arc<Mutex<Arrivals>>;
-
-async fn fast(State(arrivals): State<Shared>, Path(_): Path<usize>, body: String) -> StatusCode {
-    let now = Utc::now();
-    let created: Option<DateTime<Utc>> = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v["created_at"].as_str().and_then(|t| t.parse().ok()));
-    let mut a = arrivals.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(created) = created {
-        a.latencies
-            .push((now - created).to_std().unwrap_or_default());
-    }
-    a.last = Some(Instant::now());
-    StatusCode::NO_CONTENT
-}
-
-async fn hang() -> StatusCode {
-    std::future::pending::<()>().await;
-    StatusCode::OK
-}
-
-async fn receivers() -> Result<(String, Shared)> {
-    let arrivals = Shared::default();
-    let app = axum::Router::new()
-        .route("/fast/{n}", post(fast))
-        .route("/hang", post(hang))
-        .with_state(arrivals.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok((format!("http://{addr}"), arrivals))
 }
 
 async fn subscribe(http: &reqwest::Client, base: &str, admin: &str, url: String) -> Result<()> {
@@ -88,13 +43,16 @@ pub async fn run(
     events: usize,
 ) -> Result<DeliveryResult> {
     let http = reqwest::Client::new();
-    let (receiver, arrivals) = receivers().await?;
+    let fast = Receiver::start(|_| Answer::Status(204)).await;
+    let hang = Receiver::start(|_| Answer::Hang).await;
     for n in 0..subscriptions {
-        subscribe(&http, base, admin, format!("{receiver}/fast/{n}")).await?;
+        subscribe(&http, base, admin, fast.endpoint(n)).await?;
     }
     if hanging {
-        subscribe(&http, base, admin, format!("{receiver}/hang")).await?;
+        subscribe(&http, base, admin, hang.url.clone()).await?;
     }
+    // The receiver notes arrivals on the monotonic clock; events carry the server's wall clock.
+    let (clock, wall) = (Instant::now(), Utc::now());
     let started = Instant::now();
     let clients = 16;
     let mut tasks = Vec::new();
@@ -122,11 +80,7 @@ pub async fn run(
     let expected = events * subscriptions;
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let got = arrivals
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .latencies
-            .len();
+        let got = fast.count();
         if got >= expected {
             break;
         }
@@ -135,9 +89,17 @@ pub async fn run(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let a = arrivals.lock().unwrap_or_else(|p| p.into_inner());
-    let span = a.last.context("no arrival")? - started;
-    let mut latencies = a.latencies.clone();
+    let received = fast.received();
+    let last = received.iter().map(|r| r.at).max().context("no arrival")?;
+    let span = last - started;
+    let mut latencies: Vec<Duration> = received
+        .iter()
+        .filter_map(|r| {
+            let created: DateTime<Utc> = r.json()["created_at"].as_str()?.parse().ok()?;
+            let arrived = wall + chrono::Duration::from_std(r.at - clock).ok()?;
+            (arrived - created).to_std().ok()
+        })
+        .collect();
     latencies.sort();
     Ok(DeliveryResult {
         subscriptions,

@@ -1,69 +1,15 @@
 //! WhatsApp Cloud API through the gateway: signed notifications per second through ingest (the
 //! signature check included), and the time from a notification POSTed to the reply arriving at
-//! a fake Graph API in this process, with a zero-latency fake LLM.
+//! the tests' fake Graph API in this process, with their zero-latency fake LLM (which answers
+//! "reply to: <text>").
 
 use anyhow::{Context, Result, ensure};
-use axum::Json;
-use axum::extract::State;
-use axum::routing::post;
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use switchboard_tests::fake_graph::{ACCESS_TOKEN, FakeGraph, hub_signature};
 
 const APP_SECRET: &str = "bench-app-secret";
-const ACCESS_TOKEN: &str = "EAAG-bench";
-
-/// Texts the fake Graph API received, with when.
-type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
-
-/// Each send gets its own wamid, as from Meta.
-static SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// A Graph API that accepts every send at once and notes when each text arrived; and an
-/// OpenAI-compatible LLM that answers at once with the last user message. Returns the Graph
-/// API's base URL, the LLM's, and the arrivals.
-pub async fn fakes() -> Result<(String, String, Arrivals)> {
-    let arrivals: Arrivals = Arc::default();
-    let graph = axum::Router::new()
-        .route(
-            "/{version}/{number}/messages",
-            post(|State(arrivals): State<Arrivals>, Json(body): Json<Value>| async move {
-                if let Some(text) = body["text"]["body"].as_str() {
-                    arrivals.lock().expect("lock").insert(text.to_string(), Instant::now());
-                }
-                Json(json!({"messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": body["to"]}],
-                    "messages": [{"id": format!("wamid.bench{}", SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))}],
-                    "success": true}))
-            }),
-        )
-        .with_state(arrivals.clone());
-    let llm = axum::Router::new().route(
-        "/v1/chat/completions",
-        post(|Json(body): Json<Value>| async move {
-            let last = body["messages"]
-                .as_array()
-                .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
-                .and_then(|m| m["content"].as_str())
-                .unwrap_or_default()
-                .to_string();
-            Json(
-                json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": last}}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 6}}),
-            )
-        }),
-    );
-    let mut urls = Vec::new();
-    for app in [graph, llm] {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        urls.push(format!("http://{}", listener.local_addr()?));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-    }
-    Ok((urls[0].clone(), format!("{}/v1", urls[1]), arrivals))
-}
 
 /// A WhatsApp Cloud account for a number; returns its id.
 pub async fn account(
@@ -99,9 +45,7 @@ fn notification(number: &str, customer: &str, wamid: &str, text: &str) -> (Vec<u
                 "text": {"body": text}}]}}]}]})
     .to_string()
     .into_bytes();
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(APP_SECRET.as_bytes()).expect("any key");
-    mac.update(&body);
-    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let signature = hub_signature(APP_SECRET, &body);
     (body, signature)
 }
 
@@ -177,6 +121,18 @@ pub async fn ingest(
     })
 }
 
+/// The texts the fake Graph API was sent replies to, with when each reply arrived.
+fn arrivals(graph: &FakeGraph) -> HashMap<String, Instant> {
+    graph
+        .sends()
+        .into_iter()
+        .filter_map(|r| {
+            let reply = r.body["text"]["body"].as_str()?;
+            Some((reply.strip_prefix("reply to: ")?.to_string(), r.at))
+        })
+        .collect()
+}
+
 pub struct ReplyResult {
     pub chats: usize,
     pub numbers: usize,
@@ -192,7 +148,7 @@ pub struct ReplyResult {
 pub async fn replies(
     base: &str,
     accounts: &[(String, String)],
-    arrivals: &Arrivals,
+    graph: &FakeGraph,
     chats: usize,
     rate: f64,
     seconds: u64,
@@ -242,22 +198,22 @@ pub async fn replies(
     }
     // Every reply arrives, or the run is not a measurement.
     let waiting = Instant::now();
-    loop {
-        let arrived = arrivals.lock().expect("lock").len();
+    let arrivals = loop {
+        let arrivals = arrivals(graph);
         let missing = posted
             .iter()
-            .filter(|(text, _)| !arrivals.lock().expect("lock").contains_key(text))
+            .filter(|(text, _)| !arrivals.contains_key(text))
             .count();
         if missing == 0 {
-            break;
+            break arrivals;
         }
         ensure!(
             waiting.elapsed() < Duration::from_secs(60),
-            "{missing} replies never reached the Graph API ({arrived} did)"
+            "{missing} replies never reached the Graph API ({} did)",
+            arrivals.len()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let arrivals = arrivals.lock().expect("lock");
+    };
     let mut latencies: Vec<Duration> = posted
         .iter()
         .filter_map(|(text, t)| arrivals.get(text).map(|a| a.duration_since(*t)))

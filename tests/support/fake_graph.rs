@@ -31,6 +31,8 @@ pub struct GraphRequest {
     pub path: String,
     pub authorization: Option<String>,
     pub body: Value,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 type Script = Arc<dyn Fn(usize) -> GraphAnswer + Send + Sync>;
@@ -61,6 +63,20 @@ fn title(code: i64) -> &'static str {
         100 => "Invalid parameter",
         _ => "Unknown error",
     }
+}
+
+/// `X-Hub-Signature-256` of a notification body, as Meta signs it with the app secret.
+pub fn hub_signature(app_secret: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(app_secret.as_bytes()).expect("any key");
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
 }
 
 /// The error body of Meta's "Error response syntax".
@@ -145,6 +161,7 @@ fn record(shared: &Shared, method: &str, path: String, headers: &HeaderMap, body
         path,
         authorization,
         body,
+        at: std::time::Instant::now(),
     });
     authorized
 }

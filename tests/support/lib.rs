@@ -11,6 +11,9 @@ pub mod fake_telegram;
 pub mod lambda;
 pub mod queues;
 pub mod receiver;
+pub mod server;
+
+pub use server::ServerProcess;
 
 use fake_graph::FakeGraph;
 use fake_llm::FakeLlm;
@@ -20,7 +23,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 use switchboard::local_settings::LocalSettings;
 use switchboard::serve::{self, Running};
@@ -431,92 +433,6 @@ pub fn switchboard_binary() -> PathBuf {
         bin.display()
     );
     bin
-}
-
-/// The real binary, run as a user would run it.
-pub struct ServerProcess {
-    pub child: Child,
-    pub base: String,
-    pub stdout: String,
-    stderr: PathBuf,
-}
-
-impl ServerProcess {
-    /// Starts `switchboard serve` on a free port and waits for `/healthz`.
-    pub async fn start(data_dir: &Path, extra_env: &[(&str, &str)]) -> Self {
-        let port = free_port();
-        let out = data_dir.with_extension(format!("stdout-{port}"));
-        let file = std::fs::File::create(&out).expect("stdout file");
-        let err = data_dir.with_extension(format!("stderr-{port}"));
-        let err_file = std::fs::File::create(&err).expect("stderr file");
-        let mut cmd = Command::new(switchboard_binary());
-        cmd.arg("serve")
-            .env_clear()
-            .env("SWITCHBOARD_ADDR", format!("127.0.0.1:{port}"))
-            .env("SWITCHBOARD_DATA_DIR", data_dir)
-            .env("RUST_LOG", "warn")
-            .stdout(file)
-            .stderr(err_file);
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("spawn switchboard");
-        let base = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::new();
-        eventually(Duration::from_secs(20), "the server to be healthy", || {
-            let url = format!("{base}/healthz");
-            let client = client.clone();
-            async move {
-                client
-                    .get(url)
-                    .send()
-                    .await
-                    .ok()
-                    .filter(|r| r.status().is_success())
-            }
-        })
-        .await;
-        let stdout = eventually(Duration::from_secs(5), "the banner", || {
-            let out = out.clone();
-            async move {
-                std::fs::read_to_string(&out)
-                    .ok()
-                    .filter(|s| s.contains("admin token"))
-            }
-        })
-        .await;
-        Self {
-            child,
-            base,
-            stdout,
-            stderr: err,
-        }
-    }
-
-    /// What the server logged (warnings and errors), to show when a test fails.
-    pub fn logs(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    /// The token printed on the line after `label`.
-    pub fn printed_after(&self, label: &str) -> Option<String> {
-        let mut lines = self.stdout.lines();
-        lines.find(|l| l.contains(label))?;
-        lines.next().map(|l| l.trim().to_string())
-    }
-
-    /// Ends the process the hard way: no graceful shutdown, as a crash or power cut would.
-    pub fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 pub fn free_port() -> u16 {

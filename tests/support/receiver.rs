@@ -69,6 +69,7 @@ impl Receiver {
         });
         let app = axum::Router::new()
             .route("/hook", axum::routing::post(receive))
+            .route("/hook/{endpoint}", axum::routing::post(receive))
             .with_state(shared.clone());
         let port = crate::serve_on_loopback(app).await.port();
         Self {
@@ -76,6 +77,11 @@ impl Receiver {
             port,
             shared,
         }
+    }
+
+    /// Another endpoint of the same receiver (a server keeps one gate per endpoint URL).
+    pub fn endpoint(&self, n: usize) -> String {
+        format!("{}/{n}", self.url)
     }
 
     pub fn ok() -> impl Fn(usize) -> Answer {
@@ -94,6 +100,11 @@ impl Receiver {
 
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().expect("lock").clone()
+    }
+
+    /// How many requests came in (without copying them).
+    pub fn count(&self) -> usize {
+        self.shared.received.lock().expect("lock").len()
     }
 
     /// The most requests it held open at once.

@@ -3,7 +3,6 @@
 //! message mapped), statuses that only move forward, sends and the typing indicator, and the
 //! errors that are final or retried.
 
-use hmac::{Hmac, Mac};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use switchboard_tests::fake_graph::{ACCESS_TOKEN, GraphAnswer};
@@ -31,13 +30,7 @@ async fn whatsapp_account(app: &TestApp) -> String {
 
 /// `sha256=` and the lowercase hex HMAC-SHA256 of the bytes, as Meta signs them.
 fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
-    mac.update(body);
-    format!("sha256={}", hex(&mac.finalize().into_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    switchboard_tests::fake_graph::hub_signature(secret, body)
 }
 
 /// POSTs raw bytes to the account's WhatsApp webhook with a signature header (or none).

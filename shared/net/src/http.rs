@@ -15,6 +15,11 @@ pub fn error_chain(e: reqwest::Error) -> String {
     cause
 }
 
+/// A request header's value as text, when it is there and is text.
+pub fn header_text<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
 /// The start of an answer's body, as text, for an error message.
 pub fn snippet(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 #[derive(
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
     Debug,
     Clone,
     Copy,
@@ -17,9 +20,6 @@ use std::fmt;
     PartialOrd,
     Ord,
     Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum ChatType {

@@ -38,6 +38,21 @@ macro_rules! id_type {
                 &self.0
             }
 
+            /// The document's schema of an id a request names: what `parse` takes.
+            pub fn request_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::domain::schema::schema_of(
+                    serde_json::json!({"type": "string", "pattern": Self::PATTERN}),
+                )
+            }
+
+            /// The same, where the id may be left out or `null`.
+            pub fn optional_request_schema(
+            ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::domain::schema::schema_of(
+                    serde_json::json!({"type": ["string", "null"], "pattern": Self::PATTERN}),
+                )
+            }
+
             /// When the id was made (its ULID's time), if it is a well-formed id.
             pub fn created_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
                 let ulid = ulid::Ulid::from_string(self.0.strip_prefix($prefix)?).ok()?;

@@ -45,6 +45,25 @@ impl PageRequest {
 /// points somewhere in the list or past its end), so only a value of another shape is refused.
 pub const CURSOR_PATTERN: &str = "^(?:[A-Za-z0-9_-]{4}){0,169}[A-Za-z0-9_-]{2,4}$";
 
+/// What the document says of `?cursor=`: what `PageRequest::new` reads.
+pub fn cursor_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    crate::domain::schema::schema_of(
+        serde_json::json!({"type": "string", "pattern": CURSOR_PATTERN}),
+    )
+}
+
+/// What the document says of `?limit=`, for a list of at most `max` per page.
+pub fn limit_schema_of(max: usize) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    crate::domain::schema::schema_of(
+        serde_json::json!({"type": "integer", "format": "int64", "minimum": 1, "maximum": max}),
+    )
+}
+
+/// `?limit=` of the API's lists: 1 to `MAX_LIMIT`.
+pub fn limit_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    limit_schema_of(MAX_LIMIT)
+}
+
 /// Reads any unpadded base64url, whatever its unused trailing bits.
 const LENIENT: GeneralPurpose = GeneralPurpose::new(
     &URL_SAFE,

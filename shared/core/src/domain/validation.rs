@@ -227,6 +227,14 @@ impl HttpUrl {
         Self::try_from(value.to_string()).or_else(refuse)
     }
 
+    /// What the document says of a URL a request sets: what `parse` takes.
+    pub fn schema() -> serde_json::Value {
+        serde_json::json!({
+            "type": "string", "format": "uri", "maxLength": MAX_URL_CHARS,
+            "pattern": HTTP_URL_PATTERN,
+        })
+    }
+
     pub fn as_url(&self) -> &url::Url {
         &self.0
     }
@@ -282,6 +290,15 @@ pub const VISIBLE_TEXT_PATTERN: &str = r"^[^\x00]*[^\s\x00-\x1f\x7f-\x9f][^\x00]
 
 /// What the document says of an optional text (`bounded_text` without a minimum): no NUL.
 pub const NO_NUL_PATTERN: &str = r"^[^\x00]*$";
+
+/// What the document says of a required text of at most `max_chars` (`bounded_text` with a
+/// minimum of 1).
+pub fn text_schema(max_chars: usize) -> serde_json::Value {
+    serde_json::json!({
+        "type": "string", "minLength": 1, "maxLength": max_chars,
+        "pattern": VISIBLE_TEXT_PATTERN,
+    })
+}
 
 /// Checks a free-text field's length in characters (not bytes), that it holds no NUL, and, when
 /// it is required (`min` ≥ 1), that it is not blank.

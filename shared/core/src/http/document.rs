@@ -1,17 +1,13 @@
 //! The OpenAPI document, completed with what holds for every route: the credentials and the
 //! error answers follow from an operation's shape (secured, with a body, with parameters), so
 //! they are written once here rather than on each handler, and a new route is documented
-//! truthfully without an edit. Also the links from the operations that create things to those
-//! that read them, which clients and stateful fuzzers follow.
+//! truthfully without an edit; the server's one rule on free text; and the links from the
+//! operations that create things to those that read them, which clients and stateful fuzzers
+//! follow. What a field takes is said by its type, beside the check (`written_schema!`,
+//! `schema_with`), never here.
 
-use crate::domain::channel::{Channel, to_pattern};
-use crate::domain::event::EventType;
-use crate::domain::ids::{AccountId, ApiKeyId};
-use crate::domain::page::CURSOR_PATTERN;
-use crate::domain::provider::{FieldKind, ProviderKind, RELAY_CHANNELS};
-use crate::domain::validation::{
-    HTTP_URL_PATTERN, MAX_URL_CHARS, NO_NUL_PATTERN, VISIBLE_TEXT_PATTERN,
-};
+use crate::domain::schema::put_in_place;
+use crate::domain::validation::{NO_NUL_PATTERN, VISIBLE_TEXT_PATTERN};
 use serde_json::{Map, Value, json};
 
 /// The credentials, as security schemes: an operation lists those it accepts.
@@ -182,19 +178,7 @@ pub fn complete(doc: &mut Value) {
         .collect();
     components.insert("responses".into(), Value::Object(responses));
 
-    if let Some(schemas) = components.get_mut("schemas").and_then(Value::as_object_mut) {
-        account_bodies(schemas);
-        client_bodies(schemas);
-        // The URLs a request sets.
-        for (schema, field) in [("AiSettingsBody", "base_url"), ("CreateWebhookBody", "url")] {
-            if let Some(url) = schemas
-                .get_mut(schema)
-                .and_then(|s| s["properties"].get_mut(field))
-            {
-                state_url(url);
-            }
-        }
-    }
+    put_in_place(doc);
     string_rules(doc);
 
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
@@ -227,13 +211,6 @@ pub fn complete(doc: &mut Value) {
     }
 }
 
-/// What `HttpUrl::parse` takes, on a string schema.
-fn state_url(schema: &mut Value) {
-    schema["format"] = json!("uri");
-    schema["maxLength"] = json!(MAX_URL_CHARS);
-    schema["pattern"] = json!(HTTP_URL_PATTERN);
-}
-
 /// The server's rule on free text, stated once for every field it covers: a bounded text
 /// (`maxLength`) holds no NUL and, when required (`minLength` ≥ 1), is not blank
 /// (`bounded_text`).
@@ -259,215 +236,6 @@ fn string_rules(value: &mut Value) {
         _ => {}
     }
 }
-
-/// `provider_config` depends on `provider`: the account bodies are written out per provider
-/// from the providers' field lists, so the document says what `ProviderConfigPatch::parse`
-/// accepts.
-fn account_bodies(schemas: &mut Map<String, Value>) {
-    let name = json!({"type": "string", "minLength": 1, "maxLength": 100, "examples": ["Shop front desk"]});
-    let new_name =
-        json!({"anyOf": [name, {"type": "null"}], "description": "`null` or left out: unchanged"});
-    let variants: Vec<Value> = ProviderKind::ALL
-        .iter()
-        .map(|kind| {
-            let mut config = provider_config(*kind, true);
-            let mut required = vec![json!("name"), json!("provider")];
-            if kind.fields().iter().any(|f| f.required) {
-                required.push(json!("provider_config"));
-            } else {
-                config = json!({"anyOf": [config, {"type": "null"}]});
-            }
-            json!({
-                "type": "object",
-                "title": kind.as_str(),
-                "required": required,
-                "properties": {
-                    "name": name,
-                    "provider": {"type": "string", "const": kind.as_str()},
-                    "provider_config": config,
-                },
-                "additionalProperties": false,
-            })
-        })
-        .collect();
-    schemas.insert(
-        "CreateAccountBody".into(),
-        json!({"oneOf": variants, "discriminator": {"propertyName": "provider"}}),
-    );
-    let mut patches: Vec<Value> = ProviderKind::ALL
-        .iter()
-        .map(|kind| provider_config(*kind, false))
-        .collect();
-    patches.push(json!({"type": "null"}));
-    schemas.insert(
-        "UpdateAccountBody".into(),
-        json!({
-            "type": "object",
-            "properties": {
-                "name": new_name,
-                "provider_config": {
-                    "description": "Fields of the account's provider to change; `null` clears an optional field; fields left out keep their value. Fields of another provider are 409 `provider_mismatch`.",
-                    "anyOf": patches,
-                },
-            },
-            "additionalProperties": false,
-        }),
-    );
-}
-
-/// A client's send: `to` (and whether there is one, and `subject`) depends on `channel`, so the
-/// body is written out per channel. A webhook's events and a key's scopes are `["*"]` or a list
-/// of names.
-fn client_bodies(schemas: &mut Map<String, Value>) {
-    if let Some(order) = schemas.get("Order").cloned() {
-        let variants: Vec<Value> = Channel::ALL
-            .iter()
-            .map(|channel| {
-                let mut variant = order.clone();
-                variant["title"] = json!(channel.as_str());
-                variant["properties"]["channel"] =
-                    json!({"type": "string", "const": channel.as_str()});
-                let mut required = vec![json!("phone_id"), json!("channel"), json!("text")];
-                match to_pattern(*channel) {
-                    Some(pattern) => {
-                        variant["properties"]["to"]["pattern"] = json!(pattern);
-                        variant["properties"]["to"]["type"] = json!("string");
-                        required.push(json!("to"));
-                    }
-                    None => variant["properties"]["to"] = json!({"type": "null"}),
-                }
-                if let (Some(properties), false) = (
-                    variant["properties"].as_object_mut(),
-                    *channel == Channel::Email,
-                ) {
-                    properties.remove("subject");
-                }
-                variant["required"] = json!(required);
-                variant["additionalProperties"] = json!(false);
-                variant["properties"]["phone_id"]["pattern"] = json!(PHONE_ID_PATTERN);
-                variant
-            })
-            .collect();
-        schemas.insert(
-            "Order".into(),
-            json!({"oneOf": variants, "discriminator": {"propertyName": "channel"}}),
-        );
-    }
-    // A chat is named within an account.
-    if let Some(test) = schemas.get_mut("AdminTestBody") {
-        test["anyOf"] = json!([
-            {"properties": {"chat_id": {"type": "null"}}},
-            {"required": ["account_id", "chat_id"], "properties": {"account_id": {"type": "string"}}},
-        ]);
-    }
-    // A reply goes to a chat only when there is one.
-    if let Some(test) = schemas.get_mut("ChatTestBody") {
-        test["anyOf"] = json!([
-            {"properties": {"send_to_chat": {"const": false}}},
-            {"required": ["chat_id"], "properties": {"chat_id": {"type": "string"}}},
-        ]);
-    }
-    if let Some(draft) = schemas.get_mut("DraftBody") {
-        draft["properties"]["phone_id"]["pattern"] = json!(PHONE_ID_PATTERN);
-    }
-    let events: Vec<&str> = EventType::ALL
-        .iter()
-        .filter(|t| **t != EventType::WebhookTest)
-        .map(|t| t.as_str())
-        .collect();
-    if let Some(webhook) = schemas.get_mut("CreateWebhookBody") {
-        webhook["properties"]["events"] = all_or(json!({"type": "string", "enum": events}), 32);
-        webhook["properties"]["account_id"]["pattern"] = json!(PHONE_ID_PATTERN);
-    }
-    if let Some(key) = schemas.get_mut("NewKeyBody") {
-        let channels: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
-        key["properties"]["phone_ids"] =
-            all_or(json!({"type": "string", "pattern": PHONE_ID_PATTERN}), 1000);
-        key["properties"]["channels"] = all_or(json!({"type": "string", "enum": channels}), 1000);
-        let recipients: Vec<Value> = [
-            Channel::Sms,
-            Channel::Tg,
-            Channel::Email,
-            Channel::TgBot,
-            Channel::Pchat,
-        ]
-        .iter()
-        .filter_map(|c| to_pattern(*c))
-        .map(|p| json!({"type": "string", "pattern": p}))
-        .collect();
-        key["properties"]["recipient_allowlist"] = json!({"anyOf": [
-            {"type": "array", "maxItems": 1000, "items": {"anyOf": recipients}},
-            {"type": "null"},
-        ]});
-    }
-}
-
-/// `["*"]`, or 1 to `max` names.
-fn all_or(item: Value, max: usize) -> Value {
-    json!({"oneOf": [
-        {"type": "array", "items": {"const": "*"}, "minItems": 1, "maxItems": 1},
-        {"type": "array", "items": item, "minItems": 1, "maxItems": max},
-    ]})
-}
-
-/// An account's id, as `AccountId::parse` reads it (a phone, to the client API).
-const PHONE_ID_PATTERN: &str = AccountId::PATTERN;
-
-/// One provider's configuration: its fields, the required ones when `creating` (a change may
-/// name any and clear the optional ones with `null`), never a field learned from the provider.
-fn provider_config(kind: ProviderKind, creating: bool) -> Value {
-    let mut properties = Map::new();
-    let mut required = Vec::new();
-    for spec in kind.fields() {
-        let mut schema = match spec.kind {
-            FieldKind::Learned => continue,
-            FieldKind::Text => json!({"type": "string", "minLength": 1, "maxLength": 4096}),
-            FieldKind::Url => {
-                let mut url = json!({"type": "string"});
-                state_url(&mut url);
-                url
-            }
-            FieldKind::SmtpUrl => {
-                json!({"type": "string", "maxLength": 4096, "pattern": SMTP_URL_PATTERN})
-            }
-            FieldKind::Email => {
-                json!({"type": "string", "maxLength": 4096, "pattern": EMAIL_PATTERN})
-            }
-            FieldKind::TokenChars => json!({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,256}$"}),
-            FieldKind::ApiVersion => {
-                json!({"type": "string", "maxLength": 4096, "pattern": "^v[0-9]+\\.[0-9]+$", "examples": ["v23.0"]})
-            }
-            FieldKind::Channels => {
-                let names: Vec<&str> = RELAY_CHANNELS
-                    .iter()
-                    .map(|c: &Channel| c.as_str())
-                    .collect();
-                json!({"type": "array", "minItems": 1, "items": {"type": "string", "enum": names}})
-            }
-        };
-        if spec.secret {
-            schema["writeOnly"] = json!(true);
-        }
-        if creating && spec.required {
-            required.push(json!(spec.name));
-        } else if !creating && !spec.required {
-            schema = json!({"anyOf": [schema, {"type": "null"}]});
-        }
-        properties.insert(spec.name.to_string(), schema);
-    }
-    json!({
-        "type": "object",
-        "title": kind.as_str(),
-        "properties": properties,
-        "required": required,
-        "additionalProperties": false,
-    })
-}
-
-const SMTP_URL_PATTERN: &str = "^smtps?://([A-Za-z0-9._-]+(:[A-Za-z0-9._-]*)?@)?([a-z0-9]+\\.)*[a-z][a-z0-9]*(:[1-9][0-9]{0,3})?/?$";
-/// A sender address as the email provider checks it: something, `@`, a domain with a dot, no
-/// whitespace or control characters.
-const EMAIL_PATTERN: &str = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]+@[^\\s\\x00-\\x1f\\x7f-\\x9f]*\\.[^\\s\\x00-\\x1f\\x7f-\\x9f]*$";
 
 fn shared_error(status: &str, description: &str) -> Value {
     let mut response = json!({
@@ -535,17 +303,6 @@ fn complete_operation(op: &mut Map<String, Value>) {
             .collect::<Vec<_>>()
     };
     let (query, path) = (located("query"), located("path"));
-    if let Some(parameters) = op.get_mut("parameters").and_then(Value::as_array_mut) {
-        for parameter in parameters.iter_mut() {
-            let pattern = match parameter["name"].as_str() {
-                Some("cursor") => CURSOR_PATTERN,
-                Some("account_id") if parameter["in"] == "query" => AccountId::PATTERN,
-                Some("key_id") => ApiKeyId::PATTERN,
-                _ => continue,
-            };
-            parameter["schema"]["pattern"] = json!(pattern);
-        }
-    }
     if !query.is_empty() {
         // A bad value, a repeated key, a bad cursor.
         statuses.extend(["400", "422"]);

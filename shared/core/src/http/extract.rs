@@ -273,9 +273,10 @@ async fn path_param(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1..=200, default 50.
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    #[param(schema_with = crate::domain::page::limit_schema)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(schema_with = crate::domain::page::cursor_schema)]
     pub cursor: Option<String>,
 }
 

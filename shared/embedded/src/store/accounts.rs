@@ -1,7 +1,7 @@
 //! Accounts, with the hash of their token beside the row, and the cascade that deletes an
 //! account with everything it owns.
 
-use super::{EmbeddedStore, backend, from_json, query_data, to_json};
+use super::{EmbeddedStore, backend, from_json, load_with_hash, query_data, to_json};
 use crate::cached;
 use crate::db::Durability;
 use async_trait::async_trait;
@@ -137,16 +137,7 @@ impl AccountStore for EmbeddedStore {
         let id = id.to_string();
         self.db
             .read(move |c| {
-                let row: Option<(String, String)> = cached::query_row(
-                    c,
-                    "SELECT data, token_hash FROM accounts WHERE id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(backend)?;
-                row.map(|(data, hash)| Ok((from_json(&data)?, TokenHash(hash))))
-                    .transpose()
+                load_with_hash(c, "SELECT data, token_hash FROM accounts WHERE id = ?1", id)
             })
             .await
     }

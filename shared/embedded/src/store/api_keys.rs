@@ -1,10 +1,10 @@
 //! Client API keys, each created and deleted with its audit row.
 
 use super::audit::insert_audit_in;
-use super::{EmbeddedStore, backend, from_json, query_data, to_json};
+use super::{EmbeddedStore, backend, load_with_hash, query_data, to_json};
 use crate::cached;
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use switchboard_core::domain::account::TokenHash;
 use switchboard_core::domain::api_key::ApiKey;
 use switchboard_core::domain::audit::AuditEntry;
@@ -46,16 +46,7 @@ impl ApiKeyStore for EmbeddedStore {
         let id = id.to_string();
         self.db
             .read(move |c| {
-                let row: Option<(String, String)> = cached::query_row(
-                    c,
-                    "SELECT data, key_hash FROM api_keys WHERE id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(backend)?;
-                row.map(|(data, hash)| Ok((from_json(&data)?, TokenHash(hash))))
-                    .transpose()
+                load_with_hash(c, "SELECT data, key_hash FROM api_keys WHERE id = ?1", id)
             })
             .await
     }

@@ -77,6 +77,26 @@ pub(crate) fn load<T: DeserializeOwned>(
     data.map(|d| from_json(&d)).transpose()
 }
 
+/// `data` and the secret's hash of the one row a query returns, if any: an account with its
+/// token's hash, a key with its own.
+pub(crate) fn load_with_hash<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    id: String,
+) -> Result<Option<(T, switchboard_core::domain::account::TokenHash)>, StoreError> {
+    let row: Option<(String, String)> =
+        crate::cached::query_row(conn, sql, [id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(backend)?;
+    row.map(|(data, hash)| {
+        Ok((
+            from_json(&data)?,
+            switchboard_core::domain::account::TokenHash(hash),
+        ))
+    })
+    .transpose()
+}
+
 /// An enum as its name in the API (`"skipped"`), for a column that filters by it.
 pub(crate) fn name_of(value: &impl Serialize) -> Result<String, StoreError> {
     Ok(to_json(value)?.trim_matches('"').to_string())

@@ -32,7 +32,7 @@ pub enum Kind {
 impl Kind {
     /// The JSON Schema of one value, as the server checks it.
     pub fn schema(self) -> Value {
-        use crate::domain::validation::{HTTP_URL_PATTERN, MAX_URL_CHARS, VISIBLE_TEXT_PATTERN};
+        use crate::domain::validation::{VISIBLE_TEXT_PATTERN, text_schema};
         match self {
             Kind::Flag => json!({"type": "boolean"}),
             Kind::Integer { min, max } => {
@@ -41,14 +41,8 @@ impl Kind {
             Kind::Number { min, max } => {
                 json!({"type": "number", "format": "double", "minimum": min, "maximum": max})
             }
-            Kind::Text { max_chars } => json!({
-                "type": "string", "minLength": 1, "maxLength": max_chars,
-                "pattern": VISIBLE_TEXT_PATTERN,
-            }),
-            Kind::Url => json!({
-                "type": "string", "format": "uri", "maxLength": MAX_URL_CHARS,
-                "pattern": HTTP_URL_PATTERN,
-            }),
+            Kind::Text { max_chars } => text_schema(max_chars),
+            Kind::Url => HttpUrl::schema(),
             Kind::Choice(names) => json!({"type": "string", "enum": names}),
             Kind::Secret => json!({
                 "type": "string", "minLength": 1, "maxLength": SECRET_MAX_CHARS,

@@ -4,9 +4,10 @@ use crate::domain::account::Account;
 use crate::domain::ids::AccountId;
 use crate::domain::page::ListBody;
 use crate::domain::provider::{
-    ProviderConfigPatch, ProviderKind, public_view, written_for_another,
+    ProviderConfigPatch, ProviderKind, config_schema, public_view, written_for_another,
 };
-use crate::domain::validation::{ValidationError, bounded_text};
+use crate::domain::schema::written_schema;
+use crate::domain::validation::{ValidationError, bounded_text, text_schema};
 use crate::error::AppError;
 use crate::http::ErrorBody;
 use crate::http::extract::{AccountPath, Admin, JsonBody, ListQuery, QueryParams};
@@ -19,27 +20,86 @@ use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-#[derive(Deserialize, utoipa::ToSchema)]
+/// Its document schema is written per provider (`provider_config` depends on `provider`).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccountBody {
-    #[schema(example = "Shop front desk")]
     name: String,
     provider: ProviderKind,
     /// Provider fields; secrets among them are write-only.
-    #[schema(value_type = Option<Object>)]
     provider_config: Option<serde_json::Value>,
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAccountBody {
     name: Option<String>,
     /// Fields to change; `null` clears an optional field; fields left out keep their value.
-    #[schema(value_type = Option<Object>)]
     provider_config: Option<serde_json::Value>,
+}
+
+written_schema!(CreateAccountBody, create_account_schema);
+written_schema!(UpdateAccountBody, update_account_schema);
+
+/// The longest account name, in characters.
+const MAX_NAME_CHARS: usize = 100;
+
+fn name_schema() -> Value {
+    let mut name = text_schema(MAX_NAME_CHARS);
+    name["examples"] = json!(["Shop front desk"]);
+    name
+}
+
+/// `POST /v1/accounts`: one shape per provider.
+pub fn create_account_schema() -> Value {
+    let variants: Vec<Value> = ProviderKind::ALL
+        .iter()
+        .map(|kind| {
+            let mut config = config_schema(*kind, true);
+            let mut required = vec![json!("name"), json!("provider")];
+            if kind.fields().iter().any(|f| f.required) {
+                required.push(json!("provider_config"));
+            } else {
+                config = json!({"anyOf": [config, {"type": "null"}]});
+            }
+            json!({
+                "type": "object",
+                "title": kind.as_str(),
+                "required": required,
+                "properties": {
+                    "name": name_schema(),
+                    "provider": {"type": "string", "const": kind.as_str()},
+                    "provider_config": config,
+                },
+                "additionalProperties": false,
+            })
+        })
+        .collect();
+    json!({"oneOf": variants, "discriminator": {"propertyName": "provider"}})
+}
+
+/// `PATCH /v1/accounts/{id}`: a new name, and fields of the account's own provider.
+pub fn update_account_schema() -> Value {
+    let mut patches: Vec<Value> = ProviderKind::ALL
+        .iter()
+        .map(|kind| config_schema(*kind, false))
+        .collect();
+    patches.push(json!({"type": "null"}));
+    json!({
+        "type": "object",
+        "properties": {
+            "name": {"anyOf": [name_schema(), {"type": "null"}], "description": "`null` or left out: unchanged"},
+            "provider_config": {
+                "description": "Fields of the account's provider to change; `null` clears an optional field; fields left out keep their value. Fields of another provider are 409 `provider_mismatch`.",
+                "anyOf": patches,
+            },
+        },
+        "additionalProperties": false,
+    })
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -145,7 +205,7 @@ async fn connect_account(
 }
 
 fn check_name(name: &str) -> Result<(), ValidationError> {
-    bounded_text("name", name.trim(), 1, 100)
+    bounded_text("name", name.trim(), 1, MAX_NAME_CHARS)
 }
 
 #[utoipa::path(

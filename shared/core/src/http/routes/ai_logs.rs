@@ -5,6 +5,7 @@ use crate::domain::ai_log::{AiLog, AiLogStatus};
 use crate::domain::chat::ChatJid;
 use crate::domain::ids::AccountId;
 use crate::domain::page::ListBody;
+use crate::domain::page::{cursor_schema, limit_schema};
 use crate::domain::validation::ValidationError;
 use crate::error::AppError;
 use crate::http::ErrorBody;
@@ -21,14 +22,16 @@ use utoipa_axum::routes;
 #[into_params(parameter_in = Query)]
 pub struct LogsQuery {
     /// Required for nobody; an account token sees only its own account's rows.
+    #[param(schema_with = AccountId::request_schema)]
     account_id: Option<String>,
     #[param(value_type = Option<ChatJid>)]
     chat_id: Option<String>,
     /// skipped, generated, sent or failed.
     #[param(value_type = Option<AiLogStatus>)]
     status: Option<String>,
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    #[param(schema_with = limit_schema)]
     limit: Option<String>,
+    #[param(schema_with = cursor_schema)]
     cursor: Option<String>,
 }
 

@@ -4,7 +4,8 @@
 use crate::domain::ai_settings::Source;
 use crate::domain::chat::ChatJid;
 use crate::domain::ids::AccountId;
-use crate::domain::validation::{ValidationError, bounded_text};
+use crate::domain::schema::written_schema;
+use crate::domain::validation::{ValidationError, bounded_text, text_schema};
 use crate::error::AppError;
 use crate::http::ErrorBody;
 use crate::http::extract::{AccountCaller, Admin, JsonBody};
@@ -14,32 +15,80 @@ use crate::usecases::ai_test::{self, TestRequest, TestResult};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 const MAX_MESSAGE_CHARS: usize = 4096;
 
-#[derive(Deserialize, utoipa::ToSchema)]
+/// A message to answer, in an account's chat or at its level; a reply goes to a chat only when
+/// there is one (the document says so, as the handler checks it).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChatTestBody {
-    #[schema(example = "Do you open on Sundays?", min_length = 1, max_length = 4096)]
     message: String,
     /// Use this chat's level of configuration (and send there with `send_to_chat`).
-    #[schema(value_type = Option<ChatJid>)]
     chat_id: Option<String>,
     #[serde(default)]
     send_to_chat: bool,
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+/// A message to answer at an account's or a chat's level (a chat is named within an
+/// account), or globally.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminTestBody {
     account_id: Option<String>,
-    #[schema(value_type = Option<ChatJid>)]
     chat_id: Option<String>,
-    #[schema(min_length = 1, max_length = 4096)]
     message: String,
+}
+
+written_schema!(ChatTestBody, chat_test_schema);
+written_schema!(AdminTestBody, admin_test_schema);
+
+fn message_schema() -> Value {
+    let mut message = text_schema(MAX_MESSAGE_CHARS);
+    message["examples"] = json!(["Do you open on Sundays?"]);
+    message
+}
+
+fn chat_schema() -> Value {
+    json!({"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/ChatJid"}]})
+}
+
+fn chat_test_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "message": message_schema(),
+            "chat_id": chat_schema(),
+            "send_to_chat": {"type": "boolean", "default": false},
+        },
+        "required": ["message"],
+        "additionalProperties": false,
+        "anyOf": [
+            {"properties": {"send_to_chat": {"const": false}}},
+            {"required": ["chat_id"], "properties": {"chat_id": {"type": "string"}}},
+        ],
+    })
+}
+
+fn admin_test_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "account_id": {"type": ["string", "null"]},
+            "chat_id": chat_schema(),
+            "message": message_schema(),
+        },
+        "required": ["message"],
+        "additionalProperties": false,
+        "anyOf": [
+            {"properties": {"chat_id": {"type": "null"}}},
+            {"required": ["account_id", "chat_id"], "properties": {"account_id": {"type": "string"}}},
+        ],
+    })
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -4,7 +4,8 @@ use crate::domain::api_key::{ApiKey, Policy, Scope};
 use crate::domain::channel::{self, Channel};
 use crate::domain::ids::{AccountId, ApiKeyId};
 use crate::domain::page::ListBody;
-use crate::domain::validation::{ValidationError, Whole, bounded_text};
+use crate::domain::schema::{all_or, schema_of};
+use crate::domain::validation::{ValidationError, Whole, bounded_text, text_schema};
 use crate::error::AppError;
 use crate::http::ErrorBody;
 use crate::http::extract::{Admin, JsonBody, ListQuery, QueryParams};
@@ -16,25 +17,74 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::openapi::{RefOr, schema::Schema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 const MAX_RATE_PER_MINUTE: i64 = 100_000;
 const MAX_LIST: usize = 1000;
+const MAX_NAME_CHARS: usize = 200;
+/// The channels whose recipients an allowlist may name (`allowlisted`).
+const ALLOWLISTED: [Channel; 5] = [
+    Channel::Sms,
+    Channel::Tg,
+    Channel::Email,
+    Channel::TgBot,
+    Channel::Pchat,
+];
+
+fn name_schema() -> RefOr<Schema> {
+    schema_of(text_schema(MAX_NAME_CHARS))
+}
+
+fn phones_schema() -> RefOr<Schema> {
+    schema_of(all_or(
+        json!({"type": "string", "pattern": AccountId::PATTERN}),
+        MAX_LIST,
+    ))
+}
+
+fn channels_schema() -> RefOr<Schema> {
+    let names: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+    schema_of(all_or(json!({"type": "string", "enum": names}), MAX_LIST))
+}
+
+/// What `allowlisted` takes: a recipient as one of the channels writes it.
+fn allowlist_schema() -> RefOr<Schema> {
+    let recipients: Vec<Value> = ALLOWLISTED
+        .iter()
+        .filter_map(|c| channel::to_pattern(*c))
+        .map(|p| json!({"type": "string", "pattern": p}))
+        .collect();
+    schema_of(json!({"anyOf": [
+        {"type": "array", "maxItems": MAX_LIST, "items": {"anyOf": recipients}},
+        {"type": "null"},
+    ]}))
+}
+
+fn rate_schema() -> RefOr<Schema> {
+    schema_of(
+        json!({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_RATE_PER_MINUTE}),
+    )
+}
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKeyBody {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = name_schema)]
     name: String,
     /// Phone (account) ids, or `["*"]` for every phone.
+    #[schema(schema_with = phones_schema)]
     phone_ids: Vec<String>,
     /// Channels, or `["*"]` for every channel.
+    #[schema(schema_with = channels_schema)]
     channels: Vec<String>,
     /// Who the key may write to, as each channel writes recipients (`+15551234567`,
     /// `ann@example.com`, `@name`); `null`: anyone. Never applies to `notify`.
+    #[schema(schema_with = allowlist_schema)]
     recipient_allowlist: Option<Vec<String>>,
-    #[schema(value_type = i64, minimum = 1, maximum = 100000)]
+    #[schema(schema_with = rate_schema)]
     rate_limit_per_minute: Whole,
     require_confirmation: bool,
 }
@@ -121,16 +171,7 @@ fn scope<T: PartialEq>(
 /// An allowlist entry is normalized as a recipient of some channel would be.
 fn allowlisted(i: usize, raw: &str) -> Result<String, AppError> {
     let as_channel = |c: Channel| channel::recipient(c, Some(raw)).ok().map(|r| r.to);
-    [
-        Channel::Sms,
-        Channel::Tg,
-        Channel::Email,
-        Channel::TgBot,
-        Channel::Pchat,
-    ]
-    .into_iter()
-    .find_map(as_channel)
-    .ok_or_else(|| {
+    ALLOWLISTED.into_iter().find_map(as_channel).ok_or_else(|| {
         ValidationError::new(
             format!("recipient_allowlist[{i}]"),
             format!("`{raw}` is not a recipient of any channel"),
@@ -151,7 +192,7 @@ async fn create_key(
     admin: Admin,
     JsonBody(body): JsonBody<NewKeyBody>,
 ) -> Result<(StatusCode, Json<CreatedKey>), AppError> {
-    bounded_text("name", &body.name, 1, 200)?;
+    bounded_text("name", &body.name, 1, MAX_NAME_CHARS)?;
     let phones = scope("phone_ids", &body.phone_ids, AccountId::parse, "a phone id")?;
     let channels = scope("channels", &body.channels, Channel::parse, "a channel")?;
     let recipient_allowlist = body

@@ -3,6 +3,7 @@
 use crate::domain::audit::{AuditEntry, AuditOutcome};
 use crate::domain::ids::ApiKeyId;
 use crate::domain::page::ListBody;
+use crate::domain::page::{cursor_schema, limit_schema};
 use crate::domain::validation::ValidationError;
 use crate::error::AppError;
 use crate::http::ErrorBody;
@@ -19,12 +20,14 @@ use utoipa_axum::routes;
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only this key's rows.
+    #[param(schema_with = ApiKeyId::request_schema)]
     key_id: Option<String>,
     /// `accepted` or `refused`.
     #[param(value_type = Option<AuditOutcome>)]
     outcome: Option<String>,
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    #[param(schema_with = limit_schema)]
     limit: Option<String>,
+    #[param(schema_with = cursor_schema)]
     cursor: Option<String>,
 }
 

@@ -4,6 +4,7 @@ use crate::domain::chat::ChatJid;
 use crate::domain::chat::{AiMode, Chat, ChatType};
 use crate::domain::message::MessageView;
 use crate::domain::page::ListBody;
+use crate::domain::page::{cursor_schema, limit_schema};
 use crate::error::AppError;
 use crate::http::extract::{AccountPath, ChatPath, JsonBody, ListQuery, QueryParams};
 use crate::services::AppState;
@@ -54,8 +55,9 @@ pub struct BlockBody {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    #[param(schema_with = limit_schema)]
     limit: Option<String>,
+    #[param(schema_with = cursor_schema)]
     cursor: Option<String>,
     /// A message id: only messages older than it.
     before: Option<String>,

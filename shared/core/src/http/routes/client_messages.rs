@@ -1,8 +1,9 @@
 //! `/api/v1/messages` and `/api/v1/assistant/draft`: sends of AI assistants and backends on
 //! any channel, under their key's policy.
 
-use crate::domain::ids::MessageId;
+use crate::domain::ids::{AccountId, MessageId};
 use crate::domain::page::ListBody;
+use crate::domain::page::{cursor_schema, limit_schema};
 use crate::domain::validation::ValidationError;
 use crate::error::AppError;
 use crate::http::ErrorBody;
@@ -28,9 +29,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DraftBody {
+    #[schema(schema_with = AccountId::request_schema)]
     phone_id: String,
     /// What to send, in plain words ("tell Ann her order shipped").
-    #[schema(min_length = 1, max_length = 4000)]
+    #[schema(schema_with = instruction_schema)]
     instruction: String,
 }
 
@@ -52,6 +54,12 @@ async fn draft_message(
 ) -> Result<Json<Drafted>, AppError> {
     let drafted = client_messages::draft(&s, &client, &body.phone_id, &body.instruction).await?;
     Ok(Json(drafted))
+}
+
+fn instruction_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    crate::domain::schema::schema_of(crate::domain::validation::text_schema(
+        client_messages::MAX_INSTRUCTION_CHARS,
+    ))
 }
 
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -104,8 +112,9 @@ pub struct MessagesQuery {
     /// Which messages: `pending_confirmation` (the only list there is: what waits for a person).
     #[param(value_type = String, required = true, pattern = "^pending_confirmation$")]
     status: Option<String>,
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    #[param(schema_with = limit_schema)]
     limit: Option<String>,
+    #[param(schema_with = cursor_schema)]
     cursor: Option<String>,
 }
 

@@ -23,11 +23,15 @@ const MAX_LEASE_SECONDS: u64 = 3600;
 const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: usize = 100;
 
+fn outbox_limit_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    crate::domain::page::limit_schema_of(MAX_LIMIT)
+}
+
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
     /// 1..=100, default 10.
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    #[param(schema_with = outbox_limit_schema)]
     limit: Option<String>,
     /// How long the phone has to report each message before it fails with `lease_expired`:
     /// 1..=3600, default 120.

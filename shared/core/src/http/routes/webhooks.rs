@@ -3,6 +3,7 @@
 use crate::domain::event::EventType;
 use crate::domain::ids::{AccountId, WebhookId};
 use crate::domain::page::ListBody;
+use crate::domain::schema::{all_or, schema_of};
 use crate::domain::validation::{HttpUrl, ValidationError};
 use crate::domain::webhook::{DeliveryAttempt, EventFilter, Subscription};
 use crate::error::AppError;
@@ -16,6 +17,8 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::openapi::{RefOr, schema::Schema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -25,12 +28,13 @@ const MAX_EVENT_NAMES: usize = 32;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookBody {
-    #[schema(example = "https://example.com/hooks/switchboard")]
+    #[schema(schema_with = url_schema)]
     url: String,
     /// Event types, or `["*"]` for all.
-    #[schema(example = json!(["ai.reply.sent", "message.received"]))]
+    #[schema(schema_with = events_schema)]
     events: Vec<String>,
     /// Only this account's events; all accounts' when absent.
+    #[schema(schema_with = AccountId::optional_request_schema)]
     account_id: Option<String>,
 }
 
@@ -82,6 +86,29 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_deliveries))
 }
 
+fn url_schema() -> RefOr<Schema> {
+    let mut url = HttpUrl::schema();
+    url["examples"] = json!(["https://example.com/hooks/switchboard"]);
+    schema_of(url)
+}
+
+/// What `parse_events` takes: `["*"]`, or event types a subscription can ask for.
+fn events_schema() -> RefOr<Schema> {
+    schema_of(all_or(
+        json!({"type": "string", "enum": subscribable()}),
+        MAX_EVENT_NAMES,
+    ))
+}
+
+/// Every event type but the test event (which goes to the one webhook tested).
+fn subscribable() -> Vec<&'static str> {
+    EventType::ALL
+        .iter()
+        .filter(|t| **t != EventType::WebhookTest)
+        .map(|t| t.as_str())
+        .collect()
+}
+
 fn parse_events(names: &[String]) -> Result<EventFilter, ValidationError> {
     if names.is_empty() || names.len() > MAX_EVENT_NAMES {
         return Err(ValidationError::new(
@@ -100,11 +127,7 @@ fn parse_events(names: &[String]) -> Result<EventFilter, ValidationError> {
     for (i, name) in names.iter().enumerate() {
         let t = EventType::parse(name).filter(|t| *t != EventType::WebhookTest);
         let Some(t) = t else {
-            let known: Vec<_> = EventType::ALL
-                .iter()
-                .filter(|t| **t != EventType::WebhookTest)
-                .map(|t| t.as_str())
-                .collect();
+            let known = subscribable();
             return Err(ValidationError::new(
                 format!("events[{i}]"),
                 format!("unknown event type; one of {}", known.join(", ")),

@@ -3,13 +3,12 @@
 //! draft runs the very same checks on what the model proposed.
 
 use crate::domain::account::Account;
-use crate::domain::ai_settings::Kind;
 use crate::domain::api_key::ApiKey;
 use crate::domain::channel::{self, Channel, Recipient, to_pattern};
 use crate::domain::idempotency;
 use crate::domain::ids::AccountId;
 use crate::domain::schema::written_schema;
-use crate::domain::validation::{ValidationError, bounded_text};
+use crate::domain::validation::{ValidationError, bounded_text, text_schema};
 use crate::error::AppError;
 use crate::ports::Rate;
 use crate::services::Services;
@@ -43,7 +42,7 @@ written_schema!(Order, schema);
 
 /// `to` (and whether there is one, and `subject`) depends on `channel`: one shape per channel.
 fn schema() -> Value {
-    let text = |max_chars| Kind::Text { max_chars }.schema();
+    let text = text_schema;
     let optional = |max_chars, description: &str| {
         let mut schema = text(max_chars);
         schema["type"] = json!(["string", "null"]);

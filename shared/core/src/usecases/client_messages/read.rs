@@ -1,7 +1,7 @@
 //! Reading client messages: one by id (its key's own, or any for an admin) and the list
 //! waiting for confirmation; a pending send past its time is expired on the way.
 
-use super::decide::expire_if_due;
+use super::decision::expire_if_due;
 use super::send::confirm_url;
 use crate::domain::channel::Channel;
 use crate::domain::ids::{AccountId, MessageId};

@@ -4,7 +4,7 @@
 
 mod inbound;
 
-use crate::http::{operator_client, read_at_most, snippet, unanswered};
+use crate::http::{header_text, operator_client, read_at_most, snippet, unanswered};
 use async_trait::async_trait;
 use http::HeaderMap;
 use secrecy::ExposeSecret;
@@ -132,10 +132,7 @@ impl Provider for TelegramBot {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Received, InboundError> {
-        let header = headers
-            .get(inbound::SECRET_HEADER)
-            .and_then(|v| v.to_str().ok());
-        inbound::verify(account, header)?;
+        inbound::verify(account, header_text(headers, inbound::SECRET_HEADER))?;
         let bot = inbound::Bot {
             id: account.config.field("bot_id"),
             username: account.config.field("bot_username"),

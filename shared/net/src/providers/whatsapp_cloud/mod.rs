@@ -4,7 +4,7 @@
 
 mod inbound;
 
-use crate::http::{operator_client, read_at_most, retry_after, snippet, unanswered};
+use crate::http::{header_text, operator_client, read_at_most, retry_after, snippet, unanswered};
 use async_trait::async_trait;
 use http::HeaderMap;
 use secrecy::ExposeSecret;
@@ -149,10 +149,8 @@ impl Provider for WhatsappCloud {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Received, InboundError> {
-        let header = headers
-            .get(inbound::SIGNATURE_HEADER)
-            .and_then(|v| v.to_str().ok());
-        inbound::verify(account, header, body)?;
+        let signature = header_text(headers, inbound::SIGNATURE_HEADER);
+        inbound::verify(account, signature, body)?;
         inbound::parse(account.config.field("phone_number_id"), body)
     }
 

@@ -1,205 +1,11 @@
-//! Providers (how an account talks to its channel) and their configuration. Each provider
-//! declares its fields once; secrets among them are sealed before storage and only their
-//! presence (`has_<field>`) is ever shown.
+//! A change to a provider configuration, checked field by field against the provider's list
+//! (unknown fields, values of the wrong shape, missing required ones), and what the API shows
+//! of a stored one.
 
-use super::channel::Channel;
-use super::secret::SealedSecret;
-use super::validation::{HttpUrl, ValidationError, bounded_text};
-use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use super::{FieldKind, ProviderKind, RELAY_CHANNELS, StoredProviderConfig};
+use crate::domain::channel::Channel;
+use crate::domain::validation::ValidationError;
 use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderKind {
-    Sandbox,
-    WhatsappCloud,
-    TelegramBot,
-    Bridge,
-    Relay,
-    Email,
-}
-
-impl ProviderKind {
-    pub const ALL: [ProviderKind; 6] = [
-        ProviderKind::Sandbox,
-        ProviderKind::WhatsappCloud,
-        ProviderKind::TelegramBot,
-        ProviderKind::Bridge,
-        ProviderKind::Relay,
-        ProviderKind::Email,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderKind::Sandbox => "sandbox",
-            ProviderKind::WhatsappCloud => "whatsapp_cloud",
-            ProviderKind::TelegramBot => "telegram_bot",
-            ProviderKind::Bridge => "bridge",
-            ProviderKind::Relay => "relay",
-            ProviderKind::Email => "email",
-        }
-    }
-
-    pub fn fields(self) -> &'static [FieldSpec] {
-        match self {
-            ProviderKind::Sandbox => &[],
-            ProviderKind::WhatsappCloud => WHATSAPP_CLOUD_FIELDS,
-            ProviderKind::TelegramBot => TELEGRAM_BOT_FIELDS,
-            ProviderKind::Bridge => BRIDGE_FIELDS,
-            ProviderKind::Relay => RELAY_FIELDS,
-            ProviderKind::Email => EMAIL_FIELDS,
-        }
-    }
-
-    /// The channels an account of this provider carries, with its configuration.
-    pub fn channels(self, config: &StoredProviderConfig) -> Vec<Channel> {
-        match self {
-            ProviderKind::Sandbox => Channel::ALL.to_vec(),
-            ProviderKind::WhatsappCloud => vec![Channel::Wa],
-            ProviderKind::TelegramBot => vec![Channel::TgBot],
-            ProviderKind::Bridge => vec![Channel::Wa, Channel::Tg],
-            ProviderKind::Relay => match config.fields.get("channels") {
-                Some(list) => list.split(',').filter_map(Channel::parse).collect(),
-                None => RELAY_CHANNELS.to_vec(),
-            },
-            ProviderKind::Email => vec![Channel::Email],
-        }
-    }
-}
-
-/// What a relay phone carries unless its configuration narrows it.
-pub const RELAY_CHANNELS: [Channel; 5] = [
-    Channel::Sms,
-    Channel::Wa,
-    Channel::Tg,
-    Channel::Pchat,
-    Channel::Notify,
-];
-
-const fn field(name: &'static str, kind: FieldKind) -> FieldSpec {
-    FieldSpec {
-        name,
-        kind,
-        secret: false,
-        required: false,
-        generated: false,
-    }
-}
-
-impl FieldSpec {
-    /// Sealed before storage, write-only: shown as `has_<name>`.
-    const fn secret(mut self) -> Self {
-        self.secret = true;
-        self
-    }
-
-    const fn required(mut self) -> Self {
-        self.required = true;
-        self
-    }
-
-    /// Made up at creation when the request leaves it out.
-    const fn generated(mut self) -> Self {
-        self.generated = true;
-        self
-    }
-}
-
-const WHATSAPP_CLOUD_FIELDS: &[FieldSpec] = &[
-    field("phone_number_id", FieldKind::Text).required(),
-    field("business_account_id", FieldKind::Text),
-    field("api_version", FieldKind::ApiVersion),
-    field("access_token", FieldKind::Text).secret().required(),
-    field("app_secret", FieldKind::Text).secret().required(),
-    field("verify_token", FieldKind::TokenChars)
-        .secret()
-        .generated(),
-];
-const TELEGRAM_BOT_FIELDS: &[FieldSpec] = &[
-    field("bot_token", FieldKind::Text).secret().required(),
-    // Telegram's `secret_token` allows only these characters.
-    field("webhook_secret", FieldKind::TokenChars)
-        .secret()
-        .generated(),
-    field("bot_id", FieldKind::Learned),
-    field("bot_username", FieldKind::Learned),
-];
-const BRIDGE_FIELDS: &[FieldSpec] = &[
-    field("url", FieldKind::Url).required(),
-    field("secret", FieldKind::Text).secret(),
-];
-const RELAY_FIELDS: &[FieldSpec] = &[
-    field("phone_number", FieldKind::Text),
-    field("channels", FieldKind::Channels),
-];
-const EMAIL_FIELDS: &[FieldSpec] = &[
-    field("from", FieldKind::Email).required(),
-    field("smtp_url", FieldKind::SmtpUrl).secret().required(),
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldKind {
-    Text,
-    /// An `http` or `https` URL.
-    Url,
-    /// `smtp://` or `smtps://`, with the user and password when the server needs them.
-    SmtpUrl,
-    /// An e-mail address.
-    Email,
-    /// 1 to 256 of `A-Z a-z 0-9 _ -`, usable as Telegram's `secret_token` and in a URL.
-    TokenChars,
-    /// A Graph API version, `v23.0`.
-    ApiVersion,
-    /// A list of channel names (a JSON array), stored comma-separated.
-    Channels,
-    /// Learned from the provider by `connect` (a bot's id and name): shown, never written.
-    Learned,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct FieldSpec {
-    pub name: &'static str,
-    pub kind: FieldKind,
-    pub secret: bool,
-    pub required: bool,
-    pub generated: bool,
-}
-
-/// A provider configuration as stored: plain fields, and sealed secrets by field name.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredProviderConfig {
-    pub fields: BTreeMap<String, String>,
-    pub secrets: BTreeMap<String, SealedSecret>,
-}
-
-/// A provider configuration with its secrets opened, for the moment a provider needs them (to
-/// verify an inbound webhook, to send); never stored, never logged.
-#[derive(Clone, Default)]
-pub struct OpenedConfig {
-    pub fields: BTreeMap<String, String>,
-    pub secrets: BTreeMap<String, SecretString>,
-}
-
-impl OpenedConfig {
-    pub fn field(&self, name: &str) -> Option<&str> {
-        self.fields.get(name).map(String::as_str)
-    }
-
-    pub fn secret(&self, name: &str) -> Option<&SecretString> {
-        self.secrets.get(name)
-    }
-}
-
-impl std::fmt::Debug for OpenedConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Names only: the values of secrets stay out of logs and panics.
-        f.debug_struct("OpenedConfig")
-            .field("fields", &self.fields)
-            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
 
 /// A checked change to a provider configuration, before its secrets are sealed.
 /// `None` clears a field; a field absent from the map is left as it is.
@@ -262,8 +68,7 @@ impl ProviderConfigPatch {
                     Some(check_channels(kind, &field, names)?)
                 }
                 serde_json::Value::String(s) if spec.kind != FieldKind::Channels => {
-                    bounded_text(&field, s, 1, 4096)?;
-                    check_value(spec.kind, &field, s)?;
+                    spec.kind.check(&field, s)?;
                     Some(s.clone())
                 }
                 _ if spec.kind == FieldKind::Channels => {
@@ -306,56 +111,6 @@ impl ProviderConfigPatch {
                 *slot = Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
             }
         }
-    }
-}
-
-/// Checks a text field's value against its kind.
-fn check_value(kind: FieldKind, field: &str, value: &str) -> Result<(), ValidationError> {
-    let bad = |message: &str| Err(ValidationError::new(field, message));
-    match kind {
-        FieldKind::Url => HttpUrl::parse(field, value).map(|_| ()),
-        FieldKind::SmtpUrl => match url::Url::parse(value) {
-            Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some() => Ok(()),
-            _ => bad(
-                "must be an smtp:// or smtps:// URL with a host, e.g. smtps://user:pass@smtp.example.com:465",
-            ),
-        },
-        FieldKind::Email => {
-            let ok = value.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && domain.contains('.')
-                    && !value.chars().any(|c| c.is_whitespace() || c.is_control())
-            });
-            if ok {
-                Ok(())
-            } else {
-                bad("must be an e-mail address")
-            }
-        }
-        FieldKind::TokenChars => {
-            let ok = value.len() <= 256
-                && value
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-            if ok {
-                Ok(())
-            } else {
-                bad("must be 1 to 256 of A-Z, a-z, 0-9, _ and -")
-            }
-        }
-        FieldKind::ApiVersion => {
-            let ok = value.strip_prefix('v').is_some_and(|n| {
-                n.split('.').count() == 2
-                    && n.split('.')
-                        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-            });
-            if ok {
-                Ok(())
-            } else {
-                bad("must be a Graph API version such as v23.0")
-            }
-        }
-        FieldKind::Text | FieldKind::Channels | FieldKind::Learned => Ok(()),
     }
 }
 
@@ -442,6 +197,7 @@ pub fn public_view(kind: ProviderKind, stored: &StoredProviderConfig) -> serde_j
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::secret::SealedSecret;
     use serde_json::json;
 
     #[test]
@@ -526,7 +282,7 @@ mod tests {
             .flatten()
             .expect("made");
         assert_eq!(made.len(), 32);
-        assert!(check_value(FieldKind::TokenChars, "f", &made).is_ok());
+        assert!(FieldKind::TokenChars.check("f", &made).is_ok());
         let v = json!({"bot_token": "1:x", "webhook_secret": "mine"});
         let mut patch =
             ProviderConfigPatch::parse(ProviderKind::TelegramBot, Some(&v), true).expect("valid");
