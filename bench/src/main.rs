@@ -4,6 +4,7 @@
 
 mod client_api;
 mod replies;
+mod slowloris;
 mod webhooks;
 mod whatsapp;
 
@@ -68,6 +69,45 @@ struct Args {
     /// Only the client messages API and MCP figures.
     #[arg(long)]
     client_api_only: bool,
+    /// Slowloris connections (one header byte a second each) beside an ordinary client; 0: none.
+    #[arg(long, default_value_t = 500)]
+    slowloris: usize,
+    /// Seconds the slowloris lasts.
+    #[arg(long, default_value_t = 30)]
+    slowloris_seconds: u64,
+    /// Only the slowloris figures.
+    #[arg(long)]
+    slowloris_only: bool,
+}
+
+/// The slowloris section, on a fresh server.
+async fn slowloris_section(args: &Args, dir: &Path) -> Result<String> {
+    let (mut server, _) = start(&args.binary, dir)?;
+    let (_, account, token) = credentials(&mut server)?;
+    let idle_fds = std::fs::read_dir(format!("/proc/{}/fd", server.child.id()))?.count();
+    let r = slowloris::run(
+        &server.base,
+        &account,
+        &token,
+        server.child.id(),
+        args.slowloris,
+        args.slowloris_seconds,
+    )
+    .await?;
+    Ok(format!(
+        "## Slowloris: {} connections sending one header byte a second, beside one ingest client, {} s\n\n\
+         | attack connections opened | ingest requests | errors | p50 ms | p99 ms | server fds idle | server fds peak |\n|---|---|---|---|---|---|---|\n\
+         | {} | {} | {} | {} | {} | {} | {} |\n",
+        r.attackers,
+        r.seconds,
+        r.attack_connections,
+        r.requests,
+        r.errors,
+        ms(r.p50),
+        ms(r.p99),
+        idle_fds,
+        r.peak_fds
+    ))
 }
 
 /// The client messages API and MCP section, measured on a fresh server.
@@ -247,6 +287,13 @@ async fn main() -> Result<()> {
         );
     }
     let work = tempfile::tempdir()?;
+    if args.slowloris_only {
+        println!(
+            "{}",
+            slowloris_section(&args, &work.path().join("slowloris")).await?
+        );
+        return Ok(());
+    }
     if args.client_api_only {
         println!(
             "{}",
@@ -369,6 +416,11 @@ async fn main() -> Result<()> {
     }
     drop(server);
     let client_api = client_api_section(&args, &work.path().join("client-api")).await?;
+    let slowloris = if args.slowloris > 0 {
+        slowloris_section(&args, &work.path().join("slowloris")).await?
+    } else {
+        String::new()
+    };
 
     println!("## Start to healthy ({} starts each)\n", args.starts);
     println!("| data dir | median ms | max ms |\n|---|---|---|");
@@ -479,6 +531,7 @@ async fn main() -> Result<()> {
         );
     }
     println!("\n{client_api}");
+    println!("\n{slowloris}");
     println!("\n## Memory\n");
     println!("| state | RSS MiB |\n|---|---|");
     println!("| idle, after start | {:.1} |", idle_rss as f64 / 1024.0);

@@ -151,6 +151,7 @@ fn log_for(m: &Message, status: AiLogStatus) -> AiLog {
         error: None,
         created_at: Utc::now(),
         sent_at: None,
+        reply_message_id: None,
     }
 }
 

@@ -19,6 +19,12 @@ pub enum Behaviour {
     BadBody,
     /// Never answers.
     Hang,
+    /// Answers OpenAI's 429 rate-limit error with `Retry-After: <seconds>` this many more
+    /// times, then echoes.
+    Throttled {
+        times: usize,
+        retry_after: u64,
+    },
     /// Answers with this text, but refuses `response_format` of these types with OpenAI's 400
     /// (as models without structured outputs do).
     Refusing(Vec<&'static str>, String),
@@ -82,8 +88,34 @@ async fn complete(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     });
-    let b = behaviour.lock().expect("lock").clone();
+    let b = {
+        let mut current = behaviour.lock().expect("lock");
+        let now = current.clone();
+        if let Behaviour::Throttled { times, retry_after } = now {
+            *current = if times > 1 {
+                Behaviour::Throttled {
+                    times: times - 1,
+                    retry_after,
+                }
+            } else {
+                Behaviour::Echoing
+            };
+        }
+        now
+    };
     let text = match b {
+        Behaviour::Throttled { retry_after, .. } => {
+            // OpenAI's body for a rate limit (error codes reference).
+            let error = json!({"error": {
+                "message": "Rate limit reached for requests", "type": "requests",
+                "param": null, "code": "rate_limit_exceeded"}});
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", retry_after.to_string())],
+                Json(error),
+            )
+                .into_response();
+        }
         Behaviour::Refusing(types, text) => {
             if let Some(t) = format.filter(|t| types.contains(&t.as_str())) {
                 let error = json!({"error": {

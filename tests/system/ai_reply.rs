@@ -89,12 +89,11 @@ async fn a_reply_is_generated_logged_and_sent_with_its_events() {
             .as_str()
             .is_some_and(|id| id.starts_with("evt_"))
     );
+    // Every `ai.reply.*` carries the AI log row, which names the reply's message.
     let sent_event = &app.events_of("ai.reply.sent").await[0];
-    assert_eq!(sent_event["data"]["log"]["status"], "sent");
-    assert_eq!(
-        sent_event["data"]["message"]["text"],
-        "reply to: When do you open?"
-    );
+    assert_eq!(sent_event["data"]["status"], "sent");
+    assert_eq!(sent_event["data"]["id"], log["id"]);
+    assert_eq!(sent_event["data"]["reply_message_id"], sent[0]["id"]);
 }
 
 #[tokio::test]
@@ -772,4 +771,131 @@ async fn an_account_token_sees_only_its_own_logs() {
     assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
     let (status, _) = app.get("/v1/ai/logs?status=pending", &app.admin).await;
     assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// API.md, "The AI reply flow" step 3: a send waiting for confirmation, or cancelled, never
+/// reached the customer, so the model does not read it as something the account said.
+#[tokio::test]
+async fn the_conversation_holds_only_what_the_customer_could_have_seen() {
+    let app = app_with_llm(&[]).await;
+    let (acc, token) = (app.sandbox_id.clone(), app.sandbox_token.clone());
+    let (status, created) = app
+        .post(
+            "/v1/api-keys",
+            &app.admin,
+            json!({"name": "careful", "phone_ids": ["*"], "channels": ["*"],
+                "recipient_allowlist": null, "rate_limit_per_minute": 60,
+                "require_confirmation": true}),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 201, "{created}");
+    let key = str_at(&created, "key");
+    let mut pending = Vec::new();
+    for text in ["Your refund is approved.", "Your order is cancelled."] {
+        let (status, sent) = app
+            .post(
+                "/api/v1/messages",
+                &key,
+                json!({"phone_id": acc, "channel": "wa", "to": "+15551234567", "text": text}),
+            )
+            .await;
+        assert_eq!(status.as_u16(), 202, "{sent}");
+        pending.push(str_at(&sent, "id"));
+    }
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/messages/{}/cancel", pending[1]),
+            &key,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 200);
+    app.ingest(&acc, &token, inbound("seen-1", PRIVATE_CHAT, "Any news?"))
+        .await;
+    app.wait_sent_replies(PRIVATE_CHAT, 1).await;
+    let asked = app.llm.requests().remove(0).body["messages"].clone();
+    let said: Vec<&str> = asked
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert!(said.contains(&"Any news?"), "{asked}");
+    for unsent in ["Your refund is approved.", "Your order is cancelled."] {
+        assert!(!said.contains(&unsent), "{unsent:?} never left: {asked}");
+    }
+}
+
+/// An LLM that answers 429 with `Retry-After` is asked again after that wait, within the
+/// reply's `timeout_seconds`, as OpenAI's own clients do.
+#[tokio::test]
+async fn a_rate_limited_llm_is_asked_again_after_its_retry_after() {
+    let app = app_with_llm(&[]).await;
+    let (acc, token) = (app.sandbox_id.clone(), app.sandbox_token.clone());
+    app.llm.set(Behaviour::Throttled {
+        times: 1,
+        retry_after: 1,
+    });
+    let asked = Instant::now();
+    app.ingest(&acc, &token, inbound("busy-1", PRIVATE_CHAT, "Hello?"))
+        .await;
+    let sent = app.wait_sent_replies(PRIVATE_CHAT, 1).await;
+    assert_eq!(sent[0]["text"], "reply to: Hello?");
+    assert_eq!(app.llm.requests().len(), 2, "a 429, then the answer");
+    assert!(
+        asked.elapsed() >= Duration::from_secs(1),
+        "after Retry-After"
+    );
+    let logs = app.wait_for_settled_logs(&acc, 1).await;
+    assert_eq!(logs[0]["status"], "sent");
+
+    // A wait longer than the reply may take is not waited for: it fails at once, saying why.
+    app.put_global_ai(json!({"timeout_seconds": 2})).await;
+    app.llm.set(Behaviour::Throttled {
+        times: 1,
+        retry_after: 30,
+    });
+    app.ingest(
+        &acc,
+        &token,
+        inbound("busy-2", PRIVATE_CHAT, "Still there?"),
+    )
+    .await;
+    let logs = app.wait_for_settled_logs(&acc, 2).await;
+    assert_eq!(logs[0]["status"], "failed", "{logs:?}");
+    assert!(
+        logs[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("429"),
+        "{logs:?}"
+    );
+}
+
+/// One payload per event name: `ai.reply.failed` carries the AI log row whether the LLM or the
+/// send failed, and `message.status` has the contract's shape on the send path too.
+#[tokio::test]
+async fn each_event_has_one_shape() {
+    let app = app_with_llm(&[]).await;
+    let (acc, token) = (app.sandbox_id.clone(), app.sandbox_token.clone());
+    app.llm.set(Behaviour::Status(500, "down".into()));
+    app.ingest(&acc, &token, inbound("shape-1", PRIVATE_CHAT, "Hi"))
+        .await;
+    let failed = app.wait_for_events("ai.reply.failed", 1).await;
+    let data = &failed[0]["data"];
+    for field in [
+        "id",
+        "account_id",
+        "chat_id",
+        "inbound_message_id",
+        "status",
+        "error",
+    ] {
+        assert!(data.get(field).is_some(), "{field} in {data}");
+    }
+    assert_eq!(data["status"], "failed");
+    assert!(
+        data.get("log").is_none() && data.get("message").is_none(),
+        "{data}"
+    );
 }

@@ -376,3 +376,32 @@ fn no_route_fails_on_any_path_or_query() {
         }
     });
 }
+
+/// A path parameter that is not UTF-8 (`%FF%FE`) names nothing: every operation answers with
+/// a 4xx in the API's error body, never a 5xx or axum's plain text.
+#[tokio::test]
+async fn a_path_parameter_that_is_not_text_is_a_4xx_in_the_error_body() {
+    let app = spawn_app().await;
+    let mut checked = 0;
+    for op in operations().into_iter().filter(|op| op.path.contains('{')) {
+        let path = fill_path(&op.path, "%FF%FE", "%FF%FE");
+        for token in [&app.admin, &app.sandbox_token] {
+            let body = op.has_body.then(|| json!({}));
+            let (status, answer) = app
+                .call(&op.method, &path, Some(token), body.as_ref())
+                .await;
+            assert!(
+                status.is_client_error(),
+                "{} {path}: {status} {answer}",
+                op.method
+            );
+            assert!(
+                answer["error"]["code"].is_string(),
+                "{} {path}: {status} answered outside the error body: {answer}",
+                op.method
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "{checked} operations with path parameters");
+}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use switchboard_core::auth::AdminTokens;
 use switchboard_core::settings::Settings;
 use switchboard_tests::aws::{self, Deployment};
-use switchboard_tests::fake_llm::FakeLlm;
+use switchboard_tests::fake_llm::{Behaviour, FakeLlm};
 use switchboard_tests::lambda::{
     CountingProxy, EventSource, Function, Mappings, http_answer, http_event, peek, queue_arn,
     sample,
@@ -603,4 +603,102 @@ async fn a_client_sends_through_the_api_and_the_mcp_server_on_the_functions() {
     );
     api.stop().await;
     outbound.stop().await;
+}
+
+/// A reply job whose first invocation dies while the LLM writes: SQS hands the message again
+/// once its visibility timeout runs out; that run finds the reply claimed by the dead one and
+/// puts a new job on the queue for when the claim lapses (`timeout_seconds` and a margin), so
+/// the redelivery does not count towards the dead-letter limit; the job after it takes the claim
+/// over, generates once and sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_whose_first_invocation_dies_mid_llm_call_is_generated_and_sent_once() {
+    let d = aws::deployment(3).await;
+    let env = function_env(&d, &aws::endpoint());
+    let api = Function::start("api", &env).await;
+    let ingest = Function::start("ingest", &env).await;
+    let outbound = Function::start("outbound", &env).await;
+    let llm = FakeLlm::start().await;
+    llm.set(Behaviour::Hang);
+    let admin = admin_token();
+    let call = |method: &'static str, path: &str, body: Value| {
+        let event = http_event("api/post-account.json", method, path, &admin, Some(&body));
+        let api = &api;
+        async move { http_answer(api.invoke(event).await) }
+    };
+    let (status, account) = call(
+        "POST",
+        "/v1/accounts",
+        json!({"name": "shop", "provider": "sandbox"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{account}");
+    let (account_id, token) = (
+        account["id"].as_str().expect("id").to_string(),
+        account["token"].as_str().expect("token").to_string(),
+    );
+    let (status, body) = call(
+        "PUT",
+        "/v1/ai/global",
+        json!({"enabled": true, "base_url": llm.base_url, "api_key": "sk-lambda",
+            "reply_delay_seconds": 0, "timeout_seconds": 5}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let message = json!({"message_id": "wamid.dies", "chat_id": "15551234567@s.whatsapp.net",
+        "from": "15551234567@s.whatsapp.net", "text": "are you open?"});
+    let path = format!("/v1/ingest/{account_id}");
+    let mut inbound = http_event(
+        "ingest/post-inbound.json",
+        "POST",
+        &path,
+        &token,
+        Some(&message),
+    );
+    inbound["pathParameters"]["proxy"] = json!(account_id);
+    let (status, body) = http_answer(ingest.invoke(inbound).await);
+    assert!(status == 200 || status == 202, "{status} {body}");
+
+    let [replies, sends, _] = sources(&d).await;
+    let first = Function::start("ai-reply", &env).await;
+    // The first invocation is with the LLM, which does not answer: then the function dies.
+    tokio::select! {
+        _ = replies.pump(&first) => panic!("the first invocation ended"),
+        () = async {
+            while llm.requests().is_empty() {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        } => {}
+    }
+    first.stop().await;
+
+    llm.set(Behaviour::Echoing);
+    let second = Function::start("ai-reply", &env).await;
+    let messages_path =
+        format!("/v1/accounts/{account_id}/chats/15551234567@s.whatsapp.net/messages");
+    let sent = Mappings(vec![(&replies, &second), (&sends, &outbound)])
+        .until(Duration::from_secs(60), "the reply sent", || async {
+            let (_, page) = call("GET", &messages_path, Value::Null).await;
+            let replies: Vec<Value> = page["items"]
+                .as_array()?
+                .iter()
+                .filter(|m| m["origin"] == "ai")
+                .cloned()
+                .collect();
+            replies
+                .iter()
+                .any(|m| m["status"] == "sent")
+                .then_some(replies)
+        })
+        .await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["text"], "reply to: are you open?");
+    assert_eq!(
+        llm.requests().len(),
+        2,
+        "asked once more, after the claim lapsed"
+    );
+    assert!(
+        peek(&replies.client, &d.dead_letters[0]).await.is_empty(),
+        "nothing dead-lettered"
+    );
 }

@@ -7,6 +7,8 @@ mod bad_input;
 mod bridge_and_email;
 mod cli;
 mod client_api;
+mod connections;
+mod crash;
 mod dashboard;
 mod lambda;
 mod mcp;

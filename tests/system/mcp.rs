@@ -161,3 +161,81 @@ async fn mcp_needs_a_client_key_and_a_known_host() {
         .expect("request");
     assert!(rebound.status().is_client_error(), "{}", rebound.status());
 }
+
+/// `/mcp` keeps the API's contract, which the MCP library does not know: refusals in the
+/// error body, the 1 MiB body limit, and deeply nested JSON as malformed (400).
+#[tokio::test]
+async fn mcp_answers_within_the_contract() {
+    let app = spawn_app().await;
+    let (_, secret) = key(&app, json!({})).await;
+    let post = |body: Vec<u8>, host: Option<&str>| {
+        let mut request = app
+            .client
+            .post(format!("{}/mcp", app.base))
+            .bearer_auth(&secret)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        request.send()
+    };
+    let in_error_body = |status: StatusCode, body: &Value, what: &str| {
+        assert!(status.is_client_error(), "{what}: {status}");
+        assert!(
+            body["error"]["code"].is_string() && body["error"]["message"].is_string(),
+            "{what}: {body}"
+        );
+    };
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}).to_string();
+
+    let foreign = post(ping.clone().into_bytes(), Some("attacker.example"))
+        .await
+        .expect("request");
+    let status = foreign.status();
+    in_error_body(
+        status,
+        &foreign.json().await.unwrap_or_default(),
+        "a foreign host",
+    );
+
+    let large = format!(
+        r#"{{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {{"pad": "{}"}}}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let too_large = post(large.into_bytes(), None).await.expect("request");
+    let status = too_large.status();
+    assert_eq!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "above 1 MiB as everywhere"
+    );
+    in_error_body(
+        status,
+        &too_large.json().await.unwrap_or_default(),
+        "too large",
+    );
+
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let nested = format!(r#"{{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {deep}}}"#);
+    let malformed = post(nested.into_bytes(), None).await.expect("request");
+    let status = malformed.status();
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    in_error_body(
+        status,
+        &malformed.json().await.unwrap_or_default(),
+        "nested",
+    );
+
+    let get = app
+        .client
+        .get(format!("{}/mcp", app.base))
+        .bearer_auth(&secret)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .expect("request");
+    let status = get.status();
+    in_error_body(status, &get.json().await.unwrap_or_default(), "a GET");
+}

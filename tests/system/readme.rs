@@ -105,3 +105,64 @@ async fn the_readme_ai_send_snippet_sends_once_against_switchboard_serve() {
         .collect();
     assert_eq!(actions, ["replay", "send", "key_create"], "{audit}");
 }
+
+/// The snippet's `ai_send` as written, on every channel, with a key that allows them all: each
+/// is accepted (a notification with the empty `to` the snippet sends for it).
+#[tokio::test]
+async fn the_readme_ai_send_snippet_sends_on_every_channel() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = ServerProcess::start(dir.path(), &[]).await;
+    let admin = server.printed_after("admin token").expect("admin token");
+    let phone = server
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("sandbox account "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the sandbox account in the banner")
+        .to_string();
+    let created: Value = reqwest::Client::new()
+        .post(format!("{}/v1/api-keys", server.base))
+        .bearer_auth(&admin)
+        .json(
+            &json!({"name": "every channel", "phone_ids": ["*"], "channels": ["*"],
+            "recipient_allowlist": null, "rate_limit_per_minute": 100,
+            "require_confirmation": false}),
+        )
+        .send()
+        .await
+        .expect("create a key")
+        .json()
+        .await
+        .expect("json");
+    let key = created["key"].as_str().expect("key");
+    let (definition, _) = snippet()
+        .rsplit_once("print(")
+        .map(|(def, call)| (def.to_string(), call.to_string()))
+        .expect("the snippet ends with its example call");
+    let sends = [
+        ("sms", "+15551234567"),
+        ("wa", "+15551234567"),
+        ("tg", "@ann_smith"),
+        ("email", "ann@example.com"),
+        ("notify", "ignored for notify"),
+        ("tg_bot", "123456789"),
+        ("pchat", "ann-7"),
+    ];
+    let calls: String = sends
+        .iter()
+        .map(|(ch, to)| {
+            format!(
+                "print({ch:?}, ai_send(os.environ['ACC'], {ch:?}, {to:?}, 'Your bike is ready.', subject='Your bike'))\n"
+            )
+        })
+        .collect();
+    let out = run(&format!("{definition}{calls}"), &server.base, key, &phone);
+    for (ch, _) in sends {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{ch} ")))
+            .unwrap_or_else(|| panic!("no answer for {ch}: {out}"));
+        assert!(line.contains("'status': 'queued'"), "{ch}: {line}");
+        assert!(line.contains(&format!("'channel': '{ch}'")), "{ch}: {line}");
+    }
+}

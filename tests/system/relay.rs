@@ -248,3 +248,73 @@ async fn bad_polls_and_reports_are_refused_with_their_field() {
     let (status, _) = report(&app, &phone, &token, "msg_nope", json!({"status": "sent"})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// An AI reply handed to a relay phone stays `generated` until the phone says how its send
+/// went: its report settles the AI log row (`sent`, or `failed` with the phone's words), with
+/// the event.
+#[tokio::test]
+async fn the_phones_report_settles_an_ai_replys_log_row() {
+    let app = spawn_app().await;
+    let (phone, token) = relay_phone(&app).await;
+    app.put_global_ai(json!({"enabled": true, "echo_mode": true, "reply_delay_seconds": 0}))
+        .await;
+    for (n, text) in ["first", "second"].into_iter().enumerate() {
+        let (status, _) = app
+            .ingest(
+                &phone,
+                &token,
+                json!({"message_id": format!("sms-in-{n}"), "chat_id": SMS_CHAT,
+                    "from": SMS_CHAT, "text": text}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    // Each poll leases what it hands out: gather until both replies were handed.
+    let mut handed: Vec<Value> = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while handed.len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "both replies in the outbox"
+        );
+        handed.extend(poll(&app, &phone, &token, "limit=10").await);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let logs = app.logs(&format!("account_id={phone}")).await;
+    assert!(logs.iter().all(|l| l["status"] == "generated"), "{logs:?}");
+    let row_of = |logs: &[Value], id: &Value| {
+        logs.iter()
+            .find(|l| &l["reply_message_id"] == id)
+            .cloned()
+            .expect("a row for the reply")
+    };
+    let (sent, failed) = (&handed[0]["id"], &handed[1]["id"]);
+    let (status, _) = report(
+        &app,
+        &phone,
+        &token,
+        sent.as_str().expect("id"),
+        json!({"status": "delivered", "provider_message_id": "sms-77"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = report(
+        &app,
+        &phone,
+        &token,
+        failed.as_str().expect("id"),
+        json!({"status": "failed", "error": "no signal"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    app.until_idle().await;
+    let logs = app.logs(&format!("account_id={phone}")).await;
+    let settled = row_of(&logs, sent);
+    assert_eq!(settled["status"], "sent", "{settled}");
+    assert!(settled["sent_at"].is_string(), "{settled}");
+    let settled = row_of(&logs, failed);
+    assert_eq!(
+        (&settled["status"], &settled["error"]),
+        (&json!("failed"), &json!("no signal"))
+    );
+}

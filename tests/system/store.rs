@@ -30,3 +30,68 @@ mod embedded_store {
 mod dynamodb_store {
     switchboard_tests::store_contract!(switchboard_tests::aws::dynamo_store);
 }
+
+/// The embedded store's housekeeping: an idempotency record past the day it is honoured and a
+/// claim that expired are deleted (DynamoDB's TTL does the same); one still in force is kept.
+#[tokio::test]
+async fn the_embedded_store_purges_what_has_expired() {
+    use chrono::{Duration, Utc};
+    use switchboard_core::domain::idempotency::{Begun, IdempotencyKey};
+    use switchboard_core::domain::ids::ApiKeyId;
+    use switchboard_core::ports::{ClaimStore, ClientSendStore};
+    let dir = tempfile::tempdir().expect("dir");
+    let store = switchboard_embedded::open(dir.path()).expect("open").store;
+    let now = Utc::now();
+    let key = |k: &str| IdempotencyKey {
+        api_key: ApiKeyId::from_ulid(ulid::Ulid::new()),
+        key: k.into(),
+    };
+    let (old, fresh) = (key("old"), key("fresh"));
+    let two_days_ago = now - Duration::hours(48);
+    assert_eq!(
+        store
+            .begin_idempotent(&old, "f", two_days_ago)
+            .await
+            .expect("begin"),
+        Begun::Taken
+    );
+    assert_eq!(
+        store
+            .begin_idempotent(&fresh, "f", now)
+            .await
+            .expect("begin"),
+        Begun::Taken
+    );
+    store
+        .claim(
+            "reply:old",
+            two_days_ago,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .expect("claim");
+    store
+        .claim("reply:new", now, std::time::Duration::from_secs(600))
+        .await
+        .expect("claim");
+    assert_eq!(store.purge_expired(now).await.expect("purge"), 2);
+    assert_eq!(
+        store.purge_expired(now).await.expect("purge"),
+        0,
+        "nothing left to purge"
+    );
+    assert!(matches!(
+        store
+            .begin_idempotent(&fresh, "f", now)
+            .await
+            .expect("begin"),
+        Begun::InFlight { .. }
+    ));
+    assert_eq!(
+        store
+            .claim("reply:new", now, std::time::Duration::from_secs(600))
+            .await
+            .expect("claim"),
+        switchboard_core::ports::Claim::Busy
+    );
+}

@@ -320,8 +320,10 @@ async fn telegram_429_waits_then_sends_and_a_block_fails_for_good() {
     );
 }
 
+/// API.md step 6: "typing…" starts when the reply job begins, and is renewed before a delayed
+/// send when the delay outlasts it (Telegram shows it 5 s).
 #[tokio::test]
-async fn typing_is_shown_in_the_last_seconds_before_a_delayed_reply() {
+async fn typing_is_shown_at_once_and_renewed_before_a_delayed_reply() {
     let app = app().await;
     let (account, secret) = connected_bot(&app).await;
     app.put_global_ai(json!({"enabled": true, "echo_mode": true, "reply_delay_seconds": 6}))
@@ -339,19 +341,26 @@ async fn typing_is_shown_in_the_last_seconds_before_a_delayed_reply() {
     )
     .await;
     app.telegram.wait_for("sendChatAction", 1).await;
-    let typing_after = sent_at.elapsed();
+    let first_after = sent_at.elapsed();
+    app.telegram.wait_for("sendChatAction", 2).await;
+    let renewed_after = sent_at.elapsed();
     app.telegram.wait_for("sendMessage", 1).await;
     let reply_after = sent_at.elapsed();
-    let action = app.telegram.calls("sendChatAction").remove(0).body;
-    assert_eq!(action, json!({"chat_id": CUSTOMER, "action": "typing"}));
-    // Telegram shows it for 5 s: it starts a second or so in, to last past the reply at 6 s.
+    for call in app.telegram.calls("sendChatAction") {
+        assert_eq!(call.body, json!({"chat_id": CUSTOMER, "action": "typing"}));
+    }
     assert!(
-        typing_after >= std::time::Duration::from_millis(1200),
-        "typing after {typing_after:?}"
+        first_after < std::time::Duration::from_secs(1),
+        "typing from the start: {first_after:?}"
+    );
+    // Shown for 5 s: renewed a second or so in, to last past the reply at 6 s.
+    assert!(
+        renewed_after >= std::time::Duration::from_millis(1200),
+        "renewed after {renewed_after:?}"
     );
     assert!(
-        reply_after - typing_after <= std::time::Duration::from_secs(5),
-        "typing {typing_after:?}, reply {reply_after:?}"
+        reply_after - renewed_after <= std::time::Duration::from_secs(5),
+        "renewed {renewed_after:?}, reply {reply_after:?}"
     );
 }
 

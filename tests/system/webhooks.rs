@@ -617,3 +617,32 @@ async fn a_retry_due_later_than_a_queue_can_delay_waits_in_hops() {
     assert!(receiver.received().is_empty());
     assert!(app.attempts(&str_at(&created, "id")).await.is_empty());
 }
+
+/// A delivery waiting for its retry when its account is deleted goes out no more: nobody is
+/// told about an account that is gone.
+#[tokio::test]
+async fn a_deleted_accounts_waiting_deliveries_do_not_go_out() {
+    let app = spawn_app_with(&[("WEBHOOK_RETRY_SCHEDULE", "2,2")]).await;
+    let receiver = &app.hooks;
+    receiver.answer(|_| Answer::Status(500));
+    let created = app
+        .subscribe(&receiver.url, json!(["message.received"]), None)
+        .await;
+    let (account, token) = app.create_account("leaving").await;
+    app.ingest(&account, &token, inbound("wh-gone", PRIVATE_CHAT, "bye"))
+        .await;
+    receiver.wait_for(1).await;
+    let (status, _) = app
+        .call(
+            "DELETE",
+            &format!("/v1/accounts/{account}"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert!(status.is_success(), "{status}");
+    app.until_idle().await;
+    assert_eq!(receiver.count(), 1, "the retry did not go out");
+    let rows = app.attempts(&str_at(&created, "id")).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+}

@@ -472,3 +472,97 @@ async fn spawn_app_with_public_url() -> TestApp {
     switchboard_tests::spawn_app_with(&[("PUBLIC_API_URL", "https://switchboard.example.com")])
         .await
 }
+
+/// API.md step 6: "typing…" starts when the reply job begins (marking the customer's message
+/// read), so it shows while the model writes even when the reply goes at once.
+#[tokio::test]
+async fn typing_and_the_read_receipt_come_first_even_without_a_delay() {
+    let app = spawn_app().await;
+    let account = whatsapp_account(&app).await;
+    app.put_global_ai(json!({"enabled": true, "echo_mode": true, "reply_delay_seconds": 0}))
+        .await;
+    notify(
+        &app,
+        &account,
+        &envelope(vec![text_value("wamid.NOW", "quick question")]),
+    )
+    .await;
+    app.graph.wait_for_sends(1).await;
+    let order: Vec<Value> = app
+        .graph
+        .requests()
+        .iter()
+        .map(|r| r.body.clone())
+        .collect();
+    assert_eq!(order.len(), 2, "{order:?}");
+    assert_eq!(
+        order[0],
+        json!({"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.NOW",
+            "typing_indicator": {"type": "text"}})
+    );
+    assert_eq!(order[1]["type"], "text");
+}
+
+/// A `failed` status after Meta accepted the send (131047 comes this way too) settles the
+/// reply's AI log row as failed, with `ai.reply.failed` in the same shape as any other, and
+/// `message.status` in the contract's.
+#[tokio::test]
+async fn a_late_failed_status_settles_the_ai_log_row() {
+    let app = spawn_app().await;
+    let account = whatsapp_account(&app).await;
+    app.subscribe(
+        &app.hooks.url,
+        json!(["ai.reply.failed", "message.status"]),
+        None,
+    )
+    .await;
+    app.put_global_ai(json!({"enabled": true, "echo_mode": true, "reply_delay_seconds": 0}))
+        .await;
+    notify(
+        &app,
+        &account,
+        &envelope(vec![text_value("wamid.LATE", "hello?")]),
+    )
+    .await;
+    let reply = app
+        .wait_sent_replies_of(&account, &customer_chat(), 1)
+        .await
+        .remove(0);
+    let logs = app.wait_for_settled_logs(&account, 1).await;
+    assert_eq!(logs[0]["status"], "sent");
+    assert_eq!(logs[0]["reply_message_id"], reply["id"]);
+    let wamid = str_at(&reply, "provider_message_id");
+    let failed = json!({"messaging_product": "whatsapp", "metadata": metadata(), "statuses": [{
+        "id": wamid, "status": "failed", "timestamp": "1750263790", "recipient_id": CUSTOMER,
+        "errors": [{"code": 131047, "title": "Re-engagement message",
+            "message": "Re-engagement message",
+            "error_data": {"details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."}}]}]});
+    notify(&app, &account, &envelope(vec![failed])).await;
+    app.until_idle().await;
+    let logs = app.logs(&format!("account_id={account}")).await;
+    assert_eq!(logs[0]["status"], "failed", "{logs:?}");
+    let events: Vec<Value> = app.hooks.received().iter().map(|r| r.json()).collect();
+    let failed_event = events
+        .iter()
+        .find(|e| e["type"] == "ai.reply.failed")
+        .expect("ai.reply.failed");
+    assert_eq!(failed_event["data"]["id"], logs[0]["id"]);
+    assert_eq!(failed_event["data"]["status"], "failed");
+    let status = events
+        .iter()
+        .find(|e| e["type"] == "message.status")
+        .expect("message.status");
+    let mut keys: Vec<&String> = status["data"].as_object().expect("object").keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "chat_id",
+            "error",
+            "message_id",
+            "provider_message_id",
+            "status"
+        ],
+        "{status}"
+    );
+}

@@ -88,7 +88,10 @@ pub async fn start(
         switchboard_mcp::routes(&state, switchboard_mcp::Reach::Direct)
             .merge(switchboard_dashboard::routes()),
     );
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let server =
+        tokio::spawn(
+            async move { crate::listen::serve(listener, app, std::future::pending()).await },
+        );
     Ok((
         state,
         addr,

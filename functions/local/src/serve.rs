@@ -13,11 +13,12 @@ use std::time::Duration;
 use switchboard_core::dispatch;
 use switchboard_core::domain::ids::AccountId;
 use switchboard_core::domain::provider::{ProviderConfigPatch, ProviderKind};
+use switchboard_core::ports::Clock;
 use switchboard_core::ports::QueueName;
 use switchboard_core::services::AppState;
 use switchboard_core::usecases::accounts::{self, NewAccount};
-use switchboard_embedded::EmbeddedQueue;
 use switchboard_embedded::worker::{self, JobHandler, WorkerConfig};
+use switchboard_embedded::{EmbeddedQueue, EmbeddedStore};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -98,25 +99,38 @@ pub async fn start_with_workers(
     let Local {
         state,
         queue,
+        store,
         created,
     } = wiring::build(local, env)?;
     let taken = queue
         .take_back_received()
         .await
         .context("taking back the jobs of the previous server")?;
-    if taken > 0 {
+    // What those jobs had claimed (a reply being generated) is theirs to take again now.
+    let released = store
+        .release_claims_of_earlier_runs()
+        .await
+        .context("releasing the claims of the previous server")?;
+    if taken > 0 || released > 0 {
         tracing::info!(
             jobs = taken,
-            "jobs in progress when the previous server stopped run again"
+            claims = released,
+            "work in progress when the previous server stopped runs again"
         );
     }
+
     let listener = tokio::net::TcpListener::bind(local.addr)
         .await
         .with_context(|| format!("cannot listen on {} (SWITCHBOARD_ADDR)", local.addr))?;
     let addr = listener.local_addr()?;
 
     let (stop, stopped) = watch::channel(false);
-    let workers = spawn_workers(&state, &queue, &stopped, queues);
+    let mut workers = spawn_workers(&state, &queue, &stopped, queues);
+    workers.push(tokio::spawn(housekeeping(
+        store,
+        state.clock.clone(),
+        stopped.clone(),
+    )));
 
     let sandbox = if created {
         let created = accounts::create(
@@ -139,11 +153,7 @@ pub async fn start_with_workers(
         switchboard_mcp::routes(&state, switchboard_mcp::Reach::Direct)
             .merge(switchboard_dashboard::routes()),
     );
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-    });
+    let server = tokio::spawn(async move { crate::listen::serve(listener, app, shutdown).await });
     Ok(Running {
         addr,
         state,
@@ -154,6 +164,28 @@ pub async fn start_with_workers(
         workers,
         _data_dir_lock: data_dir_lock,
     })
+}
+
+/// How often the embedded store drops what no request can use any more.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
+
+/// Purges expired claims and idempotency records every hour, until the server stops.
+async fn housekeeping(
+    store: Arc<EmbeddedStore>,
+    clock: Arc<dyn Clock>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        match store.purge_expired(clock.now()).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired claims and idempotency records purged"),
+            Err(error) => tracing::warn!(%error, "purging expired records failed"),
+        }
+        tokio::select! {
+            _ = stopped.changed() => return,
+            () = tokio::time::sleep(HOUSEKEEPING_EVERY) => {}
+        }
+    }
 }
 
 /// Locks the data dir for this server until the returned file is dropped (or the process ends).

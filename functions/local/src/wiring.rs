@@ -6,11 +6,13 @@ use std::sync::Arc;
 use switchboard_core::Services;
 use switchboard_core::services::AppState;
 use switchboard_core::settings::Settings;
-use switchboard_embedded::{EmbeddedQueue, Keyring};
+use switchboard_embedded::{EmbeddedQueue, EmbeddedStore, Keyring};
 
 pub struct Local {
     pub state: AppState,
     pub queue: Arc<EmbeddedQueue>,
+    /// The same store as `state`'s, for what only the embedded one does (housekeeping).
+    pub store: Arc<EmbeddedStore>,
     /// The data dir's database was created by this start.
     pub created: bool,
 }
@@ -44,7 +46,7 @@ pub fn build(local: &LocalSettings, env: &dyn Fn(&str) -> Option<String>) -> Res
     let embedded = switchboard_embedded::open(&local.data_dir)?;
     let network = switchboard_net::network(&settings).map_err(|e| anyhow::anyhow!(e))?;
     let state = Services::new(
-        embedded.store,
+        embedded.store.clone(),
         embedded.queue.clone(),
         Arc::new(keyring),
         network,
@@ -53,6 +55,7 @@ pub fn build(local: &LocalSettings, env: &dyn Fn(&str) -> Option<String>) -> Res
     Ok(Local {
         state,
         queue: embedded.queue,
+        store: embedded.store,
         created: embedded.created,
     })
 }

@@ -10,6 +10,9 @@ use crate::rules::{self, MessageFacts, SkipReason};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
+/// How many messages of the chat the LLM sees.
+pub const HISTORY: usize = 20;
+
 /// What the reply job knows when it decides.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
@@ -89,11 +92,14 @@ pub fn gate(facts: Facts<'_>, effective: &EffectiveAi, now: DateTime<Utc>) -> De
     Decision::Generate
 }
 
-/// The conversation up to the message being answered, newest first.
+/// The conversation up to the message being answered, newest first: the last `HISTORY`
+/// messages the customer could have seen (a send waiting for confirmation, cancelled or failed
+/// never reached them).
 pub fn history(recent: &[Message], inbound: &Message) -> Vec<Message> {
     recent
         .iter()
-        .filter(|m| m.id <= inbound.id)
+        .filter(|m| m.id <= inbound.id && m.could_have_reached_the_customer())
+        .take(HISTORY)
         .cloned()
         .collect()
 }
@@ -297,5 +303,45 @@ mod tests {
         let recent = [newer.clone(), old.clone()];
         assert_eq!(history(&recent, &old), vec![old.clone()]);
         assert_eq!(history(&recent, &newer), vec![newer, old]);
+    }
+
+    #[test]
+    fn the_history_holds_only_what_reached_the_customer() {
+        let now = Utc::now();
+        let asked = inbound_at(now, chrono::Duration::seconds(50));
+        let mut sends: Vec<Message> = [
+            MessageStatus::Sent,
+            MessageStatus::PendingConfirmation,
+            MessageStatus::Cancelled,
+            MessageStatus::Failed,
+            MessageStatus::Read,
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, status)| {
+            let mut m = inbound_at(now, chrono::Duration::seconds(40 - i as i64));
+            m.from_me = true;
+            m.status = status;
+            m
+        })
+        .collect();
+        let inbound = inbound_at(now, chrono::Duration::seconds(1));
+        sends.insert(0, asked);
+        sends.push(inbound.clone());
+        // Newest first, as the store reads them.
+        sends.reverse();
+        let seen: Vec<(bool, MessageStatus)> = history(&sends, &inbound)
+            .iter()
+            .map(|m| (m.from_me, m.status))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (false, MessageStatus::Received),
+                (true, MessageStatus::Read),
+                (true, MessageStatus::Sent),
+                (false, MessageStatus::Received),
+            ]
+        );
     }
 }

@@ -6,13 +6,16 @@
 mod tools;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::body::Body;
+use axum::extract::{FromRequest, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use std::sync::Arc;
 use switchboard_core::error::AppError;
+use switchboard_core::http::extract::JsonBody;
+use switchboard_core::http::{ErrorBody, ErrorDetail};
 use switchboard_core::services::AppState;
 use switchboard_core::usecases::api_keys::{self, Client};
 
@@ -46,7 +49,58 @@ pub fn routes(state: &AppState, reach: Reach) -> Router<AppState> {
     );
     Router::new()
         .nest_service("/mcp", service)
+        .layer(middleware::from_fn(within_contract))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+}
+
+/// Keeps `/mcp` within the API's contract, which rmcp does not know: a body is JSON within the
+/// API's 1 MiB limit, read (and its malformations answered) as every route reads one, and every
+/// refusal is in the API's error body (rmcp answers its own in plain text).
+async fn within_contract(request: Request, next: Next) -> Response {
+    let request = if request.method() == http::Method::POST {
+        let (parts, body) = request.into_parts();
+        let read = JsonBody::<serde_json::Value>::from_request(
+            Request::from_parts(parts.clone(), body),
+            &(),
+        )
+        .await;
+        match read.and_then(|JsonBody(value)| {
+            serde_json::to_vec(&value).map_err(|e| AppError::Internal(e.to_string()))
+        }) {
+            Ok(bytes) => Request::from_parts(parts, Body::from(bytes)),
+            Err(refusal) => return refusal.into_response(),
+        }
+    } else {
+        request
+    };
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.is_success() || is_json {
+        return response;
+    }
+    let said = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let code = status
+        .canonical_reason()
+        .unwrap_or("error")
+        .to_ascii_lowercase()
+        .replace([' ', '-'], "_");
+    let message = if said.is_empty() { code.clone() } else { said };
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code,
+            message,
+            field: None,
+        },
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 /// Loopback and `PUBLIC_API_URL`'s host, when it is set.

@@ -1,15 +1,49 @@
 //! The OpenAI-compatible chat completions client: `POST {base_url}/chat/completions`, the whole
-//! call bounded by the configured timeout, every failure classified for the AI log.
+//! call bounded by the configured timeout, every failure classified for the AI log. A 429 or
+//! 503 is tried again after the `Retry-After` the endpoint asks for (or a short growing pause),
+//! as OpenAI's own clients do, as long as the wait fits in that timeout.
 
 use crate::guard::UrlGuard;
-use crate::http::{error_chain, read_at_most, snippet};
+use crate::http::{error_chain, read_at_most, retry_after, snippet};
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
 use switchboard_core::ports::{ChatMessage, Completion, CompletionRequest, Llm, LlmError};
 
 /// Answers larger than this are not chat completions.
 const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// The pauses before the tries after a 429 or 503 that names no `Retry-After`; their number
+/// is how many times a call is tried again.
+const PAUSES: [Duration; 3] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+];
+
+/// A failed try, with how long the endpoint asked to wait before the next.
+struct Failure {
+    error: LlmError,
+    retry_after: Option<Duration>,
+}
+
+impl From<LlmError> for Failure {
+    fn from(error: LlmError) -> Self {
+        Self {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+/// Busy, not wrong: a rate limit or an overloaded server.
+fn worth_another_try(error: &LlmError) -> bool {
+    matches!(
+        error,
+        LlmError::Client { status: 429, .. } | LlmError::Server { status: 503, .. }
+    )
+}
 
 pub struct OpenAiClient {
     http: reqwest::Client,
@@ -67,7 +101,7 @@ fn classify(e: reqwest::Error) -> LlmError {
 }
 
 impl OpenAiClient {
-    async fn call(&self, req: &CompletionRequest) -> Result<Completion, LlmError> {
+    async fn call(&self, req: &CompletionRequest) -> Result<Completion, Failure> {
         let mut url = req.base_url.as_url().clone();
         url.set_path(&format!(
             "{}/chat/completions",
@@ -89,20 +123,27 @@ impl OpenAiClient {
         }
         let mut response = request.send().await.map_err(classify)?;
         let status = response.status();
+        let wait = retry_after(&response);
         let bytes = read_at_most(&mut response, MAX_BODY)
             .await
             .map_err(classify)?
             .ok_or_else(|| LlmError::BadBody(format!("larger than {MAX_BODY} bytes")))?;
         if status.is_client_error() || status.is_redirection() {
-            return Err(LlmError::Client {
-                status: status.as_u16(),
-                detail: snippet(&bytes),
+            return Err(Failure {
+                error: LlmError::Client {
+                    status: status.as_u16(),
+                    detail: snippet(&bytes),
+                },
+                retry_after: wait,
             });
         }
         if !status.is_success() {
-            return Err(LlmError::Server {
-                status: status.as_u16(),
-                detail: snippet(&bytes),
+            return Err(Failure {
+                error: LlmError::Server {
+                    status: status.as_u16(),
+                    detail: snippet(&bytes),
+                },
+                retry_after: wait,
             });
         }
         let parsed: ResponseBody =
@@ -127,7 +168,28 @@ impl OpenAiClient {
 impl Llm for OpenAiClient {
     async fn complete(&self, request: CompletionRequest) -> Result<Completion, LlmError> {
         let limit = request.timeout;
-        match tokio::time::timeout(limit, self.call(&request)).await {
+        let deadline = Instant::now() + limit;
+        let tries = async {
+            let mut pauses = PAUSES.iter();
+            loop {
+                let failure = match self.call(&request).await {
+                    Ok(completion) => return Ok(completion),
+                    Err(failure) => failure,
+                };
+                let Some(pause) = pauses.next().filter(|_| worth_another_try(&failure.error))
+                else {
+                    return Err(failure.error);
+                };
+                let wait = failure.retry_after.unwrap_or(*pause);
+                // A wait that outlasts the budget would only end in a timeout: say why now.
+                if Instant::now() + wait >= deadline {
+                    return Err(failure.error);
+                }
+                tracing::info!(error = %failure.error, wait_ms = wait.as_millis() as u64, "the LLM is busy: trying again");
+                tokio::time::sleep(wait).await;
+            }
+        };
+        match tokio::time::timeout(limit, tries).await {
             Ok(result) => result,
             Err(_) => Err(LlmError::Timeout(limit.as_secs())),
         }

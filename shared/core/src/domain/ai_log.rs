@@ -33,6 +33,9 @@ pub struct AiLog {
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// The message that carries the reply, once one is generated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_message_id: Option<MessageId>,
 }
 
 impl AiLog {
@@ -58,6 +61,7 @@ impl AiLog {
             error: None,
             created_at: now,
             sent_at: None,
+            reply_message_id: None,
         }
     }
 }

@@ -96,6 +96,9 @@ pub fn to_pattern(channel: Channel) -> Option<&'static str> {
     })
 }
 
+/// What `recipient` takes as `to` for `notify`, when it is there: nothing but ASCII whitespace.
+pub const NOTIFY_TO_PATTERN: &str = r"^[ \t\n\x0C\r]*$";
+
 /// An address as `is_email_address` takes it, in lower case (the server lowercases).
 const EMAIL_TO_PATTERN: &str = concat!(
     r#"^(?=[^@]{1,64}@)(?=.{3,254}$)"#,
@@ -109,14 +112,19 @@ const EMAIL_TO_PATTERN: &str = concat!(
 /// app's contact id; `notify` none (the phone itself).
 pub fn recipient(channel: Channel, to: Option<&str>) -> Result<Recipient, ValidationError> {
     let bad = |message: &str| ValidationError::new("to", message).with_code("invalid_recipient");
-    let Some(to) = to.map(str::trim) else {
-        if channel == Channel::Notify {
-            let chat = ChatJid::parse(&format!("phone@{NOTIFY_SERVER}"))?;
-            return Ok(Recipient {
+    if channel == Channel::Notify {
+        // Left out, null or empty (as integrations write it): the phone itself.
+        return match to {
+            Some(to) if !to.chars().all(|c| c.is_ascii_whitespace()) => Err(bad(
+                "must be left out, null or empty: a notification goes to the phone",
+            )),
+            _ => Ok(Recipient {
                 to: String::new(),
-                chat,
-            });
-        }
+                chat: ChatJid::parse(&format!("phone@{NOTIFY_SERVER}"))?,
+            }),
+        };
+    }
+    let Some(to) = to.map(str::trim) else {
         return Err(ValidationError::new("to", "is required for this channel"));
     };
     let e164 = |to: &str| {
@@ -125,7 +133,8 @@ pub fn recipient(channel: Channel, to: Option<&str>) -> Result<Recipient, Valida
             .map(str::to_string)
     };
     let (to, jid) = match channel {
-        Channel::Notify => return Err(bad("must be left out: a notification goes to the phone")),
+        // Answered above, before the text is read as an address.
+        Channel::Notify => return Err(bad("a notification goes to the phone")),
         Channel::Wa | Channel::Sms => {
             let digits = e164(to).ok_or_else(|| bad("must be E.164: + and 8 to 15 digits"))?;
             let server = if channel == Channel::Wa {
@@ -195,12 +204,14 @@ mod tests {
             "contact-7",
             "a/b",
             "",
+            "  ",
+            " \t\r\n",
+            "\u{a0}",
         ];
         for channel in Channel::ALL {
-            let Some(pattern) = to_pattern(channel) else {
-                assert!(recipient(channel, None).is_ok());
-                continue;
-            };
+            // `to` may be left out only for a notification; when given, it is its pattern.
+            assert_eq!(recipient(channel, None).is_ok(), channel == Channel::Notify);
+            let pattern = to_pattern(channel).unwrap_or(NOTIFY_TO_PATTERN);
             let pattern = fancy_regex::Regex::new(pattern).expect("a valid pattern");
             for to in cases {
                 assert_eq!(

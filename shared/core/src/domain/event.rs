@@ -59,6 +59,48 @@ impl EventType {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
+
+    /// What `data` holds: one shape per event name, whatever step emits it.
+    pub fn payload(self) -> Payload {
+        match self {
+            EventType::MessageReceived | EventType::MessageSent => Payload::Message,
+            EventType::MessageStatus => Payload::Status,
+            EventType::AiReplyGenerated
+            | EventType::AiReplySent
+            | EventType::AiReplyFailed
+            | EventType::AiReplySkipped => Payload::AiLog,
+            EventType::WebhookDisabled => Payload::WebhookDisabled,
+            EventType::WebhookTest => Payload::WebhookTest,
+        }
+    }
+}
+
+/// The shapes of an event's `data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload {
+    /// The message as the API shows it (`MessageView`).
+    Message,
+    /// `StatusEvent`: the message's id, its provider's id, its chat, its status and error.
+    Status,
+    /// The AI log row (`AiLog`), as `GET /v1/ai/logs` shows it.
+    AiLog,
+    WebhookDisabled,
+    WebhookTest,
+}
+
+/// `webhook.disabled`: a subscription stopped after failing for too long (or answering 410).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct WebhookDisabled {
+    pub webhook_id: super::ids::WebhookId,
+    pub url: String,
+    pub reason: String,
+}
+
+/// `webhook.test`: sent by `POST /v1/webhooks/{id}/test` to that subscription only.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct WebhookTest {
+    pub webhook_id: super::ids::WebhookId,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

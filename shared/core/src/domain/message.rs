@@ -2,7 +2,7 @@
 
 use super::channel::Channel;
 use super::chat::ChatJid;
-use super::ids::{AccountId, ApiKeyId, MessageId};
+use super::ids::{AccountId, AiLogId, ApiKeyId, MessageId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -120,6 +120,10 @@ pub struct Message {
     /// When it reached each status after its first.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub reached: BTreeMap<MessageStatus, DateTime<Utc>>,
+    /// An AI reply's log row, settled by the reports on its send (a relay phone's, a
+    /// provider's late failure) as by the send itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_log_id: Option<AiLogId>,
 }
 
 impl Message {
@@ -156,11 +160,24 @@ impl Message {
             reply_to_message_id: None,
             idempotency_key: None,
             error: None,
+            ai_log_id: None,
             created_at: now,
             updated_at: now,
             client: None,
             reached: BTreeMap::new(),
         }
+    }
+
+    /// Whether the customer could have seen it: theirs, or a send that left (one waiting for
+    /// confirmation, cancelled or failed never reached them).
+    pub fn could_have_reached_the_customer(&self) -> bool {
+        !self.from_me
+            || !matches!(
+                self.status,
+                MessageStatus::PendingConfirmation
+                    | MessageStatus::Cancelled
+                    | MessageStatus::Failed
+            )
     }
 
     pub fn is_inbound(&self) -> bool {
@@ -204,6 +221,32 @@ pub struct MessageView {
     pub reply_to_message_id: Option<String>,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+/// What `message.status` says, however the status changed (a send that failed, a provider's
+/// report, a relay phone's).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct StatusEvent {
+    pub message_id: MessageId,
+    pub provider_message_id: Option<String>,
+    #[schema(value_type = String)]
+    pub chat_id: ChatJid,
+    pub status: MessageStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl StatusEvent {
+    /// The event of a message as it stands after its change.
+    pub fn of(m: &Message) -> Self {
+        Self {
+            message_id: m.id.clone(),
+            provider_message_id: m.provider_message_id.clone(),
+            chat_id: m.chat_id.clone(),
+            status: m.status,
+            error: m.error.clone(),
+        }
+    }
 }
 
 impl From<&Message> for MessageView {

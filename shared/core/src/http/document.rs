@@ -6,6 +6,9 @@
 //! follow. What a field takes is said by its type, beside the check (`written_schema!`,
 //! `schema_with`), never here.
 
+use crate::domain::ai_log::AiLog;
+use crate::domain::event::{EventType, Payload, WebhookDisabled, WebhookTest};
+use crate::domain::message::{MessageView, StatusEvent};
 use crate::domain::schema::put_in_place;
 use crate::domain::validation::{NO_NUL_PATTERN, VISIBLE_TEXT_PATTERN};
 use serde_json::{Map, Value, json};
@@ -157,7 +160,47 @@ fn link_name(operation: &str) -> String {
 const METHODS: &[&str] = &["get", "put", "post", "patch", "delete"];
 
 /// Adds the credentials, the shared error answers and the links to a generated document.
+/// The events sent to subscriptions, as OpenAPI 3.1 `webhooks`: the envelope of every event,
+/// with the one shape of `data` its name has (`EventType::payload`).
+fn webhooks() -> Value {
+    use utoipa::ToSchema;
+    let mut out = Map::new();
+    for t in EventType::ALL {
+        let data = match t.payload() {
+            Payload::Message => MessageView::name(),
+            Payload::Status => StatusEvent::name(),
+            Payload::AiLog => AiLog::name(),
+            Payload::WebhookDisabled => WebhookDisabled::name(),
+            Payload::WebhookTest => WebhookTest::name(),
+        };
+        let envelope = json!({
+            "type": "object",
+            "required": ["id", "type", "created_at", "account_id", "data"],
+            "properties": {
+                "id": {"type": "string", "description": "`evt_...`, the same on every retry"},
+                "type": {"type": "string", "const": t.as_str()},
+                "created_at": {"type": "string", "format": "date-time"},
+                "account_id": {"type": ["string", "null"]},
+                "data": {"$ref": format!("#/components/schemas/{data}")},
+            },
+        });
+        out.insert(
+            t.as_str().to_string(),
+            json!({"post": {
+                "summary": format!("`{}`", t.as_str()),
+                "description": "Signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`); retried on non-2xx with growing delays.",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": envelope}}},
+                "responses": {"2XX": {"description": "Received; any other answer is retried"}},
+            }}),
+        );
+    }
+    Value::Object(out)
+}
+
 pub fn complete(doc: &mut Value) {
+    if let Some(document) = doc.as_object_mut() {
+        document.insert("webhooks".into(), webhooks());
+    }
     let components = doc
         .as_object_mut()
         .map(|d| d.entry("components").or_insert_with(|| json!({})));

@@ -13,7 +13,8 @@ use crate::error::AppError;
 use crate::services::AppState;
 use crate::usecases::accounts;
 use crate::usecases::api_keys::{self, Client};
-use axum::extract::rejection::BytesRejection;
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::{BytesRejection, PathRejection, RawPathParamsRejection};
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -252,15 +253,44 @@ impl FromRequestParts<AppState> for ChatPath {
     }
 }
 
+/// Path parameters as text, for the routes that parse them themselves. A parameter that is not
+/// UTF-8 names nothing that exists: 404 in the API's error body (axum's own answer would be a
+/// plain-text 400).
+pub struct PathText<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for PathText<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(PathText(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e))
+                if matches!(e.kind(), ErrorKind::InvalidUtf8InPathParam { .. }) =>
+            {
+                Err(AppError::NotFound("resource"))
+            }
+            Err(e) => Err(AppError::Internal(format!("path parameters: {e}"))),
+        }
+    }
+}
+
 /// The first of `names` among the route's path parameters.
 async fn path_param(
     parts: &mut Parts,
     state: &AppState,
     names: &[&str],
 ) -> Result<String, AppError> {
-    let params = RawPathParams::from_request_parts(parts, state)
-        .await
-        .map_err(|e| AppError::Internal(format!("path parameters: {e}")))?;
+    let params = match RawPathParams::from_request_parts(parts, state).await {
+        Ok(params) => params,
+        // Bytes that are not text name no account and no chat: read as an empty name, which
+        // every parser refuses (404, or 422 for a chat), as a client's mistake.
+        Err(RawPathParamsRejection::InvalidUtf8InPathParam(_)) => return Ok(String::new()),
+        Err(e) => return Err(AppError::Internal(format!("path parameters: {e}"))),
+    };
     names
         .iter()
         .find_map(|name| params.iter().find(|(k, _)| k == name))

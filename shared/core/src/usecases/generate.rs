@@ -8,9 +8,6 @@ use crate::ports::{ChatMessage, Completion, CompletionRequest, LlmError, Role, S
 use crate::services::Services;
 use std::time::{Duration, Instant};
 
-/// How many messages of the chat the LLM sees.
-pub const HISTORY: usize = 20;
-
 /// The system prompt, then the messages oldest first: the other party as `user`, the account
 /// (its humans, the API and the AI) as `assistant`. Messages without text are left out.
 pub fn conversation(effective: &EffectiveAi, newest_first: &[Message]) -> Vec<ChatMessage> {

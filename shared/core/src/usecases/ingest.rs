@@ -48,6 +48,7 @@ pub async fn ingest(
         updated_at: now,
         client: None,
         reached: Default::default(),
+        ai_log_id: None,
     };
     let recorded = s.store.record_inbound(&message).await?;
     let duplicate = !recorded.is_new();

@@ -127,19 +127,24 @@ pub async fn end_lease(
         provider_message_id: None,
         error: Some(LEASE_EXPIRED),
     };
+    let Some(message) = s
+        .store
+        .get_message(account, &lease.chat, message_id)
+        .await?
+    else {
+        return Ok(());
+    };
     let moved = s
         .store
         .transition_message(account, &lease.chat, message_id, &change)
         .await?;
     if moved {
-        statuses::tell(
+        statuses::after_move(
             s,
-            account,
-            &lease.chat,
-            message_id,
-            None,
+            &message,
             MessageStatus::Failed,
             Some(LEASE_EXPIRED),
+            None,
         )
         .await?;
     }

@@ -12,9 +12,9 @@ use crate::domain::ids::{AccountId, AiLogId, MessageId};
 use crate::domain::message::{Message, MessageOrigin, MessageStatus};
 use crate::jobs::{self, Job, JobFailure};
 use crate::ports::{Claim, Recorded};
-use crate::reply_gate::{self, Decision, Facts, gate};
+use crate::reply_gate::{self, Decision, Facts, HISTORY, gate};
 use crate::services::Services;
-use crate::usecases::generate::{self, GenerateError, HISTORY};
+use crate::usecases::generate::{self, GenerateError};
 use crate::usecases::{ai_settings, events, typing};
 use std::time::Duration;
 
@@ -26,9 +26,11 @@ pub async fn answer(
     message_id: &MessageId,
 ) -> Result<(), JobFailure> {
     let since = s.clock.now() - chrono::Duration::hours(1);
+    // Sends that never reached the customer are left out of the conversation: twice its
+    // length leaves room for them.
     let ctx = s
         .store
-        .reply_context(account_id, chat_id, message_id, HISTORY, since)
+        .reply_context(account_id, chat_id, message_id, 2 * HISTORY, since)
         .await?;
     // The account was deleted with its messages: nothing to answer.
     let (Some(inbound), Some(account)) = (ctx.message, ctx.account) else {
@@ -91,8 +93,12 @@ async fn addresses_account(
     Ok(quoted.is_some_and(|m| m.from_me))
 }
 
+/// How long a reply's claim outlives the LLM's own bound (`timeout_seconds`): the writes
+/// around the call. A run that died holding it is taken over this long after it began.
+const CLAIM_MARGIN: Duration = Duration::from_secs(10);
+
 /// Generates the reply under a claim, so two runs of the job (a redelivery, a racer) call the
-/// LLM once.
+/// LLM once, with "typing…" shown meanwhile.
 async fn generate_once(
     s: &Services,
     account: &Account,
@@ -101,22 +107,29 @@ async fn generate_once(
     history: &[Message],
 ) -> Result<(), JobFailure> {
     let claim_key = format!("reply:{}", inbound.id);
-    let hold = Duration::from_secs(u64::from(effective.timeout_seconds.value) + 60);
+    let hold = Duration::from_secs(u64::from(effective.timeout_seconds.value)) + CLAIM_MARGIN;
     match s.store.claim(&claim_key, s.clock.now(), hold).await? {
         Claim::Acquired => {}
         Claim::Busy => {
-            return Err(JobFailure::Retry(
-                "another worker is generating this reply".into(),
-            ));
+            // Another run holds it: it ends with a log row, or it died and its claim lapses
+            // within `hold`. Look again then, as a new job: a retry would count towards the
+            // queue's dead-letter limit and give up on a reply nobody generated.
+            return Ok(jobs::enqueue(s, [Job::reply(inbound).after(hold)]).await?);
         }
         Claim::Done => return Ok(()),
     }
     // The claim is not released: the log row written next is what tells later runs it is done,
     // and a run that dies before writing it leaves a claim that expires.
-    let outcome =
-        generate::generate(s, effective, generate::conversation(effective, history)).await;
+    let began = std::time::Instant::now();
+    let replying_to = inbound.provider_message_id.as_deref();
+    let typing = typing::show_for(s, account, &inbound.chat_id, replying_to);
+    let conversation = generate::conversation(effective, history);
+    let (typed, outcome) = tokio::join!(typing, generate::generate(s, effective, conversation));
+    typed?;
     match outcome {
-        Ok(generated) => queue_reply(s, account, inbound, effective, generated).await,
+        Ok(generated) => {
+            queue_reply(s, account, inbound, effective, generated, began.elapsed()).await
+        }
         Err(GenerateError::Llm(e)) => fail(s, inbound, effective, e.to_string()).await,
         Err(GenerateError::App(e)) => Err(e.into()),
     }
@@ -155,14 +168,16 @@ async fn fail(
 }
 
 /// Records the reply as generated together with the message that sends it, and queues the
-/// send after the delay with the `ai.reply.generated` event and "typing…" timed before it. The log row and the
-/// reply message are keyed by the inbound message, so a second run of this step adds nothing.
+/// send after the delay with the `ai.reply.generated` event, and "typing…" renewed before it
+/// when the one shown `typing_for` ago would be gone. The log row and the reply message are
+/// keyed by the inbound message, so a second run of this step adds nothing.
 async fn queue_reply(
     s: &Services,
     account: &Account,
     inbound: &Message,
     effective: &EffectiveAi,
     generated: generate::Generated,
+    typing_for: Duration,
 ) -> Result<(), JobFailure> {
     let mut row = log_row(s, inbound, AiLogStatus::Generated);
     row.model = Some(generate::model_label(effective));
@@ -170,19 +185,21 @@ async fn queue_reply(
     row.prompt_tokens = generated.completion.prompt_tokens;
     row.completion_tokens = generated.completion.completion_tokens;
     row.reply = Some(generated.completion.text);
-    let reply = reply_message(s, inbound, row.reply.clone());
+    let reply = reply_message(s, inbound, &row);
+    row.reply_message_id = Some(reply.id.clone());
     let recorded = s.store.record_reply(&row, &reply).await?;
     if !recorded.is_new() {
         return Ok(());
     }
     let delay = Duration::from_secs(u64::from(effective.reply_delay_seconds.value));
     let send = send_job(&reply, &row, effective);
-    let typing = typing::job_before(
+    let typing = typing::renewal_before(
         s,
         account,
         &inbound.chat_id,
         inbound.provider_message_id.as_deref(),
         delay,
+        typing_for,
     );
     let event = events::new_event(s, EventType::AiReplyGenerated, Some(&row.account_id), &row);
     let jobs = [send.after(delay), Job::Event(event).now()];
@@ -190,18 +207,20 @@ async fn queue_reply(
     Ok(())
 }
 
-/// The message that carries the reply to an inbound message; one per inbound message.
-fn reply_message(s: &Services, inbound: &Message, text: Option<String>) -> Message {
+/// The message that carries the reply of log row `row` to an inbound message; one per
+/// inbound message.
+fn reply_message(s: &Services, inbound: &Message, row: &AiLog) -> Message {
     let mut reply = Message::outbound(
         MessageId::from_ulid(s.ids.next_ulid()),
         &inbound.account_id,
         inbound.chat_id.clone(),
-        text,
+        row.reply.clone(),
         MessageOrigin::Ai,
         s.clock.now(),
     );
     reply.reply_to_message_id = inbound.provider_message_id.clone();
     reply.idempotency_key = Some(format!("ai-reply:{}", inbound.id));
+    reply.ai_log_id = Some(row.id.clone());
     reply
 }
 
@@ -218,7 +237,7 @@ async fn resume_send(
     row: &AiLog,
     effective: &EffectiveAi,
 ) -> Result<(), JobFailure> {
-    let candidate = reply_message(s, inbound, row.reply.clone());
+    let candidate = reply_message(s, inbound, row);
     let reply = s.store.record_outbound(&candidate).await?.into_inner();
     if reply.status != MessageStatus::Queued {
         return Ok(());

@@ -5,15 +5,15 @@ use crate::domain::ai_log::{AiLog, AiLogStatus};
 use crate::domain::chat::{Chat, ChatJid};
 use crate::domain::event::EventType;
 use crate::domain::ids::{AccountId, AiLogId, MessageId};
-use crate::domain::message::{Message, MessageOrigin, MessageStatus, MessageView};
+use crate::domain::message::{Message, MessageOrigin, MessageStatus, MessageView, StatusEvent};
 use crate::domain::provider::ProviderKind;
 use crate::error::AppError;
 use crate::jobs::{self, Job, JobFailure};
 use crate::ports::{
     Claim, MAX_QUEUE_DELAY, OutgoingText, ProviderError, Rate, Recorded, StatusChange,
 };
+use crate::reply_gate::HISTORY;
 use crate::services::Services;
-use crate::usecases::generate::HISTORY;
 use crate::usecases::{accounts, events};
 use std::time::Duration;
 
@@ -309,26 +309,27 @@ async fn finish(
     view.provider_message_id = provider_id.map(str::to_string).or(view.provider_message_id);
     view.error = error.map(str::to_string);
     let mut emitted = Vec::new();
-    if !matches!(outcome, Outcome::Withdrawn(_)) {
-        let t = if status == MessageStatus::Sent {
-            EventType::MessageSent
-        } else {
-            EventType::MessageStatus
-        };
-        emitted.push(events::new_event(
+    match outcome {
+        Outcome::Sent(_) => emitted.push(events::new_event(
             s,
-            t,
+            EventType::MessageSent,
             Some(&message.account_id),
             MessageView::from(&view),
-        ));
+        )),
+        Outcome::Failed(_) => emitted.push(events::new_event(
+            s,
+            EventType::MessageStatus,
+            Some(&message.account_id),
+            StatusEvent::of(&view),
+        )),
+        Outcome::Withdrawn(_) => {}
     }
     if let (Some((row, event_type)), true) = (settled, log_moved) {
-        let data = serde_json::json!({"log": row, "message": MessageView::from(&view)});
         emitted.push(events::new_event(
             s,
             event_type,
             Some(&message.account_id),
-            data,
+            &row,
         ));
     }
     jobs::enqueue(s, emitted.into_iter().map(|e| Job::Event(e).now())).await?;

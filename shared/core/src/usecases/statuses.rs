@@ -1,11 +1,11 @@
 //! Reports on messages the account sent (a provider's status webhook, a relay phone's report):
 //! a message's status only moves forward, and each move is told as `message.status`.
 
-use crate::domain::chat::ChatJid;
+use crate::domain::ai_log::AiLogStatus;
 use crate::domain::event::EventType;
-use crate::domain::ids::{AccountId, MessageId};
+use crate::domain::ids::AccountId;
 use crate::domain::inbound::StatusReport;
-use crate::domain::message::{Message, MessageStatus};
+use crate::domain::message::{Message, MessageStatus, StatusEvent};
 use crate::error::AppError;
 use crate::jobs::{self, Job};
 use crate::ports::StatusChange;
@@ -53,7 +53,7 @@ pub async fn apply(
 }
 
 /// Moves a message to `to` if that is forward from where it is, and tells `message.status`;
-/// false when it did not move (a late or repeated report).
+/// false when it did not move (a late or repeated report). An AI reply's log row follows.
 pub async fn move_forward(
     s: &Services,
     message: &Message,
@@ -72,38 +72,76 @@ pub async fn move_forward(
         .transition_message(&message.account_id, &message.chat_id, &message.id, &change)
         .await?;
     if moved {
-        tell(
-            s,
-            &message.account_id,
-            &message.chat_id,
-            &message.id,
-            provider_message_id.or(message.provider_message_id.as_deref()),
-            to,
-            error,
-        )
-        .await?;
+        after_move(s, message, to, error, provider_message_id).await?;
     }
     Ok(moved)
 }
 
-/// Emits `message.status` for a message that moved.
-pub async fn tell(
+/// What follows a message's move to `to` (`message` is how it stood before): `message.status`,
+/// and its AI reply's log row where it has one.
+pub async fn after_move(
     s: &Services,
-    account: &AccountId,
-    chat: &ChatJid,
-    message: &MessageId,
+    message: &Message,
+    to: MessageStatus,
+    error: Option<&str>,
     provider_message_id: Option<&str>,
-    status: MessageStatus,
+) -> Result<(), AppError> {
+    let mut now = message.clone();
+    now.status = to;
+    now.provider_message_id = provider_message_id
+        .map(str::to_string)
+        .or(now.provider_message_id);
+    now.error = error.map(str::to_string).or(now.error);
+    events::emit(
+        s,
+        EventType::MessageStatus,
+        Some(&message.account_id),
+        StatusEvent::of(&now),
+    )
+    .await?;
+    settle_reply_log(s, message, to, error).await
+}
+
+/// A report settles an AI reply's log row when the send could not: a relay phone's `sent` is
+/// the reply's send, and a late `failed` (WhatsApp's 131047 after Meta accepted the send)
+/// undoes one. A report on a reply that was already sent changes nothing, and reads nothing.
+async fn settle_reply_log(
+    s: &Services,
+    message: &Message,
+    to: MessageStatus,
     error: Option<&str>,
 ) -> Result<(), AppError> {
-    let mut data = serde_json::json!({
-        "message_id": message,
-        "provider_message_id": provider_message_id,
-        "chat_id": chat,
-        "status": status.as_str(),
-    });
-    if let Some(error) = error {
-        data["error"] = serde_json::Value::String(error.to_string());
+    let Some(id) = &message.ai_log_id else {
+        return Ok(());
+    };
+    let not_yet_sent = message.status < MessageStatus::Sent;
+    let (from, status, event) = match to {
+        MessageStatus::Failed => (
+            &[AiLogStatus::Generated, AiLogStatus::Sent][..],
+            AiLogStatus::Failed,
+            EventType::AiReplyFailed,
+        ),
+        MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read if not_yet_sent => (
+            &[AiLogStatus::Generated][..],
+            AiLogStatus::Sent,
+            EventType::AiReplySent,
+        ),
+        _ => return Ok(()),
+    };
+    let Some(mut row) = s.store.get_ai_log(id).await? else {
+        return Ok(());
+    };
+    if !from.contains(&row.status) {
+        return Ok(());
     }
-    events::emit(s, EventType::MessageStatus, Some(account), data).await
+    let was = row.status;
+    row.status = status;
+    match status {
+        AiLogStatus::Failed => row.error = error.map(str::to_string),
+        _ => row.sent_at = Some(s.clock.now()),
+    }
+    if s.store.update_ai_log_if(was, &row).await? {
+        events::emit(s, event, Some(&row.account_id), &row).await?;
+    }
+    Ok(())
 }

@@ -3,7 +3,7 @@
 //! when it is due later than a queue can delay a job); the last failure is final. Every attempt
 //! is recorded.
 
-use crate::domain::event::{Event, EventType};
+use crate::domain::event::{Event, EventType, WebhookDisabled};
 use crate::domain::ids::WebhookId;
 use crate::domain::signature;
 use crate::domain::webhook::{
@@ -26,6 +26,14 @@ const SLOT_PATIENCE: Duration = Duration::from_millis(250);
 /// A delivery put back because its endpoint is busy waits this long at most before it looks
 /// again.
 const MAX_DEFER: Duration = Duration::from_secs(30);
+
+/// Whether the event is about an account deleted since: nobody is told about it any more.
+async fn about_a_deleted_account(s: &Services, event: &Event) -> Result<bool, JobFailure> {
+    match &event.account_id {
+        Some(account) => Ok(s.store.get_account(account).await?.is_none()),
+        None => Ok(false),
+    }
+}
 
 /// Queues one delivery per subscription that wants the event.
 pub async fn fan_out(s: &Services, event: &Event) -> Result<(), JobFailure> {
@@ -52,6 +60,12 @@ pub async fn attempt(s: &Services, mut delivery: WebhookDelivery) -> Result<(), 
     let Some(webhook) = active.iter().find(|w| w.id == delivery.webhook_id).cloned() else {
         return Ok(());
     };
+    // A delivery that waited (a retry may come a day later) may be about an account deleted
+    // meanwhile; a first attempt follows its event within moments, and is spared the read.
+    let waited = delivery.attempt > 1 || delivery.deferred > 0;
+    if waited && about_a_deleted_account(s, &delivery.event).await? {
+        return Ok(());
+    }
     let Some(_slot) = s
         .endpoint_slots
         .take(webhook.id.as_str(), SLOT_PATIENCE)
@@ -243,11 +257,11 @@ async fn track_health(
     s.subscriptions.invalidate();
     if let Some(reason) = disable {
         tracing::warn!(webhook = %webhook.id, %reason, "webhook endpoint disabled");
-        let data = serde_json::json!({
-            "webhook_id": webhook.id,
-            "url": webhook.url.as_str(),
-            "reason": reason,
-        });
+        let data = WebhookDisabled {
+            webhook_id: webhook.id.clone(),
+            url: webhook.url.to_string(),
+            reason,
+        };
         let account = webhook.account_id.as_ref();
         events::emit(s, EventType::WebhookDisabled, account, data).await?;
     }

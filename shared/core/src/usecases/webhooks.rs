@@ -1,7 +1,7 @@
 //! Webhook subscriptions: create (the secret is shown once and stored sealed), list, delete,
 //! re-enable, send a test event, and read the attempts.
 
-use crate::domain::event::EventType;
+use crate::domain::event::{EventType, WebhookTest};
 use crate::domain::ids::{AccountId, WebhookId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::signature;
@@ -85,8 +85,10 @@ pub async fn enable(s: &Services, id: &WebhookId) -> Result<Subscription, AppErr
 /// Sends a `webhook.test` event to this endpoint now, once, and records the attempt.
 pub async fn test(s: &Services, id: &WebhookId) -> Result<DeliveryAttempt, AppError> {
     let webhook = get(s, id).await?;
-    let data =
-        serde_json::json!({"webhook_id": webhook.id, "message": "a test event from Switchboard"});
+    let data = WebhookTest {
+        webhook_id: webhook.id.clone(),
+        message: "a test event from Switchboard".into(),
+    };
     let event = events::new_event(s, EventType::WebhookTest, webhook.account_id.as_ref(), data);
     let posted = webhook_delivery::post(s, &webhook, &event).await?;
     let (_, attempt) = webhook_delivery::judge(&webhook.id, &event, 1, &posted, s.clock.now());

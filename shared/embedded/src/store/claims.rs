@@ -9,6 +9,39 @@ use rusqlite::params;
 use std::time::Duration;
 use switchboard_core::ports::{Claim, ClaimStore, StoreError};
 
+impl EmbeddedStore {
+    /// Frees the claims earlier runs held. Only one server uses a data dir at a time (it locks
+    /// it), so at its start every claim in it was held by a server that stopped: the work it
+    /// claimed may start again at once instead of when the claim would have expired.
+    pub async fn release_claims_of_earlier_runs(&self) -> Result<u64, StoreError> {
+        self.db
+            .write(|c| {
+                let n = cached::exec(c, "DELETE FROM claims", []).map_err(backend)?;
+                Ok(n as u64)
+            })
+            .await
+    }
+
+    /// Deletes what no request can use any more: claims that expired and idempotency records
+    /// past the time they are honoured (DynamoDB's TTL does the same on AWS).
+    pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let now = now.timestamp_millis();
+        self.db
+            .write(move |c| {
+                let claims = cached::exec(c, "DELETE FROM claims WHERE expires_at <= ?1", [now])
+                    .map_err(backend)?;
+                let records = cached::exec(
+                    c,
+                    "DELETE FROM idempotency WHERE expires_at <= ?1 AND hold_until <= ?1",
+                    [now],
+                )
+                .map_err(backend)?;
+                Ok((claims + records) as u64)
+            })
+            .await
+    }
+}
+
 #[async_trait]
 impl ClaimStore for EmbeddedStore {
     async fn claim(

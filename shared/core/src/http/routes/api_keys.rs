@@ -8,11 +8,11 @@ use crate::domain::schema::{all_or, schema_of};
 use crate::domain::validation::{ValidationError, Whole, bounded_text, text_schema};
 use crate::error::AppError;
 use crate::http::ErrorBody;
-use crate::http::extract::{Admin, JsonBody, ListQuery, QueryParams};
+use crate::http::extract::{Admin, JsonBody, ListQuery, PathText, QueryParams};
 use crate::services::AppState;
 use crate::usecases::api_keys;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
@@ -261,7 +261,7 @@ async fn list_keys(
 async fn delete_key(
     State(s): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<StatusCode, AppError> {
     let id = ApiKeyId::parse(&id).ok_or(AppError::NotFound("api key"))?;
     api_keys::delete(&s, &admin.subject, &id).await?;

@@ -7,12 +7,12 @@ use crate::domain::page::{cursor_schema, limit_schema};
 use crate::domain::validation::ValidationError;
 use crate::error::AppError;
 use crate::http::ErrorBody;
-use crate::http::extract::{Admin, JsonBody, ListQuery, QueryParams};
+use crate::http::extract::{Admin, JsonBody, ListQuery, PathText, QueryParams};
 use crate::services::AppState;
 use crate::usecases::api_keys::Client;
 use crate::usecases::client_messages::{self, Accepted, ClientMessageView, Drafted, Order};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -167,7 +167,7 @@ fn message_id(raw: &str) -> Result<MessageId, AppError> {
 async fn get_message(
     State(s): State<AppState>,
     client: Client,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<Json<ClientMessageView>, AppError> {
     let m = client_messages::get(&s, &client, &message_id(&id)?).await?;
     Ok(Json(client_messages::view(&s, &m)))
@@ -184,7 +184,7 @@ async fn get_message(
 async fn confirm_message(
     State(s): State<AppState>,
     client: Client,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<Json<ClientMessageView>, AppError> {
     let m = client_messages::confirm(&s, &client, &message_id(&id)?).await?;
     Ok(Json(client_messages::view(&s, &m)))
@@ -201,7 +201,7 @@ async fn confirm_message(
 async fn cancel_message(
     State(s): State<AppState>,
     client: Client,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<Json<ClientMessageView>, AppError> {
     let m = client_messages::cancel(&s, &client, &message_id(&id)?).await?;
     Ok(Json(client_messages::view(&s, &m)))

@@ -18,7 +18,10 @@ pub mod notifications;
 pub mod outbox;
 pub mod webhooks;
 
+use crate::domain::ai_log::AiLog;
 use crate::domain::chat::ChatJid;
+use crate::domain::event::{WebhookDisabled, WebhookTest};
+use crate::domain::message::{MessageView, StatusEvent};
 use crate::http::{ErrorBody, ErrorDetail};
 use crate::services::AppState;
 use utoipa::OpenApi;
@@ -30,7 +33,10 @@ use utoipa_axum::router::OpenApiRouter;
         title = "Switchboard",
         description = "Self-hosted WhatsApp and multi-channel messaging gateway with AI auto-reply."
     ),
-    components(schemas(ErrorBody, ErrorDetail, ChatJid)),
+    components(schemas(
+        ErrorBody, ErrorDetail, ChatJid, MessageView, StatusEvent, AiLog, WebhookDisabled,
+        WebhookTest
+    )),
     tags(
         (name = "operations", description = "Health and the API document"),
         (name = "auth", description = "Admin login"),

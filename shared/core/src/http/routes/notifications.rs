@@ -5,11 +5,11 @@
 use crate::domain::provider::ProviderKind;
 use crate::error::AppError;
 use crate::http::ErrorBody;
-use crate::http::extract::{MAX_PROVIDER_BODY_BYTES, RawBody};
+use crate::http::extract::{MAX_PROVIDER_BODY_BYTES, PathText, RawBody};
 use crate::services::AppState;
 use crate::usecases::notifications::{self, Taken};
 use axum::Json;
-use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use serde::Serialize;
@@ -58,7 +58,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn whatsapp_handshake(
     State(s): State<AppState>,
-    Path(account_id): Path<String>,
+    PathText(account_id): PathText<String>,
     RawQuery(query): RawQuery,
 ) -> Result<impl IntoResponse, AppError> {
     let query: Vec<(String, String)> =
@@ -84,7 +84,7 @@ async fn whatsapp_handshake(
 )]
 async fn whatsapp_notification(
     State(s): State<AppState>,
-    Path(account_id): Path<String>,
+    PathText(account_id): PathText<String>,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<TakenView>, AppError> {
@@ -113,7 +113,7 @@ async fn whatsapp_notification(
 )]
 async fn telegram_update(
     State(s): State<AppState>,
-    Path(account_id): Path<String>,
+    PathText(account_id): PathText<String>,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<TakenView>, AppError> {

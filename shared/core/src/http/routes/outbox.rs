@@ -7,11 +7,11 @@ use crate::domain::page::ListBody;
 use crate::domain::validation::{ValidationError, bounded_text};
 use crate::error::AppError;
 use crate::http::ErrorBody;
-use crate::http::extract::{AccountPath, JsonBody, QueryParams};
+use crate::http::extract::{AccountPath, JsonBody, PathText, QueryParams};
 use crate::services::AppState;
 use crate::usecases::outbox::{self, Report};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -164,7 +164,7 @@ async fn take_outbox(
 async fn report(
     State(s): State<AppState>,
     AccountPath(account): AccountPath,
-    Path((_, id)): Path<(String, String)>,
+    PathText((_, id)): PathText<(String, String)>,
     JsonBody(body): JsonBody<ReportBody>,
 ) -> Result<Json<MessageView>, AppError> {
     let id = MessageId::parse(&id).ok_or(AppError::NotFound("message"))?;

@@ -8,11 +8,11 @@ use crate::domain::validation::{HttpUrl, ValidationError};
 use crate::domain::webhook::{DeliveryAttempt, EventFilter, Subscription};
 use crate::error::AppError;
 use crate::http::ErrorBody;
-use crate::http::extract::{Admin, JsonBody, ListQuery, QueryParams};
+use crate::http::extract::{Admin, JsonBody, ListQuery, PathText, QueryParams};
 use crate::services::AppState;
 use crate::usecases::webhooks::{self, NewWebhook};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
@@ -205,7 +205,7 @@ async fn list_webhooks(
 async fn get_webhook(
     State(s): State<AppState>,
     _admin: Admin,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<Json<WebhookView>, AppError> {
     let webhook = webhooks::get(&s, &webhook_id(&id)?).await?;
     Ok(Json(WebhookView::from(&webhook)))
@@ -219,7 +219,7 @@ async fn get_webhook(
 async fn delete_webhook(
     State(s): State<AppState>,
     _admin: Admin,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<StatusCode, AppError> {
     webhooks::delete(&s, &webhook_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -233,7 +233,7 @@ async fn delete_webhook(
 async fn enable_webhook(
     State(s): State<AppState>,
     _admin: Admin,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<Json<WebhookView>, AppError> {
     let webhook = webhooks::enable(&s, &webhook_id(&id)?).await?;
     Ok(Json(WebhookView::from(&webhook)))
@@ -247,7 +247,7 @@ async fn enable_webhook(
 async fn test_webhook(
     State(s): State<AppState>,
     _admin: Admin,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
 ) -> Result<Json<DeliveryAttempt>, AppError> {
     Ok(Json(webhooks::test(&s, &webhook_id(&id)?).await?))
 }
@@ -260,7 +260,7 @@ async fn test_webhook(
 async fn list_deliveries(
     State(s): State<AppState>,
     _admin: Admin,
-    Path(id): Path<String>,
+    PathText(id): PathText<String>,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Json<ListBody<DeliveryAttempt>>, AppError> {
     let page = webhooks::attempts(&s, &webhook_id(&id)?, &q.page()?).await?;

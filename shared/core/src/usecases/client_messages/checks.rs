@@ -4,7 +4,7 @@
 
 use crate::domain::account::Account;
 use crate::domain::api_key::ApiKey;
-use crate::domain::channel::{self, Channel, Recipient, to_pattern};
+use crate::domain::channel::{self, Channel, NOTIFY_TO_PATTERN, Recipient, to_pattern};
 use crate::domain::idempotency;
 use crate::domain::ids::AccountId;
 use crate::domain::schema::written_schema;
@@ -72,7 +72,12 @@ fn schema() -> Value {
                     });
                     required.push("to");
                 }
-                None => properties["to"] = json!({"type": "null"}),
+                None => {
+                    properties["to"] = json!({
+                        "anyOf": [{"type": "null"}, {"type": "string", "pattern": NOTIFY_TO_PATTERN}],
+                        "description": "Left out, null or empty: a notification goes to the phone.",
+                    });
+                }
             }
             if *channel == Channel::Email {
                 properties["subject"] = optional(MAX_SUBJECT_CHARS, "Only for `email`.");
