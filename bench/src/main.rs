@@ -72,6 +72,9 @@ struct Args {
     /// Slowloris connections (one header byte a second each) beside an ordinary client; 0: none.
     #[arg(long, default_value_t = 500)]
     slowloris: usize,
+    /// New silent connections a second during the slowloris, never closed by the client.
+    #[arg(long, default_value_t = 50)]
+    slowloris_opening: usize,
     /// Seconds the slowloris lasts.
     #[arg(long, default_value_t = 30)]
     slowloris_seconds: u64,
@@ -91,14 +94,16 @@ async fn slowloris_section(args: &Args, dir: &Path) -> Result<String> {
         &token,
         server.child.id(),
         args.slowloris,
+        args.slowloris_opening,
         args.slowloris_seconds,
     )
     .await?;
     Ok(format!(
-        "## Slowloris: {} connections sending one header byte a second, beside one ingest client, {} s\n\n\
+        "## Slowloris: {} connections sending one header byte a second and {} new silent ones a second, beside one ingest client, {} s\n\n\
          | attack connections opened | ingest requests | errors | p50 ms | p99 ms | server fds idle | server fds peak |\n|---|---|---|---|---|---|---|\n\
          | {} | {} | {} | {} | {} | {} | {} |\n",
         r.attackers,
+        r.opening,
         r.seconds,
         r.attack_connections,
         r.requests,

@@ -1,7 +1,8 @@
-//! A slowloris beside ordinary clients: `attackers` connections that each send one byte of a
-//! request's headers a second (and open a new connection when the server drops theirs), while
-//! one client sends ingest requests back to back. Measures that client's latency and the most
-//! file descriptors the server held open.
+//! A slowloris beside an ordinary client: `attackers` connections that each send one byte of a
+//! request's headers a second (and open a new connection when the server drops theirs), plus
+//! `opening` new connections a second that send nothing and are never closed by the client,
+//! while one client sends ingest requests back to back. Measures that client's latency and the
+//! most file descriptors the server held open.
 
 use anyhow::Result;
 use serde_json::json;
@@ -12,6 +13,7 @@ use tokio::io::AsyncWriteExt;
 
 pub struct SlowlorisResult {
     pub attackers: usize,
+    pub opening: usize,
     pub seconds: u64,
     pub requests: usize,
     pub errors: u64,
@@ -26,12 +28,14 @@ fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     base: &str,
     account: &str,
     token: &str,
     pid: u32,
     attackers: usize,
+    opening: usize,
     seconds: u64,
 ) -> Result<SlowlorisResult> {
     let addr = base.trim_start_matches("http://").to_string();
@@ -53,6 +57,20 @@ pub async fn run(
                         continue 'connections;
                     }
                     tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }));
+    }
+    if opening > 0 {
+        let (addr, opened) = (addr.clone(), opened.clone());
+        attack.push(tokio::spawn(async move {
+            let mut held = Vec::new();
+            let mut tick = tokio::time::interval(Duration::from_secs(1) / opening as u32);
+            while Instant::now() < deadline {
+                tick.tick().await;
+                if let Ok(stream) = tokio::net::TcpStream::connect(&addr).await {
+                    opened.fetch_add(1, Ordering::Relaxed);
+                    held.push(stream);
                 }
             }
         }));
@@ -90,6 +108,7 @@ pub async fn run(
     latencies.sort();
     Ok(SlowlorisResult {
         attackers,
+        opening,
         seconds,
         requests: latencies.len(),
         errors,

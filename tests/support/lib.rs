@@ -12,6 +12,7 @@ pub mod lambda;
 pub mod queues;
 pub mod receiver;
 pub mod server;
+pub mod smtp;
 
 pub use server::ServerProcess;
 

@@ -10,6 +10,7 @@ mod client_api;
 mod connections;
 mod crash;
 mod dashboard;
+mod email;
 mod lambda;
 mod mcp;
 mod messages;

@@ -20,6 +20,8 @@ const STATUS: &str = "status";
 const UPDATED_AT: &str = "updated_at";
 const PROVIDER_ID: &str = "provider_message_id";
 const ERROR: &str = "error";
+/// Present while a `sending` message waits between two tries (its lease let go).
+const LEASE_RELEASED: &str = "lease_free";
 /// The AI log row that decided on this (inbound) message: set once, so one row per message.
 pub(super) const AI_LOG: &str = "ai_log_id";
 const CHAT: &str = "chat_id";
@@ -214,11 +216,13 @@ impl MessageStore for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(message_key(account, chat, id)))
-            .update_expression("SET #s = :sending, updated_at = :now, #at = :now")
-            // Queued, or sending by a taker that stopped more than a lease ago.
+            .update_expression("SET #s = :sending, updated_at = :now, #at = :now REMOVE #free")
+            // Queued, or sending by a try that let it go or a taker that stopped more than a
+            // lease ago.
             .condition_expression(
-                "attribute_exists(pk) AND (#s = :queued OR (#s = :sending AND updated_at <= :stale))",
+                "attribute_exists(pk) AND (#s = :queued OR (#s = :sending AND (updated_at <= :stale OR attribute_exists(#free))))",
             )
+            .expression_attribute_names("#free", LEASE_RELEASED)
             .expression_attribute_names("#s", STATUS)
             .expression_attribute_names("#at", reached_name(MessageStatus::Sending))
             .expression_attribute_values(":sending", s(name_of(&MessageStatus::Sending)?))
@@ -235,6 +239,33 @@ impl MessageStore for DynamoStore {
             Some(MessageStatus::Sending) => Claim::Busy,
             _ => Claim::Done,
         })
+    }
+
+    async fn retry_send(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        id: &MessageId,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(message_key(account, chat, id)))
+            .update_expression("SET #e = :note, updated_at = :now, #free = :yes")
+            .condition_expression("#s = :sending")
+            .expression_attribute_names("#s", STATUS)
+            .expression_attribute_names("#e", ERROR)
+            .expression_attribute_names("#free", LEASE_RELEASED)
+            .expression_attribute_values(":sending", s(name_of(&MessageStatus::Sending)?))
+            .expression_attribute_values(":note", s(note))
+            .expression_attribute_values(":now", s(timestamp(&now)))
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await;
+        held(out)
     }
 
     async fn transition_message(
@@ -372,6 +403,10 @@ impl DynamoStore {
             update = update
                 .expression_attribute_names("#e", ERROR)
                 .expression_attribute_values(":e", s(e));
+        } else if to == MessageStatus::Sent {
+            // A sent message carries no error any more (a retry's note).
+            expression.push_str(" REMOVE #e");
+            update = update.expression_attribute_names("#e", ERROR);
         }
         let mut items = vec![tx_update(update.update_expression(expression))?];
         // A sent message can be found by the id the provider gave it (a quoted reply).

@@ -124,6 +124,10 @@ pub struct Message {
     /// provider's late failure) as by the send itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ai_log_id: Option<AiLogId>,
+    /// A `sending` message between two tries: the last one let its lease go, so the next takes
+    /// the message at once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lease_released: bool,
 }
 
 impl Message {
@@ -161,11 +165,17 @@ impl Message {
             idempotency_key: None,
             error: None,
             ai_log_id: None,
+            lease_released: false,
             created_at: now,
             updated_at: now,
             client: None,
             reached: BTreeMap::new(),
         }
+    }
+
+    /// The failure's snake_case code, for a failed send.
+    pub fn error_code(&self) -> Option<&'static str> {
+        (self.status == MessageStatus::Failed).then_some("provider_error")
     }
 
     /// Whether the customer could have seen it: theirs, or a send that left (one waiting for
@@ -219,7 +229,11 @@ pub struct MessageView {
     pub origin: MessageOrigin,
     pub provider_message_id: Option<String>,
     pub reply_to_message_id: Option<String>,
+    /// Why a send failed (the provider's words included), or why it is being tried again.
     pub error: Option<String>,
+    /// For a failed send: `provider_error` (the named codes of the contract come with the
+    /// failures that have them).
+    pub error_code: Option<&'static str>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -263,6 +277,7 @@ impl From<&Message> for MessageView {
             provider_message_id: m.provider_message_id.clone(),
             reply_to_message_id: m.reply_to_message_id.clone(),
             error: m.error.clone(),
+            error_code: m.error_code(),
             created_at: m.created_at,
         }
     }

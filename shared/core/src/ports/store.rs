@@ -143,8 +143,19 @@ pub trait MessageStore: Send + Sync {
         now: DateTime<Utc>,
         lease: std::time::Duration,
     ) -> Result<Claim, StoreError>;
+    /// A send that will be tried again: a `sending` message keeps its status (a status never
+    /// moves back), says why in `error`, and lets its lease go so the next try takes it at once.
+    /// False when it is not `sending` any more.
+    async fn retry_send(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        id: &MessageId,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Moves a message to `change.to` only if its status is one of `change.from`; false
-    /// otherwise.
+    /// otherwise. A message that reaches `sent` carries no error any more (a retry's note).
     async fn transition_message(
         &self,
         account: &AccountId,

@@ -49,6 +49,7 @@ pub async fn ingest(
         client: None,
         reached: Default::default(),
         ai_log_id: None,
+        lease_released: false,
     };
     let recorded = s.store.record_inbound(&message).await?;
     let duplicate = !recorded.is_new();

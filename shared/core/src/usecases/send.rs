@@ -185,16 +185,14 @@ pub async fn send_queued(
                 return finish(s, &message, log.as_ref(), Outcome::Failed(reason)).await;
             }
             tracing::info!(message = %message.id, attempt, %reason, "send will be retried");
-            // Out of `sending`, so that the next try takes it at once instead of waiting out
-            // this one's lease.
-            let release = StatusChange {
-                from: &[MessageStatus::Sending],
-                to: MessageStatus::Queued,
-                provider_message_id: None,
-                error: None,
-            };
+            // Still `sending` (a status never moves back), with why, for whoever is waiting;
+            // the lease let go, so that the next try takes it at once.
+            let note = format!(
+                "retrying (try {} of {MAX_SEND_ATTEMPTS} failed): {reason}",
+                attempt + 1
+            );
             s.store
-                .transition_message(account_id, chat_id, message_id, &release)
+                .retry_send(account_id, chat_id, message_id, &note, s.clock.now())
                 .await?;
             let again = send_job(&message, ai_reply).tried(attempt + 1);
             jobs::enqueue(s, [again.after(retry_delay(attempt, after))]).await?;

@@ -84,6 +84,8 @@ pub(super) fn transition_in(
     }
     if change.error.is_some() {
         m.error = change.error.clone();
+    } else if change.to == MessageStatus::Sent {
+        m.error = None;
     }
     cached::exec(
         c,
@@ -177,12 +179,14 @@ impl MessageStore for EmbeddedStore {
                 };
                 match m.status {
                     MessageStatus::Queued => {}
-                    // Its sender stopped (a crash or a lost job) before it settled: take over.
-                    MessageStatus::Sending if m.updated_at + lease <= now => {}
+                    // Its last try let it go, or its sender stopped (a crash or a lost job)
+                    // before it settled: take over.
+                    MessageStatus::Sending if m.lease_released || m.updated_at + lease <= now => {}
                     MessageStatus::Sending => return Ok(Claim::Busy),
                     _ => return Ok(Claim::Done),
                 }
                 m.moved(MessageStatus::Sending, now);
+                m.lease_released = false;
                 cached::exec(
                     c,
                     "UPDATE messages SET data = ?2 WHERE id = ?1",
@@ -190,6 +194,37 @@ impl MessageStore for EmbeddedStore {
                 )
                 .map_err(backend)?;
                 Ok(Claim::Acquired)
+            })
+            .await
+    }
+
+    async fn retry_send(
+        &self,
+        account: &AccountId,
+        _chat: &ChatJid,
+        id: &MessageId,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (account, id, note) = (account.to_string(), id.to_string(), note.to_string());
+        self.db
+            .write(move |c| {
+                let Some(mut m) = find_by(c, "id", &account, &id)? else {
+                    return Ok(false);
+                };
+                if m.status != MessageStatus::Sending {
+                    return Ok(false);
+                }
+                m.error = Some(note);
+                m.updated_at = now;
+                m.lease_released = true;
+                cached::exec(
+                    c,
+                    "UPDATE messages SET data = ?2 WHERE id = ?1",
+                    params![id, to_json(&m)?],
+                )
+                .map_err(backend)?;
+                Ok(true)
             })
             .await
     }

@@ -4,11 +4,12 @@
 
 use crate::guard::{HostError, UrlGuard};
 use async_trait::async_trait;
-use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, Message};
+use lettre::Address;
+use lettre::message::{Mailbox, Message, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::ExposeSecret;
 use std::time::Duration;
+use switchboard_core::domain::provider::sender as mailbox_parts;
 use switchboard_core::ports::{
     ConnectError, Connected, OutgoingText, Provider, ProviderAccount, ProviderError,
     ProviderReceipt,
@@ -54,16 +55,30 @@ impl Email {
     }
 }
 
-fn mailbox(field: &str, value: &str) -> Result<Mailbox, ProviderError> {
+fn address(field: &str, value: &str) -> Result<Address, ProviderError> {
     value
         .parse()
         .map_err(|e| ProviderError::give_up(format!("{field} `{value}` is not an address: {e}")))
 }
 
-/// A refusal the server gave for good (5xx) is final; anything else (4xx, no answer) passes.
+/// The account's sender, as the account's check read it: a display name (quoted or not; lettre
+/// writes it back quoted or encoded as the header needs) and an address.
+fn sender(from: &str) -> Result<Mailbox, ProviderError> {
+    let (name, mail) = mailbox_parts(from)
+        .ok_or_else(|| ProviderError::give_up(format!("from `{from}` is not a mailbox")))?;
+    let name = name.map(|n| n.trim_matches('"').to_string());
+    Ok(Mailbox::new(name, address("from", mail)?))
+}
+
+/// Whether an SMTP failure is worth another try: the server busy or unreachable (a 4xx reply,
+/// 421 included, a refused or cut connection, a timeout). A 5xx reply (a wrong password is 535,
+/// a refused sender 550/553) and a failure on this side (no authentication mechanism both ends
+/// speak, a TLS handshake refused) are configuration errors: final, in the server's words.
 fn sorted(e: lettre::transport::smtp::Error) -> ProviderError {
     if e.is_permanent() {
         ProviderError::give_up(format!("the SMTP server refused: {e}"))
+    } else if e.is_client() || e.is_tls() {
+        ProviderError::give_up(format!("SMTP: {e}"))
     } else {
         ProviderError::retry(format!("SMTP: {e}"))
     }
@@ -76,20 +91,31 @@ impl Provider for Email {
         account: &ProviderAccount,
         _webhook_url: &str,
     ) -> Result<Connected, ConnectError> {
-        let transport = self.transport(account).await.map_err(|e| match e {
+        let refused = |e: ProviderError| match e {
             ProviderError::Retry { reason, .. } => ConnectError::Unreachable(reason),
             ProviderError::GiveUp { reason } => ConnectError::Refused(reason),
-        })?;
+        };
+        let transport = self.transport(account).await.map_err(refused)?;
+        // A connection as a send makes one: EHLO, STARTTLS where the URL asks for it, and AUTH
+        // with the URL's user and password when it has them.
+        let with_credentials = account
+            .config
+            .secret("smtp_url")
+            .and_then(|u| url::Url::parse(u.expose_secret()).ok())
+            .is_some_and(|u| !u.username().is_empty());
         match transport.test_connection().await {
             Ok(true) => Ok(Connected {
-                detail: "the SMTP server answers".into(),
+                detail: if with_credentials {
+                    "the SMTP server answers and takes the credentials".into()
+                } else {
+                    "the SMTP server answers (no credentials to check)".into()
+                },
                 learned: Vec::new(),
             }),
             Ok(false) => Err(ConnectError::Unreachable(
                 "the SMTP server did not answer".into(),
             )),
-            Err(e) if e.is_permanent() => Err(ConnectError::Refused(e.to_string())),
-            Err(e) => Err(ConnectError::Unreachable(e.to_string())),
+            Err(e) => Err(refused(sorted(e))),
         }
     }
 
@@ -105,15 +131,16 @@ impl Provider for Email {
         let to = text
             .to
             .ok_or_else(|| ProviderError::give_up("an e-mail needs a recipient address"))?;
-        let domain = from.rsplit_once('@').map_or("switchboard", |(_, d)| d);
-        let message_id = format!("<{}@{domain}>", text.id);
+        let from = sender(from)?;
+        let message_id = format!("<{}@{}>", text.id, from.email.domain());
+        // A single text part: lettre writes `MIME-Version: 1.0` with its `Content-Type` and
+        // `Content-Transfer-Encoding`, as RFC 2045 asks.
         let message = Message::builder()
-            .from(mailbox("from", from)?)
-            .to(mailbox("to", to)?)
+            .from(from)
+            .to(Mailbox::new(None, address("to", to)?))
             .subject(text.subject.unwrap_or_default())
             .message_id(Some(message_id.clone()))
-            .header(ContentType::TEXT_PLAIN)
-            .body(text.text.to_string())
+            .singlepart(SinglePart::plain(text.text.to_string()))
             .map_err(|e| ProviderError::give_up(format!("cannot build the e-mail: {e}")))?;
         let transport = self.transport(account).await?;
         transport.send(message).await.map_err(sorted)?;

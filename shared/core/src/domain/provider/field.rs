@@ -17,8 +17,9 @@ pub enum FieldKind {
     Url,
     /// `smtp://` or `smtps://`, with the user and password when the server needs them.
     SmtpUrl,
-    /// An e-mail address.
-    Email,
+    /// A sender's mailbox: an address, or a display name and the address in angle brackets
+    /// (`Shop <shop@example.com>`, `"Shop, Inc." <shop@example.com>`), as RFC 5322 writes one.
+    Mailbox,
     /// 1 to 256 of `A-Z a-z 0-9 _ -`, usable as Telegram's `secret_token` and in a URL.
     TokenChars,
     /// A Graph API version, `v23.0`.
@@ -42,11 +43,20 @@ pub const SMTP_URL_PATTERN: &str = concat!(
     r"/?$",
 );
 
-/// A sender address, as `is_sender_address` reads it. (Whitespace is Unicode's, which the
-/// server's pattern engine is built without: the check is written out below, and a test holds
-/// the two to each other.)
-pub const EMAIL_PATTERN: &str =
-    r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^\s\x00-\x1f\x7f-\x9f]*\.[^\s\x00-\x1f\x7f-\x9f]*$";
+/// A sender's mailbox, as `sender` reads it: an address (something without `@`, `@`, a domain
+/// with a dot; no whitespace, control character, angle bracket or double quote), or a display
+/// name and that address in angle brackets. A name is quoted (anything but `"`, `\`, angle
+/// brackets and control characters), or a phrase without RFC 5322's specials or control characters that starts and
+/// ends with a visible character. (Whitespace is Unicode's, which the server's pattern engine is
+/// built without: the check is written out below, and a test holds the two to each other.)
+pub const MAILBOX_PATTERN: &str = concat!(
+    r#"^(?:"#,
+    r#"[^@\s<>"\x00-\x1f\x7f-\x9f]+@[^@\s<>"\x00-\x1f\x7f-\x9f]*\.[^@\s<>"\x00-\x1f\x7f-\x9f]*"#,
+    r#"|(?:"[^"\\<>\x00-\x1f\x7f-\x9f]*""#,
+    r#"|[^()<>\[\]:;@\\,."\s\x00-\x1f\x7f-\x9f](?:[^()<>\[\]:;@\\,."\x00-\x1f\x7f-\x9f]*[^()<>\[\]:;@\\,."\s\x00-\x1f\x7f-\x9f])?)"#,
+    r#"\s*<[^@\s<>"\x00-\x1f\x7f-\x9f]+@[^@\s<>"\x00-\x1f\x7f-\x9f]*\.[^@\s<>"\x00-\x1f\x7f-\x9f]*>"#,
+    r#")$"#,
+);
 
 pub const TOKEN_CHARS_PATTERN: &str = r"^[A-Za-z0-9_-]{1,256}$";
 pub const API_VERSION_PATTERN: &str = r"^v[0-9]+\.[0-9]+$";
@@ -58,12 +68,40 @@ static TOKEN_CHARS: LazyLock<regex::Regex> =
 static API_VERSION: LazyLock<regex::Regex> =
     LazyLock::new(|| regex::Regex::new(API_VERSION_PATTERN).expect("a valid pattern"));
 
-/// Something without `@`, `@`, then a domain with a dot; no whitespace or control character.
-fn is_sender_address(value: &str) -> bool {
-    let visible = |c: char| !c.is_whitespace() && !c.is_control();
+/// Something without `@`, `@`, then a domain with a dot; no whitespace, control character,
+/// angle bracket or double quote.
+fn is_address(value: &str) -> bool {
+    let plain = |c: char| !c.is_whitespace() && !c.is_control() && !matches!(c, '<' | '>' | '"');
     value.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && domain.contains('.') && value.chars().all(visible)
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.contains('@')
+            && value.chars().all(plain)
     })
+}
+
+/// A display name: quoted (no `"`, `\`, angle bracket or control character inside), or a phrase without RFC
+/// 5322's specials or control characters, starting and ending with a visible character.
+fn is_display_name(name: &str) -> bool {
+    if let Some(quoted) = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+        return !quoted
+            .chars()
+            .any(|c| matches!(c, '"' | '\\' | '<' | '>') || c.is_control());
+    }
+    let special = |c: char| "()<>[]:;@\\,.\"".contains(c) || c.is_control();
+    let visible = |c: Option<char>| c.is_some_and(|c| !c.is_whitespace());
+    visible(name.chars().next()) && visible(name.chars().last()) && !name.chars().any(special)
+}
+
+/// A sender's display name (if any) and address, as `MAILBOX_PATTERN` says.
+pub fn sender(value: &str) -> Option<(Option<&str>, &str)> {
+    let Some(open) = value.find('<') else {
+        return is_address(value).then_some((None, value));
+    };
+    let address = value[open + 1..].strip_suffix('>')?;
+    // Whitespace between the name and `<` belongs to neither.
+    let name = value[..open].trim_end();
+    (is_display_name(name) && is_address(address)).then_some((Some(name), address))
 }
 
 impl FieldKind {
@@ -76,7 +114,10 @@ impl FieldKind {
                 SMTP_URL.is_match(value),
                 "must be an smtp:// or smtps:// URL with a host, e.g. smtps://user:pass@smtp.example.com:465",
             ),
-            FieldKind::Email => (is_sender_address(value), "must be an e-mail address"),
+            FieldKind::Mailbox => (
+                sender(value).is_some(),
+                "must be an e-mail address, or a name and the address in angle brackets (Shop <shop@example.com>)",
+            ),
             FieldKind::TokenChars => (
                 TOKEN_CHARS.is_match(value),
                 "must be 1 to 256 of A-Z, a-z, 0-9, _ and -",
@@ -107,7 +148,7 @@ impl FieldKind {
             }
             FieldKind::Url => HttpUrl::schema(),
             FieldKind::SmtpUrl => text(SMTP_URL_PATTERN),
-            FieldKind::Email => text(EMAIL_PATTERN),
+            FieldKind::Mailbox => text(MAILBOX_PATTERN),
             FieldKind::TokenChars => json!({"type": "string", "pattern": TOKEN_CHARS_PATTERN}),
             FieldKind::ApiVersion => {
                 let mut schema = text(API_VERSION_PATTERN);
@@ -158,10 +199,50 @@ mod tests {
         }
     }
 
+    #[test]
+    fn senders_as_mail_clients_write_them() {
+        for good in [
+            "shop@example.com",
+            "Shop <shop@example.com>",
+            "\"Shop, Inc.\" <shop@example.com>",
+            "Café ☕ Ann<shop@example.com>",
+            "\"\" <shop@example.com>",
+        ] {
+            assert!(FieldKind::Mailbox.check("from", good).is_ok(), "{good}");
+            assert!(documented(FieldKind::Mailbox, good), "{good}");
+        }
+        for bad in [
+            "shop",
+            "Shop <shop>",
+            "<shop@example.com>",
+            "Shop, Inc. <shop@example.com>",
+            "Shop <shop@example.com",
+            "shop@example.com>",
+            "Shop <a@b@example.com>",
+        ] {
+            assert!(FieldKind::Mailbox.check("from", bad).is_err(), "{bad}");
+            assert!(!documented(FieldKind::Mailbox, bad), "{bad}");
+        }
+        assert_eq!(
+            sender("\"Shop, Inc.\"  <shop@example.com>"),
+            Some((Some("\"Shop, Inc.\""), "shop@example.com"))
+        );
+    }
+
     proptest! {
         #[test]
-        fn the_sender_pattern_says_what_the_check_takes(s in "[a@.é \t\u{0}\u{85}\u{a0}\u{3000}x]{1,8}") {
-            prop_assert_eq!(FieldKind::Email.check("f", &s).is_ok(), documented(FieldKind::Email, &s));
+        fn named_senders_the_pattern_offers_are_taken(
+            name in "[a é\"\u{a0}.,x]{1,6}",
+            gap in "[ \t\u{85}]{0,2}",
+            address in "[a.@x]{1,8}",
+        ) {
+            let s = format!("{name}{gap}<{address}>");
+            prop_assert_eq!(FieldKind::Mailbox.check("f", &s).is_ok(), documented(FieldKind::Mailbox, &s), "{}", s);
+        }
+
+        #[test]
+        fn the_sender_pattern_says_what_the_check_takes(s in "[a@.é \t\u{0}\u{85}\u{a0}\u{3000}x<>\",;\\\\]{1,12}") {
+            prop_assert_eq!(FieldKind::Mailbox.check("f", &s).is_ok(), documented(FieldKind::Mailbox, &s));
         }
 
         #[test]

@@ -13,7 +13,7 @@ mod field;
 mod schema;
 
 pub use config::{ProviderConfigPatch, public_view, written_for_another};
-pub use field::{FieldKind, MAX_FIELD_CHARS};
+pub use field::{FieldKind, MAX_FIELD_CHARS, sender};
 pub use schema::config_schema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -141,7 +141,7 @@ const RELAY_FIELDS: &[FieldSpec] = &[
     field("channels", FieldKind::Channels),
 ];
 const EMAIL_FIELDS: &[FieldSpec] = &[
-    field("from", FieldKind::Email).required(),
+    field("from", FieldKind::Mailbox).required(),
     field("smtp_url", FieldKind::SmtpUrl).secret().required(),
 ];
 

@@ -26,6 +26,8 @@ pub struct ClientMessageView {
     pub subject: Option<String>,
     pub source: Option<String>,
     pub error: Option<String>,
+    /// For a failed send: `provider_error`.
+    pub error_code: Option<&'static str>,
     /// The chat it is in, for channels with chats.
     pub chat_id: Option<String>,
     pub provider_message_id: Option<String>,
@@ -52,6 +54,7 @@ pub fn view(s: &Services, m: &Message) -> ClientMessageView {
         subject: client.and_then(|c| c.subject.clone()),
         source: client.and_then(|c| c.source.clone()),
         error: m.error.clone(),
+        error_code: m.error_code(),
         chat_id: m.chat_id.has_chat().then(|| m.chat_id.to_string()),
         provider_message_id: m.provider_message_id.clone(),
         created_at: m.created_at,
