@@ -231,10 +231,10 @@ macro_rules! ai_settings {
         pick_secret($levels, stringify!($secret), |s| s.$secret.as_ref())
             .unwrap_or_else(|| $same.clone())
     };
+    // The default as the list writes it (parsing it here would cost every start a URL
+    // pattern's compilation, as the routers describe the settings; the tests parse them all).
     (@fallback $name:ident, $ty:ty, [default $default:expr] [same]) => {
-        Fallback::Value(serde_json::to_value(
-            builtin::<$ty>(stringify!($name), $default).shown(),
-        ).unwrap_or_default())
+        Fallback::Value(serde_json::json!($default))
     };
     (@fallback $name:ident, $ty:ty, [default] [same $same:ident]) => {
         Fallback::SameAs(stringify!($same))

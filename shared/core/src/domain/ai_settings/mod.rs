@@ -172,9 +172,16 @@ mod tests {
                 Fallback::Nothing => assert!(f.is_secret(), "{} has no default", f.name),
             }
         }
-        // Resolving nothing reads every built-in default.
+        // Resolving nothing reads every built-in default (each parses), and shows what the
+        // list says of it.
         let e = EffectiveAi::of_global(&AiSettings::default());
         assert_eq!(e.sources().len(), fields.len());
+        let shown = serde_json::to_value(&e).expect("serializes");
+        for f in &fields {
+            if let Fallback::Value(v) = &f.fallback {
+                assert_eq!(&shown[f.name]["value"], v, "{}", f.name);
+            }
+        }
     }
 
     #[test]

@@ -38,9 +38,10 @@ impl Kind {
             Kind::Integer { min, max } => {
                 json!({"type": "integer", "format": "int64", "minimum": min, "maximum": max})
             }
-            Kind::Number { min, max } => {
-                json!({"type": "number", "format": "double", "minimum": min, "maximum": max})
-            }
+            Kind::Number { min, max } => json!({
+                "type": "number", "format": "double",
+                "minimum": whole_if_whole(min), "maximum": whole_if_whole(max),
+            }),
             Kind::Text { max_chars } => text_schema(max_chars),
             Kind::Url => HttpUrl::schema(),
             Kind::Choice(names) => json!({"type": "string", "enum": names}),
@@ -60,6 +61,15 @@ impl Kind {
             Kind::Text { .. } | Kind::Url => json!({"type": "string"}),
             Kind::Choice(names) => json!({"type": "string", "enum": names}),
         }
+    }
+}
+
+/// A limit of `2.0` written `2`, as the document has always written it (and forms show it).
+fn whole_if_whole(v: f64) -> Value {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        json!(v as i64)
+    } else {
+        json!(v)
     }
 }
 
