@@ -16,6 +16,7 @@ use switchboard_core::domain::idempotency::{
 };
 use switchboard_core::domain::ids::{AccountId, AiLogId, EventId, MessageId, WebhookId};
 use switchboard_core::domain::ids::{ApiKeyId, AuditId};
+use switchboard_core::domain::media::{Media, MediaKind, MediaSource, MediaStatus};
 use switchboard_core::domain::message::ClientSend;
 use switchboard_core::domain::message::{Message, MessageOrigin, MessageStatus};
 use switchboard_core::domain::page::{Page, PageRequest};
@@ -61,6 +62,7 @@ macro_rules! store_contract {
             the_audit_lists_newest_first_by_key_and_outcome,
             an_idempotency_key_is_held_then_finished_with_its_message,
             a_decision_moves_a_pending_message_with_its_audit_row,
+            media_readings_expire_media_is_kept_and_inline_bytes_are_forgotten,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -152,6 +154,7 @@ fn log_for(m: &Message, status: AiLogStatus) -> AiLog {
         created_at: Utc::now(),
         sent_at: None,
         reply_message_id: None,
+        media: Vec::new(),
     }
 }
 
@@ -1921,4 +1924,105 @@ pub async fn a_decision_moves_a_pending_message_with_its_audit_row(store: &dyn S
         .map(|r| r.action)
         .collect();
     assert_eq!(actions, [AuditAction::Confirm, AuditAction::Send]);
+}
+
+pub async fn media_readings_expire_media_is_kept_and_inline_bytes_are_forgotten(store: &dyn Store) {
+    let now = Utc::now();
+    // A reading is found until it expires, and a second keeping replaces it.
+    assert_eq!(
+        store
+            .cached_reading("transcript|sha256:a|whisper-1", now)
+            .await
+            .expect("read"),
+        None
+    );
+    store
+        .cache_reading(
+            "transcript|sha256:a|whisper-1",
+            "hello",
+            now + Span::days(30),
+        )
+        .await
+        .expect("keep");
+    store
+        .cache_reading("description|sha256:b|m", "old", now - Span::seconds(1))
+        .await
+        .expect("keep");
+    assert_eq!(
+        store
+            .cached_reading("transcript|sha256:a|whisper-1", now)
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("hello")
+    );
+    assert_eq!(
+        store
+            .cached_reading("description|sha256:b|m", now)
+            .await
+            .expect("read"),
+        None,
+        "expired"
+    );
+
+    // A message's medium, replaced as the reply job dealt with it, read back by every read.
+    let account = new_account();
+    store
+        .insert_account(&account, &TokenHash("h".into()))
+        .await
+        .expect("account");
+    let mut m = inbound(&account.id, CHAT, "", "wamid.media");
+    m.text = None;
+    m.media = Some(Media::received(
+        MediaKind::Audio,
+        "audio/ogg; codecs=opus",
+        MediaSource::Whatsapp {
+            media_id: "1234".into(),
+        },
+    ));
+    store.record_inbound(&m).await.expect("record");
+    let mut understood = m.media.clone().expect("media");
+    understood.status = MediaStatus::Ready;
+    understood.transcript = Some("hello".into());
+    understood.sha256 = Some("ab".repeat(32));
+    store
+        .set_media(&account.id, &m.chat_id, &m.id, &understood)
+        .await
+        .expect("set");
+    let read = store
+        .get_message(&account.id, &m.chat_id, &m.id)
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(read.media.as_ref(), Some(&understood));
+    let ctx = store
+        .reply_context(&account.id, &m.chat_id, &m.id, 20, now)
+        .await
+        .expect("context");
+    assert_eq!(ctx.message.and_then(|m| m.media), Some(understood.clone()));
+    assert_eq!(ctx.recent[0].media.as_ref(), Some(&understood));
+
+    // Inline bytes larger than one item holds come back whole, then are gone.
+    let bytes: Vec<u8> = (0..900 * 1024).map(|i| (i % 251) as u8).collect();
+    store
+        .keep_inline_media("acc/bridge-1", &bytes, now + Span::hours(24))
+        .await
+        .expect("keep");
+    assert_eq!(
+        store.inline_media("acc/bridge-1").await.expect("read"),
+        Some(bytes)
+    );
+    assert_eq!(store.inline_media("acc/other").await.expect("read"), None);
+    store
+        .forget_inline_media("acc/bridge-1")
+        .await
+        .expect("forget");
+    assert_eq!(
+        store.inline_media("acc/bridge-1").await.expect("read"),
+        None
+    );
+    store
+        .forget_inline_media("acc/bridge-1")
+        .await
+        .expect("forgetting twice is fine");
 }

@@ -37,10 +37,21 @@ pub struct GraphRequest {
 
 type Script = Arc<dyn Fn(usize) -> GraphAnswer + Send + Sync>;
 
+/// A file a customer sent, as the Graph API holds it.
+#[derive(Debug, Clone)]
+struct Medium {
+    bytes: Vec<u8>,
+    mime_type: String,
+}
+
 struct Shared {
     requests: Mutex<Vec<GraphRequest>>,
     sends: Mutex<usize>,
     script: Mutex<Script>,
+    base_url: Mutex<String>,
+    media: Mutex<std::collections::HashMap<String, Medium>>,
+    /// Downloads still to answer 404, as an expired media URL is.
+    expired_downloads: Mutex<usize>,
 }
 
 #[derive(Clone)]
@@ -100,16 +111,49 @@ impl FakeGraph {
             requests: Mutex::default(),
             sends: Mutex::new(0),
             script: Mutex::new(Arc::new(|_| GraphAnswer::Accepted)),
+            base_url: Mutex::default(),
+            media: Mutex::default(),
+            expired_downloads: Mutex::new(0),
         });
         let app = axum::Router::new()
             .route("/{version}/{number}/messages", post(messages))
             .route("/{version}/{number}", get(number))
+            .route("/whatsapp_business/attachments/", get(download))
             .with_state(shared.clone());
         let addr = crate::serve_on_loopback(app).await;
-        Self {
-            base_url: format!("http://{addr}"),
-            shared,
-        }
+        let base_url = format!("http://{addr}");
+        *shared.base_url.lock().expect("lock") = base_url.clone();
+        Self { base_url, shared }
+    }
+
+    /// Holds a medium under `media_id`, as Meta does for one a customer sent.
+    pub fn add_media(&self, media_id: &str, bytes: Vec<u8>, mime_type: &str) {
+        let medium = Medium {
+            bytes,
+            mime_type: mime_type.into(),
+        };
+        self.shared
+            .media
+            .lock()
+            .expect("lock")
+            .insert(media_id.into(), medium);
+    }
+
+    /// The next `n` downloads answer 404, as a media URL past its five minutes does.
+    pub fn expire_next_downloads(&self, n: usize) {
+        *self.shared.expired_downloads.lock().expect("lock") = n;
+    }
+
+    /// The media URL lookups (`GET /{version}/{media_id}`) and downloads made.
+    pub fn media_requests(&self) -> Vec<GraphRequest> {
+        let media = self.shared.media.lock().expect("lock").clone();
+        self.requests()
+            .into_iter()
+            .filter(|r| {
+                r.path.starts_with("/whatsapp_business/")
+                    || media.keys().any(|id| r.path.ends_with(&format!("/{id}")))
+            })
+            .collect()
     }
 
     /// Answers send number `n` (0-based; typing calls do not count) with `script(n)`.
@@ -224,6 +268,65 @@ async fn number(
     ) {
         return error(190, 401);
     }
+    if number.starts_with("media-") {
+        return media_url(&shared, &number);
+    }
     Json(json!({"verified_name": "Bike Shop", "display_phone_number": "15550783881", "id": number}))
         .into_response()
+}
+
+/// Retrieve Media URL: the URL (valid five minutes, needing the token), its type, hash and
+/// size; an id Meta does not hold (media ids expire after 7 days) is error 100.
+fn media_url(shared: &Shared, id: &str) -> Response {
+    let Some(medium) = shared.media.lock().expect("lock").get(id).cloned() else {
+        let mut body = error_body(100);
+        body["error"]["message"] = json!(format!(
+            "Unsupported get request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."
+        ));
+        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    };
+    let base = shared.base_url.lock().expect("lock").clone();
+    let ext = medium.mime_type.split(['/', ';']).nth(1).unwrap_or("bin");
+    Json(json!({
+        "messaging_product": "whatsapp",
+        "url": format!("{base}/whatsapp_business/attachments/?mid={id}&ext={ext}&hash=ATuQ"),
+        "mime_type": medium.mime_type,
+        "sha256": hex_sha256(&medium.bytes),
+        // A string, as some of Meta's answers give it.
+        "file_size": medium.bytes.len().to_string(),
+        "id": id,
+    }))
+    .into_response()
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Download Media: the bytes, only with the access token; 404 past the URL's five minutes.
+async fn download(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let id = query.get("mid").cloned().unwrap_or_default();
+    let path = format!("/whatsapp_business/attachments/?mid={id}");
+    if !record(&shared, "GET", path, &headers, Value::Null) {
+        return error(190, 401);
+    }
+    {
+        let mut expired = shared.expired_downloads.lock().expect("lock");
+        if *expired > 0 {
+            *expired -= 1;
+            return StatusCode::NOT_FOUND.into_response();
+        }
+    }
+    match shared.media.lock().expect("lock").get(&id).cloned() {
+        Some(m) => ([("content-type", m.mime_type)], m.bytes).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }

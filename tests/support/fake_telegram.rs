@@ -37,6 +37,10 @@ struct Shared {
     calls: Mutex<Vec<BotCall>>,
     sends: Mutex<usize>,
     script: Mutex<Script>,
+    /// Files by `file_id`: their unique id and bytes.
+    files: Mutex<std::collections::HashMap<String, (String, Vec<u8>)>>,
+    /// File paths downloaded.
+    downloads: Mutex<Vec<String>>,
 }
 
 #[derive(Clone)]
@@ -52,15 +56,32 @@ impl FakeTelegram {
             calls: Mutex::default(),
             sends: Mutex::new(0),
             script: Mutex::new(Arc::new(|_| BotAnswer::Ok)),
+            files: Mutex::default(),
+            downloads: Mutex::default(),
         });
         let app = axum::Router::new()
             .route("/{bot}/{method}", post(call))
+            .route("/file/{bot}/{*path}", axum::routing::get(file))
             .with_state(shared.clone());
         let addr = crate::serve_on_loopback(app).await;
         Self {
             base_url: format!("http://{addr}"),
             shared,
         }
+    }
+
+    /// Holds a file a user sent, for `getFile` and its download.
+    pub fn add_file(&self, file_id: &str, file_unique_id: &str, bytes: Vec<u8>) {
+        self.shared
+            .files
+            .lock()
+            .expect("lock")
+            .insert(file_id.into(), (file_unique_id.into(), bytes));
+    }
+
+    /// The file paths downloaded from `/file/bot<token>/<file_path>`.
+    pub fn downloads(&self) -> Vec<String> {
+        self.shared.downloads.lock().expect("lock").clone()
     }
 
     /// Answers sendMessage number `n` (0-based) with `script(n)`.
@@ -126,6 +147,16 @@ async fn call(
         "setWebhook" => Json(json!({"ok": true, "result": true, "description": "Webhook was set"}))
             .into_response(),
         "sendChatAction" => ok(json!(true)),
+        "getFile" => {
+            let id = body["file_id"].as_str().unwrap_or_default();
+            match shared.files.lock().expect("lock").get(id) {
+                Some((unique, bytes)) => ok(json!({
+                    "file_id": id, "file_unique_id": unique, "file_size": bytes.len(),
+                    "file_path": format!("voice/file_{unique}.oga"),
+                })),
+                None => failure(400, "Bad Request: invalid file_id", None),
+            }
+        }
         "sendMessage" => {
             let n = {
                 let mut sends = shared.sends.lock().expect("lock");
@@ -150,5 +181,28 @@ async fn call(
             }
         }
         _ => failure(404, "Not Found", None),
+    }
+}
+
+/// A file's bytes at `/file/bot<token>/<file_path>`, as `getFile` named it.
+async fn file(
+    State(shared): State<Arc<Shared>>,
+    Path((bot, path)): Path<(String, String)>,
+) -> Response {
+    if bot != format!("bot{BOT_TOKEN}") {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    shared.downloads.lock().expect("lock").push(path.clone());
+    let unique = path
+        .rsplit('/')
+        .next()
+        .and_then(|f| f.strip_prefix("file_"))
+        .and_then(|f| f.split('.').next())
+        .unwrap_or_default()
+        .to_string();
+    let files = shared.files.lock().expect("lock");
+    match files.values().find(|(u, _)| *u == unique) {
+        Some((_, bytes)) => bytes.clone().into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -481,6 +481,128 @@ async fn a_signed_whatsapp_notification_through_the_functions_is_answered_on_the
     }
 }
 
+/// A voice note through the functions: `ingest` stores it with its media id, `ai-reply` asks
+/// the Graph API for the file (the access token sealed by `api`, opened with KMS), sends it to
+/// the transcription endpoint as `voice.ogg`, and the reply answering the transcript goes out
+/// through `outbound`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_whatsapp_voice_note_through_the_functions_is_transcribed_and_answered() {
+    use switchboard_tests::fake_graph::{ACCESS_TOKEN, FakeGraph};
+    let d = aws::deployment(3).await;
+    let graph = FakeGraph::start().await;
+    let llm = FakeLlm::start().await;
+    let mut env = function_env(&d, &aws::endpoint());
+    env.push(("WHATSAPP_API_BASE_URL".into(), graph.base_url.clone()));
+    let api = Function::start("api", &env).await;
+    let ingest = Function::start("ingest", &env).await;
+    let ai_reply = Function::start("ai-reply", &env).await;
+    let outbound = Function::start("outbound", &env).await;
+    let admin = admin_token();
+    let call = |method: &'static str, path: String, body: Option<Value>| {
+        let (api, admin) = (&api, admin.clone());
+        async move {
+            http_answer(
+                api.invoke(http_event(
+                    "api/post-account.json",
+                    method,
+                    &path,
+                    &admin,
+                    body.as_ref(),
+                ))
+                .await,
+            )
+        }
+    };
+    let app_secret = "lambda-app-secret";
+    let (status, account) = call(
+        "POST",
+        "/v1/accounts".into(),
+        Some(
+            json!({"name": "Bike shop", "provider": "whatsapp_cloud", "provider_config": {
+            "phone_number_id": "106540352242922", "access_token": ACCESS_TOKEN,
+            "app_secret": app_secret}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{account}");
+    let account_id = account["id"].as_str().expect("id").to_string();
+    let (status, body) = call(
+        "PUT",
+        "/v1/ai/global".into(),
+        Some(
+            json!({"enabled": true, "base_url": llm.base_url, "api_key": "sk-lambda",
+                    "reply_delay_seconds": 0}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let voice = b"OggS\x00\x02lambda-voice".to_vec();
+    graph.add_media("media-lambda", voice.clone(), "audio/ogg; codecs=opus");
+    let notification = json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398",
+        "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": "16505551234"}],
+            "messages": [{"from": "16505551234", "id": "wamid.VOICE", "timestamp": "1739321024",
+                "type": "audio", "audio": {"mime_type": "audio/ogg; codecs=opus", "sha256": "lambda-sha",
+                "id": "media-lambda", "voice": true}}]}}]}]});
+    let (status, taken) = http_answer(
+        ingest
+            .invoke(whatsapp_event(&account_id, &notification, app_secret))
+            .await,
+    );
+    assert_eq!(status, 200, "{taken}");
+
+    let [replies, sends, _] = sources(&d).await;
+    let sent = Mappings(vec![(&replies, &ai_reply), (&sends, &outbound)])
+        .until(
+            Duration::from_secs(60),
+            "a send at the Graph API",
+            || async { graph.sends().into_iter().next() },
+        )
+        .await;
+    let uploads = llm.uploads();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].file_name, "voice.ogg");
+    assert_eq!(uploads[0].bytes, voice);
+    assert_eq!(
+        uploads[0].authorization.as_deref(),
+        Some("Bearer sk-lambda")
+    );
+    let heard = format!("heard {} bytes of voice.ogg", voice.len());
+    assert_eq!(
+        sent.body["text"]["body"],
+        json!(format!("reply to: [voice note] {heard}"))
+    );
+    let media = graph.media_requests();
+    assert!(
+        media.len() == 2
+            && media
+                .iter()
+                .all(|r| r.authorization.as_deref() == Some(&format!("Bearer {ACCESS_TOKEN}"))),
+        "{media:?}"
+    );
+    let chat = "16505551234@s.whatsapp.net";
+    let (_, listed) = call(
+        "GET",
+        format!("/v1/accounts/{account_id}/chats/{chat}/messages"),
+        None,
+    )
+    .await;
+    let voice_note = listed["items"]
+        .as_array()
+        .and_then(|m| {
+            m.iter()
+                .find(|m| m["provider_message_id"] == "wamid.VOICE")
+                .cloned()
+        })
+        .expect("the voice note");
+    assert_eq!(voice_note["media"]["status"], "ready", "{voice_note}");
+    assert_eq!(voice_note["media"]["transcript"], json!(heard));
+    for f in [api, ingest, ai_reply, outbound] {
+        f.stop().await;
+    }
+}
+
 /// A client's send through the `api` function, once by `POST /api/v1/messages` and once by the
 /// MCP server's `send_message`, both sent by `outbound`; the idempotency record, the message and
 /// its audit row are written in one DynamoDB transaction, so the replay finds the first answer.

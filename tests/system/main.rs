@@ -13,6 +13,7 @@ mod dashboard;
 mod email;
 mod lambda;
 mod mcp;
+mod media;
 mod messages;
 mod openapi;
 mod queue;

@@ -32,7 +32,7 @@ pub fn configured(env: &dyn Fn(&str) -> Option<String>) -> bool {
 /// How long a received job stays hidden, per queue (as the template's queues have it).
 fn visibility(queue: QueueName) -> Duration {
     match queue {
-        QueueName::AiReply => Duration::from_secs(1980),
+        QueueName::AiReply => Duration::from_secs(3960),
         QueueName::Outbound => Duration::from_secs(180),
         QueueName::Webhook => Duration::from_secs(370),
     }

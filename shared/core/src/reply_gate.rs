@@ -61,10 +61,13 @@ pub fn gate(facts: Facts<'_>, effective: &EffectiveAi, now: DateTime<Utc>) -> De
     let message = MessageFacts {
         from_me: inbound.from_me,
         from_bot: inbound.from_bot,
-        has_text: inbound
-            .text
-            .as_deref()
-            .is_some_and(|t| !t.trim().is_empty()),
+        // A voice note or photo is answered as a text is (the conversation names it, with
+        // what was heard or seen of it).
+        has_text: inbound.media.is_some()
+            || inbound
+                .text
+                .as_deref()
+                .is_some_and(|t| !t.trim().is_empty()),
         addresses_account: facts.addresses_account,
     };
     if let Err(reason) = rules::decide(effective, facts.chat, message, now) {

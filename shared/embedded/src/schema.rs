@@ -137,6 +137,20 @@ CREATE TABLE pending (message_id TEXT PRIMARY KEY);
 INSERT INTO pending (message_id)
     SELECT id FROM messages WHERE json_extract(data, '$.status') = 'pending_confirmation';
 "#,
+    r#"
+-- Media: what was read of a voice note or image, by content and model (paid for once); a
+-- bridge's inline bytes, until the reply job has read them.
+CREATE TABLE media_readings (
+    key TEXT PRIMARY KEY,
+    text TEXT NOT NULL,
+    expires_at INTEGER NOT NULL            -- unix milliseconds
+);
+CREATE TABLE inline_media (
+    key TEXT PRIMARY KEY,
+    bytes BLOB NOT NULL,
+    expires_at INTEGER NOT NULL            -- unix milliseconds
+);
+"#,
 ];
 
 /// Brings the schema up to date; returns the version found (0: a new database).

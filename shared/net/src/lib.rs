@@ -4,6 +4,7 @@
 
 pub mod guard;
 mod http;
+pub mod media;
 pub mod openai;
 pub mod providers;
 pub mod webhooks;
@@ -21,9 +22,12 @@ pub fn network(settings: &Settings) -> Result<Network, String> {
     let llm = OpenAiClient::new(guard).map_err(|e| format!("building the LLM client: {e}"))?;
     let webhooks =
         WebhookClient::new(guard).map_err(|e| format!("building the webhook client: {e}"))?;
+    let downloads = media::GuardedDownloads::new(guard)
+        .map_err(|e| format!("building the media client: {e}"))?;
     Ok(Network {
         providers: providers::all(&settings.providers, guard)?,
         llm: Arc::new(llm),
         webhooks: Arc::new(webhooks),
+        downloads: Arc::new(downloads),
     })
 }

@@ -51,6 +51,12 @@ pub(super) fn message_from(row: &Item) -> Result<Message, StoreError> {
     if let Some(e) = get_s(row, ERROR) {
         m.error = Some(e.to_string());
     }
+    if let Some(media) = get_s(row, super::media::MEDIA) {
+        m.media = Some(
+            serde_json::from_str(media)
+                .map_err(|e| StoreError::Backend(format!("stored media does not parse: {e}")))?,
+        );
+    }
     for (name, value) in row {
         if let (Some(status), Some(AttributeValue::S(at))) =
             (name.strip_prefix(REACHED_PREFIX), Some(value))

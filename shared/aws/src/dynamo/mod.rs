@@ -12,6 +12,7 @@ mod client_sends;
 mod contexts;
 pub mod item;
 pub mod keys;
+mod media;
 mod messages;
 mod outbox;
 mod rates;

@@ -3,6 +3,7 @@
 
 use super::chat::ChatJid;
 use super::ids::{AccountId, AiLogId, MessageId};
+use super::media::MediaUse;
 use super::message::Message;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,9 @@ pub struct AiLog {
     /// The message that carries the reply, once one is generated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_message_id: Option<MessageId>,
+    /// The voice notes and images read for this reply.
+    #[serde(default)]
+    pub media: Vec<MediaUse>,
 }
 
 impl AiLog {
@@ -62,6 +66,7 @@ impl AiLog {
             created_at: now,
             sent_at: None,
             reply_message_id: None,
+            media: Vec::new(),
         }
     }
 }

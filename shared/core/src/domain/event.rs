@@ -21,6 +21,8 @@ pub enum EventType {
     AiReplyFailed,
     #[serde(rename = "ai.reply.skipped")]
     AiReplySkipped,
+    #[serde(rename = "message.media_processed")]
+    MessageMediaProcessed,
     /// A subscription was disabled after failing for too long (or answering 410).
     #[serde(rename = "webhook.disabled")]
     WebhookDisabled,
@@ -30,7 +32,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 10] = [
         EventType::MessageReceived,
         EventType::MessageSent,
         EventType::MessageStatus,
@@ -38,6 +40,7 @@ impl EventType {
         EventType::AiReplySent,
         EventType::AiReplyFailed,
         EventType::AiReplySkipped,
+        EventType::MessageMediaProcessed,
         EventType::WebhookDisabled,
         EventType::WebhookTest,
     ];
@@ -51,6 +54,7 @@ impl EventType {
             EventType::AiReplySent => "ai.reply.sent",
             EventType::AiReplyFailed => "ai.reply.failed",
             EventType::AiReplySkipped => "ai.reply.skipped",
+            EventType::MessageMediaProcessed => "message.media_processed",
             EventType::WebhookDisabled => "webhook.disabled",
             EventType::WebhookTest => "webhook.test",
         }
@@ -69,6 +73,7 @@ impl EventType {
             | EventType::AiReplySent
             | EventType::AiReplyFailed
             | EventType::AiReplySkipped => Payload::AiLog,
+            EventType::MessageMediaProcessed => Payload::MediaProcessed,
             EventType::WebhookDisabled => Payload::WebhookDisabled,
             EventType::WebhookTest => Payload::WebhookTest,
         }
@@ -84,6 +89,8 @@ pub enum Payload {
     Status,
     /// The AI log row (`AiLog`), as `GET /v1/ai/logs` shows it.
     AiLog,
+    /// `MediaProcessed`: what became of a message's voice note or image.
+    MediaProcessed,
     WebhookDisabled,
     WebhookTest,
 }

@@ -3,6 +3,7 @@
 //! from its body. Nothing past this point sees a provider's JSON.
 
 use super::chat::ChatJid;
+use super::media::Media;
 use super::message::MessageStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,10 @@ pub struct Inbound {
     pub reply_to_message_id: Option<String>,
     /// Written by a bot: stored, never answered (two bots must not talk in a loop).
     pub from_bot: bool,
+    /// A voice note, photo or file; `text` is then its caption.
+    pub media: Option<Media>,
+    /// The medium's bytes when the sender gave them inline (a bridge's `data_base64`).
+    pub inline_media: Option<Vec<u8>>,
 }
 
 /// A provider's report on a message the account sent, found by the provider's id.

@@ -3,6 +3,7 @@
 use super::channel::Channel;
 use super::chat::ChatJid;
 use super::ids::{AccountId, AiLogId, ApiKeyId, MessageId};
+use super::media::{Media, MediaView};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -128,6 +129,9 @@ pub struct Message {
     /// the message at once.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lease_released: bool,
+    /// A voice note, photo or file the customer sent; `text` is then its caption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<Media>,
 }
 
 impl Message {
@@ -166,6 +170,7 @@ impl Message {
             error: None,
             ai_log_id: None,
             lease_released: false,
+            media: None,
             created_at: now,
             updated_at: now,
             client: None,
@@ -234,6 +239,8 @@ pub struct MessageView {
     /// For a failed send: `provider_error` (the named codes of the contract come with the
     /// failures that have them).
     pub error_code: Option<&'static str>,
+    /// A voice note, photo or file, and what the AI made of it; `text` is then its caption.
+    pub media: Option<MediaView>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -278,6 +285,7 @@ impl From<&Message> for MessageView {
             reply_to_message_id: m.reply_to_message_id.clone(),
             error: m.error.clone(),
             error_code: m.error_code(),
+            media: m.media.as_ref().map(MediaView::from),
             created_at: m.created_at,
         }
     }

@@ -11,6 +11,7 @@ pub mod event;
 pub mod idempotency;
 pub mod ids;
 pub mod inbound;
+pub mod media;
 pub mod message;
 pub mod page;
 pub mod patch;

@@ -427,7 +427,11 @@ mod tests {
     #[test]
     fn a_labels_must_be_punycode() {
         assert!(HttpUrl::parse("url", "https://xn--bcher-kva.example/hook").is_ok());
-        for bad in ["http://xn--.a", "http://XN--.a/", "http://a.xn--ab-.example"] {
+        for bad in [
+            "http://xn--.a",
+            "http://XN--.a/",
+            "http://a.xn--ab-.example",
+        ] {
             let error = HttpUrl::parse("url", bad).expect_err(bad);
             assert!(error.message.contains("not a valid URL"), "{bad}: {error}");
         }

@@ -8,6 +8,7 @@
 
 use crate::domain::ai_log::AiLog;
 use crate::domain::event::{EventType, Payload, WebhookDisabled, WebhookTest};
+use crate::domain::media::MediaProcessed;
 use crate::domain::message::{MessageView, StatusEvent};
 use crate::domain::schema::put_in_place;
 use crate::domain::validation::{NO_NUL_PATTERN, VISIBLE_TEXT_PATTERN};
@@ -170,6 +171,7 @@ fn webhooks() -> Value {
             Payload::Message => MessageView::name(),
             Payload::Status => StatusEvent::name(),
             Payload::AiLog => AiLog::name(),
+            Payload::MediaProcessed => MediaProcessed::name(),
             Payload::WebhookDisabled => WebhookDisabled::name(),
             Payload::WebhookTest => WebhookTest::name(),
         };

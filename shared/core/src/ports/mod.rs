@@ -5,6 +5,7 @@ mod cipher;
 mod client_store;
 mod clock;
 mod llm;
+mod media;
 mod provider;
 mod queue;
 mod store;
@@ -14,6 +15,7 @@ pub use cipher::*;
 pub use client_store::*;
 pub use clock::*;
 pub use llm::*;
+pub use media::*;
 pub use provider::*;
 pub use queue::*;
 pub use store::*;
@@ -43,4 +45,5 @@ store_traits!(
     ApiKeyStore,
     AuditStore,
     ClientSendStore,
+    MediaStore,
 );

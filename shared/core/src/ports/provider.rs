@@ -3,9 +3,11 @@
 //! Core opens an account's sealed secrets before it calls one, so a provider never holds the
 //! cipher or the store.
 
+use super::media::{Fetched, MediaFailure};
 use crate::domain::chat::ChatJid;
 use crate::domain::ids::{AccountId, MessageId};
 use crate::domain::inbound::Received;
+use crate::domain::media::{MediaError, MediaSource};
 use crate::domain::provider::{OpenedConfig, ProviderKind};
 use async_trait::async_trait;
 use http::HeaderMap;
@@ -181,6 +183,20 @@ pub trait Provider: Send + Sync {
         account: &ProviderAccount,
         text: OutgoingText<'_>,
     ) -> Result<ProviderReceipt, ProviderError>;
+
+    /// Fetches a medium this provider delivered (`source`), reading no more than `limit`
+    /// bytes.
+    async fn fetch_media(
+        &self,
+        _account: &ProviderAccount,
+        _source: &MediaSource,
+        _limit: u64,
+    ) -> Result<Fetched, MediaFailure> {
+        Err(MediaFailure::final_(
+            MediaError::UnsupportedType,
+            "this provider delivers no media to fetch",
+        ))
+    }
 
     /// Shows "typing…" in the chat where the channel can; `replying_to` is the provider's id of
     /// the message being answered (WhatsApp marks it read with the same call).

@@ -24,6 +24,7 @@ use crate::domain::ai_log::{AiLog, AiLogStatus};
 use crate::domain::ai_settings::{AiSettings, AiSettingsPatch};
 use crate::domain::chat::{Chat, ChatChange, ChatJid};
 use crate::domain::ids::{AccountId, AiLogId, MessageId, WebhookId};
+use crate::domain::media::Media;
 use crate::domain::message::{Message, MessageStatus};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::webhook::{DeliveryAttempt, Subscription};
@@ -403,4 +404,41 @@ pub trait RateStore: Send + Sync {
         rate: Rate,
         now: DateTime<Utc>,
     ) -> Result<Option<std::time::Duration>, StoreError>;
+}
+
+/// What the stores keep for media: the text derived from them, cached by content and model so
+/// the same file is paid for once; the medium of a message as it was understood; and a
+/// bridge's inline bytes until the reply job reads them.
+#[async_trait]
+pub trait MediaStore: Send + Sync {
+    /// The transcript or description cached under `key`, unless it expired.
+    async fn cached_reading(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError>;
+    async fn cache_reading(
+        &self,
+        key: &str,
+        text: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Replaces the medium of a message (its status, what was read, its hash).
+    async fn set_media(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        message: &MessageId,
+        media: &Media,
+    ) -> Result<(), StoreError>;
+    /// Keeps a message's inline bytes until `expires_at` (a backstop: the reply job forgets
+    /// them once read).
+    async fn keep_inline_media(
+        &self,
+        message: &str,
+        bytes: &[u8],
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn inline_media(&self, message: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn forget_inline_media(&self, message: &str) -> Result<(), StoreError>;
 }

@@ -9,7 +9,8 @@ pub use subscription_cache::SubscriptionCache;
 
 use crate::auth::{AdminTokens, LoginThrottle};
 use crate::ports::{
-    Cipher, Clock, IdGen, JobQueue, Llm, Providers, Store, SystemClock, UlidGen, WebhookSender,
+    Cipher, Clock, Downloads, IdGen, JobQueue, Llm, Providers, Store, SystemClock, UlidGen,
+    WebhookSender,
 };
 use crate::settings::Settings;
 use std::sync::Arc;
@@ -26,6 +27,9 @@ pub struct Services {
     pub subscriptions: SubscriptionCache,
     pub admin_tokens: AdminTokens,
     pub login_throttle: LoginThrottle,
+    /// Media downloads (and the understanding that holds their bytes) running at once in this
+    /// process: a burst of large voice notes waits its turn instead of filling memory.
+    pub media_slots: tokio::sync::Semaphore,
 }
 
 /// What a deployment reaches over the network: the providers, the LLM and webhook receivers.
@@ -33,11 +37,17 @@ pub struct Network {
     pub providers: Providers,
     pub llm: Arc<dyn Llm>,
     pub webhooks: Arc<dyn WebhookSender>,
+    /// URLs of media a bridge or relay phone sent.
+    pub downloads: Arc<dyn Downloads>,
 }
 
 /// Deliveries to one endpoint running at once in a process: enough to keep a fast endpoint
 /// busy, an eighth of the local webhook worker's slots, so a hanging one cannot take them all.
 const DELIVERIES_PER_ENDPOINT: usize = 8;
+
+/// Media held in memory at once: at the largest size allowed (25 MB) and with the copy a
+/// request body makes, about 200 MB at worst; a voice note usually weighs a few hundred KB.
+pub const MEDIA_SLOTS: usize = 4;
 
 /// What axum handlers and job handlers receive.
 pub type AppState = Arc<Services>;
@@ -63,6 +73,7 @@ impl Services {
             endpoint_slots: EndpointSlots::new(DELIVERIES_PER_ENDPOINT),
             subscriptions: SubscriptionCache::default(),
             login_throttle: LoginThrottle::default(),
+            media_slots: tokio::sync::Semaphore::new(MEDIA_SLOTS),
         })
     }
 }

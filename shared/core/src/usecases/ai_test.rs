@@ -41,11 +41,8 @@ pub async fn run(s: &Services, req: TestRequest) -> Result<TestResult, AppError>
             "no API key configured: set one in the AI settings (or turn on echo mode)",
         ));
     }
-    let mut messages = generate::conversation(&effective, &[]);
-    messages.push(ChatMessage {
-        role: Role::User,
-        content: req.message,
-    });
+    let mut messages = generate::conversation(&effective, &[], &Default::default());
+    messages.push(ChatMessage::text(Role::User, req.message));
     let generated = generate::generate(s, &effective, messages)
         .await
         .map_err(|e| match e {

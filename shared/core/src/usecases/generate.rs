@@ -2,31 +2,69 @@
 //! with the API key opened just for the call.
 
 use crate::domain::ai_settings::{EffectiveAi, SecretRef, secret_field};
+use crate::domain::ids::MessageId;
+use crate::domain::media::{MediaKind, MediaStatus};
 use crate::domain::message::Message;
 use crate::error::AppError;
-use crate::ports::{ChatMessage, Completion, CompletionRequest, LlmError, Role, SecretContext};
+use crate::ports::{
+    ChatMessage, Completion, CompletionRequest, Image, LlmError, Role, SecretContext,
+};
 use crate::services::Services;
+use secrecy::SecretString;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// The system prompt, then the messages oldest first: the other party as `user`, the account
-/// (its humans, the API and the AI) as `assistant`. Messages without text are left out.
-pub fn conversation(effective: &EffectiveAi, newest_first: &[Message]) -> Vec<ChatMessage> {
-    let mut out = vec![ChatMessage {
-        role: Role::System,
-        content: effective.system_prompt().to_string(),
-    }];
+/// (its humans, the API and the AI) as `assistant`. A medium is a line naming it, with what was
+/// heard or seen of it; an image of the burst being answered goes with its message as an image
+/// (`images`). Messages with neither text nor media are left out.
+pub fn conversation(
+    effective: &EffectiveAi,
+    newest_first: &[Message],
+    images: &HashMap<MessageId, Vec<Image>>,
+) -> Vec<ChatMessage> {
+    let mut out = vec![ChatMessage::text(Role::System, effective.system_prompt())];
     out.extend(newest_first.iter().rev().filter_map(|m| {
-        let text = m.text.as_deref().filter(|t| !t.trim().is_empty())?;
-        Some(ChatMessage {
-            role: if m.from_me {
+        let mut message = ChatMessage::text(
+            if m.from_me {
                 Role::Assistant
             } else {
                 Role::User
             },
-            content: text.to_string(),
-        })
+            line(m)?,
+        );
+        message.images = images.get(&m.id).cloned().unwrap_or_default();
+        Some(message)
     }));
     out
+}
+
+/// What the conversation says of a message: its text, after a line naming its medium.
+fn line(m: &Message) -> Option<String> {
+    let text = m.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let Some(media) = &m.media else {
+        return text.map(str::to_string);
+    };
+    let named = match (media.kind, &media.transcript, &media.description) {
+        (MediaKind::Audio, Some(heard), _) => format!("[{}] {heard}", media.label()),
+        (MediaKind::Image, _, Some(seen)) => format!("[image: {seen}]"),
+        // Tried and failed: said so, so the model can ask the customer to write instead.
+        (MediaKind::Audio, None, None)
+            if media.status == MediaStatus::Failed || media.error.is_some() =>
+        {
+            format!("[{}: could not be transcribed]", media.label())
+        }
+        (MediaKind::Image, None, None)
+            if media.status == MediaStatus::Failed || media.error.is_some() =>
+        {
+            "[image: could not be seen]".to_string()
+        }
+        _ => format!("[{}]", media.label()),
+    };
+    Some(match text {
+        Some(caption) => format!("{named} {caption}"),
+        None => named,
+    })
 }
 
 /// The model a reply is credited to: `echo` in echo mode, which calls none.
@@ -85,23 +123,7 @@ pub async fn generate_as(
             latency_ms: started.elapsed().as_millis() as u64,
         });
     }
-    let api_key = match &effective.api_key.value {
-        Some(SecretRef::Env(key)) => Some(key.clone()),
-        Some(SecretRef::Sealed {
-            owner,
-            field,
-            sealed,
-        }) => Some(
-            s.cipher
-                .open(
-                    sealed,
-                    &SecretContext::new(owner.as_str(), secret_field(field)),
-                )
-                .await
-                .map_err(AppError::from)?,
-        ),
-        None => None,
-    };
+    let api_key = open_secret(s, &effective.api_key.value).await?;
     let completion = s
         .network
         .llm
@@ -119,5 +141,28 @@ pub async fn generate_as(
     Ok(Generated {
         completion,
         latency_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// A secret setting opened for one request: from the environment, or unsealed.
+pub async fn open_secret(
+    s: &Services,
+    secret: &Option<SecretRef>,
+) -> Result<Option<SecretString>, AppError> {
+    Ok(match secret {
+        Some(SecretRef::Env(key)) => Some(key.clone()),
+        Some(SecretRef::Sealed {
+            owner,
+            field,
+            sealed,
+        }) => Some(
+            s.cipher
+                .open(
+                    sealed,
+                    &SecretContext::new(owner.as_str(), secret_field(field)),
+                )
+                .await?,
+        ),
+        None => None,
     })
 }

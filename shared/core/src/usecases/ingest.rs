@@ -6,11 +6,12 @@ use crate::domain::chat::ChatChange;
 use crate::domain::event::EventType;
 use crate::domain::ids::MessageId;
 use crate::domain::inbound::Inbound;
+use crate::domain::media::MediaStatus;
 use crate::domain::message::{Message, MessageOrigin, MessageStatus, MessageView};
 use crate::error::AppError;
 use crate::jobs::{self, Job};
 use crate::services::Services;
-use crate::usecases::{ai_settings, chats, events};
+use crate::usecases::{ai_settings, chats, events, media};
 
 #[derive(Debug)]
 pub struct Ingested {
@@ -50,10 +51,24 @@ pub async fn ingest(
         reached: Default::default(),
         ai_log_id: None,
         lease_released: false,
+        media: inbound.media,
     };
     let recorded = s.store.record_inbound(&message).await?;
     let duplicate = !recorded.is_new();
     let message = recorded.into_inner();
+    // Kept before the reply job is queued, for as long as the medium waits to be read: a
+    // duplicate delivery keeps them again only when the first stored the message and died
+    // before keeping them (the medium is still pending).
+    let waiting = message
+        .media
+        .as_ref()
+        .is_some_and(|m| m.status == MediaStatus::Pending);
+    if let (Some(bytes), true) = (&inbound.inline_media, waiting) {
+        let until = now + chrono::Duration::hours(media::INLINE_HOURS);
+        s.store
+            .keep_inline_media(&media::inline_key(&message), bytes, until)
+            .await?;
+    }
     // A human of the account wrote in the chat (an echo of Switchboard's own send would have
     // matched its provider id above): the AI steps back for a while.
     if !duplicate && message.origin == MessageOrigin::AccountHuman {

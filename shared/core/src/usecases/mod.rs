@@ -12,6 +12,7 @@ pub mod connect;
 pub mod events;
 pub mod generate;
 pub mod ingest;
+pub mod media;
 pub mod notifications;
 pub mod outbox;
 pub mod reply;

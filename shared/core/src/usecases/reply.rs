@@ -10,11 +10,13 @@ use crate::domain::chat::{Chat, ChatJid, ChatType};
 use crate::domain::event::EventType;
 use crate::domain::ids::{AccountId, AiLogId, MessageId};
 use crate::domain::message::{Message, MessageOrigin, MessageStatus};
+use crate::error::AppError;
 use crate::jobs::{self, Job, JobFailure};
 use crate::ports::{Claim, Recorded};
 use crate::reply_gate::{self, Decision, Facts, HISTORY, gate};
 use crate::services::Services;
 use crate::usecases::generate::{self, GenerateError};
+use crate::usecases::media::{self, Understanding};
 use crate::usecases::{ai_settings, events, typing};
 use std::time::Duration;
 
@@ -69,7 +71,7 @@ pub async fn answer(
         Decision::Later(wait) => Ok(jobs::enqueue(s, [Job::reply(&inbound).after(wait)]).await?),
         Decision::Generate => {
             let history = reply_gate::history(&ctx.recent, &inbound);
-            generate_once(s, &account, &inbound, &effective, &history).await
+            generate_once(s, &account, &inbound, &effective, history).await
         }
     }
 }
@@ -104,10 +106,13 @@ async fn generate_once(
     account: &Account,
     inbound: &Message,
     effective: &EffectiveAi,
-    history: &[Message],
+    mut history: Vec<Message>,
 ) -> Result<(), JobFailure> {
     let claim_key = format!("reply:{}", inbound.id);
-    let hold = Duration::from_secs(u64::from(effective.timeout_seconds.value)) + CLAIM_MARGIN;
+    // Reading media is bounded by `timeout_seconds` too, before the LLM's own.
+    let bound = Duration::from_secs(u64::from(effective.timeout_seconds.value));
+    let steps = if media::has_pending(&history) { 2 } else { 1 };
+    let hold = bound * steps + CLAIM_MARGIN;
     match s.store.claim(&claim_key, s.clock.now(), hold).await? {
         Claim::Acquired => {}
         Claim::Busy => {
@@ -123,14 +128,21 @@ async fn generate_once(
     let began = std::time::Instant::now();
     let replying_to = inbound.provider_message_id.as_deref();
     let typing = typing::show_for(s, account, &inbound.chat_id, replying_to);
-    let conversation = generate::conversation(effective, history);
-    let (typed, outcome) = tokio::join!(typing, generate::generate(s, effective, conversation));
+    let answer = async {
+        let understood = media::understand(s, account, effective, &mut history).await?;
+        let conversation = generate::conversation(effective, &history, &understood.images);
+        let generated = generate::generate(s, effective, conversation).await;
+        Ok::<_, AppError>((understood, generated))
+    };
+    let (typed, outcome) = tokio::join!(typing, answer);
     typed?;
-    match outcome {
+    let (understood, generated) = outcome?;
+    match generated {
         Ok(generated) => {
-            queue_reply(s, account, inbound, effective, generated, began.elapsed()).await
+            let took = began.elapsed();
+            queue_reply(s, account, inbound, effective, generated, understood, took).await
         }
-        Err(GenerateError::Llm(e)) => fail(s, inbound, effective, e.to_string()).await,
+        Err(GenerateError::Llm(e)) => fail(s, inbound, effective, understood, e.to_string()).await,
         Err(GenerateError::App(e)) => Err(e.into()),
     }
 }
@@ -150,6 +162,8 @@ async fn record(s: &Services, row: AiLog, event: EventType) -> Result<Recorded<A
 }
 
 async fn skip(s: &Services, inbound: &Message, reason: String) -> Result<(), JobFailure> {
+    // Bytes sent inline wait for this job only: nothing will read them now.
+    media::forget_inline(s, inbound).await?;
     let mut row = log_row(s, inbound, AiLogStatus::Skipped);
     row.reason = Some(reason);
     record(s, row, EventType::AiReplySkipped).await.map(|_| ())
@@ -159,11 +173,14 @@ async fn fail(
     s: &Services,
     inbound: &Message,
     effective: &EffectiveAi,
+    understood: Understanding,
     error: String,
 ) -> Result<(), JobFailure> {
     let mut row = log_row(s, inbound, AiLogStatus::Failed);
     row.model = Some(effective.model_name.value.clone());
     row.error = Some(error);
+    row.reason = understood.reason();
+    row.media = understood.uses;
     record(s, row, EventType::AiReplyFailed).await.map(|_| ())
 }
 
@@ -177,9 +194,12 @@ async fn queue_reply(
     inbound: &Message,
     effective: &EffectiveAi,
     generated: generate::Generated,
+    understood: Understanding,
     typing_for: Duration,
 ) -> Result<(), JobFailure> {
     let mut row = log_row(s, inbound, AiLogStatus::Generated);
+    row.reason = understood.reason();
+    row.media = understood.uses;
     row.model = Some(generate::model_label(effective));
     row.latency_ms = Some(generated.latency_ms);
     row.prompt_tokens = generated.completion.prompt_tokens;

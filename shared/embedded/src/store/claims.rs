@@ -22,8 +22,9 @@ impl EmbeddedStore {
             .await
     }
 
-    /// Deletes what no request can use any more: claims that expired and idempotency records
-    /// past the time they are honoured (DynamoDB's TTL does the same on AWS).
+    /// Deletes what no request can use any more: claims that expired, idempotency records
+    /// past the time they are honoured, media readings and inline bytes past theirs (DynamoDB's
+    /// TTL does the same on AWS).
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let now = now.timestamp_millis();
         self.db
@@ -36,7 +37,16 @@ impl EmbeddedStore {
                     [now],
                 )
                 .map_err(backend)?;
-                Ok((claims + records) as u64)
+                let readings = cached::exec(
+                    c,
+                    "DELETE FROM media_readings WHERE expires_at <= ?1",
+                    [now],
+                )
+                .map_err(backend)?;
+                let inline =
+                    cached::exec(c, "DELETE FROM inline_media WHERE expires_at <= ?1", [now])
+                        .map_err(backend)?;
+                Ok((claims + records + readings + inline) as u64)
             })
             .await
     }

@@ -10,6 +10,7 @@ mod chats;
 mod claims;
 mod client_sends;
 mod contexts;
+mod media;
 mod messages;
 mod outbox;
 mod rates;

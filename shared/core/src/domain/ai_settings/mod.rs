@@ -18,7 +18,7 @@ pub use resolve::{
     EnvAi, GLOBAL_OWNER, Levels, SecretRef, SecretSetting, Source, Sourced, resolve, secret_field,
 };
 pub use schema::nullable_schema;
-pub use value::{Kind, SECRET_MAX_CHARS, SettingValue};
+pub use value::{Kind, SECRET_MAX_CHARS, SettingValue, VisionMode};
 
 use super::chat::AiMode;
 use super::patch::Change;
@@ -120,12 +120,60 @@ ai_settings! {
             label: "Max replies per chat per hour",
             help: "A guard against loops and cost.",
         }
+        media_understanding: bool {
+            default: true,
+            label: "Hear voice notes and see images",
+            help: "Transcribe voice notes and read images before replying; off, the AI only knows that one was sent.",
+        }
+        transcription_model: Text<200> {
+            default: "whisper-1",
+            env: "TRANSCRIPTION_MODEL",
+            label: "Transcription model",
+            help: "The speech-to-text model: `POST {transcription_base_url}/audio/transcriptions`.",
+        }
+        transcription_base_url: HttpUrl {
+            same_as: base_url,
+            env: "TRANSCRIPTION_BASE_URL",
+            label: "Transcription base URL (OpenAI-compatible)",
+            help: "Where speech-to-text is (Groq, a local Whisper server ...); empty: the LLM's base URL.",
+        }
+        vision_mode: VisionMode {
+            default: "native",
+            label: "Images",
+            help: "native: the model sees the image; describe: the vision model describes it once, as text; off: only `[image]`.",
+        }
+        vision_model: Text<200> {
+            same_as: model_name,
+            label: "Vision model",
+            help: "The model that describes images in describe mode; empty: the chat model.",
+        }
+        max_media_mb: Bounded<1, 25> {
+            default: 16,
+            label: "Largest media (MB)",
+            help: "Larger voice notes and images are not downloaded; the AI is told it could not read them.",
+        }
+        max_audio_seconds: Bounded<1, 3600> {
+            default: 600,
+            label: "Longest voice note (seconds)",
+            help: "Longer audio is not transcribed (where the channel tells its length).",
+        }
+        media_per_chat_per_day: Bounded<0, 1000> {
+            default: 50,
+            label: "Media understood per chat per day",
+            help: "A cost guard: voice notes and images read in one chat in a day (0: none).",
+        }
     }
     secrets {
         api_key {
             env: "OPENAI_API_KEY",
             label: "API key",
             help: "The LLM's key: sealed before it is stored, never shown again (reads say `has_api_key`).",
+        }
+        transcription_api_key {
+            same_as: api_key,
+            env: "TRANSCRIPTION_API_KEY",
+            label: "Transcription API key",
+            help: "The speech-to-text endpoint's key, sealed like the API key; empty: the API key.",
         }
     }
 }

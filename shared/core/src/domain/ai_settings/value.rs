@@ -203,3 +203,48 @@ impl<const MAX: usize> SettingValue for Text<MAX> {
         Self::parse("default", value.to_string()).map_err(|e| e.message)
     }
 }
+
+/// How images reach the model: as images (`native`), as a description written once by
+/// `vision_model` (`describe`), or not at all (`off`: `[image]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisionMode {
+    Off,
+    Native,
+    Describe,
+}
+
+impl VisionMode {
+    const NAMES: &'static [&'static str] = &["off", "native", "describe"];
+
+    fn named(text: &str) -> Option<Self> {
+        match text {
+            "off" => Some(Self::Off),
+            "native" => Some(Self::Native),
+            "describe" => Some(Self::Describe),
+            _ => None,
+        }
+    }
+}
+
+impl SettingValue for VisionMode {
+    type Wire = String;
+    type Shown = VisionMode;
+    type Builtin = &'static str;
+    const KIND: Kind = Kind::Choice(Self::NAMES);
+
+    fn parse(field: &str, wire: String) -> Result<Self, ValidationError> {
+        Self::named(&wire).ok_or_else(|| {
+            ValidationError::new(field, format!("must be one of {}", Self::NAMES.join(", ")))
+        })
+    }
+    fn shown(&self) -> VisionMode {
+        *self
+    }
+    fn from_env(text: &str) -> Result<Self, String> {
+        Self::named(text.trim()).ok_or_else(|| format!("must be one of {}", Self::NAMES.join(", ")))
+    }
+    fn builtin(value: &'static str) -> Result<Self, String> {
+        Self::from_env(value)
+    }
+}

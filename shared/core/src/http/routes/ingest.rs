@@ -3,7 +3,9 @@
 use crate::domain::chat::ChatJid;
 use crate::domain::ids::MessageId;
 use crate::domain::inbound::Inbound;
-use crate::domain::validation::{ValidationError, bounded_text};
+use crate::domain::media::{Media, MediaKind, MediaSource};
+use crate::domain::schema::schema_of;
+use crate::domain::validation::{HttpUrl, ValidationError, bounded_text};
 use crate::error::AppError;
 use crate::http::extract::{AccountPath, JsonBody};
 use crate::services::AppState;
@@ -11,8 +13,10 @@ use crate::usecases::ingest;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::{RefOr, schema::Schema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -48,6 +52,81 @@ pub struct IngestBody {
     reply_to_message_id: Option<String>,
     /// Written by a bot: stored, never answered.
     from_bot: Option<bool>,
+    /// A voice note, photo or file; `text` is then its caption.
+    media: Option<IngestMedia>,
+}
+
+/// A medium sent with an inbound message: by `url` (fetched through the URL guard when the AI
+/// needs it, never at ingest) or inline (`data_base64`, kept only until the reply job read it).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IngestMedia {
+    kind: MediaKind,
+    #[schema(example = "audio/ogg; codecs=opus", min_length = 1, max_length = 255)]
+    mime_type: String,
+    #[schema(schema_with = url_schema)]
+    url: Option<String>,
+    /// Standard base64 (RFC 4648), within the 1 MiB body.
+    #[schema(pattern = r"^[A-Za-z0-9+/]*={0,2}$")]
+    data_base64: Option<String>,
+    #[schema(example = "invoice.pdf", min_length = 1, max_length = 255)]
+    filename: Option<String>,
+    /// Lowercase or uppercase hex of the SHA-256 of the bytes: the cache key.
+    #[schema(pattern = r"^[0-9A-Fa-f]{64}$")]
+    sha256: Option<String>,
+}
+
+fn url_schema() -> RefOr<Schema> {
+    schema_of(HttpUrl::schema())
+}
+
+impl IngestMedia {
+    fn check(self) -> Result<(Media, Option<Vec<u8>>), ValidationError> {
+        bounded_text("media.mime_type", &self.mime_type, 1, 255)?;
+        if let Some(name) = &self.filename {
+            bounded_text("media.filename", name, 1, 255)?;
+        }
+        if let Some(sha) = &self.sha256
+            && (sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(ValidationError::new(
+                "media.sha256",
+                "must be 64 hex digits",
+            ));
+        }
+        let (source, inline) = match (self.url, self.data_base64) {
+            (Some(url), None) => {
+                HttpUrl::parse("media.url", &url)?;
+                (MediaSource::Url { url }, None)
+            }
+            (None, Some(data)) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(data.as_bytes())
+                    .map_err(|_| {
+                        ValidationError::new("media.data_base64", "must be standard base64")
+                    })?;
+                if bytes.is_empty() {
+                    return Err(ValidationError::new(
+                        "media.data_base64",
+                        "must not be empty",
+                    ));
+                }
+                (MediaSource::Inline, Some(bytes))
+            }
+            _ => {
+                return Err(ValidationError::new(
+                    "media",
+                    "must carry exactly one of url and data_base64",
+                ));
+            }
+        };
+        let mut media = Media::received(self.kind, self.mime_type, source);
+        media.filename = self.filename;
+        media.sha256 = self.sha256.map(|s| s.to_ascii_lowercase());
+        media.size_bytes = inline.as_ref().map(|b| b.len() as u64);
+        media.voice = self.kind == MediaKind::Audio && media.mime_type.contains("opus");
+        Ok((media, inline))
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -72,6 +151,10 @@ impl IngestBody {
         if let Some(id) = &self.reply_to_message_id {
             bounded_text("reply_to_message_id", id, 1, 256)?;
         }
+        let (media, inline_media) = match self.media.map(IngestMedia::check).transpose()? {
+            Some((media, inline)) => (Some(media), inline),
+            None => (None, None),
+        };
         Ok(Inbound {
             message_id: self.message_id,
             chat_id: ChatJid::parse(&self.chat_id)?,
@@ -83,6 +166,8 @@ impl IngestBody {
             mentions_me: self.mentions_me.unwrap_or(false),
             from_bot: self.from_bot.unwrap_or(false),
             reply_to_message_id: self.reply_to_message_id,
+            media,
+            inline_media,
         })
     }
 }

@@ -21,6 +21,7 @@ pub mod webhooks;
 use crate::domain::ai_log::AiLog;
 use crate::domain::chat::ChatJid;
 use crate::domain::event::{WebhookDisabled, WebhookTest};
+use crate::domain::media::MediaProcessed;
 use crate::domain::message::{MessageView, StatusEvent};
 use crate::http::{ErrorBody, ErrorDetail};
 use crate::services::AppState;
@@ -35,7 +36,7 @@ use utoipa_axum::router::OpenApiRouter;
     ),
     components(schemas(
         ErrorBody, ErrorDetail, ChatJid, MessageView, StatusEvent, AiLog, WebhookDisabled,
-        WebhookTest
+        WebhookTest, MediaProcessed
     )),
     tags(
         (name = "operations", description = "Health and the API document"),

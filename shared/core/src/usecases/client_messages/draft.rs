@@ -127,14 +127,8 @@ async fn ask_for_draft(
     instruction: &str,
 ) -> Result<String, AppError> {
     let messages = vec![
-        ChatMessage {
-            role: Role::System,
-            content: draft_prompt(channels),
-        },
-        ChatMessage {
-            role: Role::User,
-            content: instruction.to_string(),
-        },
+        ChatMessage::text(Role::System, draft_prompt(channels)),
+        ChatMessage::text(Role::User, instruction),
     ];
     let formats = [
         Some(draft_format(channels)),

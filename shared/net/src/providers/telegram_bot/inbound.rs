@@ -8,6 +8,7 @@ use serde_json::Value;
 use subtle::ConstantTimeEq;
 use switchboard_core::domain::chat::ChatJid;
 use switchboard_core::domain::inbound::{Inbound, Received};
+use switchboard_core::domain::media::{Media, MediaKind, MediaSource, TelegramFile};
 use switchboard_core::ports::{InboundError, ProviderAccount};
 
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -103,7 +104,69 @@ fn message(bot: &Bot<'_>, m: &Value) -> Option<Inbound> {
             .as_i64()
             .map(|r| format!("{chat_number}:{r}")),
         from_bot: from["is_bot"].as_bool().unwrap_or(false),
+        media: media(m),
+        inline_media: None,
     })
+}
+
+/// The medium of a message: `voice`, `audio`, `video_note`, `photo` (its sizes, smallest
+/// first), `document`, `video` or `sticker`, fetched with `getFile` when the AI needs it.
+fn media(m: &Value) -> Option<Media> {
+    let file = |v: &Value| {
+        Some(TelegramFile {
+            file_id: v["file_id"].as_str()?.to_string(),
+            file_unique_id: v["file_unique_id"].as_str()?.to_string(),
+            size: v["file_size"].as_u64(),
+        })
+    };
+    let (kind, object, default_mime) = if m["voice"].is_object() {
+        (MediaKind::Audio, &m["voice"], "audio/ogg")
+    } else if m["audio"].is_object() {
+        (MediaKind::Audio, &m["audio"], "audio/mpeg")
+    } else if m["video_note"].is_object() {
+        (MediaKind::Video, &m["video_note"], "video/mp4")
+    } else if m["video"].is_object() {
+        (MediaKind::Video, &m["video"], "video/mp4")
+    } else if m["sticker"].is_object() {
+        (MediaKind::Sticker, &m["sticker"], "image/webp")
+    } else if m["document"].is_object() {
+        (
+            MediaKind::Document,
+            &m["document"],
+            "application/octet-stream",
+        )
+    } else if let Some(sizes) = m["photo"].as_array() {
+        let mut files: Vec<TelegramFile> = sizes.iter().filter_map(file).collect();
+        files.sort_by_key(|f| f.size.unwrap_or(0));
+        files.last()?;
+        // The size fetched is chosen then, within the limit in force: none is told yet.
+        return Some(Media::received(
+            MediaKind::Image,
+            "image/jpeg",
+            MediaSource::Telegram { files },
+        ));
+    } else {
+        return None;
+    };
+    let one = file(object)?;
+    let mime = object["mime_type"]
+        .as_str()
+        .unwrap_or(default_mime)
+        .to_string();
+    let mut media = Media::received(
+        kind,
+        mime,
+        MediaSource::Telegram {
+            files: vec![one.clone()],
+        },
+    );
+    media.size_bytes = one.size;
+    media.duration_seconds = object["duration"]
+        .as_u64()
+        .and_then(|d| u32::try_from(d).ok());
+    media.filename = object["file_name"].as_str().map(str::to_string);
+    media.voice = m["voice"].is_object();
+    Some(media)
 }
 
 /// An entity names the bot: `@username` (its offsets count UTF-16 code units), or a text

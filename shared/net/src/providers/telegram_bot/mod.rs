@@ -5,6 +5,7 @@
 mod inbound;
 
 use crate::http::{header_text, operator_client, read_at_most, snippet, unanswered};
+use crate::media;
 use async_trait::async_trait;
 use http::HeaderMap;
 use secrecy::ExposeSecret;
@@ -12,9 +13,10 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use switchboard_core::domain::chat::{ChatJid, ChatType};
 use switchboard_core::domain::inbound::Received;
+use switchboard_core::domain::media::{MediaError, MediaSource, TelegramFile};
 use switchboard_core::ports::{
-    ConnectError, Connected, InboundError, OutgoingText, Provider, ProviderAccount, ProviderError,
-    ProviderReceipt, Rate,
+    ConnectError, Connected, Fetched, InboundError, MediaFailure, OutgoingText, Provider,
+    ProviderAccount, ProviderError, ProviderReceipt, Rate,
 };
 use switchboard_core::settings::ProviderSettings;
 
@@ -124,8 +126,90 @@ fn chat_number(chat: &ChatJid) -> Result<i64, ProviderError> {
         .map_err(|_| ProviderError::give_up(format!("{chat} is not a Telegram chat")))
 }
 
+/// Telegram's Bot API serves files up to this size.
+const MAX_FILE: u64 = 20 * 1024 * 1024;
+
+impl TelegramBot {
+    /// `getFile`, then the file at `{base}/file/bot<token>/<file_path>`. The token is in the
+    /// URL: no error keeps the URL.
+    async fn file(
+        &self,
+        account: &ProviderAccount,
+        file: &TelegramFile,
+        limit: u64,
+    ) -> Result<Fetched, MediaFailure> {
+        let failed = |detail: String| {
+            MediaFailure::final_(MediaError::DownloadFailed(String::new()), detail)
+        };
+        let result = match self
+            .call(account, "getFile", &json!({"file_id": file.file_id}))
+            .await
+        {
+            Ok(Ok(result)) => result,
+            Ok(Err(f)) if f.status == 429 || f.status >= 500 => {
+                return Err(MediaFailure::transient(
+                    MediaError::DownloadFailed(String::new()),
+                    f.description,
+                ));
+            }
+            Ok(Err(f)) => return Err(failed(format!("getFile: {}", f.description))),
+            Err(e) => return Err(media::unanswered(e)),
+        };
+        if result["file_size"].as_u64().is_some_and(|n| n > limit) {
+            return Err(MediaFailure::final_(
+                MediaError::TooLarge,
+                "getFile told its size",
+            ));
+        }
+        let path = result["file_path"]
+            .as_str()
+            .ok_or_else(|| failed("getFile answered no file_path (over 20 MB?)".into()))?;
+        let token = account
+            .config
+            .secret("bot_token")
+            .map(|t| t.expose_secret().to_string())
+            .unwrap_or_default();
+        let url = format!("{}/file/bot{token}/{path}", self.base_url);
+        let response = self.http.get(url).send().await.map_err(media::unanswered)?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(media::refused(status, "the Bot API's file URL"));
+        }
+        media::read_bounded(response, limit).await
+    }
+}
+
 #[async_trait]
 impl Provider for TelegramBot {
+    async fn fetch_media(
+        &self,
+        account: &ProviderAccount,
+        source: &MediaSource,
+        limit: u64,
+    ) -> Result<Fetched, MediaFailure> {
+        let MediaSource::Telegram { files } = source else {
+            return Err(MediaFailure::final_(
+                MediaError::UnsupportedType,
+                "not a Telegram medium",
+            ));
+        };
+        let limit = limit.min(MAX_FILE);
+        // The largest size within the limit (a photo's sizes, smallest first); the first when
+        // no size is told.
+        let chosen = files
+            .iter()
+            .rev()
+            .find(|f| f.size.is_some_and(|n| n <= limit))
+            .or_else(|| files.iter().find(|f| f.size.is_none()));
+        match chosen {
+            Some(file) => self.file(account, file, limit).await,
+            None => Err(MediaFailure::final_(
+                MediaError::TooLarge,
+                "every size is over the limit",
+            )),
+        }
+    }
+
     fn receive(
         &self,
         account: &ProviderAccount,

@@ -11,6 +11,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use switchboard_core::domain::chat::ChatJid;
 use switchboard_core::domain::inbound::{Inbound, Received, StatusReport};
+use switchboard_core::domain::media::{Media, MediaKind, MediaSource};
 use switchboard_core::domain::message::MessageStatus;
 use switchboard_core::ports::{InboundError, ProviderAccount};
 
@@ -146,7 +147,26 @@ fn message(value: &Value, m: &Value) -> Option<Inbound> {
         mentions_me: false,
         reply_to_message_id: text_of(&m["context"], "id"),
         from_bot: false,
+        media: media(m),
+        inline_media: None,
     })
+}
+
+/// The medium of an `audio`, `image`, `video`, `document` or `sticker` message: its media id,
+/// asked of the Graph API for the bytes when the AI needs them.
+fn media(m: &Value) -> Option<Media> {
+    let kind = MediaKind::parse(m["type"].as_str()?)?;
+    let object = &m[kind.as_str()];
+    let source = MediaSource::Whatsapp {
+        media_id: text_of(object, "id")?,
+    };
+    let mime_type =
+        text_of(object, "mime_type").unwrap_or_else(|| "application/octet-stream".into());
+    let mut media = Media::received(kind, mime_type, source);
+    media.sha256 = text_of(object, "sha256");
+    media.filename = text_of(object, "filename");
+    media.voice = object["voice"].as_bool().unwrap_or(false);
+    Some(media)
 }
 
 /// The text a message carries: a text's body, a media caption, the title of a button or list

@@ -5,6 +5,7 @@
 mod inbound;
 
 use crate::http::{header_text, operator_client, read_at_most, retry_after, snippet, unanswered};
+use crate::media;
 use async_trait::async_trait;
 use http::HeaderMap;
 use secrecy::ExposeSecret;
@@ -12,9 +13,10 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use switchboard_core::domain::chat::ChatJid;
 use switchboard_core::domain::inbound::Received;
+use switchboard_core::domain::media::{MediaError, MediaSource};
 use switchboard_core::ports::{
-    ConnectError, Connected, InboundError, OutgoingText, Provider, ProviderAccount, ProviderError,
-    ProviderReceipt, Rate,
+    ConnectError, Connected, Fetched, InboundError, MediaFailure, OutgoingText, Provider,
+    ProviderAccount, ProviderError, ProviderReceipt, Rate,
 };
 use switchboard_core::settings::ProviderSettings;
 
@@ -141,8 +143,109 @@ fn recipient(chat: &ChatJid) -> (&'static str, &str) {
     }
 }
 
+impl WhatsappCloud {
+    /// Step one: the media id → a URL valid for five minutes (and the size, to refuse a file
+    /// too large before a byte of it is read).
+    async fn media_url(
+        &self,
+        account: &ProviderAccount,
+        media_id: &str,
+        limit: u64,
+    ) -> Result<String, MediaFailure> {
+        let version = account.config.field("api_version").unwrap_or(&self.version);
+        let url = format!("{}/{version}/{media_id}", self.base_url);
+        let token = self.token(account).map_err(|e| {
+            MediaFailure::final_(MediaError::DownloadFailed(String::new()), e.to_string())
+        })?;
+        let mut request = self.http.get(url).bearer_auth(token);
+        if let Some(number) = account.config.field("phone_number_id") {
+            request = request.query(&[("phone_number_id", number)]);
+        }
+        let mut response = request.send().await.map_err(media::unanswered)?;
+        let status = response.status().as_u16();
+        let bytes = read_at_most(&mut response, MAX_ANSWER)
+            .await
+            .map_err(media::unanswered)?
+            .unwrap_or_default();
+        let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if !(200..300).contains(&status) {
+            // Media ids expire after 7 days: Meta then says the object does not exist (100).
+            if answer["error"]["code"].as_i64() == Some(100) {
+                return Err(MediaFailure::final_(MediaError::Expired, snippet(&bytes)));
+            }
+            return Err(media::refused(status, "the Graph API"));
+        }
+        // `file_size` is a number in some answers and a string in others.
+        let size = answer["file_size"]
+            .as_u64()
+            .or_else(|| answer["file_size"].as_str().and_then(|s| s.parse().ok()));
+        if size.is_some_and(|n| n > limit) {
+            return Err(MediaFailure::final_(
+                MediaError::TooLarge,
+                format!("{size:?} bytes"),
+            ));
+        }
+        answer["url"].as_str().map(str::to_string).ok_or_else(|| {
+            MediaFailure::final_(
+                MediaError::DownloadFailed(String::new()),
+                format!("the Graph API answered no url: {}", snippet(&bytes)),
+            )
+        })
+    }
+
+    /// Step two: the bytes, with the same bearer token.
+    async fn media_bytes(
+        &self,
+        account: &ProviderAccount,
+        url: &str,
+        limit: u64,
+    ) -> Result<Fetched, MediaFailure> {
+        let token = self.token(account).map_err(|e| {
+            MediaFailure::final_(MediaError::DownloadFailed(String::new()), e.to_string())
+        })?;
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(media::unanswered)?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(media::refused(status, "the media URL"));
+        }
+        media::read_bounded(response, limit).await
+    }
+}
+
 #[async_trait]
 impl Provider for WhatsappCloud {
+    async fn fetch_media(
+        &self,
+        account: &ProviderAccount,
+        source: &MediaSource,
+        limit: u64,
+    ) -> Result<Fetched, MediaFailure> {
+        let MediaSource::Whatsapp { media_id } = source else {
+            return Err(MediaFailure::final_(
+                MediaError::UnsupportedType,
+                "not a WhatsApp medium",
+            ));
+        };
+        let url = self.media_url(account, media_id, limit).await?;
+        match self.media_bytes(account, &url, limit).await {
+            // The URL lived five minutes, or was refused: ask once more for a fresh one.
+            Err(failure)
+                if matches!(failure.error, MediaError::Expired)
+                    || failure.detail.ends_with("HTTP 401") =>
+            {
+                let url = self.media_url(account, media_id, limit).await?;
+                self.media_bytes(account, &url, limit).await
+            }
+            other => other,
+        }
+    }
+
     fn receive(
         &self,
         account: &ProviderAccount,

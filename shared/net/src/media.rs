@@ -1,0 +1,131 @@
+//! Media downloads: bounded reads shared by the providers, and the `Downloads` port for URLs a
+//! bridge or relay phone sends, fetched through the URL guard at every redirect.
+
+use crate::guard::UrlGuard;
+use crate::http::error_chain;
+use async_trait::async_trait;
+use switchboard_core::domain::media::MediaError;
+use switchboard_core::ports::{Downloads, Fetched, MediaFailure};
+
+/// Redirects followed before a URL is given up on.
+const MAX_REDIRECTS: usize = 5;
+
+/// A request that got no answer: worth another try. The URL is left out of the words (a bot
+/// token travels in Telegram's).
+pub fn unanswered(e: reqwest::Error) -> MediaFailure {
+    if let Some(refused) = UrlGuard::refusal(&e) {
+        return MediaFailure::final_(
+            MediaError::DownloadFailed(String::new()),
+            format!("refused by the URL guard: {refused}"),
+        );
+    }
+    MediaFailure::transient(
+        MediaError::DownloadFailed(String::new()),
+        error_chain(e.without_url()),
+    )
+}
+
+/// An answer that is not the file: a 5xx or 429 may mend, a 404 or 410 says the file is gone,
+/// anything else is final.
+pub fn refused(status: u16, what: &str) -> MediaFailure {
+    let detail = format!("{what} answered HTTP {status}");
+    match status {
+        429 | 500.. => MediaFailure::transient(MediaError::DownloadFailed(String::new()), detail),
+        404 | 410 => MediaFailure::final_(MediaError::Expired, detail),
+        _ => MediaFailure::final_(MediaError::DownloadFailed(String::new()), detail),
+    }
+}
+
+/// Reads a file's bytes, stopping at `limit`: a `Content-Length` above it is refused before
+/// the body is read, and a body that runs past it is cut there.
+pub async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> Result<Fetched, MediaFailure> {
+    let too_large =
+        || MediaFailure::final_(MediaError::TooLarge, format!("larger than {limit} bytes"));
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mime_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let expected = response.content_length();
+    let mut bytes = Vec::with_capacity(expected.unwrap_or(0).min(limit) as usize);
+    while let Some(chunk) = response.chunk().await.map_err(unanswered)? {
+        if (bytes.len() + chunk.len()) as u64 > limit {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    // A connection closed early is a download that failed, not a shorter file.
+    if expected.is_some_and(|n| n != bytes.len() as u64) {
+        return Err(MediaFailure::transient(
+            MediaError::DownloadFailed(String::new()),
+            format!("the body ended after {} of {expected:?} bytes", bytes.len()),
+        ));
+    }
+    Ok(Fetched { bytes, mime_type })
+}
+
+/// URLs of media from bridges and relay phones: user-controlled, so every hop goes through the
+/// guard (its resolver refuses private addresses; literal ones are checked here).
+pub struct GuardedDownloads {
+    http: reqwest::Client,
+    guard: UrlGuard,
+}
+
+impl GuardedDownloads {
+    pub fn new(guard: UrlGuard) -> Result<Self, String> {
+        let http = guard
+            .client_builder()
+            .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self { http, guard })
+    }
+}
+
+#[async_trait]
+impl Downloads for GuardedDownloads {
+    async fn fetch(&self, url: &str, limit: u64) -> Result<Fetched, MediaFailure> {
+        let failed = |detail: String| {
+            MediaFailure::final_(MediaError::DownloadFailed(String::new()), detail)
+        };
+        let mut url = url::Url::parse(url).map_err(|e| failed(format!("not a URL: {e}")))?;
+        for _ in 0..=MAX_REDIRECTS {
+            self.guard
+                .check_url(&url)
+                .map_err(|r| failed(format!("refused by the URL guard: {r}")))?;
+            let response = self
+                .http
+                .get(url.clone())
+                .send()
+                .await
+                .map_err(unanswered)?;
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| failed(format!("a {status} without a Location")))?;
+                url = url
+                    .join(location)
+                    .map_err(|e| failed(format!("a redirect to no URL: {e}")))?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(failed("a redirect away from http(s)".into()));
+                }
+                continue;
+            }
+            if !status.is_success() {
+                return Err(refused(status.as_u16(), "the media URL"));
+            }
+            return read_bounded(response, limit).await;
+        }
+        Err(failed(format!("more than {MAX_REDIRECTS} redirects")))
+    }
+}
