@@ -3,6 +3,7 @@
 //! concurrency levels (each request persisted and queued before its 202).
 
 mod client_api;
+mod media;
 mod replies;
 mod slowloris;
 mod webhooks;
@@ -81,6 +82,73 @@ struct Args {
     /// Only the slowloris figures.
     #[arg(long)]
     slowloris_only: bool,
+    /// Voice notes of 1 MB a second for the media path's latency (each in its own chat).
+    #[arg(long, default_value_t = 50.0)]
+    media_rate: f64,
+    /// Voice notes of 16 MB sent at once for the media path's memory.
+    #[arg(long, default_value_t = 100)]
+    media_burst: usize,
+    /// Only the media figures.
+    #[arg(long)]
+    media_only: bool,
+}
+
+/// The media section: voice notes through WhatsApp at `media_rate`, then a burst, on a fresh
+/// server each, with the fake Graph API and the fake LLM (transcription included) in this
+/// process.
+async fn media_section(args: &Args, dir: &Path) -> Result<String> {
+    std::fs::create_dir_all(dir)?;
+    let (graph, llm) = (FakeGraph::start().await, FakeLlm::start().await);
+    let http = reqwest::Client::new();
+    let settings = [("WHATSAPP_API_BASE_URL", graph.base_url.as_str())];
+    let mut out = String::from(
+        "## Media: WhatsApp voice notes → download (Graph API, two steps) → transcription → reply at the Graph API, zero-latency fakes\n\n\
+         | voice notes | MB each | offered /s | p50 ms | p99 ms | server peak RSS MiB |\n|---|---|---|---|---|---|\n",
+    );
+    let levels = [
+        (
+            (args.media_rate * args.seconds as f64) as usize,
+            1_000_000,
+            args.media_rate,
+            "1",
+        ),
+        (args.media_burst, 16_000_000, f64::INFINITY, "2"),
+    ];
+    for (notes, bytes, rate, tag) in levels {
+        let (mut server, _) = start_with(&args.binary, &dir.join(tag), &settings)?;
+        let (admin, _, _) = credentials(&mut server)?;
+        let number = "106540352242999";
+        let account = whatsapp::account(&http, &server.base, &admin, number).await?;
+        replies::configure(&http, &server.base, &admin, &llm.base_url).await?;
+        let pid = server.child.id();
+        let r = media::run(
+            &server.base,
+            &account,
+            number,
+            &graph,
+            pid,
+            notes,
+            bytes,
+            rate,
+            tag,
+        )
+        .await?;
+        out.push_str(&format!(
+            "| {} | {:.0} | {} | {} | {} | {:.1} |\n",
+            r.notes,
+            r.megabytes,
+            if r.offered.is_finite() {
+                format!("{:.0}", r.offered)
+            } else {
+                "all at once".into()
+            },
+            ms(r.p50),
+            ms(r.p99),
+            r.peak_rss_kib as f64 / 1024.0
+        ));
+        drop(server);
+    }
+    Ok(out)
 }
 
 /// The slowloris section, on a fresh server.
@@ -292,6 +360,13 @@ async fn main() -> Result<()> {
         );
     }
     let work = tempfile::tempdir()?;
+    if args.media_only {
+        println!(
+            "{}",
+            media_section(&args, &work.path().join("media")).await?
+        );
+        return Ok(());
+    }
     if args.slowloris_only {
         println!(
             "{}",
@@ -421,6 +496,7 @@ async fn main() -> Result<()> {
     }
     drop(server);
     let client_api = client_api_section(&args, &work.path().join("client-api")).await?;
+    let media = media_section(&args, &work.path().join("media")).await?;
     let slowloris = if args.slowloris > 0 {
         slowloris_section(&args, &work.path().join("slowloris")).await?
     } else {
@@ -536,6 +612,7 @@ async fn main() -> Result<()> {
         );
     }
     println!("\n{client_api}");
+    println!("\n{media}");
     println!("\n{slowloris}");
     println!("\n## Memory\n");
     println!("| state | RSS MiB |\n|---|---|");

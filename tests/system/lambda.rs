@@ -353,53 +353,110 @@ fn whatsapp_event(account: &str, notification: &Value, app_secret: &str) -> Valu
     event
 }
 
+/// A WhatsApp number's flow on the functions (`api`, `ingest`, `ai-reply`, `outbound`) against
+/// moto, with the Graph API faked, and an account of the number created through `api`.
+struct WhatsappOnFunctions {
+    d: Deployment,
+    graph: switchboard_tests::fake_graph::FakeGraph,
+    api: Function,
+    ingest: Function,
+    ai_reply: Function,
+    outbound: Function,
+    admin: String,
+    account_id: String,
+}
+
+const WA_APP_SECRET: &str = "lambda-app-secret";
+
+impl WhatsappOnFunctions {
+    async fn start() -> Self {
+        use switchboard_tests::fake_graph::{ACCESS_TOKEN, FakeGraph};
+        let d = aws::deployment(3).await;
+        let graph = FakeGraph::start().await;
+        let mut env = function_env(&d, &aws::endpoint());
+        env.push(("WHATSAPP_API_BASE_URL".into(), graph.base_url.clone()));
+        let mut flow = Self {
+            api: Function::start("api", &env).await,
+            ingest: Function::start("ingest", &env).await,
+            ai_reply: Function::start("ai-reply", &env).await,
+            outbound: Function::start("outbound", &env).await,
+            d,
+            graph,
+            admin: admin_token(),
+            account_id: String::new(),
+        };
+        let (status, account) = flow
+            .call(
+                "POST",
+                "/v1/accounts",
+                Some(
+                    json!({"name": "Bike shop", "provider": "whatsapp_cloud", "provider_config": {
+                    "phone_number_id": "106540352242922", "access_token": ACCESS_TOKEN,
+                    "app_secret": WA_APP_SECRET}}),
+                ),
+            )
+            .await;
+        assert_eq!(status, 201, "{account}");
+        flow.account_id = account["id"].as_str().expect("id").to_string();
+        flow
+    }
+
+    /// An admin's request to `api`.
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let event = http_event(
+            "api/post-account.json",
+            method,
+            path,
+            &self.admin,
+            body.as_ref(),
+        );
+        http_answer(self.api.invoke(event).await)
+    }
+
+    /// A notification through `ingest`, signed with `secret`.
+    async fn notify(&self, notification: &Value, secret: &str) -> (u16, Value) {
+        let event = whatsapp_event(&self.account_id, notification, secret);
+        http_answer(self.ingest.invoke(event).await)
+    }
+
+    /// Plays the queues' event sources until the Graph API was sent a text; that send.
+    async fn first_send(&self) -> switchboard_tests::fake_graph::GraphRequest {
+        let [replies, sends, _] = sources(&self.d).await;
+        Mappings(vec![(&replies, &self.ai_reply), (&sends, &self.outbound)])
+            .until(
+                Duration::from_secs(60),
+                "a send at the Graph API",
+                || async { self.graph.sends().into_iter().next() },
+            )
+            .await
+    }
+
+    /// The messages of a chat of the account, newest first.
+    async fn messages(&self, chat: &str) -> Vec<Value> {
+        let path = format!("/v1/accounts/{}/chats/{chat}/messages", self.account_id);
+        let (_, listed) = self.call("GET", &path, None).await;
+        listed["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    async fn stop(self) {
+        for f in [self.api, self.ingest, self.ai_reply, self.outbound] {
+            f.stop().await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_whatsapp_notification_through_the_functions_is_answered_on_the_graph_api_and_read()
  {
-    use switchboard_tests::fake_graph::{ACCESS_TOKEN, FakeGraph};
-    let d = aws::deployment(3).await;
-    let graph = FakeGraph::start().await;
-    let mut env = function_env(&d, &aws::endpoint());
-    env.push(("WHATSAPP_API_BASE_URL".into(), graph.base_url.clone()));
-    let api = Function::start("api", &env).await;
-    let ingest = Function::start("ingest", &env).await;
-    let ai_reply = Function::start("ai-reply", &env).await;
-    let outbound = Function::start("outbound", &env).await;
-    let admin = admin_token();
-    let call = |method: &'static str, path: String, body: Option<Value>| {
-        let (api, admin) = (&api, admin.clone());
-        async move {
-            http_answer(
-                api.invoke(http_event(
-                    "api/post-account.json",
-                    method,
-                    &path,
-                    &admin,
-                    body.as_ref(),
-                ))
-                .await,
-            )
-        }
-    };
-    let app_secret = "lambda-app-secret";
-    let (status, account) = call(
-        "POST",
-        "/v1/accounts".into(),
-        Some(
-            json!({"name": "Bike shop", "provider": "whatsapp_cloud", "provider_config": {
-            "phone_number_id": "106540352242922", "access_token": ACCESS_TOKEN,
-            "app_secret": app_secret}}),
-        ),
-    )
-    .await;
-    assert_eq!(status, 201, "{account}");
-    let account_id = account["id"].as_str().expect("id").to_string();
-    let (status, body) = call(
-        "PUT",
-        "/v1/ai/global".into(),
-        Some(json!({"enabled": true, "echo_mode": true, "reply_delay_seconds": 0})),
-    )
-    .await;
+    use switchboard_tests::fake_graph::ACCESS_TOKEN;
+    let flow = WhatsappOnFunctions::start().await;
+    let (status, body) = flow
+        .call(
+            "PUT",
+            "/v1/ai/global",
+            Some(json!({"enabled": true, "echo_mode": true, "reply_delay_seconds": 0})),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
 
     // The sample notification, for this account, signed with its app secret (sealed by `api`
@@ -409,28 +466,13 @@ async fn a_signed_whatsapp_notification_through_the_functions_is_answered_on_the
         serde_json::from_str(sample_event["body"].as_str().expect("body")).expect("json");
     let text =
         notification["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"].clone();
-    let (status, taken) = http_answer(
-        ingest
-            .invoke(whatsapp_event(&account_id, &notification, app_secret))
-            .await,
-    );
+    let (status, taken) = flow.notify(&notification, WA_APP_SECRET).await;
     assert_eq!(status, 200, "{taken}");
     assert_eq!(taken["messages"], 1);
-    let (status, refused) = http_answer(
-        ingest
-            .invoke(whatsapp_event(&account_id, &notification, "wrong"))
-            .await,
-    );
+    let (status, refused) = flow.notify(&notification, "wrong").await;
     assert_eq!(status, 401, "{refused}");
 
-    let [replies, sends, _] = sources(&d).await;
-    let sent = Mappings(vec![(&replies, &ai_reply), (&sends, &outbound)])
-        .until(
-            Duration::from_secs(60),
-            "a send at the Graph API",
-            || async { graph.sends().into_iter().next() },
-        )
-        .await;
+    let sent = flow.first_send().await;
     assert_eq!(
         sent.authorization.as_deref(),
         Some(format!("Bearer {ACCESS_TOKEN}").as_str()),
@@ -441,21 +483,12 @@ async fn a_signed_whatsapp_notification_through_the_functions_is_answered_on_the
 
     // The send settled in the invocation that made it; then Meta says it was read.
     let chat = "16505551234@s.whatsapp.net";
-    let our_reply = {
-        let (call, path) = (
-            &call,
-            format!("/v1/accounts/{account_id}/chats/{chat}/messages"),
-        );
-        move || {
-            let path = path.clone();
-            async move {
-                let (_, listed) = call("GET", path, None).await;
-                listed["items"]
-                    .as_array()
-                    .and_then(|m| m.iter().find(|m| m["from_me"] == true).cloned())
-                    .expect("the reply")
-            }
-        }
+    let our_reply = || async {
+        flow.messages(chat)
+            .await
+            .into_iter()
+            .find(|m| m["from_me"] == true)
+            .expect("the reply")
     };
     let reply = our_reply().await;
     assert_eq!(reply["status"], "sent", "{reply}");
@@ -464,21 +497,11 @@ async fn a_signed_whatsapp_notification_through_the_functions_is_answered_on_the
         "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
             "statuses": [{"id": wamid, "status": "read", "timestamp": "1749893420", "recipient_id": "16505551234"}]}}]}]});
-    let (status, taken) = http_answer(
-        ingest
-            .invoke(whatsapp_event(
-                &account_id,
-                &status_notification,
-                app_secret,
-            ))
-            .await,
-    );
+    let (status, taken) = flow.notify(&status_notification, WA_APP_SECRET).await;
     assert_eq!(status, 200, "{taken}");
     let reply = our_reply().await;
     assert_eq!(reply["status"], "read", "{reply}");
-    for f in [api, ingest, ai_reply, outbound] {
-        f.stop().await;
-    }
+    flow.stop().await;
 }
 
 /// A voice note through the functions: `ingest` stores it with its media id, `ai-reply` asks
@@ -487,57 +510,23 @@ async fn a_signed_whatsapp_notification_through_the_functions_is_answered_on_the
 /// through `outbound`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_whatsapp_voice_note_through_the_functions_is_transcribed_and_answered() {
-    use switchboard_tests::fake_graph::{ACCESS_TOKEN, FakeGraph};
-    let d = aws::deployment(3).await;
-    let graph = FakeGraph::start().await;
+    use switchboard_tests::fake_graph::ACCESS_TOKEN;
     let llm = FakeLlm::start().await;
-    let mut env = function_env(&d, &aws::endpoint());
-    env.push(("WHATSAPP_API_BASE_URL".into(), graph.base_url.clone()));
-    let api = Function::start("api", &env).await;
-    let ingest = Function::start("ingest", &env).await;
-    let ai_reply = Function::start("ai-reply", &env).await;
-    let outbound = Function::start("outbound", &env).await;
-    let admin = admin_token();
-    let call = |method: &'static str, path: String, body: Option<Value>| {
-        let (api, admin) = (&api, admin.clone());
-        async move {
-            http_answer(
-                api.invoke(http_event(
-                    "api/post-account.json",
-                    method,
-                    &path,
-                    &admin,
-                    body.as_ref(),
-                ))
-                .await,
-            )
-        }
-    };
-    let app_secret = "lambda-app-secret";
-    let (status, account) = call(
-        "POST",
-        "/v1/accounts".into(),
-        Some(
-            json!({"name": "Bike shop", "provider": "whatsapp_cloud", "provider_config": {
-            "phone_number_id": "106540352242922", "access_token": ACCESS_TOKEN,
-            "app_secret": app_secret}}),
-        ),
-    )
-    .await;
-    assert_eq!(status, 201, "{account}");
-    let account_id = account["id"].as_str().expect("id").to_string();
-    let (status, body) = call(
-        "PUT",
-        "/v1/ai/global".into(),
-        Some(
-            json!({"enabled": true, "base_url": llm.base_url, "api_key": "sk-lambda",
-                    "reply_delay_seconds": 0}),
-        ),
-    )
-    .await;
+    let flow = WhatsappOnFunctions::start().await;
+    let (status, body) = flow
+        .call(
+            "PUT",
+            "/v1/ai/global",
+            Some(
+                json!({"enabled": true, "base_url": llm.base_url, "api_key": "sk-lambda",
+                        "reply_delay_seconds": 0}),
+            ),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let voice = b"OggS\x00\x02lambda-voice".to_vec();
-    graph.add_media("media-lambda", voice.clone(), "audio/ogg; codecs=opus");
+    flow.graph
+        .add_media("media-lambda", voice.clone(), "audio/ogg; codecs=opus");
     let notification = json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398",
         "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
@@ -545,21 +534,10 @@ async fn a_signed_whatsapp_voice_note_through_the_functions_is_transcribed_and_a
             "messages": [{"from": "16505551234", "id": "wamid.VOICE", "timestamp": "1739321024",
                 "type": "audio", "audio": {"mime_type": "audio/ogg; codecs=opus", "sha256": "lambda-sha",
                 "id": "media-lambda", "voice": true}}]}}]}]});
-    let (status, taken) = http_answer(
-        ingest
-            .invoke(whatsapp_event(&account_id, &notification, app_secret))
-            .await,
-    );
+    let (status, taken) = flow.notify(&notification, WA_APP_SECRET).await;
     assert_eq!(status, 200, "{taken}");
 
-    let [replies, sends, _] = sources(&d).await;
-    let sent = Mappings(vec![(&replies, &ai_reply), (&sends, &outbound)])
-        .until(
-            Duration::from_secs(60),
-            "a send at the Graph API",
-            || async { graph.sends().into_iter().next() },
-        )
-        .await;
+    let sent = flow.first_send().await;
     let uploads = llm.uploads();
     assert_eq!(uploads.len(), 1);
     assert_eq!(uploads[0].file_name, "voice.ogg");
@@ -573,34 +551,24 @@ async fn a_signed_whatsapp_voice_note_through_the_functions_is_transcribed_and_a
         sent.body["text"]["body"],
         json!(format!("reply to: [voice note] {heard}"))
     );
-    let media = graph.media_requests();
+    let media = flow.graph.media_requests();
+    let token = format!("Bearer {ACCESS_TOKEN}");
+    assert_eq!(media.len(), 2, "{media:?}");
     assert!(
-        media.len() == 2
-            && media
-                .iter()
-                .all(|r| r.authorization.as_deref() == Some(&format!("Bearer {ACCESS_TOKEN}"))),
-        "{media:?}"
+        media
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some(token.as_str())),
+        "both steps carry the token sealed by api: {media:?}"
     );
-    let chat = "16505551234@s.whatsapp.net";
-    let (_, listed) = call(
-        "GET",
-        format!("/v1/accounts/{account_id}/chats/{chat}/messages"),
-        None,
-    )
-    .await;
-    let voice_note = listed["items"]
-        .as_array()
-        .and_then(|m| {
-            m.iter()
-                .find(|m| m["provider_message_id"] == "wamid.VOICE")
-                .cloned()
-        })
+    let voice_note = flow
+        .messages("16505551234@s.whatsapp.net")
+        .await
+        .into_iter()
+        .find(|m| m["provider_message_id"] == "wamid.VOICE")
         .expect("the voice note");
     assert_eq!(voice_note["media"]["status"], "ready", "{voice_note}");
     assert_eq!(voice_note["media"]["transcript"], json!(heard));
-    for f in [api, ingest, ai_reply, outbound] {
-        f.stop().await;
-    }
+    flow.stop().await;
 }
 
 /// A client's send through the `api` function, once by `POST /api/v1/messages` and once by the

@@ -36,6 +36,19 @@ pub fn refused(status: u16, what: &str) -> MediaFailure {
     }
 }
 
+/// The file an answer carries, within `limit`, or why there is none.
+pub async fn file(
+    response: reqwest::Response,
+    limit: u64,
+    what: &str,
+) -> Result<Fetched, MediaFailure> {
+    let status = response.status().as_u16();
+    if !(200..300).contains(&status) {
+        return Err(refused(status, what));
+    }
+    read_bounded(response, limit).await
+}
+
 /// Reads a file's bytes, stopping at `limit`: a `Content-Length` above it is refused before
 /// the body is read, and a body that runs past it is cut there.
 pub async fn read_bounded(
@@ -121,10 +134,7 @@ impl Downloads for GuardedDownloads {
                 }
                 continue;
             }
-            if !status.is_success() {
-                return Err(refused(status.as_u16(), "the media URL"));
-            }
-            return read_bounded(response, limit).await;
+            return file(response, limit, "the media URL").await;
         }
         Err(failed(format!("more than {MAX_REDIRECTS} redirects")))
     }

@@ -263,16 +263,7 @@ impl Reader<'_> {
             }
             media.mime_type = given.to_string();
         }
-        let read = match task {
-            Task::Show => Ok(Read {
-                model: Some(e.model_name.value.clone()),
-                cached: false,
-                image: Some(data_url(&media.mime_type, &fetched.bytes)),
-            }),
-            Task::Transcribe { model } => self.transcribe(media, fetched, &model).await?,
-            Task::Describe { model } => self.describe(media, fetched, &model).await?,
-        };
-        Ok(read)
+        self.understand(media, fetched, task).await
     }
 
     /// What to do with a medium, or why nothing is done.
@@ -319,22 +310,7 @@ impl Reader<'_> {
         else {
             return Ok(None);
         };
-        let model = match task {
-            Task::Transcribe { model } => {
-                media.transcript = Some(text);
-                model
-            }
-            Task::Describe { model } => {
-                media.description = Some(text);
-                model
-            }
-            Task::Show => return Ok(None),
-        };
-        Ok(Some(Read {
-            model: Some(model.clone()),
-            cached: true,
-            image: None,
-        }))
+        Ok(Some(task.keep(media, text, true)))
     }
 
     async fn remember(&self, media: &Media, task: &Task, text: &str) -> Result<(), AppError> {
@@ -441,12 +417,39 @@ impl Reader<'_> {
         }
     }
 
-    async fn transcribe(
+    /// Hears or sees a medium; what was read is kept on it and in the cache.
+    async fn understand(
         &self,
         media: &mut Media,
         fetched: Fetched,
-        model: &str,
+        task: Task,
     ) -> Result<Result<Read, Unread>, AppError> {
+        let outcome = match &task {
+            Task::Show => {
+                return Ok(Ok(Read {
+                    model: Some(self.effective.model_name.value.clone()),
+                    cached: false,
+                    image: Some(data_url(&media.mime_type, &fetched.bytes)),
+                }));
+            }
+            Task::Transcribe { model } => self.transcribe(media, fetched, model).await?,
+            Task::Describe { model } => self.describe(media, fetched, model).await?,
+        };
+        Ok(match outcome {
+            Ok(text) => {
+                self.remember(media, &task, &text).await?;
+                Ok(task.keep(media, text, false))
+            }
+            Err(failure) => Err(Unread::Failed(failure.error)),
+        })
+    }
+
+    async fn transcribe(
+        &self,
+        media: &Media,
+        fetched: Fetched,
+        model: &str,
+    ) -> Result<Result<String, MediaFailure>, AppError> {
         let e = self.effective;
         let api_key = open_secret(self.s, &e.transcription_api_key.value).await?;
         let request = TranscriptionRequest {
@@ -456,43 +459,25 @@ impl Reader<'_> {
             file_name: media.upload_name(),
             mime_type: media.mime_type.clone(),
             bytes: fetched.bytes.into(),
-            timeout: self.deadline.saturating_duration_since(Instant::now()),
+            timeout: Duration::ZERO,
         };
-        let heard = self
+        let llm = &self.s.network.llm;
+        Ok(self
             .tries("transcription", || async {
                 let mut request = request.clone();
-                request.timeout = self.deadline.saturating_duration_since(Instant::now());
-                self.s
-                    .network
-                    .llm
-                    .transcribe(request)
-                    .await
-                    .map_err(|e| transcription_failure(&e))
+                request.timeout = self.left();
+                let heard = llm.transcribe(request).await;
+                heard.map_err(|e| transcription_failure(&e))
             })
-            .await;
-        Ok(match heard {
-            Ok(text) => {
-                let task = Task::Transcribe {
-                    model: model.to_string(),
-                };
-                self.remember(media, &task, &text).await?;
-                media.transcript = Some(text);
-                Ok(Read {
-                    model: Some(model.to_string()),
-                    cached: false,
-                    image: None,
-                })
-            }
-            Err(failure) => Err(Unread::Failed(failure.error)),
-        })
+            .await)
     }
 
     async fn describe(
         &self,
-        media: &mut Media,
+        media: &Media,
         fetched: Fetched,
         model: &str,
-    ) -> Result<Result<Read, Unread>, AppError> {
+    ) -> Result<Result<String, MediaFailure>, AppError> {
         let e = self.effective;
         let api_key = open_secret(self.s, &e.api_key.value).await?;
         let mut ask = ChatMessage::text(Role::User, DESCRIBE_PROMPT);
@@ -506,35 +491,45 @@ impl Reader<'_> {
             temperature: 0.2,
             max_tokens: 300,
             response_format: None,
-            timeout: self.deadline.saturating_duration_since(Instant::now()),
+            timeout: Duration::ZERO,
         };
-        let seen = self
+        let llm = &self.s.network.llm;
+        Ok(self
             .tries("description", || async {
                 let mut request = request.clone();
-                request.timeout = self.deadline.saturating_duration_since(Instant::now());
-                self.s
-                    .network
-                    .llm
-                    .complete(request)
-                    .await
-                    .map_err(|e| vision_failure(&e))
+                request.timeout = self.left();
+                let seen = llm.complete(request).await;
+                seen.map(|c| c.text).map_err(|e| vision_failure(&e))
             })
-            .await;
-        Ok(match seen {
-            Ok(completion) => {
-                let task = Task::Describe {
-                    model: model.to_string(),
-                };
-                self.remember(media, &task, &completion.text).await?;
-                media.description = Some(completion.text);
-                Ok(Read {
-                    model: Some(model.to_string()),
-                    cached: false,
-                    image: None,
-                })
+            .await)
+    }
+
+    /// What is left of the reply's time for media.
+    fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+}
+
+impl Task {
+    /// Keeps what was read on the medium (a transcript, or a description), as read now or
+    /// from the cache.
+    fn keep(&self, media: &mut Media, text: String, cached: bool) -> Read {
+        let model = match self {
+            Task::Transcribe { model } => {
+                media.transcript = Some(text);
+                Some(model.clone())
             }
-            Err(failure) => Err(Unread::Failed(failure.error)),
-        })
+            Task::Describe { model } => {
+                media.description = Some(text);
+                Some(model.clone())
+            }
+            Task::Show => None,
+        };
+        Read {
+            model,
+            cached,
+            image: None,
+        }
     }
 }
 

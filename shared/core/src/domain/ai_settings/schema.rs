@@ -7,10 +7,14 @@ use crate::domain::schema::{schema_of, written_schema};
 use serde_json::{Map, Value, json};
 use utoipa::openapi::{RefOr, schema::Schema};
 
-/// `{"type": T}` becomes `{"type": [T, "null"]}`: a level may leave a setting unset.
+/// `{"type": T}` becomes `{"type": [T, "null"]}` (and an `enum` takes `null` too): a level
+/// may leave a setting unset.
 fn nullable(mut schema: Value) -> Value {
     if let Some(t) = schema.get("type").cloned() {
         schema["type"] = json!([t, "null"]);
+    }
+    if let Some(Value::Array(names)) = schema.get_mut("enum") {
+        names.push(Value::Null);
     }
     schema
 }

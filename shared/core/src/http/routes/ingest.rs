@@ -4,8 +4,8 @@ use crate::domain::chat::ChatJid;
 use crate::domain::ids::MessageId;
 use crate::domain::inbound::Inbound;
 use crate::domain::media::{Media, MediaKind, MediaSource};
-use crate::domain::schema::schema_of;
-use crate::domain::validation::{HttpUrl, ValidationError, bounded_text};
+use crate::domain::schema::written_schema;
+use crate::domain::validation::{HttpUrl, ValidationError, bounded_text, text_schema};
 use crate::error::AppError;
 use crate::http::extract::{AccountPath, JsonBody};
 use crate::services::AppState;
@@ -16,7 +16,6 @@ use axum::http::StatusCode;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::{RefOr, schema::Schema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -58,27 +57,46 @@ pub struct IngestBody {
 
 /// A medium sent with an inbound message: by `url` (fetched through the URL guard when the AI
 /// needs it, never at ingest) or inline (`data_base64`, kept only until the reply job read it).
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IngestMedia {
     kind: MediaKind,
-    #[schema(example = "audio/ogg; codecs=opus", min_length = 1, max_length = 255)]
     mime_type: String,
-    #[schema(schema_with = url_schema)]
     url: Option<String>,
-    /// Standard base64 (RFC 4648), within the 1 MiB body.
-    #[schema(pattern = r"^[A-Za-z0-9+/]*={0,2}$")]
     data_base64: Option<String>,
-    #[schema(example = "invoice.pdf", min_length = 1, max_length = 255)]
     filename: Option<String>,
-    /// Lowercase or uppercase hex of the SHA-256 of the bytes: the cache key.
-    #[schema(pattern = r"^[0-9A-Fa-f]{64}$")]
     sha256: Option<String>,
 }
 
-fn url_schema() -> RefOr<Schema> {
-    schema_of(HttpUrl::schema())
+/// Standard base64 in whole groups of four, padded.
+const BASE64_PATTERN: &str =
+    r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$";
+const SHA256_PATTERN: &str = r"^[0-9A-Fa-f]{64}$";
+const MAX_MEDIA_TEXT: usize = 255;
+
+/// What `IngestMedia::check` takes: exactly one of `url` and `data_base64`.
+fn media_schema() -> serde_json::Value {
+    let mut mime = text_schema(MAX_MEDIA_TEXT);
+    mime["examples"] = serde_json::json!(["audio/ogg; codecs=opus"]);
+    serde_json::json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["kind", "mime_type"],
+        "properties": {
+            "kind": {"type": "string", "enum": MediaKind::ALL.map(MediaKind::as_str)},
+            "mime_type": mime,
+            "url": HttpUrl::schema(),
+            "data_base64": {"type": "string", "pattern": BASE64_PATTERN,
+                "description": "The bytes, standard base64, within the 1 MiB body."},
+            "filename": text_schema(MAX_MEDIA_TEXT),
+            "sha256": {"type": "string", "pattern": SHA256_PATTERN,
+                "description": "Hex SHA-256 of the bytes: what was read of them is cached under it."},
+        },
+        "oneOf": [{"required": ["url"]}, {"required": ["data_base64"]}],
+    })
 }
+
+written_schema!(IngestMedia, media_schema);
 
 impl IngestMedia {
     fn check(self) -> Result<(Media, Option<Vec<u8>>), ValidationError> {
@@ -100,11 +118,16 @@ impl IngestMedia {
                 (MediaSource::Url { url }, None)
             }
             (None, Some(data)) => {
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(data.as_bytes())
-                    .map_err(|_| {
-                        ValidationError::new("media.data_base64", "must be standard base64")
-                    })?;
+                // Whatever the unused bits of the last symbol hold: the pattern the document
+                // gives cannot say, so the decoder does not ask.
+                let lenient = base64::engine::GeneralPurpose::new(
+                    &base64::alphabet::STANDARD,
+                    base64::engine::GeneralPurposeConfig::new()
+                        .with_decode_allow_trailing_bits(true),
+                );
+                let bytes = lenient.decode(data.as_bytes()).map_err(|_| {
+                    ValidationError::new("media.data_base64", "must be standard base64")
+                })?;
                 if bytes.is_empty() {
                     return Err(ValidationError::new(
                         "media.data_base64",

@@ -171,11 +171,7 @@ impl TelegramBot {
             .unwrap_or_default();
         let url = format!("{}/file/bot{token}/{path}", self.base_url);
         let response = self.http.get(url).send().await.map_err(media::unanswered)?;
-        let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
-            return Err(media::refused(status, "the Bot API's file URL"));
-        }
-        media::read_bounded(response, limit).await
+        media::file(response, limit, "the Bot API's file URL").await
     }
 }
 

@@ -210,11 +210,7 @@ impl WhatsappCloud {
             .send()
             .await
             .map_err(media::unanswered)?;
-        let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
-            return Err(media::refused(status, "the media URL"));
-        }
-        media::read_bounded(response, limit).await
+        media::file(response, limit, "the media URL").await
     }
 }
 
