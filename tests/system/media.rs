@@ -498,6 +498,18 @@ async fn a_bridge_sends_media_inline_or_by_url_and_the_bytes_do_not_stay() {
         None
     );
 
+    // `null` is neither of the two ways to give a medium.
+    let (status, body) = app
+        .ingest(
+            &app.sandbox_id,
+            &app.sandbox_token,
+            json!({"message_id": "null-url", "chat_id": "15551234567@s.whatsapp.net",
+                   "from": "15551234567",
+                   "media": {"kind": "audio", "mime_type": "audio/ogg", "data_base64": "AAAA", "url": null}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
     // Bad media is refused at the door.
     for (media, field) in [
         (json!({"kind": "audio", "mime_type": "audio/ogg"}), "media"),

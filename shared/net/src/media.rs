@@ -139,3 +139,123 @@ impl Downloads for GuardedDownloads {
         Err(failed(format!("more than {MAX_REDIRECTS} redirects")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server on loopback that answers every connection with `answer(port)` as raw bytes,
+    /// then closes it.
+    async fn raw_server(answer: impl Fn(u16) -> Vec<u8> + Send + Sync + 'static) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let _ = socket.write_all(&answer(port)).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        port
+    }
+
+    fn downloads(allow_private: bool) -> GuardedDownloads {
+        GuardedDownloads::new(UrlGuard::new(allow_private)).expect("client")
+    }
+
+    #[tokio::test]
+    async fn a_body_cut_short_is_a_failed_download_worth_another_try() {
+        let port = raw_server(|_| {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nOggS-only-part".to_vec()
+        })
+        .await;
+        let failure = downloads(true)
+            .fetch(&format!("http://127.0.0.1:{port}/v.ogg"), 1000)
+            .await
+            .expect_err("truncated");
+        assert_eq!(failure.error, MediaError::DownloadFailed(String::new()));
+        assert!(failure.transient, "{failure:?}");
+    }
+
+    #[tokio::test]
+    async fn no_more_than_the_limit_is_read_whatever_the_length_says() {
+        let told =
+            raw_server(|_| b"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n".to_vec()).await;
+        let failure = downloads(true)
+            .fetch(&format!("http://127.0.0.1:{told}/big"), 1000)
+            .await
+            .expect_err("too large");
+        assert_eq!(failure.error, MediaError::TooLarge);
+        // No length told: the body is cut at the limit as it streams.
+        let untold = raw_server(|_| {
+            let mut answer = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_vec();
+            answer.extend(vec![b'x'; 5000]);
+            answer
+        })
+        .await;
+        let failure = downloads(true)
+            .fetch(&format!("http://127.0.0.1:{untold}/big"), 1000)
+            .await
+            .expect_err("too large");
+        assert_eq!(failure.error, MediaError::TooLarge);
+    }
+
+    #[tokio::test]
+    async fn redirects_are_followed_a_few_times_and_only_to_http() {
+        let file = raw_server(|_| {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Type: audio/ogg\r\n\r\nOggS".to_vec()
+        })
+        .await;
+        let hop = raw_server(move |_| {
+            format!("HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{file}/v.ogg\r\nContent-Length: 0\r\n\r\n").into_bytes()
+        })
+        .await;
+        let fetched = downloads(true)
+            .fetch(&format!("http://127.0.0.1:{hop}/start"), 1000)
+            .await
+            .expect("followed");
+        assert_eq!(fetched.bytes, b"OggS");
+        assert_eq!(fetched.mime_type.as_deref(), Some("audio/ogg"));
+        let away = raw_server(|_| {
+            b"HTTP/1.1 302 Found\r\nLocation: file:///etc/passwd\r\nContent-Length: 0\r\n\r\n"
+                .to_vec()
+        })
+        .await;
+        let failure = downloads(true)
+            .fetch(&format!("http://127.0.0.1:{away}/x"), 1000)
+            .await
+            .expect_err("refused");
+        assert!(
+            !failure.transient && failure.detail.contains("away from http"),
+            "{failure:?}"
+        );
+        let endless = raw_server(|port| {
+            format!("HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}/again\r\nContent-Length: 0\r\n\r\n").into_bytes()
+        })
+        .await;
+        let failure = downloads(true)
+            .fetch(&format!("http://127.0.0.1:{endless}/x"), 1000)
+            .await
+            .expect_err("refused");
+        assert!(failure.detail.contains("redirects"), "{failure:?}");
+    }
+
+    #[tokio::test]
+    async fn a_private_address_is_refused_before_any_request_at_every_hop() {
+        let failure = downloads(false)
+            .fetch("http://127.0.0.1:9/v.ogg", 1000)
+            .await
+            .expect_err("refused");
+        assert!(failure.detail.contains("URL guard"), "{failure:?}");
+        assert!(!failure.transient);
+        // Each hop of a redirect goes through the same check first: the metadata address is
+        // refused however it is reached.
+        let guard = UrlGuard::new(false);
+        let next = url::Url::parse("http://169.254.169.254/latest/meta-data").expect("url");
+        assert!(guard.check_url(&next).is_err());
+    }
+}

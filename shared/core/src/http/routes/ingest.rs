@@ -62,10 +62,20 @@ pub struct IngestBody {
 pub struct IngestMedia {
     kind: MediaKind,
     mime_type: String,
+    // Left out, or a string: `null` is not one of the two ways a medium is given.
+    #[serde(default, deserialize_with = "given")]
     url: Option<String>,
+    #[serde(default, deserialize_with = "given")]
     data_base64: Option<String>,
+    #[serde(default, deserialize_with = "given")]
     filename: Option<String>,
+    #[serde(default, deserialize_with = "given")]
     sha256: Option<String>,
+}
+
+/// A field that, when present, is a string (absent reads as `None` through `default`).
+fn given<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 /// Standard base64 in whole groups of four, padded.
