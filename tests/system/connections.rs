@@ -31,6 +31,7 @@ async fn connections_that_never_finish_their_headers_are_dropped() {
             if writer.write_all(&[*byte]).await.is_err() {
                 return;
             }
+            // The attacker's pace (one byte a second), not a wait for the server.
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });

@@ -753,11 +753,9 @@ async fn a_reply_whose_first_invocation_dies_mid_llm_call_is_generated_and_sent_
     // The first invocation is with the LLM, which does not answer: then the function dies.
     tokio::select! {
         _ = replies.pump(&first) => panic!("the first invocation ended"),
-        () = async {
-            while llm.requests().is_empty() {
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-        } => {}
+        () = switchboard_tests::eventually(Duration::from_secs(30), "the LLM asked", || async {
+            (!llm.requests().is_empty()).then_some(())
+        }) => {}
     }
     first.stop().await;
 

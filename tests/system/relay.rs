@@ -270,16 +270,18 @@ async fn the_phones_report_settles_an_ai_replys_log_row() {
         assert_eq!(status, StatusCode::ACCEPTED);
     }
     // Each poll leases what it hands out: gather until both replies were handed.
-    let mut handed: Vec<Value> = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while handed.len() < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "both replies in the outbox"
-        );
-        handed.extend(poll(&app, &phone, &token, "limit=10").await);
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let gathered = std::sync::Mutex::new(Vec::<Value>::new());
+    let handed = eventually(
+        Duration::from_secs(15),
+        "both replies in the outbox",
+        || async {
+            let polled = poll(&app, &phone, &token, "limit=10").await;
+            let mut all = gathered.lock().expect("lock");
+            all.extend(polled);
+            (all.len() >= 2).then(|| all.clone())
+        },
+    )
+    .await;
     let logs = app.logs(&format!("account_id={phone}")).await;
     assert!(logs.iter().all(|l| l["status"] == "generated"), "{logs:?}");
     let row_of = |logs: &[Value], id: &Value| {
