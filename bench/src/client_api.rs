@@ -42,7 +42,12 @@ pub async fn key(http: &reqwest::Client, base: &str, admin: &str, name: &str) ->
         .with_context(|| format!("no key: {created}"))
 }
 
-fn order(phone: &str, client: usize, idempotency_key: &str) -> Value {
+/// What one send asks for: the phone, the client's index (its recipient) and the send's
+/// idempotency key make the body.
+pub type Body = fn(&str, usize, &str) -> Value;
+
+/// A text by SMS.
+pub fn sms_order(phone: &str, client: usize, idempotency_key: &str) -> Value {
     json!({"phone_id": phone, "channel": "sms", "to": format!("+1555{client:07}"),
         "text": "Your order shipped today.", "idempotency_key": idempotency_key})
 }
@@ -53,6 +58,7 @@ pub async fn run(
     keys: &[String],
     phone: &str,
     door: Door,
+    body: Body,
     clients: usize,
     seconds: u64,
 ) -> Result<SendResult> {
@@ -76,7 +82,7 @@ pub async fn run(
             while Instant::now() < deadline {
                 n += 1;
                 let idempotency_key = format!("bench-{run}-{clients}-{c}-{n}");
-                let body = order(&phone, c, &idempotency_key);
+                let body = body(&phone, c, &idempotency_key);
                 let t = Instant::now();
                 let accepted = match door {
                     Door::Rest => http

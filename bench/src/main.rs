@@ -6,6 +6,7 @@ mod client_api;
 mod media;
 mod replies;
 mod slowloris;
+mod templates;
 mod webhooks;
 mod whatsapp;
 
@@ -91,6 +92,90 @@ struct Args {
     /// Only the media figures.
     #[arg(long)]
     media_only: bool,
+    /// Template lists asked a second (`GET /v1/accounts/{id}/templates`).
+    #[arg(long, default_value_t = 500.0)]
+    template_list_rate: f64,
+    /// Concurrent assistants sending templates (and, beside them, texts).
+    #[arg(long, default_value = "1,16", value_delimiter = ',')]
+    template_clients: Vec<usize>,
+    /// Only the template figures.
+    #[arg(long)]
+    templates_only: bool,
+}
+
+/// The templates section: lists at a fixed rate against the cache, with the fake Graph API's
+/// list calls counted; then template sends and text sends per client level, on one server.
+async fn templates_section(args: &Args, dir: &Path) -> Result<String> {
+    std::fs::create_dir_all(dir)?;
+    let graph = FakeGraph::start().await;
+    let settings = [("WHATSAPP_API_BASE_URL", graph.base_url.as_str())];
+    let (mut server, _) = start_with(&args.binary, dir, &settings)?;
+    let (admin, sandbox, _) = credentials(&mut server)?;
+    let http = reqwest::Client::new();
+    let account = templates::account(&http, &server.base, &admin, &graph).await?;
+    let l = templates::lists(
+        &server.base,
+        &admin,
+        &account,
+        &graph,
+        args.template_list_rate,
+        args.seconds,
+    )
+    .await?;
+    let mut out = format!(
+        "## WhatsApp templates, {} s per level
+
+         | what | asked | answered | per s | p50 ms | p99 ms | Graph list calls |
+|---|---|---|---|---|---|---|
+         | `GET /v1/accounts/{{id}}/templates` at {:.0}/s | {} | {} | {:.0} | {} | {} | {} |
+
+",
+        args.seconds,
+        args.template_list_rate,
+        l.asked,
+        l.answered,
+        l.per_second,
+        ms(l.p50),
+        ms(l.p99),
+        l.graph_calls
+    );
+    let most = args.template_clients.iter().copied().max().unwrap_or(1);
+    let mut keys = Vec::new();
+    for n in 0..most {
+        keys.push(client_api::key(&http, &server.base, &admin, &format!("bench-{n}")).await?);
+    }
+    out.push_str(
+        "| `POST /api/v1/messages` | clients | sends | errors | sends/s | p50 ms | p99 ms |
+|---|---|---|---|---|---|---|
+",
+    );
+    for &clients in &args.template_clients {
+        for (name, r) in templates::sends(
+            &server.base,
+            &keys,
+            &account,
+            &sandbox,
+            clients,
+            args.seconds,
+        )
+        .await?
+        {
+            out.push_str(&format!(
+                "| {name} | {} | {} | {} | {:.0} | {} | {} |\n",
+                r.clients,
+                r.requests,
+                r.errors,
+                r.per_second,
+                ms(r.p50),
+                ms(r.p99)
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\nGraph API list calls over the whole section: {}.\n",
+        graph.template_lists().len()
+    ));
+    Ok(out)
 }
 
 /// The media section: voice notes through WhatsApp at `media_rate`, then a burst, on a fresh
@@ -218,8 +303,17 @@ async fn client_api_section(args: &Args, dir: &Path) -> Result<String> {
     ];
     for (name, door, levels) in doors {
         for &clients in levels {
-            let r =
-                client_api::run(&server.base, &keys, &phone, door, clients, args.seconds).await?;
+            let body = client_api::sms_order;
+            let r = client_api::run(
+                &server.base,
+                &keys,
+                &phone,
+                door,
+                body,
+                clients,
+                args.seconds,
+            )
+            .await?;
             out.push_str(&format!(
                 "| {name} | {} | {} | {} | {:.0} | {} | {} |\n",
                 r.clients,
@@ -371,6 +465,13 @@ async fn main() -> Result<()> {
         println!(
             "{}",
             slowloris_section(&args, &work.path().join("slowloris")).await?
+        );
+        return Ok(());
+    }
+    if args.templates_only {
+        println!(
+            "{}",
+            templates_section(&args, &work.path().join("templates")).await?
         );
         return Ok(());
     }

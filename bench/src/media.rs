@@ -31,7 +31,7 @@ fn notification(number: &str, customer: &str, wamid: &str, sha: &str) -> (Vec<u8
         "field": "messages", "value": {"messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550783881", "phone_number_id": number},
             "contacts": [{"profile": {"name": "Customer"}, "wa_id": customer}],
-            "messages": [{"from": customer, "id": wamid, "timestamp": "1749893410", "type": "audio",
+            "messages": [{"from": customer, "id": wamid, "timestamp": switchboard_tests::wa_timestamp(0), "type": "audio",
                 "audio": {"mime_type": "audio/ogg; codecs=opus", "sha256": sha, "id": MEDIA_ID, "voice": true}}]}}]}]})
     .to_string()
     .into_bytes();

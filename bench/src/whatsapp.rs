@@ -41,7 +41,7 @@ fn notification(number: &str, customer: &str, wamid: &str, text: &str) -> (Vec<u
         "field": "messages", "value": {"messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550783881", "phone_number_id": number},
             "contacts": [{"profile": {"name": "Customer"}, "wa_id": customer}],
-            "messages": [{"from": customer, "id": wamid, "timestamp": "1749893410", "type": "text",
+            "messages": [{"from": customer, "id": wamid, "timestamp": switchboard_tests::wa_timestamp(0), "type": "text",
                 "text": {"body": text}}]}}]}]})
     .to_string()
     .into_bytes();

@@ -63,6 +63,7 @@ macro_rules! store_contract {
             an_idempotency_key_is_held_then_finished_with_its_message,
             a_decision_moves_a_pending_message_with_its_audit_row,
             media_readings_expire_media_is_kept_and_inline_bytes_are_forgotten,
+            a_chat_keeps_its_window_and_consent_and_a_failure_its_code,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -106,6 +107,7 @@ fn new_account() -> Account {
         created_at: now,
         updated_at: now,
         last_seen_at: None,
+        consent: Default::default(),
     }
 }
 
@@ -261,6 +263,7 @@ pub async fn one_of_racing_senders_sends_and_a_stalled_send_is_taken_over(store:
                 to: MessageStatus::Sent,
                 provider_message_id: Some("wamid.1"),
                 error: None,
+                code: None,
             },
         )
         .await
@@ -471,6 +474,7 @@ pub async fn a_sent_message_is_found_by_its_provider_id(store: &dyn Store) {
                 to: MessageStatus::Sent,
                 provider_message_id: Some("wamid.OUT"),
                 error: None,
+                code: None,
             },
         )
         .await
@@ -511,6 +515,7 @@ pub async fn a_transition_happens_only_from_the_expected_status(store: &dyn Stor
                         to,
                         provider_message_id: None,
                         error,
+                        code: None,
                     },
                 )
                 .await
@@ -559,7 +564,8 @@ pub async fn a_transition_happens_only_from_the_expected_status(store: &dyn Stor
                     from: &[MessageStatus::Queued],
                     to: MessageStatus::Sent,
                     provider_message_id: None,
-                    error: None
+                    error: None,
+                    code: None,
                 }
             )
             .await
@@ -753,6 +759,7 @@ async fn two_replies_in_one_chat(store: &dyn Store) -> Account {
                         to: MessageStatus::Sent,
                         provider_message_id: None,
                         error: None,
+                        code: None,
                     };
                     let settled = store
                         .settle_reply(&account.id, &reply.chat_id, &reply.id, &change, &sent)
@@ -1287,6 +1294,7 @@ pub async fn a_reply_and_its_log_row_settle_together(store: &dyn Store) {
         to: MessageStatus::Sent,
         provider_message_id: Some("wamid.REPLY"),
         error: None,
+        code: None,
     };
     let settle = || store.settle_reply(&account.id, &reply.chat_id, &reply.id, &change, &sent);
     assert_eq!(settle().await.expect("settle"), (true, true));
@@ -1362,6 +1370,7 @@ pub async fn a_relay_outbox_hands_each_message_to_one_poll(store: &dyn Store) {
         to: MessageStatus::Cancelled,
         provider_message_id: None,
         error: None,
+        code: None,
     };
     assert!(
         store
@@ -1440,6 +1449,7 @@ pub async fn a_relay_outbox_hands_each_message_to_one_poll(store: &dyn Store) {
         to: MessageStatus::Sent,
         provider_message_id: None,
         error: None,
+        code: None,
     };
     assert!(
         store
@@ -1878,6 +1888,7 @@ pub async fn a_decision_moves_a_pending_message_with_its_audit_row(store: &dyn S
         to: MessageStatus::Queued,
         provider_message_id: None,
         error: None,
+        code: None,
     };
     let yes = audit_row(Some(&key), AuditAction::Confirm, AuditOutcome::Accepted);
     assert!(store.decide(&m, &confirm, &yes).await.expect("decide"));
@@ -1931,13 +1942,13 @@ pub async fn media_readings_expire_media_is_kept_and_inline_bytes_are_forgotten(
     // A reading is found until it expires, and a second keeping replaces it.
     assert_eq!(
         store
-            .cached_reading("transcript|sha256:a|whisper-1", now)
+            .cached_text("transcript|sha256:a|whisper-1", now)
             .await
             .expect("read"),
         None
     );
     store
-        .cache_reading(
+        .cache_text(
             "transcript|sha256:a|whisper-1",
             "hello",
             now + Span::days(30),
@@ -1945,12 +1956,12 @@ pub async fn media_readings_expire_media_is_kept_and_inline_bytes_are_forgotten(
         .await
         .expect("keep");
     store
-        .cache_reading("description|sha256:b|m", "old", now - Span::seconds(1))
+        .cache_text("description|sha256:b|m", "old", now - Span::seconds(1))
         .await
         .expect("keep");
     assert_eq!(
         store
-            .cached_reading("transcript|sha256:a|whisper-1", now)
+            .cached_text("transcript|sha256:a|whisper-1", now)
             .await
             .expect("read")
             .as_deref(),
@@ -1958,7 +1969,7 @@ pub async fn media_readings_expire_media_is_kept_and_inline_bytes_are_forgotten(
     );
     assert_eq!(
         store
-            .cached_reading("description|sha256:b|m", now)
+            .cached_text("description|sha256:b|m", now)
             .await
             .expect("read"),
         None,
@@ -2025,4 +2036,144 @@ pub async fn media_readings_expire_media_is_kept_and_inline_bytes_are_forgotten(
         .forget_inline_media("acc/bridge-1")
         .await
         .expect("forgetting twice is fine");
+}
+
+/// The service window moves with the contact's messages only (an outbound one leaves it), an
+/// opt-out survives activity and an opt-in clears it, a failed send keeps its named code, and
+/// a template list is cached like any text.
+pub async fn a_chat_keeps_its_window_and_consent_and_a_failure_its_code(store: &dyn Store) {
+    use switchboard_core::domain::consent::{ConsentScope, OptOutSource};
+    use switchboard_core::domain::message::FailureCode;
+    let account = new_account();
+    store
+        .insert_account(&account, &TokenHash("h".into()))
+        .await
+        .expect("account");
+    let chat = jid(CHAT);
+    let mut first = inbound(&account.id, CHAT, "hi", "wamid.W1");
+    first.created_at = Utc::now() - Span::hours(3);
+    store.record_inbound(&first).await.expect("inbound");
+    let reply = outbound(&account.id, CHAT, "hello");
+    store.record_outbound(&reply).await.expect("outbound");
+    let read = store
+        .get_chat(&account.id, &chat)
+        .await
+        .expect("get")
+        .expect("chat");
+    let at = |t: chrono::DateTime<Utc>| t.timestamp_millis();
+    assert_eq!(
+        read.last_inbound_at.map(at),
+        Some(at(first.created_at)),
+        "the contact's message, not the reply"
+    );
+    assert_eq!(
+        read.service_window_expires_at().map(at),
+        Some(at(first.created_at + Span::hours(24)))
+    );
+
+    let opted = Utc::now();
+    let change = |opted_out, scope| ChatChange::Consent {
+        scope,
+        opted_out,
+        source: OptOutSource::Keyword,
+        at: opted,
+    };
+    store
+        .update_chat(&account.id, &chat, change(true, ConsentScope::All), opted)
+        .await
+        .expect("opt out");
+    store
+        .update_chat(
+            &account.id,
+            &chat,
+            change(true, ConsentScope::Marketing),
+            opted,
+        )
+        .await
+        .expect("marketing");
+    let later = inbound(&account.id, CHAT, "anyone?", "wamid.W2");
+    store.record_inbound(&later).await.expect("inbound");
+    let read = store
+        .get_chat(&account.id, &chat)
+        .await
+        .expect("get")
+        .expect("chat");
+    assert_eq!(
+        read.opted_out_at.map(at),
+        Some(at(opted)),
+        "kept through activity"
+    );
+    assert_eq!(read.opt_out_source, Some(OptOutSource::Keyword));
+    assert!(read.marketing_opted_out);
+    assert_eq!(read.last_inbound_at.map(at), Some(at(later.created_at)));
+    let listed = store
+        .list_chats(&account.id, &page(10, None))
+        .await
+        .expect("list");
+    assert_eq!(listed.items[0].opted_out_at.map(at), Some(at(opted)));
+    store
+        .update_chat(&account.id, &chat, change(false, ConsentScope::All), opted)
+        .await
+        .expect("opt in");
+    let read = store
+        .get_chat(&account.id, &chat)
+        .await
+        .expect("get")
+        .expect("chat");
+    assert_eq!((read.opted_out_at, read.opt_out_source), (None, None));
+    assert!(read.marketing_opted_out, "marketing is its own choice");
+
+    let failing = outbound(&account.id, CHAT, "offer");
+    store.record_outbound(&failing).await.expect("outbound");
+    let failed = StatusChange {
+        from: &[MessageStatus::Queued],
+        to: MessageStatus::Failed,
+        provider_message_id: None,
+        error: Some("outside the 24-hour customer service window"),
+        code: Some(FailureCode::OutsideServiceWindow),
+    };
+    assert!(
+        store
+            .transition_message(&account.id, &chat, &failing.id, &failed)
+            .await
+            .expect("fail")
+    );
+    let read = store
+        .get_message(&account.id, &chat, &failing.id)
+        .await
+        .expect("get")
+        .expect("message");
+    assert_eq!(read.error_code(), Some("outside_service_window"));
+    assert_eq!(
+        store
+            .get_message(&account.id, &chat, &reply.id)
+            .await
+            .expect("get")
+            .expect("message")
+            .error_code,
+        None
+    );
+
+    let key = format!("templates:{}:102290129340398", account.id);
+    let list = r#"[{"name":"order_ready"}]"#;
+    store
+        .cache_text(&key, list, Utc::now() + Span::minutes(10))
+        .await
+        .expect("cache");
+    assert_eq!(
+        store
+            .cached_text(&key, Utc::now())
+            .await
+            .expect("read")
+            .as_deref(),
+        Some(list)
+    );
+    assert_eq!(
+        store
+            .cached_text(&key, Utc::now() + Span::minutes(11))
+            .await
+            .expect("read"),
+        None,
+        "ten minutes on, Meta is asked again"
+    );
 }

@@ -1,7 +1,8 @@
 //! A fake of Meta's Graph API for WhatsApp Cloud on loopback: answers `POST
-//! /{version}/{phone_number_id}/messages` (a text, or the read-and-typing call) and `GET
-//! /{version}/{phone_number_id}` as Meta's documentation shows them, or with Meta's documented
-//! error body when the test scripts one, and records every request.
+//! /{version}/{phone_number_id}/messages` (a text, a template, or the read-and-typing call),
+//! `GET /{version}/{phone_number_id}` and `GET /{version}/{waba_id}/message_templates` (paged
+//! with Meta's cursors) as Meta's documentation shows them, or with Meta's documented error
+//! body when the test scripts one, and records every request.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -52,6 +53,8 @@ struct Shared {
     media: Mutex<std::collections::HashMap<String, Medium>>,
     /// Downloads still to answer 404, as an expired media URL is.
     expired_downloads: Mutex<usize>,
+    /// The business account's templates, as Meta lists them.
+    templates: Mutex<Vec<Value>>,
 }
 
 #[derive(Clone)]
@@ -68,6 +71,16 @@ pub const ACCESS_TOKEN: &str = "EAAG-test-token";
 fn title(code: i64) -> &'static str {
     match code {
         131047 => "Re-engagement message",
+        131026 => "Message Undeliverable",
+        131049 => "This message was not delivered to maintain healthy ecosystem engagement.",
+        131050 => {
+            "Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business."
+        }
+        132000 => "Template Param Count Mismatch",
+        132001 => "Template does not exist",
+        132012 => "Template Parameter Format Mismatch",
+        132015 => "Template is Paused",
+        132016 => "Template is Disabled",
         130429 => "Rate limit hit",
         131056 => "(Business Account, Consumer Account) pair rate limit hit",
         190 => "Invalid OAuth access token - Cannot parse access token",
@@ -114,9 +127,11 @@ impl FakeGraph {
             base_url: Mutex::default(),
             media: Mutex::default(),
             expired_downloads: Mutex::new(0),
+            templates: Mutex::default(),
         });
         let app = axum::Router::new()
             .route("/{version}/{number}/messages", post(messages))
+            .route("/{version}/{waba}/message_templates", get(templates))
             .route("/{version}/{number}", get(number))
             .route("/whatsapp_business/attachments/", get(download))
             .with_state(shared.clone());
@@ -137,6 +152,28 @@ impl FakeGraph {
             .lock()
             .expect("lock")
             .insert(media_id.into(), medium);
+    }
+
+    /// Adds a template to the business account, in Meta's shape (`name`, `language`, `status`,
+    /// `category`, `parameter_format`, `components`).
+    pub fn add_template(&self, template: Value) {
+        self.shared.templates.lock().expect("lock").push(template);
+    }
+
+    /// The template list pages asked for.
+    pub fn template_lists(&self) -> Vec<GraphRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.contains("/message_templates"))
+            .collect()
+    }
+
+    /// The templates sent.
+    pub fn template_sends(&self) -> Vec<GraphRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.body["type"] == "template")
+            .collect()
     }
 
     /// The next `n` downloads answer 404, as a media URL past its five minutes does.
@@ -329,4 +366,47 @@ async fn download(
         Some(m) => ([("content-type", m.mime_type)], m.bytes).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// Get Message Templates: a page of `limit` (default 25), from the `after` cursor, with
+/// `paging.cursors` and, when more follow, `paging.next`.
+async fn templates(
+    State(shared): State<Arc<Shared>>,
+    Path((version, waba)): Path<(String, String)>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let after = query.get("after").cloned();
+    let mut path = format!("/{version}/{waba}/message_templates");
+    if let Some(a) = &after {
+        path.push_str(&format!("?after={a}"));
+    }
+    if !record(&shared, "GET", path, &headers, Value::Null) {
+        return error(190, 401);
+    }
+    let all = shared.templates.lock().expect("lock").clone();
+    let limit: usize = query
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(25);
+    // Meta's cursors are opaque; these are the position, base64-encoded as Meta's look.
+    let start = after
+        .and_then(|a| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, a).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0);
+    let page: Vec<Value> = all.iter().skip(start).take(limit).cloned().collect();
+    let end = start + page.len();
+    let cursor = |i: usize| {
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, i.to_string())
+    };
+    let mut paging = json!({"cursors": {"before": cursor(start), "after": cursor(end)}});
+    if end < all.len() {
+        let base = shared.base_url.lock().expect("lock").clone();
+        paging["next"] = json!(format!(
+            "{base}/{version}/{waba}/message_templates?limit={limit}&after={}",
+            cursor(end)
+        ));
+    }
+    Json(json!({"data": page, "paging": paging})).into_response()
 }

@@ -395,6 +395,12 @@ impl TestApp {
     }
 }
 
+/// A WhatsApp notification's `timestamp` (Unix seconds, as a string) `offset` seconds after a
+/// minute ago: inside the customer's 24-hour window, in the order of `offset`.
+pub fn wa_timestamp(offset: i64) -> String {
+    (chrono::Utc::now().timestamp() - 60 + offset).to_string()
+}
+
 pub fn str_at(v: &Value, key: &str) -> String {
     v[key]
         .as_str()

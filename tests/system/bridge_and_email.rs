@@ -170,6 +170,7 @@ fn text<'a>(id: &'a MessageId, chat: &'a ChatJid, to: &'a str) -> OutgoingText<'
         reply_to: None,
         to: Some(to),
         subject: Some("Order 1042"),
+        template: None,
     }
 }
 
@@ -215,7 +216,7 @@ async fn email_goes_out_through_smtp_and_a_refused_recipient_is_final() {
         .send(&account, text(&id, &chat, "ann@example.org"))
         .await;
     assert!(
-        matches!(guarded, Err(ProviderError::GiveUp { ref reason }) if reason.contains("loopback")),
+        matches!(guarded, Err(ProviderError::GiveUp { ref reason, .. }) if reason.contains("loopback")),
         "{guarded:?}"
     );
     assert!(

@@ -462,8 +462,11 @@ async fn a_signed_whatsapp_notification_through_the_functions_is_answered_on_the
     // The sample notification, for this account, signed with its app secret (sealed by `api`
     // with KMS, opened by `ingest`).
     let sample_event = sample("ingest/post-whatsapp.json");
-    let notification: Value =
+    let mut notification: Value =
         serde_json::from_str(sample_event["body"].as_str().expect("body")).expect("json");
+    // Written a minute ago, inside the customer's 24-hour window (the sample's date is fixed).
+    notification["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] =
+        json!(switchboard_tests::wa_timestamp(0));
     let text =
         notification["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"].clone();
     let (status, taken) = flow.notify(&notification, WA_APP_SECRET).await;
@@ -504,6 +507,87 @@ async fn a_signed_whatsapp_notification_through_the_functions_is_answered_on_the
     flow.stop().await;
 }
 
+/// A client's template send through `api` (the template list read from the Graph API once and
+/// cached in DynamoDB) goes out through `outbound` as Meta's components; then the customer's
+/// STOP through `ingest` opts them out, and the next client send is refused by `api`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_goes_out_through_the_functions_and_a_stop_through_ingest_blocks_the_next_send()
+{
+    let flow = WhatsappOnFunctions::start().await;
+    let path = format!("/v1/accounts/{}", flow.account_id);
+    let waba = json!({"provider_config": {"business_account_id": "102290129340398"}});
+    let (status, body) = flow.call("PATCH", &path, Some(waba)).await;
+    assert_eq!(status, 200, "{body}");
+    flow.graph.add_template(
+        json!({"name": "bike_ready", "language": "en_US", "status": "APPROVED",
+        "category": "UTILITY", "components": [{"type": "BODY", "text": "Your {{1}} is ready.",
+        "example": {"body_text": [["bike"]]}}]}),
+    );
+    let (status, created) = flow
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(json!({"name": "assistant", "phone_ids": ["*"],
+            "channels": ["*"], "recipient_allowlist": null, "rate_limit_per_minute": 60,
+            "require_confirmation": false})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let key = created["key"].as_str().expect("key").to_string();
+    let client_send = |body: Value| {
+        let event = http_event(
+            "api/post-account.json",
+            "POST",
+            "/api/v1/messages",
+            &key,
+            Some(&body),
+        );
+        let api = &flow.api;
+        async move { http_answer(api.invoke(event).await) }
+    };
+    let template = json!({"phone_id": flow.account_id, "channel": "wa", "to": "+16505551234",
+        "template": {"name": "bike_ready", "language": "en_US", "params": {"body": ["Cargo 2"]}}});
+    let (status, queued) = client_send(template.clone()).await;
+    assert_eq!(status, 202, "{queued}");
+    assert_eq!(queued["sent_as"], "template");
+    let (status, _) = client_send(json!({"phone_id": flow.account_id, "channel": "wa",
+        "to": "+16505551234", "template": {"name": "bike_ready", "language": "en_US",
+        "params": {"body": ["Cargo 3"]}}}))
+    .await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        flow.graph.template_lists().len(),
+        1,
+        "the second send read the cache in DynamoDB"
+    );
+    let [_, sends, _] = sources(&flow.d).await;
+    let sent = Mappings(vec![(&sends, &flow.outbound)])
+        .until(
+            Duration::from_secs(60),
+            "a template at the Graph API",
+            || async { flow.graph.template_sends().into_iter().next() },
+        )
+        .await;
+    assert_eq!(
+        sent.body["template"],
+        json!({"name": "bike_ready", "language": {"code": "en_US"}, "components": [
+            {"type": "body", "parameters": [{"type": "text", "text": "Cargo 2"}]}]})
+    );
+
+    let stop = json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398",
+        "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": "16505551234"}],
+            "messages": [{"from": "16505551234", "id": "wamid.STOP", "timestamp": switchboard_tests::wa_timestamp(0),
+                "type": "text", "text": {"body": "STOP"}}]}}]}]});
+    let (status, taken) = flow.notify(&stop, WA_APP_SECRET).await;
+    assert_eq!(status, 200, "{taken}");
+    let (status, refused) = client_send(template).await;
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(refused["error"]["code"], "recipient_opted_out");
+    flow.stop().await;
+}
+
 /// A voice note through the functions: `ingest` stores it with its media id, `ai-reply` asks
 /// the Graph API for the file (the access token sealed by `api`, opened with KMS), sends it to
 /// the transcription endpoint as `voice.ogg`, and the reply answering the transcript goes out
@@ -531,7 +615,7 @@ async fn a_signed_whatsapp_voice_note_through_the_functions_is_transcribed_and_a
         "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
             "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": "16505551234"}],
-            "messages": [{"from": "16505551234", "id": "wamid.VOICE", "timestamp": "1739321024",
+            "messages": [{"from": "16505551234", "id": "wamid.VOICE", "timestamp": switchboard_tests::wa_timestamp(0),
                 "type": "audio", "audio": {"mime_type": "audio/ogg; codecs=opus", "sha256": "lambda-sha",
                 "id": "media-lambda", "voice": true}}]}}]}]});
     let (status, taken) = flow.notify(&notification, WA_APP_SECRET).await;

@@ -14,7 +14,7 @@ use switchboard_tests::{TestApp, spawn_app, str_at};
 
 const CUSTOMER: &str = "+15551234567";
 
-async fn connect(app: &TestApp, key: &str) -> RunningService<RoleClient, ()> {
+pub(crate) async fn connect(app: &TestApp, key: &str) -> RunningService<RoleClient, ()> {
     let config = StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp", app.base))
         .auth_header(key.to_string());
     ().serve(StreamableHttpClientTransport::from_config(config))
@@ -22,7 +22,11 @@ async fn connect(app: &TestApp, key: &str) -> RunningService<RoleClient, ()> {
         .expect("the MCP handshake")
 }
 
-async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {
+pub(crate) async fn call(
+    client: &RunningService<RoleClient, ()>,
+    tool: &str,
+    args: Value,
+) -> CallToolResult {
     let args = args.as_object().cloned().expect("an object");
     client
         .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
@@ -30,7 +34,7 @@ async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) 
         .expect("the tool call")
 }
 
-fn error_text(result: &CallToolResult) -> String {
+pub(crate) fn error_text(result: &CallToolResult) -> String {
     assert_eq!(result.is_error, Some(true), "{result:?}");
     serde_json::to_string(&result.content).expect("content")
 }
@@ -60,6 +64,7 @@ async fn an_assistant_lists_the_tools_and_sends_through_its_key() {
             "draft_message",
             "get_message",
             "list_phones",
+            "list_templates",
             "send_message"
         ],
         "and no confirm tool: a person confirms"

@@ -60,12 +60,12 @@ async fn notify(app: &TestApp, account: &str, message: Value) {
 
 /// A voice note as in Meta's audio messages reference.
 fn voice_note(wamid: &str, media_id: &str, sha256: &str) -> Value {
-    json!({"from": CUSTOMER, "id": wamid, "timestamp": "1739321024", "type": "audio",
+    json!({"from": CUSTOMER, "id": wamid, "timestamp": switchboard_tests::wa_timestamp(0), "type": "audio",
         "audio": {"mime_type": "audio/ogg; codecs=opus", "sha256": sha256, "id": media_id, "voice": true}})
 }
 
 fn image(wamid: &str, media_id: &str, caption: &str) -> Value {
-    json!({"from": CUSTOMER, "id": wamid, "timestamp": "1739321024", "type": "image",
+    json!({"from": CUSTOMER, "id": wamid, "timestamp": switchboard_tests::wa_timestamp(0), "type": "image",
         "image": {"caption": caption, "mime_type": "image/jpeg", "sha256": format!("sha-{media_id}"), "id": media_id}})
 }
 

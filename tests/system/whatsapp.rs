@@ -8,13 +8,13 @@ use serde_json::{Value, json};
 use switchboard_tests::fake_graph::{ACCESS_TOKEN, GraphAnswer};
 use switchboard_tests::{TestApp, spawn_app, str_at};
 
-const APP_SECRET: &str = "3f1c-app-secret";
+pub(crate) const APP_SECRET: &str = "3f1c-app-secret";
 const VERIFY_TOKEN: &str = "meatyhamhock";
 const PHONE_NUMBER_ID: &str = "106540352242922";
-const CUSTOMER: &str = "16505551234";
+pub(crate) const CUSTOMER: &str = "16505551234";
 
 /// A WhatsApp Cloud account; returns its id.
-async fn whatsapp_account(app: &TestApp) -> String {
+pub(crate) async fn whatsapp_account(app: &TestApp) -> String {
     let (status, created) = app
         .post(
             "/v1/accounts",
@@ -54,7 +54,7 @@ async fn deliver(
 }
 
 /// Signed with the account's app secret, as Meta sends it.
-async fn notify(app: &TestApp, account: &str, notification: &Value) -> Value {
+pub(crate) async fn notify(app: &TestApp, account: &str, notification: &Value) -> Value {
     let body = notification.to_string().into_bytes();
     let (status, answer) = deliver(app, account, &body, Some(signature(APP_SECRET, &body))).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
@@ -62,7 +62,7 @@ async fn notify(app: &TestApp, account: &str, notification: &Value) -> Value {
 }
 
 /// Meta's envelope around one change's value.
-fn envelope(values: Vec<Value>) -> Value {
+pub(crate) fn envelope(values: Vec<Value>) -> Value {
     json!({
         "object": "whatsapp_business_account",
         "entry": values.into_iter().enumerate().map(|(i, value)| json!({
@@ -72,17 +72,22 @@ fn envelope(values: Vec<Value>) -> Value {
     })
 }
 
-fn metadata() -> Value {
+pub(crate) fn metadata() -> Value {
     json!({"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID})
 }
 
 /// A `messages` value as in Meta's text messages reference.
-fn text_value(wamid: &str, text: &str) -> Value {
+pub(crate) fn text_value(wamid: &str, text: &str) -> Value {
+    text_value_at(wamid, text, &switchboard_tests::wa_timestamp(0))
+}
+
+/// The same, written at `timestamp` (Unix seconds).
+pub(crate) fn text_value_at(wamid: &str, text: &str, timestamp: &str) -> Value {
     json!({
         "messaging_product": "whatsapp",
         "metadata": metadata(),
         "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": CUSTOMER}],
-        "messages": [{"from": CUSTOMER, "id": wamid, "timestamp": "1739321024", "type": "text",
+        "messages": [{"from": CUSTOMER, "id": wamid, "timestamp": timestamp, "type": "text",
             "text": {"body": text}}],
     })
 }
@@ -103,7 +108,7 @@ async fn chat_messages(app: &TestApp, account: &str, chat: &str) -> Vec<Value> {
     app.messages(account, chat).await
 }
 
-fn customer_chat() -> String {
+pub(crate) fn customer_chat() -> String {
     format!("{CUSTOMER}@s.whatsapp.net")
 }
 
@@ -176,20 +181,20 @@ async fn every_kind_of_message_maps_as_the_contract_says() {
         "metadata": metadata(),
         "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": CUSTOMER}],
         "messages": [
-            {"from": CUSTOMER, "id": "wamid.IMG", "timestamp": "1739321024", "type": "image",
+            {"from": CUSTOMER, "id": "wamid.IMG", "timestamp": switchboard_tests::wa_timestamp(0), "type": "image",
              "image": {"caption": "my bike", "mime_type": "image/jpeg", "sha256": "abc", "id": "1003383421387256"}},
             {"context": {"from": "15550783881", "id": "wamid.OFFER"},
-             "from": CUSTOMER, "id": "wamid.BTN", "timestamp": "1739321025", "type": "interactive",
+             "from": CUSTOMER, "id": "wamid.BTN", "timestamp": switchboard_tests::wa_timestamp(1), "type": "interactive",
              "interactive": {"type": "button_reply", "button_reply": {"id": "cancel-button", "title": "Cancel"}}},
-            {"from": CUSTOMER, "id": "wamid.LIST", "timestamp": "1739321026", "type": "interactive",
+            {"from": CUSTOMER, "id": "wamid.LIST", "timestamp": switchboard_tests::wa_timestamp(2), "type": "interactive",
              "interactive": {"type": "list_reply", "list_reply": {"id": "r1", "title": "Repairs", "description": "Fix a flat"}}},
-            {"from": CUSTOMER, "id": "wamid.TPL", "timestamp": "1739321027", "type": "button",
+            {"from": CUSTOMER, "id": "wamid.TPL", "timestamp": switchboard_tests::wa_timestamp(3), "type": "button",
              "button": {"payload": "yes", "text": "Yes please"}},
-            {"from": CUSTOMER, "id": "wamid.RX", "timestamp": "1739321028", "type": "reaction",
+            {"from": CUSTOMER, "id": "wamid.RX", "timestamp": switchboard_tests::wa_timestamp(4), "type": "reaction",
              "reaction": {"message_id": "wamid.BTN", "emoji": "\u{1F44D}"}},
-            {"from": CUSTOMER, "id": "wamid.UNS", "timestamp": "1739321029", "type": "unsupported",
+            {"from": CUSTOMER, "id": "wamid.UNS", "timestamp": switchboard_tests::wa_timestamp(5), "type": "unsupported",
              "errors": [{"code": 131051, "title": "Message type unknown"}]},
-            {"from": CUSTOMER, "group_id": group, "id": "wamid.GRP", "timestamp": "1739321030",
+            {"from": CUSTOMER, "group_id": group, "id": "wamid.GRP", "timestamp": switchboard_tests::wa_timestamp(6),
              "type": "text", "text": {"body": "in the group"}},
         ],
     });
@@ -335,7 +340,7 @@ async fn a_reply_goes_to_the_graph_api_after_typing_and_its_statuses_only_move_f
 }
 
 #[tokio::test]
-async fn outside_the_24_hour_window_the_reply_fails_once_with_the_reason() {
+async fn a_reply_meta_refuses_as_outside_the_window_fails_once_with_its_code() {
     let app = spawn_app().await;
     let account = whatsapp_account(&app).await;
     app.graph.answer(|_| GraphAnswer::Error {
@@ -364,6 +369,7 @@ async fn outside_the_24_hour_window_the_reply_fails_once_with_the_reason() {
         reply["error"],
         "outside the 24-hour customer service window"
     );
+    assert_eq!(reply["error_code"], "outside_service_window");
 }
 
 #[tokio::test]

@@ -31,6 +31,14 @@ pub enum AppError {
     PayloadTooLarge { limit: usize },
     #[error("expected a JSON body with Content-Type: application/json")]
     UnsupportedMediaType,
+    /// A free-form WhatsApp message outside the customer's 24-hour window (422), with when it
+    /// closed (`None`: the contact never wrote).
+    #[error(
+        "outside the 24-hour customer service window: only a template can reach this contact now"
+    )]
+    OutsideWindow {
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
     /// A service upstream (the LLM) failed or refused; the message says how.
@@ -56,6 +64,7 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::RateLimited { .. } => "rate_limited",
+            AppError::OutsideWindow { .. } => "outside_service_window",
             AppError::Internal(_) => "internal_error",
         }
     }

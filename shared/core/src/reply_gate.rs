@@ -28,6 +28,9 @@ pub struct Facts<'a> {
     pub replies_last_hour: u32,
     /// The message mentions the account or replies to one of its messages.
     pub addresses_account: bool,
+    /// The channel takes free-form messages only inside the contact's 24-hour window
+    /// (WhatsApp Cloud).
+    pub windowed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,9 +51,9 @@ pub enum Decision {
 /// A margin past the debounce window, so the second look falls after it, not on its edge.
 const DEBOUNCE_MARGIN: Duration = Duration::from_millis(50);
 
-/// Decides, in order: decided before; the rules of the contract (sender, enabled, block, chat
-/// type, text, key, a human's pause, group mentions); the debounce window and a newer message
-/// in it; the loop guard.
+/// Decides, in order: decided before; the rules of the contract (sender, enabled, block,
+/// opt-out, chat type, text, key, a human's pause, group mentions); WhatsApp's 24-hour window;
+/// the debounce window and a newer message in it; the loop guard.
 pub fn gate(facts: Facts<'_>, effective: &EffectiveAi, now: DateTime<Utc>) -> Decision {
     match facts.decided {
         Some(log) if log.status == AiLogStatus::Generated => return Decision::Resume,
@@ -72,6 +75,10 @@ pub fn gate(facts: Facts<'_>, effective: &EffectiveAi, now: DateTime<Utc>) -> De
     };
     if let Err(reason) = rules::decide(effective, facts.chat, message, now) {
         return Decision::Skip(reason);
+    }
+    // Meta would refuse the reply (131047): skipped here instead of failing there.
+    if facts.windowed && !facts.chat.service_window_open(now) {
+        return Decision::Skip(SkipReason::OutsideWindow);
     }
     let debounce = Duration::from_secs(u64::from(effective.debounce_seconds.value));
     if !debounce.is_zero() {
@@ -161,6 +168,7 @@ mod tests {
             recent,
             replies_last_hour: 0,
             addresses_account: false,
+            windowed: false,
         }
     }
 

@@ -32,6 +32,10 @@ pub enum SkipReason {
     FromBot,
     Disabled(Source),
     Blocked,
+    /// The contact opted out.
+    OptedOut,
+    /// WhatsApp takes only templates more than 24 hours after the contact's last message.
+    OutsideWindow,
     ChatTypeOff(ChatType),
     NotText,
     NoApiKey,
@@ -57,6 +61,8 @@ impl fmt::Display for SkipReason {
             SkipReason::Disabled(Source::Account) => f.write_str("AI is disabled for this account"),
             SkipReason::Disabled(_) => f.write_str("AI is disabled globally"),
             SkipReason::Blocked => f.write_str("chat is blocked"),
+            SkipReason::OptedOut => f.write_str("contact opted out"),
+            SkipReason::OutsideWindow => f.write_str("outside 24-hour window"),
             SkipReason::ChatTypeOff(t) => {
                 let setting = match t {
                     ChatType::Private => "reply_to_private",
@@ -106,6 +112,9 @@ pub fn decide(
     }
     if chat.blocked {
         return Err(SkipReason::Blocked);
+    }
+    if chat.opted_out_at.is_some() {
+        return Err(SkipReason::OptedOut);
     }
     let chat_type = chat.chat_type();
     let type_allowed = match chat_type {

@@ -98,6 +98,7 @@ async fn within_contract(request: Request, next: Next) -> Response {
             code,
             message,
             field: None,
+            expires_at: None,
         },
     };
     (status, axum::Json(body)).into_response()

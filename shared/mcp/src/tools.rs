@@ -1,4 +1,5 @@
-//! The tools: `list_phones`, `send_message`, `draft_message`, `get_message`, `cancel_message`.
+//! The tools: `list_phones`, `list_templates`, `send_message`, `draft_message`, `get_message`,
+//! `cancel_message`.
 //! A refusal is a tool error whose text is the API's error body, so a model reads the same code
 //! and message a REST client would.
 
@@ -32,13 +33,27 @@ pub struct SendParams {
     /// The recipient: E.164 (+15551234567) for sms and wa, a chat id for tg_bot, @username or
     /// E.164 for tg, an address for email; leave out for notify.
     pub to: Option<String>,
-    pub text: String,
+    /// Exactly one of text and template.
+    pub text: Option<String>,
+    /// Only for wa on a WhatsApp Cloud phone: an approved template (list_templates), as
+    /// {"name", "language", "params": {"header"?: [..], "body": [..] or {"name": value}, "buttons"?: [..]}}.
+    pub template: Option<serde_json::Value>,
+    /// Only for wa: a template sent instead of text when the contact's 24-hour window is closed.
+    pub fallback_template: Option<serde_json::Value>,
     /// Only for email.
     pub subject: Option<String>,
     /// Which assistant or flow asks.
     pub source: Option<String>,
     /// Repeat a call with the same key to get the first answer instead of a second send.
     pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TemplatesParams {
+    /// A WhatsApp Cloud phone (account id, `acc_...`).
+    pub phone_id: String,
+    /// Meta's status to keep (APPROVED, PAUSED ...); all when left out.
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -116,7 +131,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Send a message through one of the key's phones. Checked against the key's policy (phones, channels, recipients, rate); with require_confirmation it waits for a person, and the answer's confirm_url is where they confirm."
+        description = "Send a message through one of the key's phones: a text, or on wa a template. Checked against the key's policy (phones, channels, recipients, rate), the contact's opt-out and WhatsApp's 24-hour window; with require_confirmation it waits for a person, and the answer's confirm_url is where they confirm."
     )]
     async fn send_message(
         &self,
@@ -126,6 +141,7 @@ impl Tools {
         let client = caller(&parts)?;
         let order = serde_json::json!({
             "phone_id": p.phone_id, "channel": p.channel, "to": p.to, "text": p.text,
+            "template": p.template, "fallback_template": p.fallback_template,
             "subject": p.subject, "source": p.source, "idempotency_key": p.idempotency_key,
         });
         let order = serde_json::from_value::<Order>(order).map_err(|e| {
@@ -140,6 +156,20 @@ impl Tools {
             body["replayed"] = serde_json::Value::Bool(a.replayed);
             body
         }))
+    }
+
+    #[tool(
+        description = "The WhatsApp message templates of a phone's business account, with the parameters each takes. Outside 24 hours after a contact's last message, WhatsApp takes only an approved template."
+    )]
+    async fn list_templates(
+        &self,
+        Parameters(p): Parameters<TemplatesParams>,
+        Extension(parts): Extension<http::request::Parts>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let client = caller(&parts)?;
+        let status = p.status.as_deref();
+        let listed = client_messages::templates(&self.state, &client, &p.phone_id, status).await;
+        answer(listed.and_then(|t| json(serde_json::json!({"templates": t}))))
     }
 
     #[tool(

@@ -14,6 +14,8 @@ use switchboard_core::domain::page::{Page, PageRequest};
 use switchboard_core::ports::{ChatStore, StoreError};
 
 const LAST_AT: &str = "last_at";
+/// The contact's latest message time: where WhatsApp's service window starts.
+const INBOUND_AT: &str = "in_at";
 const NAME: &str = "name";
 const CREATED: &str = "created";
 pub(super) const CHAT_ID: &str = "chat_id";
@@ -49,18 +51,23 @@ pub(super) fn chat_from(
     if let Some(at) = get_s(row, LAST_AT) {
         value.last_message_at = Some(parse_timestamp(at)?);
     }
+    if let Some(at) = get_s(row, INBOUND_AT) {
+        value.last_inbound_at = Some(parse_timestamp(at)?);
+    }
     Ok(value)
 }
 
 impl DynamoStore {
-    /// A message was recorded in the chat: its activity moves to the message's time and a
-    /// private chat takes the sender's display name; the chat is created if it is new.
+    /// A message was recorded in the chat: its activity (and, for the contact's own message,
+    /// the start of the service window) moves to the message's time and a private chat takes
+    /// the sender's display name; the chat is created if it is new.
     pub(super) fn touch_chat(
         &self,
         account: &AccountId,
         chat: &ChatJid,
         at: DateTime<Utc>,
         sender: Option<&str>,
+        inbound: bool,
     ) -> UpdateBuilder {
         let at = timestamp(&at);
         let mut expression =
@@ -72,6 +79,10 @@ impl DynamoStore {
             .expression_attribute_values(":c", s(chat.as_str()))
             .expression_attribute_values(":g", s(keys::chats_of(account)))
             .expression_attribute_values(":pos", s(position(Some(&at), chat.as_str())));
+        if inbound {
+            expression.push_str(", #in = :at");
+            update = update.expression_attribute_names("#in", INBOUND_AT);
+        }
         if let Some(name) = sender.filter(|_| chat.chat_type() == ChatType::Private) {
             expression.push_str(", #n = :n");
             update = update

@@ -39,7 +39,7 @@ fn ttl(at: DateTime<Utc>) -> AttributeValue {
 
 #[async_trait]
 impl MediaStore for DynamoStore {
-    async fn cached_reading(
+    async fn cached_text(
         &self,
         key: &str,
         now: DateTime<Utc>,
@@ -50,7 +50,7 @@ impl MediaStore for DynamoStore {
             .and_then(|row| get_s(&row, TEXT).map(str::to_string)))
     }
 
-    async fn cache_reading(
+    async fn cache_text(
         &self,
         key: &str,
         text: &str,

@@ -20,6 +20,7 @@ const STATUS: &str = "status";
 const UPDATED_AT: &str = "updated_at";
 const PROVIDER_ID: &str = "provider_message_id";
 const ERROR: &str = "error";
+const ERROR_CODE: &str = "error_code";
 /// Present while a `sending` message waits between two tries (its lease let go).
 const LEASE_RELEASED: &str = "lease_free";
 /// The AI log row that decided on this (inbound) message: set once, so one row per message.
@@ -50,6 +51,9 @@ pub(super) fn message_from(row: &Item) -> Result<Message, StoreError> {
     }
     if let Some(e) = get_s(row, ERROR) {
         m.error = Some(e.to_string());
+    }
+    if let Some(code) = get_s(row, ERROR_CODE) {
+        m.error_code = serde_json::from_str(&format!("\"{code}\"")).ok();
     }
     if let Some(media) = get_s(row, super::media::MEDIA) {
         m.media = Some(
@@ -123,6 +127,7 @@ impl DynamoStore {
             &m.chat_id,
             m.created_at,
             sender,
+            m.is_inbound(),
         ))?);
         Ok(items)
     }
@@ -387,6 +392,7 @@ impl DynamoStore {
             to,
             provider_message_id,
             error,
+            code,
         } = *change;
         let mut expression = "SET #s = :to, updated_at = :now, #at = :now".to_string();
         let placeholders: Vec<String> = (0..from.len()).map(|i| format!(":f{i}")).collect();
@@ -409,6 +415,10 @@ impl DynamoStore {
             update = update
                 .expression_attribute_names("#e", ERROR)
                 .expression_attribute_values(":e", s(e));
+            if let Some(code) = code {
+                expression.push_str(", error_code = :ec");
+                update = update.expression_attribute_values(":ec", s(code.as_str()));
+            }
         } else if to == MessageStatus::Sent {
             // A sent message carries no error any more (a retry's note).
             expression.push_str(" REMOVE #e");

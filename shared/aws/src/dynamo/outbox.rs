@@ -59,6 +59,7 @@ impl OutboxStore for DynamoStore {
             to: MessageStatus::Sending,
             provider_message_id: None,
             error: None,
+            code: None,
         };
         let mut leased = Vec::new();
         // Pages of the oldest waiting messages, until `limit` are leased or none waits: a message
@@ -164,6 +165,7 @@ impl OutboxStore for DynamoStore {
             to: MessageStatus::Queued,
             provider_message_id: None,
             error: None,
+            code: None,
         };
         let mut items = self.transition_items(account, &lease.chat, message, &back)?;
         let delete = Delete::builder()

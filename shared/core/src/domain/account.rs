@@ -1,5 +1,6 @@
 //! Accounts: one sending identity (a WhatsApp number, a Telegram bot, a relay phone ...).
 
+use super::consent::ConsentWords;
 use super::ids::AccountId;
 use super::provider::{ProviderKind, StoredProviderConfig};
 use chrono::{DateTime, Utc};
@@ -16,6 +17,9 @@ pub struct Account {
     /// When a relay phone last polled its outbox.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// The words its contacts opt out and back in with, and the answer to an opt-out.
+    #[serde(default, flatten)]
+    pub consent: ConsentWords,
 }
 
 /// SHA-256 of an account token, hex-encoded: all the store ever holds of a token.

@@ -1,6 +1,7 @@
 //! Chats, named by WhatsApp-style JIDs. The JID's server part says what kind of chat it is; other
 //! providers map onto the same shape (`<id>@telegram`, `<id>@telegram.group`).
 
+use super::consent::{ConsentScope, OptOutSource};
 use super::ids::AccountId;
 use super::patch::Change;
 use super::validation::ValidationError;
@@ -253,7 +254,17 @@ pub enum ChatChange {
     PauseAi {
         until: DateTime<Utc>,
     },
+    /// The contact opted out (or back in), of everything or of marketing templates.
+    Consent {
+        scope: ConsentScope,
+        opted_out: bool,
+        source: OptOutSource,
+        at: DateTime<Utc>,
+    },
 }
+
+/// WhatsApp takes free-form messages this long after the customer's last message.
+pub const SERVICE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Chat {
@@ -267,6 +278,18 @@ pub struct Chat {
     pub ai_paused_until: Option<DateTime<Utc>>,
     pub last_message_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The time (the provider's) of the contact's latest message: WhatsApp's service window
+    /// runs 24 hours from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_inbound_at: Option<DateTime<Utc>>,
+    /// The contact asked not to be written to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opted_out_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_out_source: Option<OptOutSource>,
+    /// The contact stopped marketing templates (Meta's preference, or error 131050).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub marketing_opted_out: bool,
 }
 
 impl Chat {
@@ -281,6 +304,10 @@ impl Chat {
             ai_paused_until: None,
             last_message_at: None,
             created_at: now,
+            last_inbound_at: None,
+            opted_out_at: None,
+            opt_out_source: None,
+            marketing_opted_out: false,
         }
     }
 
@@ -306,14 +333,60 @@ impl Chat {
                     self.ai_paused_until = Some(until);
                 }
             }
+            ChatChange::Consent {
+                scope: ConsentScope::Marketing,
+                opted_out,
+                ..
+            } => self.marketing_opted_out = opted_out,
+            ChatChange::Consent {
+                scope: ConsentScope::All,
+                opted_out: true,
+                source,
+                at,
+            } => {
+                // The first opt-out stands: a repeated STOP changes nothing.
+                if self.opted_out_at.is_none() {
+                    self.opted_out_at = Some(at);
+                    self.opt_out_source = Some(source);
+                }
+            }
+            ChatChange::Consent {
+                scope: ConsentScope::All,
+                opted_out: false,
+                ..
+            } => {
+                self.opted_out_at = None;
+                self.opt_out_source = None;
+            }
         }
     }
 
-    /// A message was recorded in the chat: move its activity time forward, and let a private
-    /// chat take the sender's current display name.
-    pub fn record_activity(&mut self, at: DateTime<Utc>, sender_name: Option<&str>) {
+    /// Whether the contact is opted out of `scope` (an opt-out of everything covers marketing).
+    pub fn opted_out(&self, scope: ConsentScope) -> bool {
+        self.opted_out_at.is_some()
+            || (scope == ConsentScope::Marketing && self.marketing_opted_out)
+    }
+
+    /// When WhatsApp's window for free-form messages closes (or closed); `None` before the
+    /// contact ever wrote.
+    pub fn service_window_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.last_inbound_at.map(|at| at + SERVICE_WINDOW)
+    }
+
+    pub fn service_window_open(&self, now: DateTime<Utc>) -> bool {
+        self.service_window_expires_at()
+            .is_some_and(|end| now < end)
+    }
+
+    /// A message was recorded in the chat: move its activity time (and, for the contact's own,
+    /// the service window) forward, and let a private chat take the sender's current display
+    /// name.
+    pub fn record_activity(&mut self, at: DateTime<Utc>, sender_name: Option<&str>, inbound: bool) {
         if self.last_message_at.is_none_or(|last| at > last) {
             self.last_message_at = Some(at);
+        }
+        if inbound && self.last_inbound_at.is_none_or(|last| at > last) {
+            self.last_inbound_at = Some(at);
         }
         if let Some(name) = sender_name.filter(|_| self.chat_type() == ChatType::Private) {
             self.name = Some(name.to_string());

@@ -23,6 +23,10 @@ pub enum EventType {
     AiReplySkipped,
     #[serde(rename = "message.media_processed")]
     MessageMediaProcessed,
+    #[serde(rename = "contact.opted_out")]
+    ContactOptedOut,
+    #[serde(rename = "contact.opted_in")]
+    ContactOptedIn,
     /// A subscription was disabled after failing for too long (or answering 410).
     #[serde(rename = "webhook.disabled")]
     WebhookDisabled,
@@ -32,7 +36,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 12] = [
         EventType::MessageReceived,
         EventType::MessageSent,
         EventType::MessageStatus,
@@ -41,6 +45,8 @@ impl EventType {
         EventType::AiReplyFailed,
         EventType::AiReplySkipped,
         EventType::MessageMediaProcessed,
+        EventType::ContactOptedOut,
+        EventType::ContactOptedIn,
         EventType::WebhookDisabled,
         EventType::WebhookTest,
     ];
@@ -55,6 +61,8 @@ impl EventType {
             EventType::AiReplyFailed => "ai.reply.failed",
             EventType::AiReplySkipped => "ai.reply.skipped",
             EventType::MessageMediaProcessed => "message.media_processed",
+            EventType::ContactOptedOut => "contact.opted_out",
+            EventType::ContactOptedIn => "contact.opted_in",
             EventType::WebhookDisabled => "webhook.disabled",
             EventType::WebhookTest => "webhook.test",
         }
@@ -74,6 +82,7 @@ impl EventType {
             | EventType::AiReplyFailed
             | EventType::AiReplySkipped => Payload::AiLog,
             EventType::MessageMediaProcessed => Payload::MediaProcessed,
+            EventType::ContactOptedOut | EventType::ContactOptedIn => Payload::Consent,
             EventType::WebhookDisabled => Payload::WebhookDisabled,
             EventType::WebhookTest => Payload::WebhookTest,
         }
@@ -91,6 +100,8 @@ pub enum Payload {
     AiLog,
     /// `MediaProcessed`: what became of a message's voice note or image.
     MediaProcessed,
+    /// `ConsentChanged`: a contact opted out or back in.
+    Consent,
     WebhookDisabled,
     WebhookTest,
 }
@@ -108,6 +119,16 @@ pub struct WebhookDisabled {
 pub struct WebhookTest {
     pub webhook_id: super::ids::WebhookId,
     pub message: String,
+}
+
+/// `contact.opted_out` and `contact.opted_in`.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ConsentChanged {
+    #[schema(value_type = String, example = "15551234567@s.whatsapp.net")]
+    pub chat_id: super::chat::ChatJid,
+    pub scope: super::consent::ConsentScope,
+    pub source: super::consent::OptOutSource,
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

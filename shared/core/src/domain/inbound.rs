@@ -4,7 +4,7 @@
 
 use super::chat::ChatJid;
 use super::media::Media;
-use super::message::MessageStatus;
+use super::message::{FailureCode, MessageStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +38,18 @@ pub struct StatusReport {
     pub status: MessageStatus,
     /// Why it failed, in words a person can act on.
     pub error: Option<String>,
+    /// The contract's name for the failure, when it has one.
+    #[serde(default)]
+    pub code: Option<FailureCode>,
+}
+
+/// A contact's choice about marketing messages, told by the provider (Meta's
+/// `user_preferences`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketingPreference {
+    pub chat_id: ChatJid,
+    /// `true`: stop marketing messages; `false`: resume them.
+    pub stopped: bool,
 }
 
 /// Everything one provider notification carried (a notification may batch many of each).
@@ -45,4 +57,5 @@ pub struct StatusReport {
 pub struct Received {
     pub messages: Vec<Inbound>,
     pub statuses: Vec<StatusReport>,
+    pub preferences: Vec<MarketingPreference>,
 }

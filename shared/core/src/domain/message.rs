@@ -4,6 +4,7 @@ use super::channel::Channel;
 use super::chat::ChatJid;
 use super::ids::{AccountId, AiLogId, ApiKeyId, MessageId};
 use super::media::{Media, MediaView};
+use super::template::TemplateMessage;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -132,6 +133,43 @@ pub struct Message {
     /// A voice note, photo or file the customer sent; `text` is then its caption.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<Media>,
+    /// A WhatsApp template send, checked; `text` is then its rendered body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateMessage>,
+    /// Why a failed send failed, when the contract names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<FailureCode>,
+}
+
+/// The named reasons a send fails; anything else a provider refuses is `provider_error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCode {
+    OutsideServiceWindow,
+    TemplateParamsMismatch,
+    TemplateNotFound,
+    TemplatePausedOrDisabled,
+    MarketingLimit,
+    Undeliverable,
+    MarketingOptedOut,
+    RecipientOptedOut,
+    ProviderError,
+}
+
+impl FailureCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureCode::OutsideServiceWindow => "outside_service_window",
+            FailureCode::TemplateParamsMismatch => "template_params_mismatch",
+            FailureCode::TemplateNotFound => "template_not_found",
+            FailureCode::TemplatePausedOrDisabled => "template_paused_or_disabled",
+            FailureCode::MarketingLimit => "marketing_limit",
+            FailureCode::Undeliverable => "undeliverable",
+            FailureCode::MarketingOptedOut => "marketing_opted_out",
+            FailureCode::RecipientOptedOut => "recipient_opted_out",
+            FailureCode::ProviderError => "provider_error",
+        }
+    }
 }
 
 impl Message {
@@ -171,6 +209,8 @@ impl Message {
             ai_log_id: None,
             lease_released: false,
             media: None,
+            template: None,
+            error_code: None,
             created_at: now,
             updated_at: now,
             client: None,
@@ -180,7 +220,11 @@ impl Message {
 
     /// The failure's snake_case code, for a failed send.
     pub fn error_code(&self) -> Option<&'static str> {
-        (self.status == MessageStatus::Failed).then_some("provider_error")
+        (self.status == MessageStatus::Failed).then(|| {
+            self.error_code
+                .unwrap_or(FailureCode::ProviderError)
+                .as_str()
+        })
     }
 
     /// Whether the customer could have seen it: theirs, or a send that left (one waiting for
@@ -236,8 +280,8 @@ pub struct MessageView {
     pub reply_to_message_id: Option<String>,
     /// Why a send failed (the provider's words included), or why it is being tried again.
     pub error: Option<String>,
-    /// For a failed send: `provider_error` (the named codes of the contract come with the
-    /// failures that have them).
+    /// For a failed send: a named code (`outside_service_window`, `template_not_found` ...),
+    /// else `provider_error`.
     pub error_code: Option<&'static str>,
     /// A voice note, photo or file, and what the AI made of it; `text` is then its caption.
     pub media: Option<MediaView>,

@@ -7,6 +7,7 @@
 //! `schema_with`), never here.
 
 use crate::domain::ai_log::AiLog;
+use crate::domain::event::ConsentChanged;
 use crate::domain::event::{EventType, Payload, WebhookDisabled, WebhookTest};
 use crate::domain::media::MediaProcessed;
 use crate::domain::message::{MessageView, StatusEvent};
@@ -172,6 +173,7 @@ fn webhooks() -> Value {
             Payload::Status => StatusEvent::name(),
             Payload::AiLog => AiLog::name(),
             Payload::MediaProcessed => MediaProcessed::name(),
+            Payload::Consent => ConsentChanged::name(),
             Payload::WebhookDisabled => WebhookDisabled::name(),
             Payload::WebhookTest => WebhookTest::name(),
         };

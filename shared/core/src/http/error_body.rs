@@ -20,6 +20,10 @@ pub struct ErrorDetail {
     /// The JSON path of the offending field, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For `outside_service_window`: when the window closed (null: the contact never wrote).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Option<chrono::DateTime<chrono::Utc>>>,
 }
 
 fn body(status: StatusCode, code: &str, message: String, field: Option<String>) -> Response {
@@ -27,6 +31,7 @@ fn body(status: StatusCode, code: &str, message: String, field: Option<String>) 
         code: code.to_string(),
         message,
         field,
+        expires_at: None,
     };
     (status, Json(ErrorBody { error: detail })).into_response()
 }
@@ -37,7 +42,9 @@ impl IntoResponse for AppError {
         let code = self.code();
         let status = match &self {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Invalid(_) | AppError::OutsideWindow { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) | AppError::Denied { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -57,6 +64,15 @@ impl IntoResponse for AppError {
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
                 response
+            }
+            AppError::OutsideWindow { expires_at } => {
+                let detail = ErrorDetail {
+                    code: code.to_string(),
+                    message,
+                    field: None,
+                    expires_at: Some(expires_at),
+                };
+                (status, Json(ErrorBody { error: detail })).into_response()
             }
             AppError::Internal(cause) => {
                 tracing::error!(%cause, "request failed");

@@ -8,7 +8,9 @@ use crate::domain::chat::ChatJid;
 use crate::domain::ids::{AccountId, MessageId};
 use crate::domain::inbound::Received;
 use crate::domain::media::{MediaError, MediaSource};
+use crate::domain::message::FailureCode;
 use crate::domain::provider::{OpenedConfig, ProviderKind};
+use crate::domain::template::{Template, TemplateMessage};
 use async_trait::async_trait;
 use http::HeaderMap;
 use std::collections::HashMap;
@@ -36,6 +38,8 @@ pub struct OutgoingText<'a> {
     /// The recipient where the channel has no chats (an e-mail address).
     pub to: Option<&'a str>,
     pub subject: Option<&'a str>,
+    /// A WhatsApp template to send in place of `text` (its rendered body).
+    pub template: Option<&'a TemplateMessage>,
 }
 
 /// A pace a provider holds a sender to: `count` messages in any window of `per`, spaced
@@ -98,7 +102,11 @@ pub enum ProviderError {
     },
     /// Trying again cannot help (bad credentials, a closed conversation window, a blocked bot).
     #[error("{reason}")]
-    GiveUp { reason: String },
+    GiveUp {
+        reason: String,
+        /// The contract's name for it, when it has one.
+        code: Option<FailureCode>,
+    },
 }
 
 impl ProviderError {
@@ -112,6 +120,15 @@ impl ProviderError {
     pub fn give_up(reason: impl Into<String>) -> Self {
         Self::GiveUp {
             reason: reason.into(),
+            code: None,
+        }
+    }
+
+    /// A final failure the contract names.
+    pub fn named(code: FailureCode, reason: impl Into<String>) -> Self {
+        Self::GiveUp {
+            reason: reason.into(),
+            code: Some(code),
         }
     }
 }
@@ -183,6 +200,14 @@ pub trait Provider: Send + Sync {
         account: &ProviderAccount,
         text: OutgoingText<'_>,
     ) -> Result<ProviderReceipt, ProviderError>;
+
+    /// Every message template of the account's business, through all the provider's pages.
+    /// Only WhatsApp Cloud has them.
+    async fn templates(&self, _account: &ProviderAccount) -> Result<Vec<Template>, ProviderError> {
+        Err(ProviderError::give_up(
+            "this provider has no message templates",
+        ))
+    }
 
     /// Fetches a medium this provider delivered (`source`), reading no more than `limit`
     /// bytes.

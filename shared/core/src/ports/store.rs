@@ -25,7 +25,7 @@ use crate::domain::ai_settings::{AiSettings, AiSettingsPatch};
 use crate::domain::chat::{Chat, ChatChange, ChatJid};
 use crate::domain::ids::{AccountId, AiLogId, MessageId, WebhookId};
 use crate::domain::media::Media;
-use crate::domain::message::{Message, MessageStatus};
+use crate::domain::message::{FailureCode, Message, MessageStatus};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::webhook::{DeliveryAttempt, Subscription};
 use async_trait::async_trait;
@@ -196,6 +196,8 @@ pub struct StatusChange<'a> {
     pub to: MessageStatus,
     pub provider_message_id: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// The failure's named code, set with its error.
+    pub code: Option<FailureCode>,
 }
 
 /// Filters of the AI log list.
@@ -406,18 +408,20 @@ pub trait RateStore: Send + Sync {
     ) -> Result<Option<std::time::Duration>, StoreError>;
 }
 
-/// What the stores keep for media: the text derived from them, cached by content and model so
-/// the same file is paid for once; the medium of a message as it was understood; and a
-/// bridge's inline bytes until the reply job reads them.
+/// What the stores keep for media, and a shared cache: text derived from media, cached by
+/// content and model so the same file is paid for once (and an account's template list, so
+/// every instance asks Meta once per ten minutes); the medium of a message as it was
+/// understood; and a bridge's inline bytes until the reply job reads them.
 #[async_trait]
 pub trait MediaStore: Send + Sync {
-    /// The transcript or description cached under `key`, unless it expired.
-    async fn cached_reading(
+    /// The text (a transcript, a description, a template list) cached under `key`, unless it
+    /// expired.
+    async fn cached_text(
         &self,
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError>;
-    async fn cache_reading(
+    async fn cache_text(
         &self,
         key: &str,
         text: &str,

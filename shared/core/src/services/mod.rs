@@ -30,6 +30,9 @@ pub struct Services {
     /// Media downloads (and the understanding that holds their bytes) running at once in this
     /// process: a burst of large voice notes waits its turn instead of filling memory.
     pub media_slots: tokio::sync::Semaphore,
+    /// One template list fetched from the provider at a time in this process: requests that
+    /// find the cache empty together wait for the first to fill it, then read it.
+    pub template_fill: tokio::sync::Mutex<()>,
 }
 
 /// What a deployment reaches over the network: the providers, the LLM and webhook receivers.
@@ -74,6 +77,7 @@ impl Services {
             subscriptions: SubscriptionCache::default(),
             login_throttle: LoginThrottle::default(),
             media_slots: tokio::sync::Semaphore::new(MEDIA_SLOTS),
+            template_fill: tokio::sync::Mutex::new(()),
         })
     }
 }

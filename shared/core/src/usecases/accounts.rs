@@ -5,6 +5,7 @@ use crate::auth;
 use crate::domain::account::Account;
 use crate::domain::ids::AccountId;
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::patch::Change;
 use crate::domain::provider::{
     OpenedConfig, ProviderConfigPatch, ProviderKind, StoredProviderConfig,
 };
@@ -40,6 +41,7 @@ pub async fn create(s: &Services, input: NewAccount) -> Result<CreatedAccount, A
         created_at: now,
         updated_at: now,
         last_seen_at: None,
+        consent: Default::default(),
     };
     let (token, hash) = auth::new_account_token(&id);
     s.store.insert_account(&account, &hash).await?;
@@ -58,11 +60,20 @@ pub async fn list(s: &Services, page: &PageRequest) -> Result<Page<Account>, App
     Ok(s.store.list_accounts(page).await?)
 }
 
+/// A change to an account's consent words; `None` keeps a list.
+#[derive(Debug, Default)]
+pub struct ConsentChange {
+    pub opt_out_keywords: Option<Vec<String>>,
+    pub opt_in_keywords: Option<Vec<String>>,
+    pub opt_out_reply: Change<String>,
+}
+
 pub async fn update(
     s: &Services,
     mut account: Account,
     name: Option<String>,
     provider_config: Option<serde_json::Value>,
+    consent: ConsentChange,
 ) -> Result<Account, AppError> {
     // The provider decides which fields are valid, so the patch is checked against it here.
     if let Some(config) = provider_config {
@@ -73,6 +84,15 @@ pub async fn update(
     if let Some(name) = name {
         account.name = name;
     }
+    if let Some(words) = consent.opt_out_keywords {
+        account.consent.opt_out_keywords = words;
+    }
+    if let Some(words) = consent.opt_in_keywords {
+        account.consent.opt_in_keywords = words;
+    }
+    consent
+        .opt_out_reply
+        .apply_to(&mut account.consent.opt_out_reply);
     account.updated_at = s.clock.now();
     if !s.store.update_account(&account).await? {
         return Err(AppError::NotFound("account"));

@@ -3,6 +3,7 @@
 
 use crate::domain::account::Account;
 use crate::domain::chat::ChatChange;
+use crate::domain::consent::{ConsentScope, OptOutSource, Said};
 use crate::domain::event::EventType;
 use crate::domain::ids::MessageId;
 use crate::domain::inbound::Inbound;
@@ -11,7 +12,8 @@ use crate::domain::message::{Message, MessageOrigin, MessageStatus, MessageView}
 use crate::error::AppError;
 use crate::jobs::{self, Job};
 use crate::services::Services;
-use crate::usecases::{ai_settings, chats, events, media};
+use crate::usecases::send::{SendRequest, queue_send};
+use crate::usecases::{ai_settings, chats, consent, events, media};
 
 #[derive(Debug)]
 pub struct Ingested {
@@ -52,6 +54,8 @@ pub async fn ingest(
         ai_log_id: None,
         lease_released: false,
         media: inbound.media,
+        template: None,
+        error_code: None,
     };
     let recorded = s.store.record_inbound(&message).await?;
     let duplicate = !recorded.is_new();
@@ -74,6 +78,9 @@ pub async fn ingest(
     if !duplicate && message.origin == MessageOrigin::AccountHuman {
         pause_ai(s, &message).await?;
     }
+    // Before the reply job is queued, so that the AI does not answer a STOP. Again for a
+    // duplicate: a first attempt may have stored the message and stopped before this.
+    keyword(s, account, &message).await?;
     // Followed up again for a duplicate too: if the first attempt stored the message but died
     // before queueing, this is what recovers it. Both consumers are idempotent per message and
     // the event keeps its id, so a second follow-up changes nothing for anyone.
@@ -92,6 +99,45 @@ async fn pause_ai(s: &Services, message: &Message) -> Result<(), AppError> {
         let until = s.clock.now() + chrono::Duration::minutes(i64::from(minutes));
         let change = ChatChange::PauseAi { until };
         chats::update(s, &message.account_id, &message.chat_id, change).await?;
+    }
+    Ok(())
+}
+
+/// A contact's message that is one of the account's keywords opts them out (answered once
+/// with the account's `opt_out_reply`) or back in. Anything else is left alone; nothing is
+/// read for a message that is not a keyword.
+async fn keyword(s: &Services, account: &Account, message: &Message) -> Result<(), AppError> {
+    if !message.is_inbound() || !message.chat_id.has_chat() {
+        return Ok(());
+    }
+    let Some(said) = message
+        .text
+        .as_deref()
+        .and_then(|t| account.consent.said(t))
+    else {
+        return Ok(());
+    };
+    let opted_out = said == Said::OptOut;
+    let changed = consent::set(
+        s,
+        &account.id,
+        &message.chat_id,
+        ConsentScope::All,
+        opted_out,
+        OptOutSource::Keyword,
+        message.created_at,
+    )
+    .await?;
+    if let (true, true, Some(reply)) = (opted_out, changed.changed, &account.consent.opt_out_reply)
+    {
+        // Keyed by the STOP it answers: stored once however often this runs for it.
+        let request = SendRequest {
+            chat_id: message.chat_id.clone(),
+            text: reply.clone(),
+            template: None,
+            idempotency_key: Some(format!("opt-out:{}", message.id)),
+        };
+        queue_send(s, &account.id, request).await?;
     }
     Ok(())
 }

@@ -3,12 +3,13 @@
 //! status report applied. Meta's subscription handshake lives here too.
 
 use crate::domain::account::Account;
+use crate::domain::consent::{ConsentScope, OptOutSource};
 use crate::domain::ids::AccountId;
 use crate::domain::provider::ProviderKind;
 use crate::error::AppError;
 use crate::ports::{InboundError, Provider, ProviderAccount};
 use crate::services::Services;
-use crate::usecases::{accounts, ingest, statuses};
+use crate::usecases::{accounts, consent, ingest, statuses};
 use http::HeaderMap;
 use std::sync::Arc;
 
@@ -87,6 +88,21 @@ pub async fn receive(
     for report in received.statuses {
         statuses::apply(s, &account.id, report, 0).await?;
         taken.statuses += 1;
+    }
+    let now = s.clock.now();
+    for preference in received.preferences {
+        let scope = ConsentScope::Marketing;
+        let source = OptOutSource::Provider;
+        consent::set(
+            s,
+            &account.id,
+            &preference.chat_id,
+            scope,
+            preference.stopped,
+            source,
+            now,
+        )
+        .await?;
     }
     Ok(taken)
 }

@@ -92,7 +92,7 @@ pub async fn report(
         s,
         &message,
         report.status,
-        report.error.as_deref(),
+        report.error.as_deref().map(|e| (e, None)),
         report.provider_message_id.as_deref(),
     )
     .await?;
@@ -126,6 +126,7 @@ pub async fn end_lease(
         to: MessageStatus::Failed,
         provider_message_id: None,
         error: Some(LEASE_EXPIRED),
+        code: None,
     };
     let Some(message) = s
         .store

@@ -17,7 +17,7 @@ use crate::reply_gate::{self, Decision, Facts, HISTORY, gate};
 use crate::services::Services;
 use crate::usecases::generate::{self, GenerateError};
 use crate::usecases::media::{self, Understanding};
-use crate::usecases::{ai_settings, events, typing};
+use crate::usecases::{ai_settings, events, reach, typing};
 use std::time::Duration;
 
 /// Runs the reply job of one inbound message.
@@ -59,6 +59,7 @@ pub async fn answer(
         recent: &ctx.recent,
         replies_last_hour: ctx.replies_since,
         addresses_account,
+        windowed: reach::windowed(&account, chat_id),
     };
     match gate(facts, &effective, now) {
         Decision::Done => Ok(()),

@@ -1,12 +1,17 @@
 //! Outbound messages: accepted and queued by the API, then sent by the outbound consumer through
 //! the account's provider.
 
+use crate::domain::account::Account;
 use crate::domain::ai_log::{AiLog, AiLogStatus};
+use crate::domain::audit::AuditAction;
 use crate::domain::chat::{Chat, ChatJid};
 use crate::domain::event::EventType;
 use crate::domain::ids::{AccountId, AiLogId, MessageId};
-use crate::domain::message::{Message, MessageOrigin, MessageStatus, MessageView, StatusEvent};
+use crate::domain::message::{
+    FailureCode, Message, MessageOrigin, MessageStatus, MessageView, StatusEvent,
+};
 use crate::domain::provider::ProviderKind;
+use crate::domain::template::TemplateMessage;
 use crate::error::AppError;
 use crate::jobs::{self, Job, JobFailure};
 use crate::ports::{
@@ -14,13 +19,17 @@ use crate::ports::{
 };
 use crate::reply_gate::HISTORY;
 use crate::services::Services;
-use crate::usecases::{accounts, events};
+use crate::usecases::audit::Audit;
+use crate::usecases::reach::{self, Content, Outgoing};
+use crate::usecases::{accounts, consent, events};
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct SendRequest {
     pub chat_id: ChatJid,
+    /// The text, or a template's rendered body.
     pub text: String,
+    pub template: Option<TemplateMessage>,
     pub idempotency_key: Option<String>,
 }
 
@@ -47,6 +56,7 @@ pub async fn queue_send(
         s.clock.now(),
     );
     message.idempotency_key = req.idempotency_key;
+    message.template = req.template;
     match s.store.record_outbound(&message).await? {
         Recorded::New(stored) => {
             enqueue_send(s, &stored).await?;
@@ -56,7 +66,10 @@ pub async fn queue_send(
             })
         }
         Recorded::Existing(first) => {
-            if first.chat_id != message.chat_id || first.text != message.text {
+            if first.chat_id != message.chat_id
+                || first.text != message.text
+                || first.template != message.template
+            {
                 return Err(AppError::conflict(
                     "idempotency_conflict",
                     "this idempotency_key was used with a different request",
@@ -72,6 +85,24 @@ pub async fn queue_send(
             })
         }
     }
+}
+
+/// Whether a send of the account's own API may reach its contact (consent, the window, the
+/// template: `reach::check`); a refusal is audited as the client API's are.
+pub async fn reach_or_refuse(
+    s: &Services,
+    account: &Account,
+    chat: &ChatJid,
+    content: Content<'_>,
+) -> Result<Outgoing, AppError> {
+    let checked = reach::check(s, account, chat, content).await;
+    if checked.is_ok() {
+        return checked;
+    }
+    let actor = format!("account:{}", account.id);
+    let mut audit = Audit::new(s, actor, None, AuditAction::Send);
+    audit.about(Some(account.id.clone()), None, Some(chat.to_string()));
+    audit.settle(s, checked).await
 }
 
 /// Queues the send of a stored message, at once.
@@ -141,7 +172,15 @@ pub async fn send_queued(
     }
     let provider = match s.network.providers.get(account.provider) {
         Ok(provider) => provider.clone(),
-        Err(e) => return finish(s, &message, log.as_ref(), Outcome::Failed(e.to_string())).await,
+        Err(e) => {
+            return finish(
+                s,
+                &message,
+                log.as_ref(),
+                Outcome::Failed(e.to_string(), None),
+            )
+            .await;
+        }
     };
     let opened = accounts::open(s, &account).await?;
     // Over the provider's pace: this job comes back when there is room, instead of waiting.
@@ -170,19 +209,23 @@ pub async fn send_queued(
         reply_to: message.reply_to_message_id.as_deref(),
         to: message.client.as_ref().map(|c| c.to.as_str()),
         subject: message.client.as_ref().and_then(|c| c.subject.as_deref()),
+        template: message.template.as_ref(),
     };
     match provider.send(&opened, text).await {
         Ok(receipt) => {
             let outcome = Outcome::Sent(receipt.provider_message_id);
             finish(s, &message, log.as_ref(), outcome).await
         }
-        Err(ProviderError::GiveUp { reason }) => {
-            finish(s, &message, log.as_ref(), Outcome::Failed(reason)).await
+        Err(ProviderError::GiveUp { reason, code }) => {
+            if code == Some(FailureCode::MarketingOptedOut) {
+                consent::marketing_stopped(s, &message).await?;
+            }
+            finish(s, &message, log.as_ref(), Outcome::Failed(reason, code)).await
         }
         Err(ProviderError::Retry { reason, after }) => {
             if attempt + 1 >= MAX_SEND_ATTEMPTS {
                 let reason = format!("{reason} (gave up after {MAX_SEND_ATTEMPTS} tries)");
-                return finish(s, &message, log.as_ref(), Outcome::Failed(reason)).await;
+                return finish(s, &message, log.as_ref(), Outcome::Failed(reason, None)).await;
             }
             tracing::info!(message = %message.id, attempt, %reason, "send will be retried");
             // Still `sending` (a status never moves back), with why, for whoever is waiting;
@@ -229,6 +272,11 @@ async fn stale_reason(
     withdraw_if_newer: bool,
 ) -> Result<Option<String>, JobFailure> {
     let now = s.clock.now();
+    if chat.is_some_and(|c| c.opted_out_at.is_some()) {
+        return Ok(Some(
+            "the contact opted out before the reply went out".into(),
+        ));
+    }
     if let Some(until) = chat.and_then(|c| c.ai_paused_until).filter(|u| *u > now) {
         return Ok(Some(format!(
             "a human of the account replied before the reply went out; AI paused until {}",
@@ -253,7 +301,7 @@ async fn stale_reason(
 
 enum Outcome {
     Sent(String),
-    Failed(String),
+    Failed(String, Option<FailureCode>),
     Withdrawn(String),
 }
 
@@ -267,16 +315,17 @@ async fn finish(
     log: Option<&AiLog>,
     outcome: Outcome,
 ) -> Result<(), JobFailure> {
-    let (status, provider_id, error) = match &outcome {
-        Outcome::Sent(id) => (MessageStatus::Sent, Some(id.as_str()), None),
-        Outcome::Failed(e) => (MessageStatus::Failed, None, Some(e.as_str())),
-        Outcome::Withdrawn(reason) => (MessageStatus::Cancelled, None, Some(reason.as_str())),
+    let (status, provider_id, error, code) = match &outcome {
+        Outcome::Sent(id) => (MessageStatus::Sent, Some(id.as_str()), None, None),
+        Outcome::Failed(e, code) => (MessageStatus::Failed, None, Some(e.as_str()), *code),
+        Outcome::Withdrawn(reason) => (MessageStatus::Cancelled, None, Some(reason.as_str()), None),
     };
     let change = StatusChange {
         from: &[MessageStatus::Queued, MessageStatus::Sending],
         to: status,
         provider_message_id: provider_id,
         error,
+        code,
     };
     let settled = log.map(|log| settled_row(s, log, &outcome));
     let (moved, log_moved) = match &settled {
@@ -306,6 +355,7 @@ async fn finish(
     view.status = status;
     view.provider_message_id = provider_id.map(str::to_string).or(view.provider_message_id);
     view.error = error.map(str::to_string);
+    view.error_code = code;
     let mut emitted = Vec::new();
     match outcome {
         Outcome::Sent(_) => emitted.push(events::new_event(
@@ -314,7 +364,7 @@ async fn finish(
             Some(&message.account_id),
             MessageView::from(&view),
         )),
-        Outcome::Failed(_) => emitted.push(events::new_event(
+        Outcome::Failed(..) => emitted.push(events::new_event(
             s,
             EventType::MessageStatus,
             Some(&message.account_id),
@@ -343,7 +393,7 @@ fn settled_row(s: &Services, log: &AiLog, outcome: &Outcome) -> (AiLog, EventTyp
             row.sent_at = Some(s.clock.now());
             EventType::AiReplySent
         }
-        Outcome::Failed(e) => {
+        Outcome::Failed(e, _) => {
             row.status = AiLogStatus::Failed;
             row.error = Some(e.clone());
             EventType::AiReplyFailed

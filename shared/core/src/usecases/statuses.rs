@@ -5,12 +5,12 @@ use crate::domain::ai_log::AiLogStatus;
 use crate::domain::event::EventType;
 use crate::domain::ids::AccountId;
 use crate::domain::inbound::StatusReport;
-use crate::domain::message::{Message, MessageStatus, StatusEvent};
+use crate::domain::message::{FailureCode, Message, MessageStatus, StatusEvent};
 use crate::error::AppError;
 use crate::jobs::{self, Job};
 use crate::ports::StatusChange;
 use crate::services::Services;
-use crate::usecases::events;
+use crate::usecases::{consent, events};
 use std::time::Duration;
 
 /// Looks for a report's message this many times (the first at once) before giving up on it.
@@ -32,8 +32,12 @@ pub async fn apply(
         .await?;
     match found {
         Some(message) if message.from_me => {
+            if report.code == Some(FailureCode::MarketingOptedOut) {
+                consent::marketing_stopped(s, &message).await?;
+            }
             let error = report.error.as_deref();
-            move_forward(s, &message, report.status, error, None).await?;
+            let failure = error.map(|e| (e, report.code));
+            move_forward(s, &message, report.status, failure, None).await?;
         }
         Some(_) => {}
         None if look + 1 < LOOKS => {
@@ -58,14 +62,16 @@ pub async fn move_forward(
     s: &Services,
     message: &Message,
     to: MessageStatus,
-    error: Option<&str>,
+    failure: Option<(&str, Option<FailureCode>)>,
     provider_message_id: Option<&str>,
 ) -> Result<bool, AppError> {
+    let error = failure.map(|(e, _)| e);
     let change = StatusChange {
         from: MessageStatus::forward_to(to),
         to,
         provider_message_id,
         error,
+        code: failure.and_then(|(_, code)| code),
     };
     let moved = s
         .store

@@ -13,7 +13,7 @@ use switchboard_core::ports::{MediaStore, StoreError};
 
 #[async_trait]
 impl MediaStore for EmbeddedStore {
-    async fn cached_reading(
+    async fn cached_text(
         &self,
         key: &str,
         now: DateTime<Utc>,
@@ -34,7 +34,7 @@ impl MediaStore for EmbeddedStore {
             .await
     }
 
-    async fn cache_reading(
+    async fn cache_text(
         &self,
         key: &str,
         text: &str,

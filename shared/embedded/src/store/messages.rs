@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::time::Duration;
 use switchboard_core::domain::chat::{Chat, ChatJid};
 use switchboard_core::domain::ids::{AccountId, MessageId};
-use switchboard_core::domain::message::{Message, MessageStatus};
+use switchboard_core::domain::message::{FailureCode, Message, MessageStatus};
 use switchboard_core::domain::page::{Page, PageRequest};
 use switchboard_core::ports::{Claim, MessageStore, Recorded, StatusChange, StoreError};
 
@@ -52,6 +52,7 @@ pub(super) struct OwnedChange {
     to: MessageStatus,
     provider_message_id: Option<String>,
     error: Option<String>,
+    code: Option<FailureCode>,
 }
 
 impl OwnedChange {
@@ -61,6 +62,7 @@ impl OwnedChange {
             to: change.to,
             provider_message_id: change.provider_message_id.map(str::to_string),
             error: change.error.map(str::to_string),
+            code: change.code,
         }
     }
 }
@@ -84,6 +86,7 @@ pub(super) fn transition_in(
     }
     if change.error.is_some() {
         m.error = change.error.clone();
+        m.error_code = change.code;
     } else if change.to == MessageStatus::Sent {
         m.error = None;
     }
@@ -134,7 +137,7 @@ pub(super) fn touch_chat(c: &Connection, m: &Message) -> Result<(), StoreError> 
     } else {
         m.push_name.as_deref()
     };
-    chat.record_activity(m.created_at, sender);
+    chat.record_activity(m.created_at, sender, m.is_inbound());
     save_chat(c, &chat)
 }
 

@@ -70,6 +70,7 @@ impl OutboxStore for EmbeddedStore {
                     to: MessageStatus::Sending,
                     provider_message_id: None,
                     error: None,
+                    code: None,
                 });
                 let mut leased = Vec::new();
                 for (id, _) in waiting {
@@ -153,6 +154,7 @@ impl OutboxStore for EmbeddedStore {
                     to: MessageStatus::Queued,
                     provider_message_id: None,
                     error: None,
+                    code: None,
                 });
                 if transition_in(c, &account, &message, &back)? {
                     Ok(true)

@@ -93,7 +93,7 @@ impl Provider for Email {
     ) -> Result<Connected, ConnectError> {
         let refused = |e: ProviderError| match e {
             ProviderError::Retry { reason, .. } => ConnectError::Unreachable(reason),
-            ProviderError::GiveUp { reason } => ConnectError::Refused(reason),
+            ProviderError::GiveUp { reason, .. } => ConnectError::Refused(reason),
         };
         let transport = self.transport(account).await.map_err(refused)?;
         // A connection as a send makes one: EHLO, STARTTLS where the URL asks for it, and AUTH

@@ -1,8 +1,10 @@
 //! `/v1/accounts`: sending identities, their provider configuration and tokens (admin only).
 
 use crate::domain::account::Account;
+use crate::domain::consent::{MAX_KEYWORD_CHARS, MAX_KEYWORDS};
 use crate::domain::ids::AccountId;
 use crate::domain::page::ListBody;
+use crate::domain::patch::Change;
 use crate::domain::provider::{
     ProviderConfigPatch, ProviderKind, config_schema, public_view, written_for_another,
 };
@@ -12,7 +14,8 @@ use crate::error::AppError;
 use crate::http::ErrorBody;
 use crate::http::extract::{AccountPath, Admin, JsonBody, ListQuery, QueryParams};
 use crate::services::AppState;
-use crate::usecases::accounts::{self, NewAccount};
+use crate::usecases::accounts::{self, ConsentChange, NewAccount};
+use crate::usecases::client_messages::MAX_TEXT_CHARS;
 use crate::usecases::connect;
 use axum::Json;
 use axum::extract::State;
@@ -40,6 +43,10 @@ pub struct UpdateAccountBody {
     name: Option<String>,
     /// Fields to change; `null` clears an optional field; fields left out keep their value.
     provider_config: Option<serde_json::Value>,
+    opt_out_keywords: Option<Vec<String>>,
+    opt_in_keywords: Option<Vec<String>>,
+    #[serde(default)]
+    opt_out_reply: Change<String>,
 }
 
 written_schema!(CreateAccountBody, create_account_schema);
@@ -82,7 +89,15 @@ pub fn create_account_schema() -> Value {
     json!({"oneOf": variants, "discriminator": {"propertyName": "provider"}})
 }
 
-/// `PATCH /v1/accounts/{id}`: a new name, and fields of the account's own provider.
+fn keywords_schema(description: &str) -> Value {
+    json!({
+        "type": "array", "maxItems": MAX_KEYWORDS, "description": description,
+        "items": text_schema(MAX_KEYWORD_CHARS),
+    })
+}
+
+/// `PATCH /v1/accounts/{id}`: a new name, fields of the account's own provider, its consent
+/// words.
 pub fn update_account_schema() -> Value {
     let mut patches: Vec<Value> = ProviderKind::ALL
         .iter()
@@ -96,6 +111,12 @@ pub fn update_account_schema() -> Value {
             "provider_config": {
                 "description": "Fields of the account's provider to change; `null` clears an optional field; fields left out keep their value. Fields of another provider are 409 `provider_mismatch`.",
                 "anyOf": patches,
+            },
+            "opt_out_keywords": keywords_schema("A contact's whole message (trimmed, case-folded) that opts them out; default STOP, UNSUBSCRIBE."),
+            "opt_in_keywords": keywords_schema("A contact's whole message that opts them back in; default START."),
+            "opt_out_reply": {
+                "anyOf": [text_schema(MAX_TEXT_CHARS), {"type": "null"}],
+                "description": "Sent once, when a contact opts out by keyword; `null`: none.",
             },
         },
         "additionalProperties": false,
@@ -115,6 +136,9 @@ pub struct AccountView {
     /// When a relay phone last polled its outbox.
     #[serde(skip_serializing_if = "Option::is_none")]
     last_seen_at: Option<DateTime<Utc>>,
+    opt_out_keywords: Vec<String>,
+    opt_in_keywords: Vec<String>,
+    opt_out_reply: Option<String>,
 }
 
 impl From<&Account> for AccountView {
@@ -127,6 +151,9 @@ impl From<&Account> for AccountView {
             created_at: a.created_at,
             updated_at: a.updated_at,
             last_seen_at: a.last_seen_at,
+            opt_out_keywords: a.consent.opt_out_keywords.clone(),
+            opt_in_keywords: a.consent.opt_in_keywords.clone(),
+            opt_out_reply: a.consent.opt_out_reply.clone(),
         }
     }
 }
@@ -202,6 +229,23 @@ async fn connect_account(
         detail: c.detail,
         verify_token: c.verify_token,
     }))
+}
+
+/// Keywords as they are kept: trimmed, each 1 to 40 characters, at most 20.
+fn check_keywords(field: &str, words: Vec<String>) -> Result<Vec<String>, ValidationError> {
+    if words.len() > MAX_KEYWORDS {
+        return Err(ValidationError::new(
+            field,
+            format!("at most {MAX_KEYWORDS} keywords"),
+        ));
+    }
+    words
+        .into_iter()
+        .map(|w| {
+            let w = w.trim().to_string();
+            bounded_text(field, &w, 1, MAX_KEYWORD_CHARS).map(|()| w)
+        })
+        .collect()
 }
 
 fn check_name(name: &str) -> Result<(), ValidationError> {
@@ -298,7 +342,20 @@ async fn update_account(
         ));
     }
     let name = body.name.map(|n| n.trim().to_string());
-    let account = accounts::update(&s, account, name, body.provider_config).await?;
+    let consent = ConsentChange {
+        opt_out_keywords: body
+            .opt_out_keywords
+            .map(|k| check_keywords("opt_out_keywords", k))
+            .transpose()?,
+        opt_in_keywords: body
+            .opt_in_keywords
+            .map(|k| check_keywords("opt_in_keywords", k))
+            .transpose()?,
+        opt_out_reply: body
+            .opt_out_reply
+            .try_map(|r| bounded_text("opt_out_reply", &r, 1, MAX_TEXT_CHARS).map(|()| r))?,
+    };
+    let account = accounts::update(&s, account, name, body.provider_config, consent).await?;
     Ok(Json(AccountView::from(&account)))
 }
 

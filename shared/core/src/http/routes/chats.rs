@@ -1,14 +1,20 @@
-//! `/v1/accounts/{id}/chats`: chats, their messages (newest first), and blocking.
+//! `/v1/accounts/{id}/chats`: chats, their messages (newest first), blocking and opt-out; and
+//! the account's WhatsApp templates.
 
 use crate::domain::chat::ChatJid;
 use crate::domain::chat::{AiMode, Chat, ChatType};
+use crate::domain::consent::{ConsentScope, OptOutSource};
 use crate::domain::message::MessageView;
 use crate::domain::page::ListBody;
 use crate::domain::page::{cursor_schema, limit_schema};
+use crate::domain::provider::ProviderKind;
+use crate::domain::template::Template;
+use crate::domain::validation::bounded_text;
 use crate::error::AppError;
+use crate::http::ErrorBody;
 use crate::http::extract::{AccountPath, ChatPath, JsonBody, ListQuery, QueryParams};
 use crate::services::AppState;
-use crate::usecases::chats;
+use crate::usecases::{chats, consent, templates};
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -28,11 +34,34 @@ pub struct ChatView {
     ai_paused_until: Option<DateTime<Utc>>,
     last_message_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    /// WhatsApp Cloud chats: when the 24-hour window for free-form messages closes (closed
+    /// when past; null before the contact ever wrote). Absent on other providers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    service_window_expires_at: Option<Option<DateTime<Utc>>>,
+    opted_out_at: Option<DateTime<Utc>>,
+    opt_out_source: Option<OptOutSource>,
+    marketing_opted_out: bool,
+}
+
+impl ChatView {
+    /// The chat as an account of `provider` sees it.
+    pub fn of(c: &Chat, provider: ProviderKind) -> Self {
+        let mut view = Self::from(c);
+        if provider == ProviderKind::WhatsappCloud {
+            view.service_window_expires_at = Some(c.service_window_expires_at());
+        }
+        view
+    }
 }
 
 impl From<&Chat> for ChatView {
     fn from(c: &Chat) -> Self {
         Self {
+            service_window_expires_at: None,
+            opted_out_at: c.opted_out_at,
+            opt_out_source: c.opt_out_source,
+            marketing_opted_out: c.marketing_opted_out,
             chat_id: c.chat_id.to_string(),
             chat_type: c.chat_type(),
             name: c.name.clone(),
@@ -49,6 +78,28 @@ impl From<&Chat> for ChatView {
 #[serde(deny_unknown_fields)]
 pub struct BlockBody {
     blocked: bool,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OptOutBody {
+    opted_out: bool,
+}
+
+/// The longest status Meta names (`PENDING_DELETION`), with room.
+const MAX_STATUS_CHARS: usize = 32;
+
+/// `?status=&limit=&cursor=`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TemplatesQuery {
+    /// Meta's status (`APPROVED`, `PAUSED` ...), in any case.
+    #[param(max_length = 32)]
+    status: Option<String>,
+    #[param(schema_with = limit_schema)]
+    limit: Option<String>,
+    #[param(schema_with = cursor_schema)]
+    cursor: Option<String>,
 }
 
 /// `?limit=&cursor=`, or `before=<message id>` to page back from a message.
@@ -68,6 +119,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_chats))
         .routes(routes!(list_messages))
         .routes(routes!(block_chat))
+        .routes(routes!(set_opt_out))
+        .routes(routes!(list_templates))
 }
 
 #[utoipa::path(
@@ -81,7 +134,9 @@ async fn list_chats(
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Json<ListBody<ChatView>>, AppError> {
     let page = chats::list(&s, &account.id, &q.page()?).await?;
-    Ok(Json(page.map(|c| ChatView::from(&c)).into()))
+    Ok(Json(
+        page.map(|c| ChatView::of(&c, account.provider)).into(),
+    ))
 }
 
 #[utoipa::path(
@@ -120,5 +175,58 @@ async fn block_chat(
     JsonBody(body): JsonBody<BlockBody>,
 ) -> Result<Json<ChatView>, AppError> {
     let chat = chats::set_blocked(&s, &account.id, &chat, body.blocked).await?;
-    Ok(Json(ChatView::from(&chat)))
+    Ok(Json(ChatView::of(&chat, account.provider)))
+}
+
+#[utoipa::path(
+    put, path = "/v1/accounts/{id}/chats/{chat_jid}/opt-out", tag = "chats", request_body = OptOutBody,
+    security(("admin" = []), ("account" = [])),
+    params(("id" = String, Path), ("chat_jid" = ChatJid, Path)),
+    responses((status = 200, body = ChatView, description = "the chat; `contact.opted_out` or `contact.opted_in` is emitted when it changed"))
+)]
+async fn set_opt_out(
+    State(s): State<AppState>,
+    AccountPath(account): AccountPath,
+    ChatPath(chat): ChatPath,
+    JsonBody(body): JsonBody<OptOutBody>,
+) -> Result<Json<ChatView>, AppError> {
+    let now = s.clock.now();
+    let changed = consent::set(
+        &s,
+        &account.id,
+        &chat,
+        ConsentScope::All,
+        body.opted_out,
+        OptOutSource::Api,
+        now,
+    )
+    .await?;
+    Ok(Json(ChatView::of(&changed.chat, account.provider)))
+}
+
+#[utoipa::path(
+    get, path = "/v1/accounts/{id}/templates", tag = "chats", security(("admin" = []), ("account" = [])),
+    params(("id" = String, Path), TemplatesQuery),
+    responses(
+        (status = 200, body = ListBody<Template>, description = "the business account's message templates, read from Meta at most once per 10 minutes"),
+        (status = 422, body = ErrorBody, description = "`business_account_id_required`, or `templates_not_supported` (not a WhatsApp Cloud account)"),
+        (status = 502, body = ErrorBody, description = "the Graph API could not be read"),
+    )
+)]
+async fn list_templates(
+    State(s): State<AppState>,
+    AccountPath(account): AccountPath,
+    QueryParams(q): QueryParams<TemplatesQuery>,
+) -> Result<Json<ListBody<Template>>, AppError> {
+    let page = ListQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .page()?;
+    if let Some(status) = &q.status {
+        bounded_text("status", status, 0, MAX_STATUS_CHARS)?;
+    }
+    let status = q.status.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let list = templates::list(&s, &account, status, &page).await?;
+    Ok(Json(list.into()))
 }

@@ -1,13 +1,18 @@
-//! `POST /v1/accounts/{id}/messages`: send a text as the account, through the outbound queue.
+//! `POST /v1/accounts/{id}/messages`: send a text or a WhatsApp template as the account,
+//! through the outbound queue.
 
 use crate::domain::chat::ChatJid;
 use crate::domain::ids::MessageId;
 use crate::domain::message::MessageStatus;
+use crate::domain::schema::schema_of;
+use crate::domain::template::TemplateRequest;
 use crate::domain::validation::bounded_text;
 use crate::error::AppError;
 use crate::http::ErrorBody;
 use crate::http::extract::{AccountPath, JsonBody};
 use crate::services::AppState;
+use crate::usecases::client_messages;
+use crate::usecases::reach::Content;
 use crate::usecases::send::{self, SendRequest};
 use axum::Json;
 use axum::extract::State;
@@ -24,17 +29,31 @@ const MAX_TEXT_CHARS: usize = 4096;
 pub struct SendBody {
     #[schema(value_type = ChatJid)]
     chat_id: String,
+    /// Exactly one of `text` and `template`.
     #[schema(min_length = 1, max_length = 4096)]
-    text: String,
+    text: Option<String>,
+    /// A WhatsApp Cloud account's approved template, in place of `text`.
+    #[schema(schema_with = template_schema)]
+    template: Option<TemplateRequest>,
+    /// Sent instead of `text` when the contact's 24-hour window is closed.
+    #[schema(schema_with = template_schema)]
+    fallback_template: Option<TemplateRequest>,
     /// Repeating a request with the same key answers with the first result and sends nothing new.
     #[schema(min_length = 1, max_length = 255)]
     idempotency_key: Option<String>,
+}
+
+fn template_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    schema_of(client_messages::template_schema())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Queued {
     id: MessageId,
     status: MessageStatus,
+    /// `template` when a template goes out (asked for, or the fallback of a closed window).
+    #[schema(example = "text")]
+    sent_as: &'static str,
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -47,7 +66,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses(
         (status = 202, body = Queued, description = "queued for sending", headers(("Idempotent-Replayed" = String, description = "`true` when this answer is a replay, `false` otherwise"))),
         (status = 200, body = Queued, description = "a replay of an earlier request with the same idempotency_key (header Idempotent-Replayed: true)", headers(("Idempotent-Replayed" = String, description = "`true` when this answer is a replay, `false` otherwise"))),
+        (status = 403, body = ErrorBody, description = "the contact opted out (`recipient_opted_out`), or stopped marketing and this is a MARKETING template (`marketing_opted_out`)"),
         (status = 409, body = ErrorBody, description = "idempotency_key reused with a different request"),
+        (status = 422, body = ErrorBody, description = "`text_or_template`, `outside_service_window` (with `expires_at`), `template_not_found`, `template_params_mismatch`, `template_paused_or_disabled`, `business_account_id_required`, `templates_not_supported`"),
+        (status = 502, body = ErrorBody, description = "the template list could not be read from the Graph API"),
     )
 )]
 async fn send_message(
@@ -56,16 +78,27 @@ async fn send_message(
     JsonBody(body): JsonBody<SendBody>,
 ) -> Result<(StatusCode, [(HeaderName, HeaderValue); 1], Json<Queued>), AppError> {
     let chat_id = ChatJid::parse(&body.chat_id)?;
-    bounded_text("text", &body.text, 1, MAX_TEXT_CHARS)?;
+    if let Some(text) = &body.text {
+        bounded_text("text", text, 1, MAX_TEXT_CHARS)?;
+    }
     if let Some(key) = &body.idempotency_key {
         bounded_text("idempotency_key", key, 1, 255)?;
     }
+    client_messages::check_templates(body.template.as_ref(), body.fallback_template.as_ref())?;
+    let content = Content {
+        text: body.text.as_deref(),
+        template: body.template.as_ref(),
+        fallback_template: body.fallback_template.as_ref(),
+    };
+    let outgoing = send::reach_or_refuse(&s, &account, &chat_id, content).await?;
+    let sent_as = outgoing.sent_as();
     let accepted = send::queue_send(
         &s,
         &account.id,
         SendRequest {
             chat_id,
-            text: body.text,
+            text: outgoing.text,
+            template: outgoing.template,
             idempotency_key: body.idempotency_key,
         },
     )
@@ -84,6 +117,7 @@ async fn send_message(
         Json(Queued {
             id: accepted.message.id,
             status: accepted.message.status,
+            sent_as,
         }),
     ))
 }

@@ -20,6 +20,7 @@ pub mod webhooks;
 
 use crate::domain::ai_log::AiLog;
 use crate::domain::chat::ChatJid;
+use crate::domain::event::ConsentChanged;
 use crate::domain::event::{WebhookDisabled, WebhookTest};
 use crate::domain::media::MediaProcessed;
 use crate::domain::message::{MessageView, StatusEvent};
@@ -36,7 +37,7 @@ use utoipa_axum::router::OpenApiRouter;
     ),
     components(schemas(
         ErrorBody, ErrorDetail, ChatJid, MessageView, StatusEvent, AiLog, WebhookDisabled,
-        WebhookTest, MediaProcessed
+        WebhookTest, MediaProcessed, ConsentChanged
     )),
     tags(
         (name = "operations", description = "Health and the API document"),

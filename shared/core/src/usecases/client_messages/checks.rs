@@ -8,10 +8,15 @@ use crate::domain::channel::{self, Channel, NOTIFY_TO_PATTERN, Recipient, to_pat
 use crate::domain::idempotency;
 use crate::domain::ids::AccountId;
 use crate::domain::schema::written_schema;
+use crate::domain::template::{
+    MAX_LANGUAGE_CHARS, MAX_NAME_CHARS, MAX_NAMED_VALUES, MAX_VALUE_CHARS, MAX_VALUES,
+    TemplateRequest,
+};
 use crate::domain::validation::{ValidationError, bounded_text, text_schema};
 use crate::error::AppError;
 use crate::ports::Rate;
 use crate::services::Services;
+use crate::usecases::reach;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -29,7 +34,13 @@ pub struct Order {
     pub channel: Channel,
     /// Required except for `notify`; its shape depends on the channel.
     pub to: Option<String>,
-    pub text: String,
+    /// Exactly one of `text` and `template` (`template` only on `wa`).
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateRequest>,
+    /// On `wa`: sent instead of `text` when the contact's 24-hour window is closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_template: Option<TemplateRequest>,
     /// Only for `email`.
     pub subject: Option<String>,
     /// Which assistant or flow asked, for the audit.
@@ -39,6 +50,35 @@ pub struct Order {
 }
 
 written_schema!(Order, schema);
+
+/// A template send's body, as `TemplateRequest` reads it.
+pub fn template_schema() -> Value {
+    let values = |description: &str| json!({"type": "array", "items": text_schema(MAX_VALUE_CHARS), "maxItems": MAX_VALUES, "description": description});
+    json!({
+        "type": "object",
+        "required": ["name", "language"],
+        "additionalProperties": false,
+        "properties": {
+            "name": text_schema(MAX_NAME_CHARS),
+            "language": text_schema(MAX_LANGUAGE_CHARS),
+            "params": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "header": values("The header's value (a media header's: the file's link)."),
+                    "body": {
+                        "description": "A positional template's values in order, or a named one's by name.",
+                        "anyOf": [
+                            values("Positional values."),
+                            {"type": "object", "additionalProperties": text_schema(MAX_VALUE_CHARS), "maxProperties": MAX_NAMED_VALUES},
+                        ],
+                    },
+                    "buttons": values("One value per button that takes one, in button order."),
+                },
+            },
+        },
+    })
+}
 
 /// `to` (and whether there is one, and `subject`) depends on `channel`: one shape per channel.
 fn schema() -> Value {
@@ -63,7 +103,17 @@ fn schema() -> Value {
                 "source": optional(MAX_SOURCE_CHARS, "Which assistant or flow asked, for the audit."),
                 "idempotency_key": optional(idempotency::MAX_KEY_CHARS, "Up to 255 characters; the same key with the same body within 24 h answers with the first answer and sends nothing new."),
             });
-            let mut required = vec!["phone_id", "channel", "text"];
+            let mut required = vec!["phone_id", "channel"];
+            if *channel == Channel::Wa {
+                let template = template_schema();
+                properties["text"]["description"] = json!("Exactly one of `text` and `template`.");
+                properties["template"] = template.clone();
+                properties["template"]["description"] = json!("An approved template of the phone's business account (WhatsApp Cloud), in place of `text`.");
+                properties["fallback_template"] = template;
+                properties["fallback_template"]["description"] = json!("Sent instead of `text` when the contact's 24-hour window is closed (the answer says `sent_as: template`).");
+            } else {
+                required.push("text");
+            }
             match to_pattern(*channel) {
                 Some(pattern) => {
                     properties["to"] = json!({
@@ -111,7 +161,9 @@ pub struct Checked {
     pub phone: AccountId,
     pub channel: Channel,
     pub recipient: Recipient,
-    pub text: String,
+    pub text: Option<String>,
+    pub template: Option<TemplateRequest>,
+    pub fallback_template: Option<TemplateRequest>,
     pub subject: Option<String>,
     pub source: Option<String>,
 }
@@ -128,7 +180,19 @@ pub fn phone_id(raw: &str) -> Result<AccountId, AppError> {
 /// The body's own checks: every field, `to` as its channel writes recipients.
 pub fn check(order: &Order) -> Result<Checked, AppError> {
     let phone = phone_id(&order.phone_id)?;
-    bounded_text("text", &order.text, 1, MAX_TEXT_CHARS)?;
+    reach::text_or_template(order.text.as_deref(), order.template.is_some())?;
+    if let Some(text) = &order.text {
+        bounded_text("text", text, 1, MAX_TEXT_CHARS)?;
+    }
+    if order.channel != Channel::Wa
+        && (order.template.is_some() || order.fallback_template.is_some())
+    {
+        return Err(
+            ValidationError::new("template", "templates are only for the wa channel")
+                .with_code("templates_not_supported")
+                .into(),
+        );
+    }
     match (&order.subject, order.channel) {
         (Some(subject), Channel::Email) => bounded_text("subject", subject, 1, MAX_SUBJECT_CHARS)?,
         (Some(_), _) => {
@@ -148,9 +212,25 @@ pub fn check(order: &Order) -> Result<Checked, AppError> {
         channel: order.channel,
         recipient,
         text: order.text.clone(),
+        template: order.template.clone(),
+        fallback_template: order.fallback_template.clone(),
         subject: order.subject.clone(),
         source: order.source.clone(),
     })
+}
+
+/// A send's `template` and `fallback_template` within their bounds (a fallback too, even when
+/// the window leaves it unused).
+pub fn check_templates(
+    template: Option<&TemplateRequest>,
+    fallback: Option<&TemplateRequest>,
+) -> Result<(), ValidationError> {
+    for (field, t) in [("template", template), ("fallback_template", fallback)] {
+        if let Some(t) = t {
+            t.check(field)?;
+        }
+    }
+    Ok(())
 }
 
 /// The key may send from this phone.

@@ -12,6 +12,7 @@ use crate::jobs::{self, Job, JobFailure};
 use crate::services::Services;
 use crate::usecases::api_keys::Client;
 use crate::usecases::audit::Audit;
+use crate::usecases::consent;
 
 /// A person (or the key's backend) said yes: the send is queued. Confirming twice is harmless;
 /// a cancelled or expired send is 409.
@@ -25,6 +26,13 @@ pub async fn confirm(s: &Services, client: &Client, id: &MessageId) -> Result<Me
 async fn confirm_read(s: &Services, m: Message, audit: &mut Audit) -> Result<Message, AppError> {
     match m.status {
         MessageStatus::PendingConfirmation => {
+            // The contact may have opted out while the send waited for a person.
+            let chat = s.store.get_chat(&m.account_id, &m.chat_id).await?;
+            let marketing = m
+                .template
+                .as_ref()
+                .is_some_and(|t| t.category.eq_ignore_ascii_case("MARKETING"));
+            consent::refuse_opted_out(chat.as_ref(), marketing)?;
             if decide(s, &m, Decision::Confirm, audit).await? {
                 let mut queued = m.clone();
                 queued.status = MessageStatus::Queued;

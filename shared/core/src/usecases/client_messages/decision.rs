@@ -42,6 +42,7 @@ impl Decision {
             to,
             provider_message_id: None,
             error,
+            code: None,
         }
     }
 

@@ -18,6 +18,7 @@ use crate::services::Services;
 use crate::usecases::api_keys::Client;
 use crate::usecases::audit::Audit;
 use crate::usecases::generate::{self, GenerateError};
+use crate::usecases::reach::{self, Content, Outgoing};
 use serde::{Deserialize, Serialize};
 
 /// What the model is asked to produce for a draft.
@@ -210,7 +211,9 @@ async fn draft_as(
         phone_id: phone.to_string(),
         channel: Channel::parse(&draft.channel).unwrap_or(Channel::Sms),
         to: draft.to.clone(),
-        text: draft.text.clone(),
+        text: Some(draft.text.clone()),
+        template: None,
+        fallback_template: None,
         subject: draft.subject.clone(),
         source: Some("draft".into()),
         idempotency_key: None,
@@ -234,8 +237,26 @@ async fn draft_as(
         }
     };
     let now = s.clock.now();
-    let refused = allow(s, key, &checked).await.err();
-    let mut message = message_of(s, key, checked, true, now);
+    let refused = match allow(s, key, &checked).await {
+        // A draft to a contact who opted out (or outside the window) is refused as a send
+        // would be.
+        Ok(phone) => {
+            let content = Content {
+                text: checked.text.as_deref(),
+                template: None,
+                fallback_template: None,
+            };
+            reach::check(s, &phone, &checked.recipient.chat, content)
+                .await
+                .err()
+        }
+        Err(e) => Some(e),
+    };
+    let outgoing = Outgoing {
+        text: checked.text.clone().unwrap_or_default(),
+        template: None,
+    };
+    let mut message = message_of(s, key, checked, outgoing, true, now);
     audit.message(&message);
     let decision = match &refused {
         Some(e) => {

@@ -10,8 +10,10 @@ mod draft;
 mod read;
 mod send;
 
-pub use checks::{MAX_SOURCE_CHARS, MAX_SUBJECT_CHARS, MAX_TEXT_CHARS, Order};
+pub use checks::{
+    MAX_SOURCE_CHARS, MAX_SUBJECT_CHARS, MAX_TEXT_CHARS, Order, check_templates, template_schema,
+};
 pub use confirm::{cancel, confirm, expire};
 pub use draft::{Draft, DraftDecision, Drafted, MAX_INSTRUCTION_CHARS, draft, read_draft};
-pub use read::{ClientMessageView, get, pending, view};
+pub use read::{ClientMessageView, get, pending, templates, view};
 pub use send::{Accepted, Answer, CONFIRM_WITHIN, confirm_url, refuse_unknown, send};

@@ -1,12 +1,15 @@
 //! Reading client messages: one by id (its key's own, or any for an admin) and the list
-//! waiting for confirmation; a pending send past its time is expired on the way.
+//! waiting for confirmation (a pending send past its time is expired on the way); and the
+//! templates a key may send.
 
+use super::checks;
 use super::decision::expire_if_due;
 use super::send::confirm_url;
 use crate::domain::channel::Channel;
 use crate::domain::ids::{AccountId, MessageId};
 use crate::domain::message::{Message, MessageStatus};
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::template::Template;
 use crate::error::AppError;
 use crate::services::Services;
 use crate::usecases::api_keys::Client;
@@ -95,4 +98,31 @@ pub async fn pending(s: &Services, page: &PageRequest) -> Result<Page<Message>, 
     }
     found.items = waiting;
     Ok(found)
+}
+
+/// The templates a key may send from a phone (MCP's `list_templates`): the phone in the key's
+/// policy, with `wa` among its channels; Meta's status as an optional filter.
+pub async fn templates(
+    s: &Services,
+    client: &Client,
+    phone_id: &str,
+    status: Option<&str>,
+) -> Result<Vec<Template>, AppError> {
+    let Client::Key(key) = client else {
+        return Err(AppError::Forbidden("a client API key is required"));
+    };
+    let phone = checks::phone_id(phone_id)?;
+    checks::phone_allowed(key, &phone)?;
+    if !key.policy.channels.allows(&Channel::Wa) {
+        return Err(AppError::denied(
+            "channel_not_allowed",
+            "this key may not send on the wa channel",
+        ));
+    }
+    let account = checks::phone_account(s, &phone).await?;
+    let all = crate::usecases::templates::all(s, &account).await?;
+    Ok(all
+        .into_iter()
+        .filter(|t| status.is_none_or(|st| t.status.eq_ignore_ascii_case(st)))
+        .collect())
 }

@@ -16,6 +16,7 @@ use crate::ports::Finished;
 use crate::services::Services;
 use crate::usecases::api_keys::Client;
 use crate::usecases::audit::Audit;
+use crate::usecases::reach::{self, Content, Outgoing};
 use crate::usecases::send as sending;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -36,6 +37,9 @@ pub struct Accepted {
     /// Where a person confirms a pending send.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirm_url: Option<String>,
+    /// `template` when a template goes out (asked for, or the fallback of a closed window).
+    #[schema(example = "text")]
+    pub sent_as: &'static str,
 }
 
 /// What `send` answers: the first answer again when it is a replay.
@@ -79,6 +83,11 @@ pub(super) fn accepted(s: &Services, m: &Message) -> Accepted {
         created_at: m.created_at,
         confirm_url: (m.status == MessageStatus::PendingConfirmation)
             .then(|| confirm_url(s, &m.id)),
+        sent_as: if m.template.is_some() {
+            "template"
+        } else {
+            "text"
+        },
     }
 }
 
@@ -87,6 +96,7 @@ pub(super) fn message_of(
     s: &Services,
     key: &ApiKey,
     checked: Checked,
+    outgoing: Outgoing,
     pending: bool,
     now: DateTime<Utc>,
 ) -> Message {
@@ -94,10 +104,11 @@ pub(super) fn message_of(
         MessageId::from_ulid(s.ids.next_ulid()),
         &checked.phone,
         checked.recipient.chat,
-        Some(checked.text),
+        Some(outgoing.text),
         MessageOrigin::Api,
         now,
     );
+    m.template = outgoing.template;
     if pending {
         m.status = MessageStatus::PendingConfirmation;
     }
@@ -196,7 +207,8 @@ async fn send_as(
     accepted
 }
 
-/// The policy, the rate, then the send stored with its audit row and queued.
+/// The policy, whether the contact can be reached (consent, the window, the template), the
+/// rate, then the send stored with its audit row and queued.
 async fn accept(
     s: &Services,
     key: &ApiKey,
@@ -204,10 +216,16 @@ async fn accept(
     idempotency: Option<&(IdempotencyKey, String)>,
     audit: &mut Audit,
 ) -> Result<Answer, AppError> {
-    allow(s, key, &checked).await?;
+    let phone = allow(s, key, &checked).await?;
+    let content = Content {
+        text: checked.text.as_deref(),
+        template: checked.template.as_ref(),
+        fallback_template: checked.fallback_template.as_ref(),
+    };
+    let outgoing = reach::check(s, &phone, &checked.recipient.chat, content).await?;
     take_rate(s, key).await?;
     let pending = key.policy.require_confirmation;
-    let message = message_of(s, key, checked, pending, s.clock.now());
+    let message = message_of(s, key, checked, outgoing, pending, s.clock.now());
     let body = serde_json::to_value(accepted(s, &message))
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let answer = StoredAnswer { status: 202, body };

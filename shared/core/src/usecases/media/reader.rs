@@ -134,12 +134,7 @@ impl Reader<'_> {
         let Some(key) = Self::cache_key(media, task) else {
             return Ok(None);
         };
-        let Some(text) = self
-            .s
-            .store
-            .cached_reading(&key, self.s.clock.now())
-            .await?
-        else {
+        let Some(text) = self.s.store.cached_text(&key, self.s.clock.now()).await? else {
             return Ok(None);
         };
         Ok(Some(task.keep(media, text, true)))
@@ -153,7 +148,7 @@ impl Reader<'_> {
     ) -> Result<(), AppError> {
         if let Some(key) = Self::cache_key(media, task) {
             let expires = self.s.clock.now() + chrono::Duration::days(CACHE_DAYS);
-            self.s.store.cache_reading(&key, text, expires).await?;
+            self.s.store.cache_text(&key, text, expires).await?;
         }
         Ok(())
     }

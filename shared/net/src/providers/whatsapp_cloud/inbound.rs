@@ -10,7 +10,7 @@ use serde_json::Value;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use switchboard_core::domain::chat::ChatJid;
-use switchboard_core::domain::inbound::{Inbound, Received, StatusReport};
+use switchboard_core::domain::inbound::{Inbound, MarketingPreference, Received, StatusReport};
 use switchboard_core::domain::media::{Media, MediaKind, MediaSource};
 use switchboard_core::domain::message::MessageStatus;
 use switchboard_core::ports::{InboundError, ProviderAccount};
@@ -101,6 +101,11 @@ pub fn parse(phone_number_id: Option<&str>, body: &[u8]) -> Result<Received, Inb
                     received.statuses.push(report);
                 }
             }
+            for p in array(value, "user_preferences") {
+                if let Some(preference) = preference(p) {
+                    received.preferences.push(preference);
+                }
+            }
             for error in array(value, "errors") {
                 tracing::warn!(code = %error["code"], title = %error["title"], "WhatsApp reported an error");
             }
@@ -186,6 +191,21 @@ fn text(m: &Value) -> Option<String> {
     }
 }
 
+/// A contact's marketing choice (`user_preferences`): `stop` or `resume` of
+/// `marketing_messages`; anything else is passed over.
+fn preference(p: &Value) -> Option<MarketingPreference> {
+    if p["category"].as_str() != Some("marketing_messages") {
+        return None;
+    }
+    let stopped = match p["value"].as_str()? {
+        "stop" => true,
+        "resume" => false,
+        _ => return None,
+    };
+    let chat_id = ChatJid::parse(&format!("{}@s.whatsapp.net", p["wa_id"].as_str()?)).ok()?;
+    Some(MarketingPreference { chat_id, stopped })
+}
+
 /// One status report; an unknown status is passed over.
 fn status(st: &Value) -> Option<StatusReport> {
     let status = match st["status"].as_str()? {
@@ -195,6 +215,10 @@ fn status(st: &Value) -> Option<StatusReport> {
         "failed" => MessageStatus::Failed,
         _ => return None,
     };
+    let code = array(st, "errors")
+        .next()
+        .and_then(|e| e["code"].as_i64())
+        .and_then(super::named);
     let error = array(st, "errors").next().map(|e| {
         let code = e["code"].as_i64().unwrap_or_default();
         super::reason(code).map_or_else(
@@ -215,5 +239,6 @@ fn status(st: &Value) -> Option<StatusReport> {
         provider_message_id: text_of(st, "id")?,
         status,
         error: error.or_else(|| (status == MessageStatus::Failed).then(|| "failed".to_string())),
+        code,
     })
 }

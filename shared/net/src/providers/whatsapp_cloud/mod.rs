@@ -3,6 +3,7 @@
 //! worth retrying and those that are final.
 
 mod inbound;
+mod templates;
 
 use crate::http::{header_text, operator_client, read_at_most, retry_after, snippet, unanswered};
 use crate::media;
@@ -14,6 +15,8 @@ use std::time::Duration;
 use switchboard_core::domain::chat::ChatJid;
 use switchboard_core::domain::inbound::Received;
 use switchboard_core::domain::media::{MediaError, MediaSource};
+use switchboard_core::domain::message::FailureCode;
+use switchboard_core::domain::template::Template;
 use switchboard_core::ports::{
     ConnectError, Connected, Fetched, InboundError, MediaFailure, OutgoingText, Provider,
     ProviderAccount, ProviderError, ProviderReceipt, Rate,
@@ -26,6 +29,8 @@ const NUMBER_RATE: Rate = Rate::per_second(80);
 const TYPING_LASTS: Duration = Duration::from_secs(25);
 /// Answers are small JSON; anything larger is not one.
 const MAX_ANSWER: usize = 256 * 1024;
+/// A page of 100 templates with their components.
+const MAX_LIST_ANSWER: usize = 4 * 1024 * 1024;
 /// Meta's pair limit (one recipient, one number) recovers in seconds, not at once.
 const PAIR_LIMIT_WAIT: Duration = Duration::from_secs(6);
 
@@ -93,11 +98,25 @@ impl WhatsappCloud {
     }
 }
 
-/// What a Cloud API error code means to a person, for the final ones this gateway names.
+/// What a Cloud API error code means to a person, for the final ones this gateway words itself.
 pub(crate) fn reason(code: i64) -> Option<&'static str> {
     Some(match code {
         131047 => "outside the 24-hour customer service window",
         190 => "access token invalid or expired",
+        _ => return None,
+    })
+}
+
+/// The contract's name for a final Cloud API error, where it has one.
+pub(crate) fn named(code: i64) -> Option<FailureCode> {
+    Some(match code {
+        131047 => FailureCode::OutsideServiceWindow,
+        132000 | 132012 => FailureCode::TemplateParamsMismatch,
+        132001 => FailureCode::TemplateNotFound,
+        132015 | 132016 => FailureCode::TemplatePausedOrDisabled,
+        131049 => FailureCode::MarketingLimit,
+        131026 => FailureCode::Undeliverable,
+        131050 => FailureCode::MarketingOptedOut,
         _ => return None,
     })
 }
@@ -117,6 +136,10 @@ fn classify(status: u16, body: &[u8], after: Option<Duration>) -> ProviderError 
         Some(details) if !message.contains(details) => format!("{message}: {details}"),
         _ => message,
     };
+    if let Some(name) = code.and_then(named) {
+        let words = code.and_then(reason).map_or(message, str::to_string);
+        return ProviderError::named(name, words);
+    }
     if let Some(known) = code.and_then(reason) {
         return ProviderError::give_up(known);
     }
@@ -242,6 +265,56 @@ impl Provider for WhatsappCloud {
         }
     }
 
+    async fn templates(&self, account: &ProviderAccount) -> Result<Vec<Template>, ProviderError> {
+        let business = account
+            .config
+            .field("business_account_id")
+            .ok_or_else(|| ProviderError::give_up("the account has no business_account_id"))?;
+        let version = account.config.field("api_version").unwrap_or(&self.version);
+        let url = format!("{}/{version}/{business}/message_templates", self.base_url);
+        let token = self.token(account)?;
+        let mut list = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..templates::MAX_PAGES {
+            let mut request = self
+                .http
+                .get(&url)
+                .bearer_auth(token)
+                .query(&[("fields", templates::FIELDS)])
+                .query(&[("limit", templates::PAGE_SIZE)]);
+            if let Some(cursor) = &after {
+                request = request.query(&[("after", cursor)]);
+            }
+            let mut response = request.send().await.map_err(unanswered)?;
+            let status = response.status().as_u16();
+            let retry = retry_after(&response);
+            let bytes = read_at_most(&mut response, MAX_LIST_ANSWER)
+                .await
+                .map_err(unanswered)?
+                .unwrap_or_default();
+            if !(200..300).contains(&status) {
+                return Err(classify(status, &bytes, retry));
+            }
+            let page: Value = serde_json::from_slice(&bytes).map_err(|_| {
+                ProviderError::give_up(format!(
+                    "the template list is not JSON: {}",
+                    snippet(&bytes)
+                ))
+            })?;
+            let items = page["data"].as_array().map_or(&[][..], Vec::as_slice);
+            list.extend(items.iter().filter_map(templates::template));
+            // Meta leaves `next` out on the last page.
+            after = page["paging"]["cursors"]["after"]
+                .as_str()
+                .filter(|_| page["paging"]["next"].is_string())
+                .map(str::to_string);
+            if after.is_none() {
+                return Ok(list);
+            }
+        }
+        Ok(list)
+    }
+
     fn receive(
         &self,
         account: &ProviderAccount,
@@ -327,13 +400,22 @@ impl Provider for WhatsappCloud {
         text: OutgoingText<'_>,
     ) -> Result<ProviderReceipt, ProviderError> {
         let (recipient_type, to) = recipient(text.chat);
-        let body = json!({
-            "messaging_product": "whatsapp",
-            "recipient_type": recipient_type,
-            "to": to,
-            "type": "text",
-            "text": {"body": text.text},
-        });
+        let body = match text.template {
+            Some(template) => json!({
+                "messaging_product": "whatsapp",
+                "recipient_type": recipient_type,
+                "to": to,
+                "type": "template",
+                "template": templates::outgoing(template),
+            }),
+            None => json!({
+                "messaging_product": "whatsapp",
+                "recipient_type": recipient_type,
+                "to": to,
+                "type": "text",
+                "text": {"body": text.text},
+            }),
+        };
         let answer = self.post(account, &body).await?;
         let id = answer["messages"][0]["id"].as_str().ok_or_else(|| {
             ProviderError::give_up("accepted without messages[0].id, not sent again")
@@ -379,7 +461,24 @@ mod tests {
     fn errors_are_sorted_by_their_code() {
         assert_eq!(
             error(131047, 400),
-            ProviderError::give_up("outside the 24-hour customer service window")
+            ProviderError::named(
+                FailureCode::OutsideServiceWindow,
+                "outside the 24-hour customer service window"
+            )
+        );
+        assert_eq!(
+            error(132000, 400),
+            ProviderError::named(
+                FailureCode::TemplateParamsMismatch,
+                "(#132000) Something: what happened"
+            )
+        );
+        assert_eq!(
+            error(131050, 400),
+            ProviderError::named(
+                FailureCode::MarketingOptedOut,
+                "(#131050) Something: what happened"
+            )
         );
         assert_eq!(
             error(190, 401),
