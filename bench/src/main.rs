@@ -104,34 +104,25 @@ struct Args {
 }
 
 /// The templates section: lists at a fixed rate against the cache, with the fake Graph API's
-/// list calls counted; then template sends and text sends per client level, on one server.
+/// list calls counted; then, per client level, template sends and text sends, each on a fresh
+/// server (so that neither pays for the other's backlog).
 async fn templates_section(args: &Args, dir: &Path) -> Result<String> {
     std::fs::create_dir_all(dir)?;
     let graph = FakeGraph::start().await;
     let settings = [("WHATSAPP_API_BASE_URL", graph.base_url.as_str())];
-    let (mut server, _) = start_with(&args.binary, dir, &settings)?;
-    let (admin, sandbox, _) = credentials(&mut server)?;
     let http = reqwest::Client::new();
+    let (mut server, _) = start_with(&args.binary, &dir.join("lists"), &settings)?;
+    let (admin, _, _) = credentials(&mut server)?;
     let account = templates::account(&http, &server.base, &admin, &graph).await?;
-    let l = templates::lists(
-        &server.base,
-        &admin,
-        &account,
-        &graph,
-        args.template_list_rate,
-        args.seconds,
-    )
-    .await?;
+    let rate = args.template_list_rate;
+    let l = templates::lists(&server.base, &admin, &account, &graph, rate, args.seconds).await?;
+    drop(server);
     let mut out = format!(
-        "## WhatsApp templates, {} s per level
-
-         | what | asked | answered | per s | p50 ms | p99 ms | Graph list calls |
-|---|---|---|---|---|---|---|
-         | `GET /v1/accounts/{{id}}/templates` at {:.0}/s | {} | {} | {:.0} | {} | {} | {} |
-
-",
+        "## WhatsApp templates, {} s per level\n\n\
+         | what | asked | answered | per s | p50 ms | p99 ms | Graph list calls |\n|---|---|---|---|---|---|---|\n\
+         | `GET /v1/accounts/{{id}}/templates` at {rate:.0}/s | {} | {} | {:.0} | {} | {} | {} |\n\n\
+         | `POST /api/v1/messages` | clients | sends | errors | sends/s | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|\n",
         args.seconds,
-        args.template_list_rate,
         l.asked,
         l.answered,
         l.per_second,
@@ -139,27 +130,34 @@ async fn templates_section(args: &Args, dir: &Path) -> Result<String> {
         ms(l.p99),
         l.graph_calls
     );
-    let most = args.template_clients.iter().copied().max().unwrap_or(1);
-    let mut keys = Vec::new();
-    for n in 0..most {
-        keys.push(client_api::key(&http, &server.base, &admin, &format!("bench-{n}")).await?);
-    }
-    out.push_str(
-        "| `POST /api/v1/messages` | clients | sends | errors | sends/s | p50 ms | p99 ms |
-|---|---|---|---|---|---|---|
-",
-    );
     for &clients in &args.template_clients {
-        for (name, r) in templates::sends(
-            &server.base,
-            &keys,
-            &account,
-            &sandbox,
-            clients,
-            args.seconds,
-        )
-        .await?
-        {
+        for (name, template) in [("template (`wa`)", true), ("text (`sms`)", false)] {
+            let tag = format!("{clients}-{template}");
+            let (mut server, _) = start_with(&args.binary, &dir.join(tag), &settings)?;
+            let (admin, sandbox, _) = credentials(&mut server)?;
+            let mut keys = Vec::new();
+            for n in 0..clients {
+                keys.push(
+                    client_api::key(&http, &server.base, &admin, &format!("bench-{n}")).await?,
+                );
+            }
+            let (phone, body): (String, client_api::Body) = if template {
+                let wa = templates::account(&http, &server.base, &admin, &graph).await?;
+                (wa, templates::template_order)
+            } else {
+                (sandbox, client_api::sms_order)
+            };
+            let door = client_api::Door::Rest;
+            let r = client_api::run(
+                &server.base,
+                &keys,
+                &phone,
+                door,
+                body,
+                clients,
+                args.seconds,
+            )
+            .await?;
             out.push_str(&format!(
                 "| {name} | {} | {} | {} | {:.0} | {} | {} |\n",
                 r.clients,
@@ -172,7 +170,7 @@ async fn templates_section(args: &Args, dir: &Path) -> Result<String> {
         }
     }
     out.push_str(&format!(
-        "\nGraph API list calls over the whole section: {}.\n",
+        "\nGraph API list calls over the whole section (one cache per server): {}.\n",
         graph.template_lists().len()
     ));
     Ok(out)
@@ -597,6 +595,7 @@ async fn main() -> Result<()> {
     }
     drop(server);
     let client_api = client_api_section(&args, &work.path().join("client-api")).await?;
+    let templates = templates_section(&args, &work.path().join("templates")).await?;
     let media = media_section(&args, &work.path().join("media")).await?;
     let slowloris = if args.slowloris > 0 {
         slowloris_section(&args, &work.path().join("slowloris")).await?
@@ -713,6 +712,7 @@ async fn main() -> Result<()> {
         );
     }
     println!("\n{client_api}");
+    println!("\n{templates}");
     println!("\n{media}");
     println!("\n{slowloris}");
     println!("\n## Memory\n");

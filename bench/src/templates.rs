@@ -1,8 +1,7 @@
 //! WhatsApp templates: `GET /v1/accounts/{id}/templates` at a fixed rate with the Graph API's
-//! list requests counted (the cache should ask Meta once per ten minutes), and client template
-//! sends (each with its idempotency key) beside text sends on the same server.
+//! list requests counted (the cache should ask Meta once per ten minutes), and the body of a
+//! client template send (run by `client_api::run`, beside text sends).
 
-use crate::client_api::{self, Door};
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -103,36 +102,4 @@ pub async fn lists(
         p99: crate::percentile(&latencies, 0.99),
         graph_calls: graph.template_lists().len() - before,
     })
-}
-
-/// Template sends and text sends, `clients` at once, a key each.
-pub async fn sends(
-    base: &str,
-    keys: &[String],
-    whatsapp: &str,
-    sms: &str,
-    clients: usize,
-    seconds: u64,
-) -> Result<[(&'static str, client_api::SendResult); 2]> {
-    let templates = client_api::run(
-        base,
-        keys,
-        whatsapp,
-        Door::Rest,
-        template_order,
-        clients,
-        seconds,
-    )
-    .await?;
-    let texts = client_api::run(
-        base,
-        keys,
-        sms,
-        Door::Rest,
-        client_api::sms_order,
-        clients,
-        seconds,
-    )
-    .await?;
-    Ok([("template (`wa`)", templates), ("text (`sms`)", texts)])
 }

@@ -245,3 +245,33 @@ async fn metas_marketing_preference_stops_and_resumes_marketing_only() {
         false
     );
 }
+
+#[tokio::test]
+async fn an_email_address_opted_out_by_hand_gets_no_mail() {
+    let app = spawn_app().await;
+    let acc = app.sandbox_id.clone();
+    let chat_id = "ann@example.com@email";
+    let (status, set) = app
+        .put(
+            &format!("/v1/accounts/{acc}/chats/{chat_id}/opt-out"),
+            &app.admin,
+            json!({"opted_out": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    let (_, secret) = key(&app, json!({})).await;
+    let mail = json!({"phone_id": acc, "channel": "email", "to": "ann@example.com",
+        "subject": "Sale", "text": "20 % off"});
+    let (status, refused) = app.post("/api/v1/messages", &secret, mail).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["error"]["code"], "recipient_opted_out");
+    let (status, other) = app
+        .post(
+            "/api/v1/messages",
+            &secret,
+            json!({"phone_id": acc, "channel": "email",
+            "to": "bob@example.com", "subject": "Sale", "text": "20 % off"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{other}");
+}

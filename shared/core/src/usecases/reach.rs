@@ -5,7 +5,7 @@
 //! refused send costs nothing.
 
 use crate::domain::account::Account;
-use crate::domain::chat::ChatJid;
+use crate::domain::chat::{ChatJid, NOTIFY_SERVER};
 use crate::domain::provider::ProviderKind;
 use crate::domain::template::{TemplateMessage, TemplateRequest};
 use crate::domain::validation::ValidationError;
@@ -65,10 +65,12 @@ pub async fn check(
     content: Content<'_>,
 ) -> Result<Outgoing, AppError> {
     text_or_template(content.text, content.template.is_some())?;
-    let stored = if chat.has_chat() {
-        s.store.get_chat(&account.id, chat).await?
-    } else {
+    // An e-mail address has no conversation, but its opt-out is kept like a chat's; only the
+    // relay phone's own notifications have no one to opt out.
+    let stored = if chat.server() == NOTIFY_SERVER {
         None
+    } else {
+        s.store.get_chat(&account.id, chat).await?
     };
     consent::refuse_opted_out(stored.as_ref(), false)?;
     let (field, request) = match content.template {
