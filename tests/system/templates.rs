@@ -533,3 +533,57 @@ async fn a_client_key_and_mcp_send_templates_under_the_keys_policy() {
         "one Graph call for every check and list within the cache's ten minutes"
     );
 }
+
+#[tokio::test]
+async fn a_draft_proposes_a_template_the_model_was_shown_and_it_goes_once_confirmed() {
+    let app = spawn_app().await;
+    app.use_llm().await;
+    let account = waba_account(&app).await;
+    add_templates(&app);
+    let (_, secret) = key(&app, json!({"channels": ["wa"]})).await;
+    let proposal = json!({"action": "send_message", "channel": "wa", "to": format!("+{CUSTOMER}"),
+        "text": "", "subject": null, "template": {"name": "order_ready", "language": "en_US",
+        "params": {"header": null, "body": ["Ann", "Cargo 2"], "buttons": ["A12"]}}});
+    app.llm.set(switchboard_tests::fake_llm::Behaviour::Fixed(
+        proposal.to_string(),
+    ));
+    let (status, drafted) = app
+        .post(
+            "/api/v1/assistant/draft",
+            &secret,
+            json!({"phone_id": account, "instruction": "tell Ann her Cargo 2 is ready, order A12"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{drafted}");
+    assert_eq!(drafted["decision"]["allowed"], true, "{drafted}");
+    assert_eq!(drafted["status"], "pending_confirmation");
+    let asked = app.llm.requests().remove(0).body;
+    let prompt = asked["messages"][0]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        prompt.contains("order_ready (en_US, UTILITY)") && !prompt.contains("winter_sale"),
+        "the approved templates are shown: {prompt}"
+    );
+    let id = str_at(&drafted, "id");
+    let (_, pending) = app.get(&format!("/api/v1/messages/{id}"), &secret).await;
+    assert_eq!(
+        pending["text"],
+        "Hi Ann, your bike Cargo 2 is ready for pickup."
+    );
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/messages/{id}/confirm"),
+            &secret,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let sent = template_sent(&app).await;
+    assert_eq!(
+        sent.body["template"]["components"][0]["parameters"][0],
+        json!({"type": "text", "parameter_name": "first_name", "text": "Ann"}),
+        "a named template's values, proposed in order, go by name"
+    );
+}

@@ -5,12 +5,15 @@
 
 use super::checks::{Order, allow, check, phone_account, phone_allowed, phone_id, take_rate};
 use super::send::{confirm_url, message_of, start};
+use crate::domain::account::Account;
 use crate::domain::ai_settings::EffectiveAi;
 use crate::domain::api_key::ApiKey;
 use crate::domain::audit::AuditAction;
 use crate::domain::channel::Channel;
 use crate::domain::ids::MessageId;
 use crate::domain::message::MessageStatus;
+use crate::domain::provider::ProviderKind;
+use crate::domain::template::{BodyValues, Component, ParameterFormat, Template, TemplateRequest};
 use crate::domain::validation::{ValidationError, bounded_text};
 use crate::error::AppError;
 use crate::ports::{ChatMessage, LlmError, Role};
@@ -19,6 +22,7 @@ use crate::usecases::api_keys::Client;
 use crate::usecases::audit::Audit;
 use crate::usecases::generate::{self, GenerateError};
 use crate::usecases::reach::{self, Content, Outgoing};
+use crate::usecases::templates;
 use serde::{Deserialize, Serialize};
 
 /// What the model is asked to produce for a draft.
@@ -31,6 +35,10 @@ pub struct Draft {
     pub to: Option<String>,
     pub text: String,
     pub subject: Option<String>,
+    /// On `wa`, an approved template in place of `text`: its values in the order the template
+    /// lists them.
+    #[serde(default)]
+    pub template: Option<TemplateRequest>,
 }
 
 /// Whether the policy lets a draft go out once confirmed.
@@ -83,24 +91,106 @@ fn draft_format(channels: &[Channel]) -> serde_json::Value {
                     "channel": {"type": "string", "enum": names},
                     "to": {"type": ["string", "null"]},
                     "text": {"type": "string"},
-                    "subject": {"type": ["string", "null"]}
+                    "subject": {"type": ["string", "null"]},
+                    "template": {"anyOf": [{"type": "null"}, {
+                        "type": "object",
+                        "properties": {
+                            "name": {"type": "string"},
+                            "language": {"type": "string"},
+                            "params": {
+                                "type": "object",
+                                "properties": {
+                                    "header": {"type": ["array", "null"], "items": {"type": "string"}},
+                                    "body": {"type": ["array", "null"], "items": {"type": "string"}},
+                                    "buttons": {"type": ["array", "null"], "items": {"type": "string"}}
+                                },
+                                "required": ["header", "body", "buttons"],
+                                "additionalProperties": false
+                            }
+                        },
+                        "required": ["name", "language", "params"],
+                        "additionalProperties": false
+                    }]}
                 },
-                "required": ["action", "channel", "to", "text", "subject"],
+                "required": ["action", "channel", "to", "text", "subject", "template"],
                 "additionalProperties": false
             }
         }
     })
 }
 
-fn draft_prompt(channels: &[Channel]) -> String {
+fn draft_prompt(channels: &[Channel], templates: &[Template]) -> String {
     let names: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
-    format!(
+    let mut prompt = format!(
         "You turn an instruction into one message to send. Answer with only a JSON object: \
          {{\"action\": \"send_message\", \"channel\": one of {names:?}, \"to\": the recipient \
          (E.164 like +15551234567 for sms and wa, a chat id for tg_bot, @username or E.164 for \
          tg, an address for email, null for notify), \"text\": the message, \"subject\": a \
-         subject for email, else null}}."
-    )
+         subject for email, else null, \"template\": null}}."
+    );
+    if !templates.is_empty() {
+        prompt.push_str(
+            " On wa, WhatsApp takes free text only within 24 hours of the contact's last message; \
+             otherwise (or when one fits) propose one of these approved templates as \
+             \"template\": {\"name\", \"language\", \"params\": {\"header\": [...] or null, \
+             \"body\": [...] or null, \"buttons\": [...] or null}} with the values in the order \
+             listed, and \"text\": \"\". Templates:",
+        );
+        for t in templates {
+            let params: Vec<String> = t
+                .params
+                .iter()
+                .map(|p| format!("{:?} {}", p.component, p.name).to_lowercase())
+                .collect();
+            prompt.push_str(&format!(
+                "\n- {} ({}, {}): {} [values: {}]",
+                t.name,
+                t.language,
+                t.category,
+                t.body,
+                params.join(", ")
+            ));
+        }
+    }
+    prompt
+}
+
+/// The approved templates a draft may propose: a WhatsApp Cloud phone's, when the key may use
+/// `wa` and the list can be read (a draft goes on without them otherwise).
+async fn proposable(s: &Services, account: &Account, channels: &[Channel]) -> Vec<Template> {
+    let wanted = account.provider == ProviderKind::WhatsappCloud && channels.contains(&Channel::Wa);
+    if !wanted {
+        return Vec::new();
+    }
+    match templates::all(s, account).await {
+        Ok(all) => all
+            .into_iter()
+            .filter(|t| t.status.eq_ignore_ascii_case("APPROVED"))
+            .collect(),
+        Err(e) => {
+            tracing::info!(account = %account.id, error = %e, "a draft without templates");
+            Vec::new()
+        }
+    }
+}
+
+/// A named template's body values, proposed in order, given their names.
+fn named_in_order(mut request: TemplateRequest, known: &[Template]) -> TemplateRequest {
+    let template = known
+        .iter()
+        .find(|t| t.name == request.name && t.language == request.language);
+    if let (Some(t), Some(BodyValues::Positional(values))) = (template, &request.params.body)
+        && t.parameter_format == ParameterFormat::Named
+    {
+        let names = t
+            .params
+            .iter()
+            .filter(|p| p.component == Component::Body)
+            .map(|p| p.name.clone());
+        let named = names.zip(values.iter().cloned()).collect();
+        request.params.body = Some(BodyValues::Named(named));
+    }
+    request
 }
 
 /// The model's answer as a draft: the JSON object in it (fences and prose around it are
@@ -124,11 +214,11 @@ pub fn read_draft(text: &str) -> Result<Draft, String> {
 async fn ask_for_draft(
     s: &Services,
     effective: &EffectiveAi,
-    channels: &[Channel],
+    (channels, templates): (&[Channel], &[Template]),
     instruction: &str,
 ) -> Result<String, AppError> {
     let messages = vec![
-        ChatMessage::text(Role::System, draft_prompt(channels)),
+        ChatMessage::text(Role::System, draft_prompt(channels, templates)),
         ChatMessage::text(Role::User, instruction),
     ];
     let formats = [
@@ -201,7 +291,8 @@ async fn draft_as(
             "the phone has no LLM configured (no API key)",
         ));
     }
-    let text = ask_for_draft(s, &effective, &channels, instruction).await?;
+    let templates = proposable(s, &account, &channels).await;
+    let text = ask_for_draft(s, &effective, (&channels, &templates), instruction).await?;
     // The model's answer is untrusted: read and checked as a client's request would be.
     let draft = read_draft(&text).map_err(|reason| AppError::Upstream {
         code: "llm_invalid_output",
@@ -211,8 +302,11 @@ async fn draft_as(
         phone_id: phone.to_string(),
         channel: Channel::parse(&draft.channel).unwrap_or(Channel::Sms),
         to: draft.to.clone(),
-        text: Some(draft.text.clone()),
-        template: None,
+        text: draft.template.is_none().then(|| draft.text.clone()),
+        template: draft
+            .template
+            .clone()
+            .map(|t| named_in_order(t, &templates)),
         fallback_template: None,
         subject: draft.subject.clone(),
         source: Some("draft".into()),
@@ -237,24 +331,29 @@ async fn draft_as(
         }
     };
     let now = s.clock.now();
-    let refused = match allow(s, key, &checked).await {
-        // A draft to a contact who opted out (or outside the window) is refused as a send
-        // would be.
+    // A draft to a contact who opted out, outside the window or with a template that does not
+    // match is refused as a send would be.
+    let reached = match allow(s, key, &checked).await {
         Ok(phone) => {
             let content = Content {
                 text: checked.text.as_deref(),
-                template: None,
+                template: checked.template.as_ref(),
                 fallback_template: None,
             };
-            reach::check(s, &phone, &checked.recipient.chat, content)
-                .await
-                .err()
+            reach::check(s, &phone, &checked.recipient.chat, content).await
         }
-        Err(e) => Some(e),
+        Err(e) => Err(e),
     };
-    let outgoing = Outgoing {
-        text: checked.text.clone().unwrap_or_default(),
-        template: None,
+    let (outgoing, refused) = match reached {
+        Ok(outgoing) => (outgoing, None),
+        Err(e) => {
+            let text = checked.text.clone().unwrap_or_default();
+            let outgoing = Outgoing {
+                text,
+                template: None,
+            };
+            (outgoing, Some(e))
+        }
     };
     let mut message = message_of(s, key, checked, outgoing, true, now);
     audit.message(&message);
