@@ -16,6 +16,21 @@ pub struct SendResult {
     pub p99: Duration,
 }
 
+impl SendResult {
+    /// A row of the sends tables: `name`, clients, sends, errors, sends/s, p50, p99.
+    pub fn row(&self, name: &str) -> String {
+        format!(
+            "| {name} | {} | {} | {} | {:.0} | {} | {} |\n",
+            self.clients,
+            self.requests,
+            self.errors,
+            self.per_second,
+            crate::ms(self.p50),
+            crate::ms(self.p99)
+        )
+    }
+}
+
 /// Which door the sends go through.
 #[derive(Clone, Copy)]
 pub enum Door {

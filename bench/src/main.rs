@@ -158,15 +158,7 @@ async fn templates_section(args: &Args, dir: &Path) -> Result<String> {
                 args.seconds,
             )
             .await?;
-            out.push_str(&format!(
-                "| {name} | {} | {} | {} | {:.0} | {} | {} |\n",
-                r.clients,
-                r.requests,
-                r.errors,
-                r.per_second,
-                ms(r.p50),
-                ms(r.p99)
-            ));
+            out.push_str(&r.row(name));
         }
     }
     out.push_str(&format!(
@@ -312,15 +304,7 @@ async fn client_api_section(args: &Args, dir: &Path) -> Result<String> {
                 args.seconds,
             )
             .await?;
-            out.push_str(&format!(
-                "| {name} | {} | {} | {} | {:.0} | {} | {} |\n",
-                r.clients,
-                r.requests,
-                r.errors,
-                r.per_second,
-                ms(r.p50),
-                ms(r.p99)
-            ));
+            out.push_str(&r.row(name));
         }
     }
     Ok(out)

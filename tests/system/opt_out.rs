@@ -4,22 +4,11 @@
 //! audited, with the events that tell it.
 
 use crate::client_api::key;
+use crate::templates::chat;
 use crate::whatsapp::{CUSTOMER, metadata, notify};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use switchboard_tests::{PRIVATE_CHAT, TestApp, inbound, spawn_app, spawn_app_keeping_events};
-
-async fn chat(app: &TestApp, account: &str, chat_id: &str) -> Value {
-    let (status, body) = app
-        .get(&format!("/v1/accounts/{account}/chats"), &app.admin)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|c| c["chat_id"] == chat_id))
-        .cloned()
-        .unwrap_or(Value::Null)
-}
 
 async fn send_text(app: &TestApp, account: &str, chat_id: &str, text: &str) -> (StatusCode, Value) {
     app.post(

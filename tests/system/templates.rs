@@ -80,18 +80,24 @@ async fn send(app: &TestApp, account: &str, body: Value) -> (StatusCode, Value) 
     .await
 }
 
-async fn chat(app: &TestApp, account: &str) -> Value {
+/// A WhatsApp Cloud account with its templates, whose customer just wrote.
+async fn written_to(app: &TestApp) -> String {
+    let account = waba_account(app).await;
+    add_templates(app);
+    let hi = envelope(vec![text_value("wamid.IN", "hi")]);
+    notify(app, &account, &hi).await;
+    account
+}
+
+/// A chat of the account as the chat list shows it.
+pub(crate) async fn chat(app: &TestApp, account: &str, chat_id: &str) -> Value {
     let (status, body) = app
         .get(&format!("/v1/accounts/{account}/chats"), &app.admin)
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["items"]
         .as_array()
-        .and_then(|items| {
-            items
-                .iter()
-                .find(|c| c["chat_id"] == customer_chat().as_str())
-        })
+        .and_then(|items| items.iter().find(|c| c["chat_id"] == chat_id))
         .cloned()
         .unwrap_or(Value::Null)
 }
@@ -295,7 +301,7 @@ async fn free_text_reaches_only_an_open_window_else_the_fallback_template_goes()
         )]),
     )
     .await;
-    let window = chat(&app, &account).await["service_window_expires_at"].clone();
+    let window = chat(&app, &account, &customer_chat()).await["service_window_expires_at"].clone();
     assert!(window.is_string(), "{window}");
     let (status, open) = send(&app, &account, text("your bike is ready")).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{open}");
@@ -370,14 +376,7 @@ async fn the_ai_skips_a_closed_window_instead_of_failing_at_meta() {
 #[tokio::test]
 async fn metas_final_errors_are_named_on_the_message() {
     let app = spawn_app().await;
-    let account = waba_account(&app).await;
-    add_templates(&app);
-    notify(
-        &app,
-        &account,
-        &envelope(vec![text_value("wamid.IN", "hi")]),
-    )
-    .await;
+    let account = written_to(&app).await;
     let codes = [
         (131047, "outside_service_window"),
         (132000, "template_params_mismatch"),
@@ -424,7 +423,10 @@ async fn metas_final_errors_are_named_on_the_message() {
     );
 
     // 131050: the contact stopped marketing; a MARKETING template is refused before Meta.
-    assert_eq!(chat(&app, &account).await["marketing_opted_out"], true);
+    assert_eq!(
+        chat(&app, &account, &customer_chat()).await["marketing_opted_out"],
+        true
+    );
     let sale = json!({"chat_id": customer_chat(), "template": {"name": "spring_sale", "language": "en_US",
         "params": {"header": ["Ann"], "body": ["20", "helmet"]}}});
     let (status, refused) = send(&app, &account, sale).await;
@@ -447,14 +449,7 @@ async fn metas_final_errors_are_named_on_the_message() {
 #[tokio::test]
 async fn a_client_key_and_mcp_send_templates_under_the_keys_policy() {
     let app = spawn_app().await;
-    let account = waba_account(&app).await;
-    add_templates(&app);
-    notify(
-        &app,
-        &account,
-        &envelope(vec![text_value("wamid.IN", "hi")]),
-    )
-    .await;
+    let account = written_to(&app).await;
     let (_, secret) = key(&app, json!({})).await;
     let to = format!("+{CUSTOMER}");
     let body = json!({"phone_id": account, "channel": "wa", "to": to, "template": order_ready(),

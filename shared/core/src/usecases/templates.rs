@@ -47,32 +47,22 @@ fn cache_key(account: &Account, business: &str) -> String {
     format!("templates:{}:{business}", account.id)
 }
 
-fn parse(text: &str) -> Option<Vec<Template>> {
-    serde_json::from_str(text).ok()
+/// The list in the store's cache, unless it expired (or does not parse: then Meta is asked).
+async fn cached(s: &Services, key: &str) -> Result<Option<Vec<Template>>, AppError> {
+    let text = s.store.cached_text(key, s.clock.now()).await?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
 }
 
 /// Every template of the account, from the cache, or from Meta when the cache is empty or ten
 /// minutes old (one fetch at a time per process, so a burst asks once).
 pub async fn all(s: &Services, account: &Account) -> Result<Vec<Template>, AppError> {
     let key = cache_key(account, business_account(account)?);
-    if let Some(list) = s
-        .store
-        .cached_text(&key, s.clock.now())
-        .await?
-        .as_deref()
-        .and_then(parse)
-    {
+    if let Some(list) = cached(s, &key).await? {
         return Ok(list);
     }
     let _turn = s.template_fill.lock().await;
     // Filled by the request this one waited behind.
-    if let Some(list) = s
-        .store
-        .cached_text(&key, s.clock.now())
-        .await?
-        .as_deref()
-        .and_then(parse)
-    {
+    if let Some(list) = cached(s, &key).await? {
         return Ok(list);
     }
     let provider = s
