@@ -139,11 +139,21 @@ impl Tools {
         Extension(parts): Extension<http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
         let client = caller(&parts)?;
-        let order = serde_json::json!({
-            "phone_id": p.phone_id, "channel": p.channel, "to": p.to, "text": p.text,
-            "template": p.template, "fallback_template": p.fallback_template,
+        let mut order = serde_json::json!({
+            "phone_id": p.phone_id, "channel": p.channel, "to": p.to,
             "subject": p.subject, "source": p.source, "idempotency_key": p.idempotency_key,
         });
+        // Given only when the model gave them, as a REST body would (`null` is neither).
+        let content = [
+            ("text", p.text.map(serde_json::Value::String)),
+            ("template", p.template),
+            ("fallback_template", p.fallback_template),
+        ];
+        for (field, value) in content {
+            if let Some(value) = value {
+                order[field] = value;
+            }
+        }
         let order = serde_json::from_value::<Order>(order).map_err(|e| {
             AppError::Invalid(switchboard_core::domain::validation::ValidationError::new(
                 "channel",

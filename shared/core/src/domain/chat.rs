@@ -100,6 +100,13 @@ pub const CHAT_JID_PATTERN: &str = concat!(
     r")$"
 );
 
+impl ChatJid {
+    /// The schema of a chat id as JSON, for schemas written by hand.
+    pub fn schema_value() -> serde_json::Value {
+        serde_json::to_value(<Self as utoipa::PartialSchema>::schema()).unwrap_or_default()
+    }
+}
+
 impl utoipa::PartialSchema for ChatJid {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()

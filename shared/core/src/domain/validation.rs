@@ -295,6 +295,17 @@ pub const NO_NUL_PATTERN: &str = r"^[^\x00]*$";
 
 /// What the document says of a required text of at most `max_chars` (`bounded_text` with a
 /// minimum of 1).
+/// A field that, when present, holds a value: `null` is refused (absent reads as `None`
+/// through `#[serde(default)]`). For fields whose schema says "a string (or an object), when
+/// given", where `null` would be a third way the document does not name.
+pub fn given<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 pub fn text_schema(max_chars: usize) -> serde_json::Value {
     serde_json::json!({
         "type": "string", "minLength": 1, "maxLength": max_chars,

@@ -89,9 +89,10 @@ pub fn create_account_schema() -> Value {
     json!({"oneOf": variants, "discriminator": {"propertyName": "provider"}})
 }
 
+/// `null` or left out: unchanged.
 fn keywords_schema(description: &str) -> Value {
     json!({
-        "type": "array", "maxItems": MAX_KEYWORDS, "description": description,
+        "type": ["array", "null"], "maxItems": MAX_KEYWORDS, "description": description,
         "items": text_schema(MAX_KEYWORD_CHARS),
     })
 }

@@ -5,7 +5,7 @@ use crate::domain::ids::MessageId;
 use crate::domain::inbound::Inbound;
 use crate::domain::media::{Media, MediaKind, MediaSource};
 use crate::domain::schema::written_schema;
-use crate::domain::validation::{HttpUrl, ValidationError, bounded_text, text_schema};
+use crate::domain::validation::{HttpUrl, ValidationError, bounded_text, given, text_schema};
 use crate::error::AppError;
 use crate::http::extract::{AccountPath, JsonBody};
 use crate::services::AppState;
@@ -71,11 +71,6 @@ pub struct IngestMedia {
     filename: Option<String>,
     #[serde(default, deserialize_with = "given")]
     sha256: Option<String>,
-}
-
-/// A field that, when present, is a string (absent reads as `None` through `default`).
-fn given<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    String::deserialize(d).map(Some)
 }
 
 /// Standard base64 in whole groups of four, padded.

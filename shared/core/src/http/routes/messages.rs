@@ -4,9 +4,9 @@
 use crate::domain::chat::ChatJid;
 use crate::domain::ids::MessageId;
 use crate::domain::message::MessageStatus;
-use crate::domain::schema::schema_of;
+use crate::domain::schema::written_schema;
 use crate::domain::template::TemplateRequest;
-use crate::domain::validation::bounded_text;
+use crate::domain::validation::{bounded_text, given, text_schema};
 use crate::error::AppError;
 use crate::http::ErrorBody;
 use crate::http::extract::{AccountPath, JsonBody};
@@ -18,33 +18,54 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// WhatsApp's limit on one text message.
 const MAX_TEXT_CHARS: usize = 4096;
+const MAX_KEY_CHARS: usize = 255;
 
-#[derive(Deserialize, utoipa::ToSchema)]
+/// Its document schema is written by `send_schema`: exactly one of `text` and `template`.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SendBody {
-    #[schema(value_type = ChatJid)]
     chat_id: String,
-    /// Exactly one of `text` and `template`.
-    #[schema(min_length = 1, max_length = 4096)]
+    #[serde(default, deserialize_with = "given")]
     text: Option<String>,
-    /// A WhatsApp Cloud account's approved template, in place of `text`.
-    #[schema(schema_with = template_schema)]
+    #[serde(default, deserialize_with = "given")]
     template: Option<TemplateRequest>,
-    /// Sent instead of `text` when the contact's 24-hour window is closed.
-    #[schema(schema_with = template_schema)]
+    #[serde(default, deserialize_with = "given")]
     fallback_template: Option<TemplateRequest>,
-    /// Repeating a request with the same key answers with the first result and sends nothing new.
-    #[schema(min_length = 1, max_length = 255)]
     idempotency_key: Option<String>,
 }
 
-fn template_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-    schema_of(client_messages::template_schema())
+written_schema!(SendBody, send_schema);
+
+fn send_schema() -> Value {
+    let template = |description: &str| {
+        let mut schema = client_messages::template_schema();
+        schema["description"] = json!(description);
+        schema
+    };
+    let mut key = text_schema(MAX_KEY_CHARS);
+    key["type"] = json!(["string", "null"]);
+    key["description"] = json!(
+        "Repeating a request with the same key answers with the first result and sends nothing new."
+    );
+    json!({
+        "type": "object",
+        "required": ["chat_id"],
+        "additionalProperties": false,
+        "properties": {
+            "chat_id": ChatJid::schema_value(),
+            "text": text_schema(MAX_TEXT_CHARS),
+            "template": template("A WhatsApp Cloud account's approved template, in place of `text`."),
+            "fallback_template": template("Sent instead of `text` when the contact's 24-hour window is closed."),
+            "idempotency_key": key,
+        },
+        "oneOf": [{"required": ["text"]}, {"required": ["template"]}],
+    })
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -82,7 +103,7 @@ async fn send_message(
         bounded_text("text", text, 1, MAX_TEXT_CHARS)?;
     }
     if let Some(key) = &body.idempotency_key {
-        bounded_text("idempotency_key", key, 1, 255)?;
+        bounded_text("idempotency_key", key, 1, MAX_KEY_CHARS)?;
     }
     client_messages::check_templates(body.template.as_ref(), body.fallback_template.as_ref())?;
     let content = Content {

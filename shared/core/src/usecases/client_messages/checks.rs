@@ -12,7 +12,7 @@ use crate::domain::template::{
     MAX_LANGUAGE_CHARS, MAX_NAME_CHARS, MAX_NAMED_VALUES, MAX_VALUE_CHARS, MAX_VALUES,
     TemplateRequest,
 };
-use crate::domain::validation::{ValidationError, bounded_text, text_schema};
+use crate::domain::validation::{ValidationError, bounded_text, given, text_schema};
 use crate::error::AppError;
 use crate::ports::Rate;
 use crate::services::Services;
@@ -34,12 +34,21 @@ pub struct Order {
     pub channel: Channel,
     /// Required except for `notify`; its shape depends on the channel.
     pub to: Option<String>,
-    /// Exactly one of `text` and `template` (`template` only on `wa`).
+    /// Exactly one of `text` and `template` (`template` only on `wa`); `null` is neither.
+    #[serde(default, deserialize_with = "given")]
     pub text: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "given",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub template: Option<TemplateRequest>,
     /// On `wa`: sent instead of `text` when the contact's 24-hour window is closed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "given",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fallback_template: Option<TemplateRequest>,
     /// Only for `email`.
     pub subject: Option<String>,
@@ -132,14 +141,18 @@ fn schema() -> Value {
             if *channel == Channel::Email {
                 properties["subject"] = optional(MAX_SUBJECT_CHARS, "Only for `email`.");
             }
-            json!({
+            let mut variant = json!({
                 "type": "object",
                 "title": channel.as_str(),
                 "description": "A send as the client asks for it.",
                 "properties": properties,
                 "required": required,
                 "additionalProperties": false,
-            })
+            });
+            if *channel == Channel::Wa {
+                variant["oneOf"] = json!([{"required": ["text"]}, {"required": ["template"]}]);
+            }
+            variant
         })
         .collect();
     json!({"oneOf": variants, "discriminator": {"propertyName": "channel"}})
