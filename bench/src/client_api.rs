@@ -57,6 +57,20 @@ pub async fn key(http: &reqwest::Client, base: &str, admin: &str, name: &str) ->
         .with_context(|| format!("no key: {created}"))
 }
 
+/// `n` keys, one per client.
+pub async fn keys(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    n: usize,
+) -> Result<Vec<String>> {
+    let mut keys = Vec::with_capacity(n);
+    for i in 0..n {
+        keys.push(key(http, base, admin, &format!("bench-{i}")).await?);
+    }
+    Ok(keys)
+}
+
 /// What one send asks for: the phone, the client's index (its recipient) and the send's
 /// idempotency key make the body.
 pub type Body = fn(&str, usize, &str) -> Value;

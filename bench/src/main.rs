@@ -135,12 +135,7 @@ async fn templates_section(args: &Args, dir: &Path) -> Result<String> {
             let tag = format!("{clients}-{template}");
             let (mut server, _) = start_with(&args.binary, &dir.join(tag), &settings)?;
             let (admin, sandbox, _) = credentials(&mut server)?;
-            let mut keys = Vec::new();
-            for n in 0..clients {
-                keys.push(
-                    client_api::key(&http, &server.base, &admin, &format!("bench-{n}")).await?,
-                );
-            }
+            let keys = client_api::keys(&http, &server.base, &admin, clients).await?;
             let (phone, body): (String, client_api::Body) = if template {
                 let wa = templates::account(&http, &server.base, &admin, &graph).await?;
                 (wa, templates::template_order)
@@ -270,10 +265,7 @@ async fn client_api_section(args: &Args, dir: &Path) -> Result<String> {
         .copied()
         .max()
         .unwrap_or(1);
-    let mut keys = Vec::new();
-    for n in 0..most {
-        keys.push(client_api::key(&http, &server.base, &admin, &format!("bench-{n}")).await?);
-    }
+    let keys = client_api::keys(&http, &server.base, &admin, most).await?;
     let mut out = format!(
         "## Client messages API: accepted sends, {} s per level\n\n\
          | door | clients | sends | errors | sends/s | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|\n",

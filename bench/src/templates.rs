@@ -2,11 +2,11 @@
 //! list requests counted (the cache should ask Meta once per ten minutes), and the body of a
 //! client template send (run by `client_api::run`, beside text sends).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use switchboard_tests::fake_graph::{ACCESS_TOKEN, FakeGraph};
+use switchboard_tests::fake_graph::FakeGraph;
 
 pub struct ListResult {
     pub asked: usize,
@@ -30,22 +30,8 @@ pub async fn account(
         "components": [{"type": "BODY", "text": "Hi {{1}}, your {{2}} is ready.",
             "example": {"body_text": [["Ann", "bike"]]}}]}),
     );
-    let created: Value = http
-        .post(format!("{base}/v1/accounts"))
-        .bearer_auth(admin)
-        .json(
-            &json!({"name": "Bench shop", "provider": "whatsapp_cloud", "provider_config": {
-            "phone_number_id": "106540352242922", "access_token": ACCESS_TOKEN,
-            "app_secret": "bench-secret", "business_account_id": "102290129340398"}}),
-        )
-        .send()
-        .await?
-        .json()
-        .await?;
-    created["id"]
-        .as_str()
-        .map(str::to_string)
-        .with_context(|| format!("no account: {created}"))
+    let business = Some("102290129340398");
+    crate::whatsapp::account_with(http, base, admin, "106540352242922", business).await
 }
 
 /// A template by WhatsApp.

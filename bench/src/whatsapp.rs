@@ -18,13 +18,26 @@ pub async fn account(
     admin: &str,
     number: &str,
 ) -> Result<String> {
+    account_with(http, base, admin, number, None).await
+}
+
+/// The same, with the business account whose templates it sends when `business` names one.
+pub async fn account_with(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    number: &str,
+    business: Option<&str>,
+) -> Result<String> {
+    let mut config = json!({"phone_number_id": number, "access_token": ACCESS_TOKEN,
+        "app_secret": APP_SECRET});
+    if let Some(business) = business {
+        config["business_account_id"] = json!(business);
+    }
     let created: Value = http
         .post(format!("{base}/v1/accounts"))
         .bearer_auth(admin)
-        .json(
-            &json!({"name": number, "provider": "whatsapp_cloud", "provider_config": {
-            "phone_number_id": number, "access_token": ACCESS_TOKEN, "app_secret": APP_SECRET}}),
-        )
+        .json(&json!({"name": number, "provider": "whatsapp_cloud", "provider_config": config}))
         .send()
         .await?
         .json()

@@ -142,15 +142,7 @@ async fn an_accounts_own_keywords_replace_the_defaults() {
 #[tokio::test]
 async fn an_opted_out_sms_contact_is_refused_on_every_path_and_audited() {
     let app = spawn_app().await;
-    let (status, created) = app
-        .post(
-            "/v1/accounts",
-            &app.admin,
-            json!({"name": "Pixel", "provider": "relay", "provider_config": {"phone_number": "+15550001111"}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let phone = created["id"].as_str().expect("id").to_string();
+    let (phone, _) = crate::relay::relay_phone(&app).await;
     let sms_chat = "15551234567@sms";
     let (status, set) = app
         .put(

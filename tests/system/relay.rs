@@ -14,7 +14,7 @@ use switchboard_tests::{TestApp, eventually, spawn_app, str_at};
 const SMS_CHAT: &str = "15551234567@sms";
 
 /// A relay phone; returns its id and token.
-async fn relay_phone(app: &TestApp) -> (String, String) {
+pub(crate) async fn relay_phone(app: &TestApp) -> (String, String) {
     let (status, created) = app
         .post(
             "/v1/accounts",

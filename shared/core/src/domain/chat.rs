@@ -80,6 +80,11 @@ impl ChatJid {
     pub fn has_chat(&self) -> bool {
         !matches!(self.server(), EMAIL_SERVER | NOTIFY_SERVER)
     }
+
+    /// The schema of a chat id as JSON, for schemas written by hand.
+    pub fn schema_value() -> serde_json::Value {
+        serde_json::to_value(<Self as utoipa::PartialSchema>::schema()).unwrap_or_default()
+    }
 }
 
 /// What the OpenAPI document says a chat id is: the rules of `classify`, written as one pattern
@@ -99,13 +104,6 @@ pub const CHAT_JID_PATTERN: &str = concat!(
     r#"[^\s\x00-\x1f\x7f-\x9f<>()\[\]\\,;:@"]*[^.\s\x00-\x1f\x7f-\x9f<>()\[\]\\,;:@"]@email"#,
     r")$"
 );
-
-impl ChatJid {
-    /// The schema of a chat id as JSON, for schemas written by hand.
-    pub fn schema_value() -> serde_json::Value {
-        serde_json::to_value(<Self as utoipa::PartialSchema>::schema()).unwrap_or_default()
-    }
-}
 
 impl utoipa::PartialSchema for ChatJid {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
