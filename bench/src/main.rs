@@ -101,6 +101,9 @@ struct Args {
     /// Only the template figures.
     #[arg(long)]
     templates_only: bool,
+    /// Only the ingest figures (with the server's own workers deciding on each message).
+    #[arg(long)]
+    ingest_only: bool,
 }
 
 /// The templates section: lists at a fixed rate against the cache, with the fake Graph API's
@@ -418,6 +421,30 @@ async fn load(
     })
 }
 
+/// The ingest section's table.
+fn ingest_table(args: &Args, results: &[LoadResult]) -> String {
+    let mut out = format!(
+        "\n## Ingest: `POST /v1/ingest/{{account}}`, {} s per level\n\n",
+        args.seconds
+    );
+    out.push_str(
+        "| clients | requests | errors | msg/s | p50 ms | p99 ms | peak RSS MiB |\n|---|---|---|---|---|---|---|\n",
+    );
+    for r in results {
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.0} | {} | {} | {:.1} |\n",
+            r.clients,
+            r.requests,
+            r.errors,
+            r.per_second,
+            ms(r.p50),
+            ms(r.p99),
+            r.peak_rss_kib as f64 / 1024.0
+        ));
+    }
+    out
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
@@ -485,6 +512,10 @@ async fn main() -> Result<()> {
     }
     let after_rss = rss_kib(pid).context("no VmRSS")?;
     drop(server);
+    if args.ingest_only {
+        print!("{}", ingest_table(&args, &results));
+        return Ok(());
+    }
 
     // The reply pipeline, on a fresh server so the ingest load above does not weigh on it.
     let (mut server, _) = start(&args.binary, &work.path().join("replies"))?;
@@ -591,25 +622,7 @@ async fn main() -> Result<()> {
         ms(percentile(&existing, 0.5)),
         ms(percentile(&existing, 1.0))
     );
-    println!(
-        "\n## Ingest: `POST /v1/ingest/{{account}}`, {} s per level\n",
-        args.seconds
-    );
-    println!(
-        "| clients | requests | errors | msg/s | p50 ms | p99 ms | peak RSS MiB |\n|---|---|---|---|---|---|---|"
-    );
-    for r in &results {
-        println!(
-            "| {} | {} | {} | {:.0} | {} | {} | {:.1} |",
-            r.clients,
-            r.requests,
-            r.errors,
-            r.per_second,
-            ms(r.p50),
-            ms(r.p99),
-            r.peak_rss_kib as f64 / 1024.0
-        );
-    }
+    print!("{}", ingest_table(&args, &results));
     println!(
         "\n## AI reply overhead: inbound accepted → reply stored as sent (zero-latency LLM, no delay), {} s per level, chats {}\n",
         args.seconds,

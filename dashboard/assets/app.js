@@ -3,6 +3,7 @@
 import { session, whenSignedOut } from "./api.js";
 import { h } from "./dom.js";
 import { signin } from "./pages/signin.js";
+import { overview } from "./pages/overview.js";
 import { ai } from "./pages/ai.js";
 import { accounts } from "./pages/accounts.js";
 import { account } from "./pages/account.js";
@@ -18,6 +19,7 @@ const BASE = "/dashboard";
 
 const pages = [
   [/^\/signin$/, "Sign in", signin],
+  [/^\/overview$/, "Overview", overview],
   [/^\/ai$/, "AI", ai],
   [/^\/accounts$/, "Accounts", accounts],
   [/^\/accounts\/([^/]+)$/, "Account", account],
@@ -32,8 +34,9 @@ const pages = [
 ];
 
 const menu = [
-  ["/ai", "AI"],
+  ["/overview", "Overview"],
   ["/accounts", "Accounts"],
+  ["/ai", "AI"],
   ["/logs", "AI logs"],
   ["/webhooks", "Webhooks"],
   ["/keys", "API keys"],
@@ -53,7 +56,7 @@ function header(path) {
     h(
       "nav",
       { "aria-label": "main" },
-      h("a", { href: `${BASE}/ai`, class: "brand" }, "Switchboard"),
+      h("a", { href: `${BASE}/overview`, class: "brand" }, "Switchboard"),
       signedIn
         ? h(
             "ul",
@@ -71,7 +74,7 @@ function header(path) {
 }
 
 function render() {
-  let path = location.pathname.slice(BASE.length).replace(/\/$/, "") || "/ai";
+  let path = location.pathname.slice(BASE.length).replace(/\/$/, "") || "/overview";
   if (!session.token && path !== "/signin") {
     const next = path + location.search;
     history.replaceState(null, "", `${BASE}/signin?next=${encodeURIComponent(next)}`);

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from upstream import Upstream
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -39,7 +41,7 @@ def binary():
 class Server:
     """`switchboard serve`, and the API as the tests' own client (to arrange and to check)."""
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, upstream):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.stdout = Path(data_dir).with_suffix(".stdout")
@@ -48,6 +50,7 @@ class Server:
             "SWITCHBOARD_DATA_DIR": str(data_dir),
             "ADMIN_PASSWORD": PASSWORD,
             "RUST_LOG": "warn",
+            "WHATSAPP_API_BASE_URL": upstream.base,
             "PATH": os.environ.get("PATH", ""),
         }
         self.process = subprocess.Popen(
@@ -77,12 +80,15 @@ class Server:
             time.sleep(0.05)
         raise AssertionError(f"timed out waiting for {what}")
 
-    def call(self, method, path, body=None, token=None):
-        data = None if body is None else json.dumps(body).encode()
+    def call(self, method, path, body=None, token=None, raw=None, headers=None):
+        data = raw if raw is not None else None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.base + path, data=data, method=method)
-        request.add_header("authorization", f"Bearer {token or self.admin}")
+        if raw is None:
+            request.add_header("authorization", f"Bearer {token or self.admin}")
         if data is not None:
             request.add_header("content-type", "application/json")
+        for k, v in (headers or {}).items():
+            request.add_header(k, v)
         try:
             with urllib.request.urlopen(request) as r:
                 text = r.read().decode()
@@ -114,9 +120,16 @@ def browser():
 
 
 @pytest.fixture()
-def server():
+def upstream():
+    u = Upstream()
+    yield u
+    u.stop()
+
+
+@pytest.fixture()
+def server(upstream):
     with tempfile.TemporaryDirectory() as d:
-        s = Server(Path(d) / "data")
+        s = Server(Path(d) / "data", upstream)
         yield s
         s.stop()
 

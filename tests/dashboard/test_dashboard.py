@@ -40,11 +40,11 @@ def test_a_pasted_admin_token_signs_in(page, server):
     page.goto(server.base + "/dashboard/")
     page.get_by_label("Admin token", exact=True).fill(server.admin)
     page.get_by_role("button", name="Use this token").click()
-    expect(page.get_by_role("heading", name="Global settings")).to_be_visible()
+    expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
 
 
 def test_a_global_setting_is_saved_and_the_key_never_shown(page, server):
-    sign_in(page, server)
+    sign_in(page, server, "/dashboard/ai")
     page.get_by_label("Model", exact=True).fill("gpt-dashboard")
     page.get_by_label("API key", exact=True).fill("sk-dashboard-secret-1234")
     page.get_by_role("button", name="Save").click()
@@ -73,7 +73,7 @@ def test_the_settings_form_has_every_declared_setting_with_its_limits(page, serv
     assert status == 200
     settings = doc["components"]["schemas"]["AiSettingsBody"]["properties"]
     assert len(settings) >= 17, settings.keys()
-    sign_in(page, server)
+    sign_in(page, server, "/dashboard/ai")
     expect(page.get_by_role("heading", name="Global settings")).to_be_visible()
     form = page.locator("form.settings")
     for name, p in settings.items():
@@ -89,7 +89,7 @@ def test_the_settings_form_has_every_declared_setting_with_its_limits(page, serv
 
 
 def test_the_ai_test_chat_answers_in_echo_mode(page, server):
-    sign_in(page, server)
+    sign_in(page, server, "/dashboard/ai")
     page.get_by_label("AI replies on", exact=True).select_option("true")
     page.get_by_label("Echo mode (answer with the customer's text; no LLM call)", exact=True).select_option("true")
     page.get_by_role("button", name="Save").click()
@@ -224,13 +224,14 @@ UNLABELLED = """[...document.querySelectorAll('input, select, textarea')]
 
 
 def test_every_page_labels_its_fields_and_fits_a_phone(browser, server):
+    """At 375 px (a small phone): nothing wider than the screen, every field labelled."""
     inbound(server, "Hello from a phone", "wamid.phone")
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    context = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True)
     page = context.new_page()
     try:
         sign_in(page, server, "/dashboard/ai")
         expect(page.get_by_role("heading", name="Global settings")).to_be_visible()
-        paths = {"ai": "/ai", "accounts": "/accounts", "account": f"/accounts/{server.sandbox}",
+        paths = {"overview": "/overview", "ai": "/ai", "accounts": "/accounts", "account": f"/accounts/{server.sandbox}",
                  "chat": f"/accounts/{server.sandbox}/chats/{CHAT}", "logs": "/logs", "webhooks": "/webhooks",
                  "keys": "/keys", "pending": "/pending", "audit": "/audit"}
         for name, path in paths.items():

@@ -64,6 +64,7 @@ macro_rules! store_contract {
             a_decision_moves_a_pending_message_with_its_audit_row,
             media_readings_expire_media_is_kept_and_inline_bytes_are_forgotten,
             a_chat_keeps_its_window_and_consent_and_a_failure_its_code,
+            an_open_chat_reads_its_changes_and_the_moved_chats_and_activity_adds_up,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -1997,7 +1998,7 @@ pub async fn media_readings_expire_media_is_kept_and_inline_bytes_are_forgotten(
     understood.transcript = Some("hello".into());
     understood.sha256 = Some("ab".repeat(32));
     store
-        .set_media(&account.id, &m.chat_id, &m.id, &understood)
+        .set_media(&account.id, &m.chat_id, &m.id, &understood, now)
         .await
         .expect("set");
     let read = store
@@ -2176,4 +2177,153 @@ pub async fn a_chat_keeps_its_window_and_consent_and_a_failure_its_code(store: &
         None,
         "ten minutes on, Meta is asked again"
     );
+}
+
+pub async fn an_open_chat_reads_its_changes_and_the_moved_chats_and_activity_adds_up(
+    store: &dyn Store,
+) {
+    use switchboard_core::domain::activity::Activity;
+    let account = new_account();
+    store
+        .insert_account(&account, &TokenHash("h".into()))
+        .await
+        .expect("account");
+    let before = Utc::now() - Span::seconds(1);
+    let first = inbound(&account.id, CHAT, "hi", "wamid.C1");
+    store.record_inbound(&first).await.expect("inbound");
+    let reply = outbound(&account.id, CHAT, "hello");
+    store.record_outbound(&reply).await.expect("outbound");
+
+    let (chat, messages) = store
+        .conversation(&account.id, &jid(CHAT), 10)
+        .await
+        .expect("read");
+    assert_eq!(chat.expect("the chat").chat_id.as_str(), CHAT);
+    let ids: Vec<_> = messages.iter().map(|m| m.id.clone()).collect();
+    assert_eq!(ids, [reply.id.clone(), first.id.clone()], "newest first");
+    let (_, newest) = store
+        .conversation(&account.id, &jid(CHAT), 1)
+        .await
+        .expect("read");
+    assert_eq!(newest.len(), 1);
+    assert_eq!(newest[0].id, reply.id);
+    let (none, nothing) = store
+        .conversation(&account.id, &jid("15550000000@s.whatsapp.net"), 10)
+        .await
+        .expect("read");
+    assert!(none.is_none() && nothing.is_empty());
+
+    // A status change moves the message's `updated_at`, which is what a poll compares.
+    let changed_after = Utc::now();
+    let sent = StatusChange {
+        from: &[MessageStatus::Queued],
+        to: MessageStatus::Sent,
+        provider_message_id: Some("wamid.C2"),
+        error: None,
+        code: None,
+    };
+    assert!(
+        store
+            .transition_message(&account.id, &reply.chat_id, &reply.id, &sent)
+            .await
+            .expect("transition")
+    );
+    let (_, after) = store
+        .conversation(&account.id, &jid(CHAT), 10)
+        .await
+        .expect("read");
+    assert!(after[0].updated_at >= changed_after, "{:?}", after[0]);
+    assert_eq!(after[0].status, MessageStatus::Sent);
+    assert!(
+        after[1].updated_at < changed_after,
+        "the other is unchanged"
+    );
+
+    // Chats that moved since a time, newest first.
+    let other = "15557654321@s.whatsapp.net";
+    let moved_from = Utc::now();
+    let later = inbound(&account.id, other, "me too", "wamid.C3");
+    store.record_inbound(&later).await.expect("inbound");
+    let moved = store
+        .chats_since(&account.id, moved_from - Span::milliseconds(1), 10)
+        .await
+        .expect("since");
+    let names: Vec<_> = moved.iter().map(|c| c.chat_id.to_string()).collect();
+    assert_eq!(names, [other]);
+    let both = store
+        .chats_since(&account.id, before, 10)
+        .await
+        .expect("since");
+    assert_eq!(both.len(), 2);
+    assert_eq!(both[0].chat_id.as_str(), other, "newest first");
+    let one = store
+        .chats_since(&account.id, before, 1)
+        .await
+        .expect("since");
+    assert_eq!(one.len(), 1, "at most the limit");
+
+    // A failed AI reply marks the chat.
+    let failed_at = Utc::now();
+    store
+        .update_chat(
+            &account.id,
+            &jid(CHAT),
+            ChatChange::AiFailed { at: failed_at },
+            failed_at,
+        )
+        .await
+        .expect("mark");
+    let marked = store
+        .get_chat(&account.id, &jid(CHAT))
+        .await
+        .expect("get")
+        .expect("chat");
+    assert_eq!(
+        marked.ai_failed_at.map(|t| t.timestamp_millis()),
+        Some(failed_at.timestamp_millis())
+    );
+
+    // Activity: counts of an hour add up; a day sums its hours and leaves older ones out.
+    let hour = switchboard_core::domain::activity::hour_of(Utc::now());
+    let add = |messages_in, ai_sent| Activity {
+        messages_in,
+        ai_sent,
+        ..Activity::default()
+    };
+    for (at, counts) in [
+        (hour, add(2, 0)),
+        (hour, add(1, 1)),
+        (hour - Span::hours(5), add(0, 2)),
+        (hour - Span::hours(30), add(100, 100)),
+    ] {
+        store
+            .count_activity(&account.id, at, &counts)
+            .await
+            .expect("count");
+    }
+    let other_account = new_account();
+    store
+        .insert_account(&other_account, &TokenHash("h2".into()))
+        .await
+        .expect("account");
+    store
+        .count_activity(&other_account.id, hour, &add(7, 7))
+        .await
+        .expect("count");
+    let day = store
+        .activity_since(&account.id, hour - Span::hours(23))
+        .await
+        .expect("day");
+    assert_eq!(day, add(3, 3));
+    store.delete_account(&account.id).await.expect("delete");
+    let gone = store
+        .activity_since(&account.id, hour - Span::hours(48))
+        .await
+        .expect("day");
+    assert!(gone.is_empty(), "deleted with its account: {gone:?}");
+    let kept = store
+        .activity_since(&other_account.id, hour)
+        .await
+        .expect("day");
+    assert_eq!(kept, add(7, 7));
 }

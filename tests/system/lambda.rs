@@ -283,10 +283,12 @@ async fn an_inbound_message_through_the_functions_ends_as_a_sent_reply_and_deliv
         reply_path(&flow),
         reply_path(&warm_flow)
     );
-    // Counts, not times: what a message costs on AWS, kept from growing unseen.
+    // Counts, not times: what a message costs on AWS, kept from growing unseen. Two of them
+    // are the overview's hourly counts: one `UpdateItem` (ADD, 1 write unit) in `ingest` for the
+    // message in, one in `outbound` for the message out and the AI reply sent together.
     assert!(
-        reply_path(&warm_flow) <= 12,
-        "at most 12 AWS requests per replied message with the functions warm: {warm_flow:?}"
+        reply_path(&warm_flow) <= 14,
+        "at most 14 AWS requests per replied message with the functions warm: {warm_flow:?}"
     );
     assert!(
         total(&warm_flow[4]) <= 2 * 4,
@@ -500,10 +502,51 @@ async fn a_signed_whatsapp_notification_through_the_functions_is_answered_on_the
         "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
             "statuses": [{"id": wamid, "status": "read", "timestamp": "1749893420", "recipient_id": "16505551234"}]}}]}]});
+    let before_read = chrono::Utc::now();
     let (status, taken) = flow.notify(&status_notification, WA_APP_SECRET).await;
     assert_eq!(status, 200, "{taken}");
     let reply = our_reply().await;
     assert_eq!(reply["status"], "read", "{reply}");
+
+    // The open chat page's poll through `api` (one Query of the chat's partition): only the
+    // message Meta's status changed since.
+    let since = before_read.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let changes = format!(
+        "/v1/accounts/{}/chats/{chat}/changes?since={since}",
+        flow.account_id
+    );
+    let (status, changed) = flow.call("GET", &changes, None).await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        changed["messages"].as_array().map(Vec::len),
+        Some(1),
+        "{changed}"
+    );
+    assert_eq!(changed["messages"][0]["status"], "read");
+    assert!(
+        changed["chat"]["service_window_expires_at"].is_string(),
+        "{changed}"
+    );
+
+    // A person answers from the dashboard: the AI steps back in that chat.
+    let send = format!("/v1/accounts/{}/messages", flow.account_id);
+    let body = json!({"chat_id": chat, "text": "A colleague will call you.", "pause_ai": true});
+    let (status, sent) = flow.call("POST", &send, Some(body)).await;
+    assert_eq!(status, 202, "{sent}");
+    assert!(sent["ai_paused_until"].is_string(), "{sent}");
+
+    // The overview through `api`: the day's counts kept in DynamoDB by ingest, ai-reply and
+    // outbound as they told their events, and the chat a human took over.
+    let (status, overview) = flow.call("GET", "/v1/overview", None).await;
+    assert_eq!(status, 200, "{overview}");
+    let day = &overview["items"][0];
+    assert_eq!(
+        day["activity"],
+        json!({"messages_in": 1, "messages_out": 1, "ai_sent": 1, "ai_skipped": 0, "ai_failed": 0}),
+        "{overview}"
+    );
+    assert_eq!(day["attention"][0]["chat"]["chat_id"], chat);
+    assert_eq!(day["attention"][0]["reasons"], json!(["human_takeover"]));
     flow.stop().await;
 }
 

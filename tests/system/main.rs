@@ -11,6 +11,7 @@ mod connections;
 mod crash;
 mod dashboard;
 mod email;
+mod inbox;
 mod lambda;
 mod mcp;
 mod media;

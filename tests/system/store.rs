@@ -38,7 +38,7 @@ async fn the_embedded_store_purges_what_has_expired() {
     use chrono::{Duration, Utc};
     use switchboard_core::domain::idempotency::{Begun, IdempotencyKey};
     use switchboard_core::domain::ids::ApiKeyId;
-    use switchboard_core::ports::{ClaimStore, ClientSendStore};
+    use switchboard_core::ports::{ActivityStore, ClaimStore, ClientSendStore};
     let dir = tempfile::tempdir().expect("dir");
     let store = switchboard_embedded::open(dir.path()).expect("open").store;
     let now = Utc::now();
@@ -74,7 +74,27 @@ async fn the_embedded_store_purges_what_has_expired() {
         .claim("reply:new", now, std::time::Duration::from_secs(600))
         .await
         .expect("claim");
-    assert_eq!(store.purge_expired(now).await.expect("purge"), 2);
+    let account = switchboard_core::domain::ids::AccountId::from_ulid(ulid::Ulid::new());
+    let hour = switchboard_core::domain::activity::hour_of(now);
+    let one_in = switchboard_core::domain::activity::Activity {
+        messages_in: 1,
+        ..Default::default()
+    };
+    for at in [hour - Duration::hours(72), hour] {
+        store
+            .count_activity(&account, at, &one_in)
+            .await
+            .expect("count");
+    }
+    assert_eq!(store.purge_expired(now).await.expect("purge"), 3);
+    let kept = store
+        .activity_since(&account, hour - Duration::hours(100))
+        .await
+        .expect("sum");
+    assert_eq!(
+        kept, one_in,
+        "this hour's count stays, the one of three days ago goes"
+    );
     assert_eq!(
         store.purge_expired(now).await.expect("purge"),
         0,

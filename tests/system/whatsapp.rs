@@ -93,7 +93,7 @@ pub(crate) fn text_value_at(wamid: &str, text: &str, timestamp: &str) -> Value {
 }
 
 /// A `statuses` value as in Meta's status messages reference.
-fn status_value(wamid: &str, status: &str) -> Value {
+pub(crate) fn status_value(wamid: &str, status: &str) -> Value {
     let mut item = json!({"id": wamid, "status": status, "timestamp": "1750263773",
         "recipient_id": CUSTOMER,
         "pricing": {"billable": false, "pricing_model": "PMP", "type": "free_customer_service", "category": "service"}});

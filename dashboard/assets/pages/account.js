@@ -1,8 +1,10 @@
-// One account: its provider settings, connect, token rotation, its AI overrides (with what each
-// inherits from the global level), and its chats.
+// One account: its chats first (live: a chat that gets a message moves to the top), then its
+// provider settings, connect, token rotation and AI overrides, folded away.
 
 import { get, patch, post, put, query, seg } from "../api.js";
-import { failure, field, form, h, input, link, paged, shownOnce, table, time } from "../dom.js";
+import { failure, field, form, h, input, link, shownOnce, time } from "../dom.js";
+import { every } from "../live.js";
+import { chatName, forgetAccounts } from "../names.js";
 import { settingsForm, testChat } from "./ai.js";
 import { providerConfig, providerFields } from "./accounts.js";
 
@@ -27,13 +29,14 @@ function details(account) {
     }
   } }, "Rotate token");
   const settings = form({ "aria-labelledby": "provider" },
-    [h("h2", { id: "provider" }, "Name and provider settings"),
+    [h("h3", { id: "provider" }, "Name and provider settings"),
       field("Name", input("name", { value: account.name, required: true })),
       ...providerFields(account.provider, account.provider_config)],
     async (f) => {
       await patch(`/v1/accounts/${account.id}`, {
         name: f.elements.name.value, provider_config: providerConfig(account.provider, f),
       });
+      forgetAccounts();
       return "Saved.";
     });
   return h("div", {},
@@ -45,43 +48,90 @@ function details(account) {
     h("div", { class: "actions" }, connect, rotate), out, settings);
 }
 
-/** Each chat with its last message (the newest of its messages). */
+/** A message in a line: who wrote, and what (or what kind of file). */
+export function preview(m) {
+  if (!m) return "—";
+  const what = m.text ?? (m.media ? `(${m.media.kind})` : `(${m.status})`);
+  return `${m.from_me ? "→ " : ""}${what}`;
+}
+
+/**
+ * The account's chats, newest activity first, with each one's last message. Live: every few
+ * seconds one request asks which chats moved since, and those move to the top.
+ */
 function chats(accountId) {
-  return paged(
-    (cursor) => get(`/v1/accounts/${accountId}/chats${query({ limit: 20, cursor })}`),
-    (items) => {
-      const rows = table("Chats", [
-        ["Chat", (c) => link(`/dashboard/accounts/${accountId}/chats/${seg(c.chat_id)}`, c.name || c.chat_id)],
-        ["Last message", (c) => h("span", { "data-last": c.chat_id }, "…")],
-        ["When", (c) => time(c.last_message_at)],
-        ["AI", (c) => c.ai_mode + (c.ai_paused_until ? " (paused)" : "")],
-        ["Blocked", (c) => (c.blocked ? "yes" : "no")],
-      ], items, "No chats yet.");
-      for (const c of items) {
-        get(`/v1/accounts/${accountId}/chats/${seg(c.chat_id)}/messages?limit=1`).then((page) => {
-          const m = page.items[0];
-          const cell = [...rows.querySelectorAll("[data-last]")].find((e) => e.dataset.last === c.chat_id);
-          if (cell) cell.textContent = m ? `${m.from_me ? "→ " : ""}${m.text ?? `(${m.status})`}` : "—";
-        }).catch(() => {});
-      }
-      return rows;
-    },
-  );
+  const rows = new Map();
+  const body = h("tbody");
+  const more = h("div", { class: "pager" });
+  const box = h("div", {}, h("div", { class: "scroll" }, h("table", { class: "chats" },
+    h("caption", {}, "Chats"),
+    h("thead", {}, h("tr", {}, ["Chat", "Last message", "When", "AI"].map((c) => h("th", { scope: "col" }, c)))),
+    body)), more);
+  let since = null;
+
+  const row = (c) => {
+    const last = h("td", { class: "last" }, "…");
+    const ai = c.opted_out_at ? "opted out" : c.blocked ? "blocked" : c.ai_paused_until && new Date(c.ai_paused_until) > new Date() ? "paused (a human is answering)" : c.ai_mode;
+    const tr = h("tr", { "data-chat": c.chat_id },
+      h("th", { scope: "row" }, link(`/dashboard/accounts/${accountId}/chats/${seg(c.chat_id)}`, chatName(c))),
+      last, h("td", {}, time(c.last_message_at)), h("td", {}, ai));
+    get(`/v1/accounts/${accountId}/chats/${seg(c.chat_id)}/messages?limit=1`)
+      .then((page) => { last.textContent = preview(page.items[0]); })
+      .catch(() => { last.textContent = "—"; });
+    return tr;
+  };
+  const place = (c, top) => {
+    const shown = rows.get(c.chat_id);
+    if (top && shown && shown.dataset.at === (c.last_message_at || "")) return;
+    const tr = row(c);
+    tr.dataset.at = c.last_message_at || "";
+    rows.get(c.chat_id)?.remove();
+    rows.set(c.chat_id, tr);
+    if (top) body.prepend(tr);
+    else body.append(tr);
+  };
+  const older = async (cursor) => {
+    const page = await get(`/v1/accounts/${accountId}/chats${query({ limit: 20, cursor })}`);
+    for (const c of page.items) if (!rows.has(c.chat_id)) place(c, false);
+    if (!since) since = newest(page.items);
+    more.replaceChildren(page.next_cursor
+      ? h("button", { type: "button", onclick: () => older(page.next_cursor) }, "Older chats")
+      : null);
+    if (!rows.size) body.replaceChildren(h("tr", {}, h("td", { colspan: 4, class: "empty" }, "No chats yet.")));
+  };
+  older(null).catch((e) => box.replaceChildren(failure(e)));
+  every(box, async () => {
+    // A minute back: a provider's time for a message can be behind ours, and a chat seen
+    // again with the same activity stays where it is.
+    const from = since ? new Date(Date.parse(since) - 60_000) : new Date(0);
+    const moved = await get(`/v1/accounts/${accountId}/chats${query({ limit: 50, since: from.toISOString() })}`);
+    if (!moved.items.length) return;
+    if (!rows.size) body.replaceChildren();
+    for (const c of [...moved.items].reverse()) place(c, true);
+    since = newest(moved.items) || since;
+  });
+  return box;
+}
+
+/** The latest activity among chats (the next `since`). */
+function newest(items) {
+  return items.map((c) => c.last_message_at).filter(Boolean).sort().pop() || null;
 }
 
 export function account(id) {
   const page = h("section", {}, h("h1", {}, "Account"), h("p", {}, "Loading…"));
   Promise.all([get(`/v1/accounts/${id}`), get(`/v1/accounts/${id}/ai`), get("/v1/ai/global")])
     .then(([account, overrides, global]) => {
+      document.title = `${account.name} · Switchboard`;
       page.replaceChildren(
-        h("p", {}, link("/dashboard/accounts", "Accounts"), " / "),
+        h("nav", { class: "crumbs", "aria-label": "breadcrumb" }, link("/dashboard/accounts", "Accounts"), " / "),
         h("h1", {}, account.name),
-        details(account),
-        h("section", { "aria-labelledby": "overrides" }, h("h2", { id: "overrides" }, "AI overrides"),
+        h("section", { "aria-labelledby": "chats" }, h("h2", { id: "chats" }, "Chats"), chats(id)),
+        h("details", { class: "fold" }, h("summary", {}, h("h2", {}, "Provider settings, connect and token")), details(account)),
+        h("details", { class: "fold" }, h("summary", {}, h("h2", { id: "overrides" }, "AI overrides")),
           h("p", { class: "hint" }, "Empty fields inherit the global settings, shown in each field."),
           settingsForm(overrides, global, (body) => put(`/v1/accounts/${id}/ai`, body), "global")),
-        testChat(id, null),
-        h("section", { "aria-labelledby": "chats" }, h("h2", { id: "chats" }, "Chats"), chats(id)),
+        h("details", { class: "fold" }, h("summary", {}, h("h2", {}, "Try the AI as this account")), testChat(id, null)),
       );
     })
     .catch((e) => page.append(failure(e)));

@@ -2,6 +2,7 @@
 
 import { get, post, query } from "../api.js";
 import { field, form, h, input, link, paged, select, shownOnce, table, time } from "../dom.js";
+import { forgetAccounts } from "../names.js";
 
 /** Each provider's settings, as `POST /v1/accounts` takes them; `*` marks a required one. */
 export const PROVIDERS = {
@@ -58,6 +59,7 @@ export function accounts() {
     [h("h2", { id: "new-account" }, "New account"),
       field("Name", input("name", { required: true })), field("Provider", provider), providerBox],
     async (f) => {
+      forgetAccounts();
       const account = await post("/v1/accounts", {
         name: f.elements.name.value, provider: provider.value,
         provider_config: providerConfig(provider.value, f),

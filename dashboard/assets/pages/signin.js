@@ -6,7 +6,7 @@ import { go } from "../app.js";
 
 function next() {
   const n = new URLSearchParams(location.search).get("next");
-  return n && n.startsWith("/") && n !== "/signin" ? n : "/ai";
+  return n && n.startsWith("/") && n !== "/signin" ? n : "/overview";
 }
 
 export function signin() {

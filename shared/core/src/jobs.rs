@@ -2,7 +2,8 @@
 //! about, and put on its queue. What runs a job is `dispatch`, so this module is a leaf the
 //! use-cases can build on.
 
-use crate::domain::chat::ChatJid;
+use crate::domain::activity::{Activity, hour_of};
+use crate::domain::chat::{ChatChange, ChatJid};
 use crate::domain::event::Event;
 use crate::domain::ids::{AccountId, AiLogId, MessageId};
 use crate::domain::inbound::StatusReport;
@@ -171,19 +172,77 @@ impl From<StoreError> for JobFailure {
     }
 }
 
-/// Puts jobs on their queues, together where the backend can.
+/// Puts jobs on their queues, together where the backend can. The events among them are
+/// counted in their accounts' activity here, where every event passes once, whether or not a
+/// subscription wants it.
 pub async fn enqueue(
     services: &Services,
     jobs: impl IntoIterator<Item = (Job, Duration)>,
 ) -> Result<(), AppError> {
     let mut outgoing = Vec::new();
+    let mut told = Tally::default();
     for (job, delay) in jobs {
         let body = serde_json::to_string(&job).map_err(|e| AppError::Internal(e.to_string()))?;
+        if let Job::Event(event) = &job {
+            told.add(event);
+        }
         outgoing.push((job.queue(), OutgoingJob { body, delay }));
     }
     if outgoing.is_empty() {
         return Ok(());
     }
     services.queue.enqueue_many(outgoing).await?;
+    // A count is a statistic: failing to keep it must not fail (and repeat) the step that told
+    // the events.
+    if let Err(e) = told.keep(services).await {
+        tracing::warn!(error = %e, "activity not counted");
+    }
     Ok(())
+}
+
+/// What one step's events add to the activity: one write per account and hour however many
+/// events it told (an AI reply's send tells `message.sent` and `ai.reply.sent`), and the chats
+/// where an AI reply failed, which the overview lists.
+#[derive(Default)]
+struct Tally {
+    counts: Vec<(AccountId, DateTime<Utc>, Activity)>,
+    failed: Vec<(AccountId, ChatJid, DateTime<Utc>)>,
+}
+
+impl Tally {
+    fn add(&mut self, event: &Event) {
+        let (Some(account), Some(add)) = (&event.account_id, Activity::of_event(event)) else {
+            return;
+        };
+        let hour = hour_of(event.created_at);
+        match self
+            .counts
+            .iter_mut()
+            .find(|(a, h, _)| a == account && *h == hour)
+        {
+            Some((_, _, counts)) => counts.add(&add),
+            None => self.counts.push((account.clone(), hour, add)),
+        }
+        let chat = event.data.get("chat_id").and_then(|c| c.as_str());
+        if let (1, Some(chat)) = (add.ai_failed, chat.and_then(|c| ChatJid::parse(c).ok())) {
+            self.failed.push((account.clone(), chat, event.created_at));
+        }
+    }
+
+    async fn keep(self, services: &Services) -> Result<(), StoreError> {
+        for (account, hour, counts) in &self.counts {
+            services
+                .store
+                .count_activity(account, *hour, counts)
+                .await?;
+        }
+        for (account, chat, at) in self.failed {
+            let change = ChatChange::AiFailed { at };
+            services
+                .store
+                .update_chat(&account, &chat, change, at)
+                .await?;
+        }
+        Ok(())
+    }
 }

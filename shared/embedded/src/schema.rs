@@ -151,6 +151,20 @@ CREATE TABLE inline_media (
     expires_at INTEGER NOT NULL            -- unix milliseconds
 );
 "#,
+    r#"
+-- Each account's activity per hour, for the overview; hours older than two days are dropped as
+-- new ones are counted.
+CREATE TABLE activity (
+    account_id TEXT NOT NULL,
+    hour TEXT NOT NULL,                    -- the hour's start, fixed-width RFC 3339
+    messages_in INTEGER NOT NULL DEFAULT 0,
+    messages_out INTEGER NOT NULL DEFAULT 0,
+    ai_sent INTEGER NOT NULL DEFAULT 0,
+    ai_skipped INTEGER NOT NULL DEFAULT 0,
+    ai_failed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account_id, hour)
+);
+"#,
 ];
 
 /// Brings the schema up to date; returns the version found (0: a new database).

@@ -148,6 +148,8 @@ impl AccountStore for DynamoStore {
         // A relay phone's outbox.
         let outbox = self.partition_keys(&keys::outbox(id)).await?;
         self.delete_all(outbox).await?;
+        let activity = self.partition_keys(&keys::activity(id)).await?;
+        self.delete_all(activity).await?;
         let webhooks = self
             .query_all(
                 self.query()

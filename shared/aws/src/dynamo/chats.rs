@@ -135,6 +135,38 @@ impl ChatStore for DynamoStore {
         Ok(Page::from_overfetch(chats, page.limit, |(p, _)| p.clone()).map(|(_, c)| c))
     }
 
+    async fn chats_since(
+        &self,
+        account: &AccountId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Chat>, StoreError> {
+        // Positions start with the activity time: every chat that moved after `since` sorts
+        // after `{since}|`, and only those are read.
+        let items = self
+            .query_up_to(
+                self.query()
+                    .index_name(GSI1)
+                    .key_condition_expression("gsi1pk = :p AND gsi1sk > :since")
+                    .expression_attribute_values(":p", s(keys::chats_of(account)))
+                    .expression_attribute_values(
+                        ":since",
+                        s(position(Some(&timestamp(&since)), "~")),
+                    )
+                    .scan_index_forward(false),
+                limit,
+            )
+            .await?;
+        let mut chats = Vec::with_capacity(items.len());
+        for row in items.iter().take(limit) {
+            let jid = get_s(row, CHAT_ID)
+                .and_then(|j| ChatJid::parse(j).ok())
+                .ok_or_else(|| StoreError::Backend("chat item without a chat id".into()))?;
+            chats.push(chat_from(row, account, &jid)?);
+        }
+        Ok(chats)
+    }
+
     async fn update_chat(
         &self,
         account: &AccountId,

@@ -12,8 +12,9 @@ use super::messages::{message_from, message_key};
 use super::{DynamoStore, backend, take_item};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use switchboard_core::domain::chat::ChatJid;
+use switchboard_core::domain::chat::{Chat, ChatJid};
 use switchboard_core::domain::ids::{AccountId, AiLogId, MessageId};
+use switchboard_core::domain::message::Message;
 use switchboard_core::domain::message::replies_among;
 use switchboard_core::ports::{AiLogStore, ContextStore, ReplyContext, SendContext, StoreError};
 
@@ -131,5 +132,38 @@ impl ContextStore for DynamoStore {
                 None => None,
             },
         })
+    }
+
+    async fn conversation(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        limit: usize,
+    ) -> Result<(Option<Chat>, Vec<Message>), StoreError> {
+        // One Query: the chat item sorts first, then the newest messages. Eventually
+        // consistent (half the read units): its readers poll and read again what changed in
+        // the last seconds.
+        let out = self
+            .query()
+            .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
+            .expression_attribute_values(":pk", s(keys::conversation(account, chat)))
+            .expression_attribute_values(":lo", s(keys::MESSAGE_PREFIX))
+            .expression_attribute_values(":hi", s(keys::CHAT_SK))
+            .scan_index_forward(false)
+            .limit((limit + 1).min(1000) as i32)
+            .send()
+            .await
+            .map_err(backend)?;
+        let mut found = None;
+        let mut messages = Vec::new();
+        for row in out.items.unwrap_or_default() {
+            if get_s(&row, SK) == Some(keys::CHAT_SK) {
+                found = Some(chat_from(&row, account, chat)?);
+            } else {
+                messages.push(message_from(&row)?);
+            }
+        }
+        messages.truncate(limit);
+        Ok((found, messages))
     }
 }

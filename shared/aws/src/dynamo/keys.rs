@@ -72,6 +72,11 @@ pub const WEBHOOK_SK: &str = "W";
 pub const WEBHOOKS: &str = "WEBHOOKS";
 pub const ATTEMPT_PREFIX: &str = "T#";
 
+/// An account's activity counts, one item per hour (sort key: the hour's start).
+pub fn activity(account: &AccountId) -> String {
+    format!("T#{account}")
+}
+
 /// Past every id character: an open upper bound in a key condition.
 pub const HIGHEST: &str = "~";
 

@@ -76,6 +76,7 @@ impl MediaStore for DynamoStore {
         chat: &ChatJid,
         message: &MessageId,
         media: &Media,
+        at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let value = item::json(media)?;
         let out = self
@@ -83,10 +84,11 @@ impl MediaStore for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(message_key(account, chat, message)))
-            .update_expression("SET #m = :m")
+            .update_expression("SET #m = :m, updated_at = :at")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#m", MEDIA)
             .expression_attribute_values(":m", value)
+            .expression_attribute_values(":at", item::s(item::timestamp(&at)))
             .send()
             .await;
         // A message deleted with its account meanwhile: nothing to keep.

@@ -1,6 +1,7 @@
 //! The store on DynamoDB: one on-demand table, the layout in this crate's README.
 
 mod accounts;
+mod activity;
 mod ai_logs;
 mod ai_settings;
 mod api_keys;

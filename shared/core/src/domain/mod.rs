@@ -1,6 +1,7 @@
 //! The domain: what Switchboard talks about, as types that can only hold valid values.
 
 pub mod account;
+pub mod activity;
 pub mod ai_log;
 pub mod ai_settings;
 pub mod api_key;
@@ -12,6 +13,7 @@ pub mod event;
 pub mod idempotency;
 pub mod ids;
 pub mod inbound;
+pub mod jid;
 pub mod media;
 pub mod message;
 pub mod page;

@@ -46,4 +46,5 @@ store_traits!(
     AuditStore,
     ClientSendStore,
     MediaStore,
+    ActivityStore,
 );

@@ -20,6 +20,7 @@
 
 use super::provider::Rate;
 use crate::domain::account::{Account, TokenHash};
+use crate::domain::activity::Activity;
 use crate::domain::ai_log::{AiLog, AiLogStatus};
 use crate::domain::ai_settings::{AiSettings, AiSettingsPatch};
 use crate::domain::chat::{Chat, ChatChange, ChatJid};
@@ -110,6 +111,14 @@ pub trait ChatStore: Send + Sync {
         account: &AccountId,
         page: &PageRequest,
     ) -> Result<Page<Chat>, StoreError>;
+    /// The chats whose activity is later than `since`, newest first, at most `limit`: what
+    /// moved in a list since it was last read.
+    async fn chats_since(
+        &self,
+        account: &AccountId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Chat>, StoreError>;
     /// Applies a change to a chat atomically, creating the chat first if it has not written yet.
     async fn update_chat(
         &self,
@@ -352,6 +361,32 @@ pub trait ContextStore: Send + Sync {
         message: &MessageId,
         log: Option<&AiLogId>,
     ) -> Result<SendContext, StoreError>;
+    /// The chat and its newest `limit` messages (newest first) in one read, which may lag a
+    /// write by a moment (read by pages that poll it; they read again what changed lately).
+    async fn conversation(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        limit: usize,
+    ) -> Result<(Option<Chat>, Vec<Message>), StoreError>;
+}
+
+/// Each account's activity, counted per hour.
+#[async_trait]
+pub trait ActivityStore: Send + Sync {
+    /// Adds `add` to the account's counts of the hour starting at `hour`.
+    async fn count_activity(
+        &self,
+        account: &AccountId,
+        hour: DateTime<Utc>,
+        add: &Activity,
+    ) -> Result<(), StoreError>;
+    /// The sum of the account's counts of the hours from `since` on.
+    async fn activity_since(
+        &self,
+        account: &AccountId,
+        since: DateTime<Utc>,
+    ) -> Result<Activity, StoreError>;
 }
 
 /// A relay phone's lease on a message it took from its outbox.
@@ -427,13 +462,15 @@ pub trait MediaStore: Send + Sync {
         text: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// Replaces the medium of a message (its status, what was read, its hash).
+    /// Replaces the medium of a message (its status, what was read, its hash); the message
+    /// changed `at` then (pages that poll a conversation show the transcript).
     async fn set_media(
         &self,
         account: &AccountId,
         chat: &ChatJid,
         message: &MessageId,
         media: &Media,
+        at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     /// Keeps a message's inline bytes until `expires_at` (a backstop: the reply job forgets
     /// them once read).

@@ -12,6 +12,7 @@ use crate::ports::SecretContext;
 use crate::rules::{self, MessageFacts, SkipReason};
 use crate::services::Services;
 use crate::usecases::chats;
+use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
 /// Seals the secrets a change sets, for `owner` (`global` or an account id).
@@ -123,4 +124,22 @@ pub async fn effective_for_chat(
         s.clock.now(),
     );
     Ok((effective, decision))
+}
+
+/// A human of the account is answering: the AI steps back for `human_takeover_minutes` (none
+/// when it is 0). The end of the pause, if there is one.
+pub async fn take_over(
+    s: &Services,
+    account: &AccountId,
+    chat: &ChatJid,
+) -> Result<Option<DateTime<Utc>>, AppError> {
+    let found = s.store.get_chat(account, chat).await?;
+    let effective = effective(s, Some(account), found.as_ref()).await?;
+    let minutes = effective.human_takeover_minutes.value;
+    if minutes == 0 {
+        return Ok(None);
+    }
+    let until = s.clock.now() + TimeDelta::minutes(i64::from(minutes));
+    let paused = chats::update(s, account, chat, ChatChange::PauseAi { until }).await?;
+    Ok(paused.ai_paused_until)
 }

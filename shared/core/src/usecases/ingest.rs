@@ -2,7 +2,6 @@
 //! `message.received` event are queued.
 
 use crate::domain::account::Account;
-use crate::domain::chat::ChatChange;
 use crate::domain::consent::{ConsentScope, OptOutSource, Said};
 use crate::domain::event::EventType;
 use crate::domain::ids::MessageId;
@@ -13,7 +12,7 @@ use crate::error::AppError;
 use crate::jobs::{self, Job};
 use crate::services::Services;
 use crate::usecases::send::{SendRequest, queue_send};
-use crate::usecases::{ai_settings, chats, consent, events, media};
+use crate::usecases::{ai_settings, consent, events, media};
 
 #[derive(Debug)]
 pub struct Ingested {
@@ -76,7 +75,7 @@ pub async fn ingest(
     // A human of the account wrote in the chat (an echo of Switchboard's own send would have
     // matched its provider id above): the AI steps back for a while.
     if !duplicate && message.origin == MessageOrigin::AccountHuman {
-        pause_ai(s, &message).await?;
+        ai_settings::take_over(s, &message.account_id, &message.chat_id).await?;
     }
     // Before the reply job is queued, so that the AI does not answer a STOP. Again for a
     // duplicate: a first attempt may have stored the message and stopped before this.
@@ -86,21 +85,6 @@ pub async fn ingest(
     // the event keeps its id, so a second follow-up changes nothing for anyone.
     follow_up(s, &message).await?;
     Ok(Ingested { message, duplicate })
-}
-
-async fn pause_ai(s: &Services, message: &Message) -> Result<(), AppError> {
-    let chat = s
-        .store
-        .get_chat(&message.account_id, &message.chat_id)
-        .await?;
-    let effective = ai_settings::effective(s, Some(&message.account_id), chat.as_ref()).await?;
-    let minutes = effective.human_takeover_minutes.value;
-    if minutes > 0 {
-        let until = s.clock.now() + chrono::Duration::minutes(i64::from(minutes));
-        let change = ChatChange::PauseAi { until };
-        chats::update(s, &message.account_id, &message.chat_id, change).await?;
-    }
-    Ok(())
 }
 
 /// A contact's message that is one of the account's keywords opts them out (answered once
@@ -136,6 +120,7 @@ async fn keyword(s: &Services, account: &Account, message: &Message) -> Result<(
             text: reply.clone(),
             template: None,
             idempotency_key: Some(format!("opt-out:{}", message.id)),
+            origin: MessageOrigin::Api,
         };
         queue_send(s, &account.id, request).await?;
     }

@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod media;
 pub mod notifications;
 pub mod outbox;
+pub mod overview;
 pub mod reach;
 pub mod reply;
 pub mod send;

@@ -31,6 +31,8 @@ pub struct SendRequest {
     pub text: String,
     pub template: Option<TemplateMessage>,
     pub idempotency_key: Option<String>,
+    /// `Api`, or `AccountHuman` for a person of the account answering through Switchboard.
+    pub origin: MessageOrigin,
 }
 
 #[derive(Debug)]
@@ -52,7 +54,7 @@ pub async fn queue_send(
         account,
         req.chat_id,
         Some(req.text),
-        MessageOrigin::Api,
+        req.origin,
         s.clock.now(),
     );
     message.idempotency_key = req.idempotency_key;

@@ -87,6 +87,7 @@ impl AccountStore for EmbeddedStore {
                     "DELETE FROM webhook_attempts
                      WHERE webhook_id IN (SELECT id FROM webhooks WHERE account_id = ?1)",
                     "DELETE FROM webhooks WHERE account_id = ?1",
+                    "DELETE FROM activity WHERE account_id = ?1",
                 ] {
                     cached::exec(c, sql, [&id]).map_err(backend)?;
                 }

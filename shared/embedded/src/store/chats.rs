@@ -93,6 +93,25 @@ impl ChatStore for EmbeddedStore {
             .await
     }
 
+    async fn chats_since(
+        &self,
+        account: &AccountId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Chat>, StoreError> {
+        let (account, since) = (account.to_string(), timestamp_key(&since));
+        self.db
+            .read(move |c| {
+                query_data(
+                    c,
+                    "SELECT data FROM chats WHERE account_id = ?1 AND last_message_at > ?2
+                     ORDER BY last_message_at DESC, chat_id DESC LIMIT ?3",
+                    params![account, since, limit as i64],
+                )
+            })
+            .await
+    }
+
     async fn update_chat(
         &self,
         account: &AccountId,

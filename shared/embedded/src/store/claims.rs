@@ -23,9 +23,10 @@ impl EmbeddedStore {
     }
 
     /// Deletes what no request can use any more: claims that expired, idempotency records
-    /// past the time they are honoured, media readings and inline bytes past theirs (DynamoDB's
-    /// TTL does the same on AWS).
+    /// past the time they are honoured, media readings and inline bytes past theirs, activity
+    /// counts older than two days (DynamoDB's TTL does the same on AWS).
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let hours = super::timestamp_key(&(now - super::activity::KEPT));
         let now = now.timestamp_millis();
         self.db
             .write(move |c| {
@@ -46,7 +47,9 @@ impl EmbeddedStore {
                 let inline =
                     cached::exec(c, "DELETE FROM inline_media WHERE expires_at <= ?1", [now])
                         .map_err(backend)?;
-                Ok((claims + records + readings + inline) as u64)
+                let activity = cached::exec(c, "DELETE FROM activity WHERE hour < ?1", [&hours])
+                    .map_err(backend)?;
+                Ok((claims + records + readings + inline + activity) as u64)
             })
             .await
     }

@@ -1,13 +1,14 @@
 //! A job's first reads, in one read transaction: the reply job's (account, message, its log
 //! row, chat, settings, newest messages and the hour's replies) and the send job's.
 
-use super::{EmbeddedStore, load};
+use super::{EmbeddedStore, load, query_data};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 use switchboard_core::domain::ai_settings::AiSettings;
 use switchboard_core::domain::chat::{Chat, ChatJid};
 use switchboard_core::domain::ids::{AccountId, AiLogId, MessageId};
+use switchboard_core::domain::message::Message;
 use switchboard_core::ports::{ContextStore, ReplyContext, SendContext, StoreError};
 
 fn settings(c: &Connection, owner: &str) -> Result<AiSettings, StoreError> {
@@ -89,8 +90,7 @@ impl ContextStore for EmbeddedStore {
         let log = log.map(|l| l.to_string());
         self.db
             .read(move |c| {
-                let message: Option<switchboard_core::domain::message::Message> =
-                    message_row(c, &account, &message)?;
+                let message: Option<Message> = message_row(c, &account, &message)?;
                 let chat = match &message {
                     Some(m) => chat_row(c, &account, m.chat_id.as_str())?,
                     None => None,
@@ -104,6 +104,26 @@ impl ContextStore for EmbeddedStore {
                     message,
                     chat,
                 })
+            })
+            .await
+    }
+
+    async fn conversation(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        limit: usize,
+    ) -> Result<(Option<Chat>, Vec<Message>), StoreError> {
+        let (account, chat) = (account.to_string(), chat.to_string());
+        self.db
+            .read(move |c| {
+                let messages = query_data(
+                    c,
+                    "SELECT data FROM messages WHERE account_id = ?1 AND chat_id = ?2
+                     ORDER BY id DESC LIMIT ?3",
+                    params![account, chat, limit as i64],
+                )?;
+                Ok((chat_row(c, &account, &chat)?, messages))
             })
             .await
     }

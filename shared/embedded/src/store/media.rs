@@ -62,16 +62,18 @@ impl MediaStore for EmbeddedStore {
         _chat: &ChatJid,
         message: &MessageId,
         media: &Media,
+        at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let (account, message) = (account.to_string(), message.to_string());
         let media = to_json(media)?;
+        let at = to_json(&at)?;
         self.db
             .write(move |c| {
                 cached::exec(
                     c,
-                    "UPDATE messages SET data = json_set(data, '$.media', json(?1))
+                    "UPDATE messages SET data = json_set(data, '$.media', json(?1), '$.updated_at', json(?4))
                      WHERE id = ?2 AND account_id = ?3",
-                    params![media, message, account],
+                    params![media, message, account, at],
                 )
                 .map_err(backend)?;
                 Ok(())

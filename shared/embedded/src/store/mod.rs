@@ -2,6 +2,7 @@
 //! lookups, uniqueness and ordering need beside it.
 
 mod accounts;
+mod activity;
 mod ai_logs;
 mod ai_settings;
 mod api_keys;

@@ -1,15 +1,16 @@
-//! `/v1/accounts/{id}/chats`: chats, their messages (newest first), blocking and opt-out; and
-//! the account's WhatsApp templates.
+//! `/v1/accounts/{id}/chats`: chats, their messages (newest first), what changed in them since
+//! a page last asked (for pages that stay open), blocking and opt-out; and the account's
+//! WhatsApp templates.
 
 use crate::domain::chat::ChatJid;
 use crate::domain::chat::{AiMode, Chat, ChatType};
 use crate::domain::consent::{ConsentScope, OptOutSource};
 use crate::domain::message::MessageView;
-use crate::domain::page::ListBody;
+use crate::domain::page::{ListBody, Page};
 use crate::domain::page::{cursor_schema, limit_schema};
 use crate::domain::provider::ProviderKind;
 use crate::domain::template::Template;
-use crate::domain::validation::bounded_text;
+use crate::domain::validation::{ValidationError, bounded_text};
 use crate::error::AppError;
 use crate::http::ErrorBody;
 use crate::http::extract::{AccountPath, ChatPath, JsonBody, ListQuery, QueryParams};
@@ -102,6 +103,57 @@ pub struct TemplatesQuery {
     cursor: Option<String>,
 }
 
+/// `?limit=&cursor=`, or `since=` for the chats that moved since.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChatsQuery {
+    #[param(schema_with = limit_schema)]
+    limit: Option<String>,
+    #[param(schema_with = cursor_schema)]
+    cursor: Option<String>,
+    /// Only the chats whose activity moved after this time (newest first, one page; `cursor`
+    /// is then ignored): how a list that stays open learns which chats to move to the top.
+    #[param(value_type = Option<String>, format = DateTime)]
+    since: Option<String>,
+}
+
+/// `?since=`: a page's last `next_since`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesQuery {
+    /// The `next_since` of the previous answer; absent for a first read.
+    #[param(value_type = Option<String>, format = DateTime)]
+    since: Option<String>,
+}
+
+/// What changed in a chat since a page last asked.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ChatChanges {
+    /// The chat as it stands (its pause, opt-out and window); null before its first message.
+    chat: Option<ChatView>,
+    /// Messages created or changed since `since` (a new status, a transcript), oldest first,
+    /// among the chat's newest 50. A message may come again in the next answer: replace it by
+    /// its id.
+    messages: Vec<MessageView>,
+    /// Pass it as `since` next time.
+    next_since: DateTime<Utc>,
+    /// More changed than one answer holds: read the conversation again.
+    gap: bool,
+}
+
+/// A time of the query, as RFC 3339.
+fn time_param(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, AppError> {
+    text.map(|t| {
+        DateTime::parse_from_rfc3339(t.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| {
+                ValidationError::new(field, "must be a time in RFC 3339 (2026-01-31T09:00:00Z)")
+                    .into()
+            })
+    })
+    .transpose()
+}
+
 /// `?limit=&cursor=`, or `before=<message id>` to page back from a message.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -117,6 +169,8 @@ pub struct MessagesQuery {
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_chats))
+        .routes(routes!(get_chat))
+        .routes(routes!(chat_changes))
         .routes(routes!(list_messages))
         .routes(routes!(block_chat))
         .routes(routes!(set_opt_out))
@@ -125,18 +179,68 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[utoipa::path(
     get, path = "/v1/accounts/{id}/chats", tag = "chats", security(("admin" = []), ("account" = [])),
-    params(("id" = String, Path), ListQuery),
+    params(("id" = String, Path), ChatsQuery),
     responses((status = 200, body = ListBody<ChatView>, description = "most recent activity first"))
 )]
 async fn list_chats(
     State(s): State<AppState>,
     AccountPath(account): AccountPath,
-    QueryParams(q): QueryParams<ListQuery>,
+    QueryParams(q): QueryParams<ChatsQuery>,
 ) -> Result<Json<ListBody<ChatView>>, AppError> {
-    let page = chats::list(&s, &account.id, &q.page()?).await?;
+    let since = time_param("since", q.since.as_deref())?;
+    let page = ListQuery {
+        limit: q.limit,
+        cursor: q.cursor.filter(|_| since.is_none()),
+    }
+    .page()?;
+    let page = match since {
+        Some(since) => Page {
+            items: chats::moved_since(&s, &account.id, since, page.limit).await?,
+            next: None,
+        },
+        None => chats::list(&s, &account.id, &page).await?,
+    };
     Ok(Json(
         page.map(|c| ChatView::of(&c, account.provider)).into(),
     ))
+}
+
+#[utoipa::path(
+    get, path = "/v1/accounts/{id}/chats/{chat_jid}", tag = "chats", security(("admin" = []), ("account" = [])),
+    params(("id" = String, Path), ("chat_jid" = ChatJid, Path)),
+    responses(
+        (status = 200, body = ChatView),
+        (status = 404, body = ErrorBody, description = "no message or setting of this chat is stored"),
+    )
+)]
+async fn get_chat(
+    State(s): State<AppState>,
+    AccountPath(account): AccountPath,
+    ChatPath(chat): ChatPath,
+) -> Result<Json<ChatView>, AppError> {
+    let found = chats::get(&s, &account.id, &chat).await?;
+    Ok(Json(ChatView::of(&found, account.provider)))
+}
+
+#[utoipa::path(
+    get, path = "/v1/accounts/{id}/chats/{chat_jid}/changes", tag = "chats", security(("admin" = []), ("account" = [])),
+    params(("id" = String, Path), ("chat_jid" = ChatJid, Path), ChangesQuery),
+    responses((status = 200, body = ChatChanges, description = "one read of the store (DynamoDB: one Query of the chat's partition; embedded: one read transaction), whatever changed"))
+)]
+async fn chat_changes(
+    State(s): State<AppState>,
+    AccountPath(account): AccountPath,
+    ChatPath(chat): ChatPath,
+    QueryParams(q): QueryParams<ChangesQuery>,
+) -> Result<Json<ChatChanges>, AppError> {
+    let since = time_param("since", q.since.as_deref())?;
+    let changes = chats::changes(&s, &account.id, &chat, since).await?;
+    Ok(Json(ChatChanges {
+        chat: changes.chat.map(|c| ChatView::of(&c, account.provider)),
+        messages: changes.messages.iter().map(MessageView::from).collect(),
+        next_since: changes.next,
+        gap: changes.gap,
+    }))
 }
 
 #[utoipa::path(

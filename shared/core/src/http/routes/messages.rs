@@ -3,7 +3,7 @@
 
 use crate::domain::chat::ChatJid;
 use crate::domain::ids::MessageId;
-use crate::domain::message::MessageStatus;
+use crate::domain::message::{MessageOrigin, MessageStatus};
 use crate::domain::schema::written_schema;
 use crate::domain::template::TemplateRequest;
 use crate::domain::validation::{bounded_text, given, text_schema};
@@ -11,12 +11,13 @@ use crate::error::AppError;
 use crate::http::ErrorBody;
 use crate::http::extract::{AccountPath, JsonBody};
 use crate::services::AppState;
-use crate::usecases::client_messages;
 use crate::usecases::reach::Content;
 use crate::usecases::send::{self, SendRequest};
+use crate::usecases::{ai_settings, client_messages};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -38,6 +39,8 @@ pub struct SendBody {
     #[serde(default, deserialize_with = "given")]
     fallback_template: Option<TemplateRequest>,
     idempotency_key: Option<String>,
+    #[serde(default, deserialize_with = "given")]
+    pause_ai: Option<bool>,
 }
 
 written_schema!(SendBody, send_schema);
@@ -63,6 +66,10 @@ fn send_schema() -> Value {
             "template": template("A WhatsApp Cloud account's approved template, in place of `text`."),
             "fallback_template": template("Sent instead of `text` when the contact's 24-hour window is closed."),
             "idempotency_key": key,
+            "pause_ai": {
+                "type": "boolean",
+                "description": "A person of the account is answering: the message is theirs (`origin: account_human`) and the AI steps back in this chat for `human_takeover_minutes`, as when they write from the phone.",
+            },
         },
         "oneOf": [{"required": ["text"]}, {"required": ["template"]}],
     })
@@ -75,6 +82,10 @@ pub struct Queued {
     /// `template` when a template goes out (asked for, or the fallback of a closed window).
     #[schema(example = "text")]
     sent_as: &'static str,
+    /// With `pause_ai`: the end of the chat's human takeover (absent when
+    /// `human_takeover_minutes` is 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ai_paused_until: Option<DateTime<Utc>>,
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -113,17 +124,29 @@ async fn send_message(
     };
     let outgoing = send::reach_or_refuse(&s, &account, &chat_id, content).await?;
     let sent_as = outgoing.sent_as();
+    let human = body.pause_ai == Some(true);
     let accepted = send::queue_send(
         &s,
         &account.id,
         SendRequest {
-            chat_id,
+            chat_id: chat_id.clone(),
             text: outgoing.text,
             template: outgoing.template,
             idempotency_key: body.idempotency_key,
+            origin: if human {
+                MessageOrigin::AccountHuman
+            } else {
+                MessageOrigin::Api
+            },
         },
     )
     .await?;
+    // After the message is stored, so a refused send pauses nothing; again on a replay, which
+    // only moves the end of the pause forward.
+    let ai_paused_until = match human {
+        true => ai_settings::take_over(&s, &account.id, &chat_id).await?,
+        false => None,
+    };
     let (status, replayed) = if accepted.replayed {
         (StatusCode::OK, "true")
     } else {
@@ -139,6 +162,7 @@ async fn send_message(
             id: accepted.message.id,
             status: accepted.message.status,
             sent_as,
+            ai_paused_until,
         }),
     ))
 }

@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod messages;
 pub mod notifications;
 pub mod outbox;
+pub mod overview;
 pub mod webhooks;
 
 use crate::domain::ai_log::AiLog;
@@ -59,6 +60,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(auth::router())
         .merge(accounts::router())
+        .merge(overview::router())
         .merge(ai_settings::router())
         .merge(ai_test::router())
         .merge(ai_logs::router())

@@ -127,7 +127,13 @@ pub async fn understand(
 /// Writes what came of a medium on its message, tells subscribers, and drops inline bytes.
 async fn keep(s: &Services, message: &mut Message, media: Media) -> Result<(), AppError> {
     s.store
-        .set_media(&message.account_id, &message.chat_id, &message.id, &media)
+        .set_media(
+            &message.account_id,
+            &message.chat_id,
+            &message.id,
+            &media,
+            s.clock.now(),
+        )
         .await?;
     if media.source == MediaSource::Inline {
         forget_inline(s, message).await?;
