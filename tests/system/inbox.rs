@@ -252,6 +252,9 @@ async fn the_overview_counts_each_accounts_day_and_names_the_chats_that_need_a_p
     .await;
     app.ingest(&acc, &token, inbound("o-2", blocked, "spam"))
         .await;
+    // Delivered twice (a provider's retry): counted once.
+    app.ingest(&acc, &token, inbound("o-2", blocked, "spam"))
+        .await;
     app.post(
         &format!("/v1/accounts/{acc}/messages"),
         &token,

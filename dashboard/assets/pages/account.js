@@ -101,9 +101,10 @@ function chats(accountId) {
   };
   older(null).catch((e) => box.replaceChildren(failure(e)));
   every(box, async () => {
-    // A minute back: a provider's time for a message can be behind ours, and a chat seen
-    // again with the same activity stays where it is.
-    const from = since ? new Date(Date.parse(since) - 60_000) : new Date(0);
+    // Two minutes back, and never past this browser's clock: a provider's time for a message
+    // can be behind ours (a phone's backlog) or ahead; a chat seen again with the same
+    // activity stays where it is.
+    const from = since ? new Date(Math.min(Date.parse(since), Date.now()) - 120_000) : new Date(0);
     const moved = await get(`/v1/accounts/${accountId}/chats${query({ limit: 50, since: from.toISOString() })}`);
     if (!moved.items.length) return;
     if (!rows.size) body.replaceChildren();

@@ -59,11 +59,11 @@ export function accounts() {
     [h("h2", { id: "new-account" }, "New account"),
       field("Name", input("name", { required: true })), field("Provider", provider), providerBox],
     async (f) => {
-      forgetAccounts();
       const account = await post("/v1/accounts", {
         name: f.elements.name.value, provider: provider.value,
         provider_config: providerConfig(provider.value, f),
       });
+      forgetAccounts();
       created.replaceChildren(
         h("p", {}, "Created ", link(`/dashboard/accounts/${account.id}`, account.name), "."),
         shownOnce("The account's token", account.token),

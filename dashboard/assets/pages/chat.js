@@ -9,6 +9,8 @@ import { chatName } from "../names.js";
 
 const ORIGIN = { contact: "customer", ai: "AI", account_human: "human", api: "API" };
 const PAGE = 30;
+/** The newest messages the first read of a chat returns (its `changes` without `since`). */
+const FIRST = 50;
 
 /** What a medium shows: a voice note's transcript, a photo's description, a file's name. */
 function medium(media) {
@@ -40,7 +42,7 @@ function thread(base) {
   const shown = new Map();
   const list = h("ol", { class: "conversation", "aria-label": "messages, oldest first", "aria-live": "polite" });
   const older = h("button", { type: "button", class: "older", hidden: true }, "Older messages");
-  const box = h("div", { class: "thread", tabindex: "0", "aria-label": "conversation" }, older, list);
+  const box = h("div", { class: "thread", tabindex: "0", role: "region", "aria-label": "conversation" }, older, list);
   const empty = h("p", { class: "empty" }, "No messages yet.");
   let oldest = null;
   let done = false;
@@ -67,14 +69,17 @@ function thread(base) {
   const loadOlder = async () => {
     if (done || !oldest) return;
     older.disabled = true;
-    const height = box.scrollHeight;
-    const page = await get(`${base}/messages${query({ limit: PAGE, before: oldest })}`);
-    for (const m of page.items) place(m);
-    if (page.items.length) oldest = page.items[page.items.length - 1].id;
-    done = !page.next_cursor;
-    older.hidden = done;
-    older.disabled = false;
-    box.scrollTop += box.scrollHeight - height;
+    try {
+      const height = box.scrollHeight;
+      const page = await get(`${base}/messages${query({ limit: PAGE, before: oldest })}`);
+      for (const m of page.items) place(m);
+      if (page.items.length) oldest = page.items[page.items.length - 1].id;
+      done = !page.next_cursor;
+      older.hidden = done;
+      box.scrollTop += box.scrollHeight - height;
+    } finally {
+      older.disabled = false;
+    }
   };
   older.addEventListener("click", () => loadOlder().catch(() => {}));
   new IntersectionObserver((seen) => {
@@ -90,7 +95,8 @@ function thread(base) {
       done = false;
       if (!messages.length) box.after(empty);
       apply(messages);
-      older.hidden = messages.length < PAGE;
+      // The first read holds the newest `FIRST` messages: fewer, and there are no older ones.
+      older.hidden = messages.length < FIRST;
       box.scrollTop = box.scrollHeight;
     },
     apply,
@@ -139,7 +145,8 @@ function textComposer(send) {
   text.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
-      f.requestSubmit();
+      // Not while the last one is on its way.
+      if (!f.querySelector("button[type=submit]").disabled) f.requestSubmit();
     }
   });
   return f;
@@ -260,8 +267,11 @@ export function chat(accountId, chatId) {
       let mode = null;
       const conversation = thread(base);
       const inForce = effective(base);
+      // Bumped by each change made here: a poll that started before one does not undo it.
+      let changed = 0;
 
       const refresh = every(page, async () => {
+        const asked = changed;
         const c = await get(`${base}/changes${query({ since })}`);
         since = c.next_since;
         if (c.gap) {
@@ -270,13 +280,14 @@ export function chat(accountId, chatId) {
         } else {
           conversation.apply(c.messages);
         }
-        if (JSON.stringify(c.chat) !== JSON.stringify(chat)) {
+        if (asked === changed && JSON.stringify(c.chat) !== JSON.stringify(chat)) {
           chat = c.chat;
           show();
         }
       });
       const send = async (body) => {
         const sent = await post(`/v1/accounts/${accountId}/messages`, { chat_id: chatId, pause_ai: true, ...body });
+        changed++;
         if (sent.ai_paused_until) chat = { ...(chat || {}), ai_paused_until: sent.ai_paused_until };
         show();
         refresh();
@@ -285,6 +296,7 @@ export function chat(accountId, chatId) {
       const resume = async () => {
         try {
           await put(`${base}/ai`, {});
+          changed++;
           chat = { ...chat, ai_paused_until: null };
           show();
           inForce.reload();
@@ -316,6 +328,7 @@ export function chat(accountId, chatId) {
         }),
         toggle("Opt-out", "Opted out (nothing is sent to this contact)", "opted_out", Boolean(chat?.opted_out_at), async (on) => {
           chat = await put(`${base}/opt-out`, { opted_out: on });
+          changed++;
           show();
           inForce.reload();
           return on ? "Opted out." : "Opted back in.";

@@ -9,7 +9,7 @@ const REASONS = { ai_failed: "AI reply failed", human_takeover: "a human is answ
 
 function counts(a) {
   const n = (label, value, cls) => h("div", { class: `count ${cls || ""}` }, h("span", { class: "n" }, String(value)), h("span", {}, label));
-  return h("div", { class: "counts", "aria-label": `${a.name}, last 24 hours` },
+  return h("div", { class: "counts", role: "group", "aria-label": `${a.name}, last 24 hours` },
     n("in", a.activity.messages_in), n("out", a.activity.messages_out),
     n("AI sent", a.activity.ai_sent, "ok"), n("AI skipped", a.activity.ai_skipped, "warn"),
     n("AI failed", a.activity.ai_failed, a.activity.ai_failed ? "bad" : ""));

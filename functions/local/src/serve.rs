@@ -126,6 +126,7 @@ pub async fn start_with_workers(
 
     let (stop, stopped) = watch::channel(false);
     let mut workers = spawn_workers(&state, &queue, &stopped, queues);
+    workers.push(tokio::spawn(keep_counts(store.clone(), stopped.clone())));
     workers.push(tokio::spawn(housekeeping(
         store,
         state.clock.clone(),
@@ -164,6 +165,25 @@ pub async fn start_with_workers(
         workers,
         _data_dir_lock: data_dir_lock,
     })
+}
+
+/// How often the activity counts gathered in memory are written.
+const COUNTS_EVERY: Duration = Duration::from_secs(1);
+
+/// Writes the activity counts every second, and once more when the server stops.
+async fn keep_counts(store: Arc<EmbeddedStore>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        let stopping = tokio::select! {
+            _ = stopped.changed() => true,
+            () = tokio::time::sleep(COUNTS_EVERY) => false,
+        };
+        if let Err(error) = store.flush_activity().await {
+            tracing::warn!(%error, "activity counts not written");
+        }
+        if stopping {
+            return;
+        }
+    }
 }
 
 /// How often the embedded store drops what no request can use any more.

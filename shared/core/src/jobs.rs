@@ -179,24 +179,37 @@ pub async fn enqueue(
     services: &Services,
     jobs: impl IntoIterator<Item = (Job, Duration)>,
 ) -> Result<(), AppError> {
-    let mut outgoing = Vec::new();
     let mut told = Tally::default();
-    for (job, delay) in jobs {
-        let body = serde_json::to_string(&job).map_err(|e| AppError::Internal(e.to_string()))?;
-        if let Job::Event(event) = &job {
+    let jobs: Vec<_> = jobs.into_iter().collect();
+    for (job, _) in &jobs {
+        if let Job::Event(event) = job {
             told.add(event);
         }
+    }
+    enqueue_again(services, jobs).await?;
+    // A count is a statistic: failing to keep it must not fail (and repeat) the step that told
+    // the events.
+    if let Err(e) = told.keep(services).await {
+        tracing::warn!(error = %e, "activity not counted");
+    }
+    Ok(())
+}
+
+/// Puts jobs on their queues again (a redelivered step's): their events were counted the
+/// first time.
+pub async fn enqueue_again(
+    services: &Services,
+    jobs: impl IntoIterator<Item = (Job, Duration)>,
+) -> Result<(), AppError> {
+    let mut outgoing = Vec::new();
+    for (job, delay) in jobs {
+        let body = serde_json::to_string(&job).map_err(|e| AppError::Internal(e.to_string()))?;
         outgoing.push((job.queue(), OutgoingJob { body, delay }));
     }
     if outgoing.is_empty() {
         return Ok(());
     }
     services.queue.enqueue_many(outgoing).await?;
-    // A count is a statistic: failing to keep it must not fail (and repeat) the step that told
-    // the events.
-    if let Err(e) = told.keep(services).await {
-        tracing::warn!(error = %e, "activity not counted");
-    }
     Ok(())
 }
 

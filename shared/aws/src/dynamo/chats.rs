@@ -57,6 +57,14 @@ pub(super) fn chat_from(
     Ok(value)
 }
 
+/// A chat as the chat index lists it (the item names its chat).
+fn listed_chat(row: &Item, account: &AccountId) -> Result<Chat, StoreError> {
+    let jid = get_s(row, CHAT_ID)
+        .and_then(|j| ChatJid::parse(j).ok())
+        .ok_or_else(|| StoreError::Backend("chat item without a chat id".into()))?;
+    chat_from(row, account, &jid)
+}
+
 impl DynamoStore {
     /// A message was recorded in the chat: its activity (and, for the contact's own message,
     /// the start of the service window) moves to the message's time and a private chat takes
@@ -126,11 +134,8 @@ impl ChatStore for DynamoStore {
             .await?;
         let mut chats = Vec::with_capacity(items.len());
         for row in &items {
-            let jid = get_s(row, CHAT_ID)
-                .and_then(|j| ChatJid::parse(j).ok())
-                .ok_or_else(|| StoreError::Backend("chat item without a chat id".into()))?;
             let position = get_s(row, GSI1SK).unwrap_or_default().to_string();
-            chats.push((position, chat_from(row, account, &jid)?));
+            chats.push((position, listed_chat(row, account)?));
         }
         Ok(Page::from_overfetch(chats, page.limit, |(p, _)| p.clone()).map(|(_, c)| c))
     }
@@ -157,14 +162,11 @@ impl ChatStore for DynamoStore {
                 limit,
             )
             .await?;
-        let mut chats = Vec::with_capacity(items.len());
-        for row in items.iter().take(limit) {
-            let jid = get_s(row, CHAT_ID)
-                .and_then(|j| ChatJid::parse(j).ok())
-                .ok_or_else(|| StoreError::Backend("chat item without a chat id".into()))?;
-            chats.push(chat_from(row, account, &jid)?);
-        }
-        Ok(chats)
+        items
+            .iter()
+            .take(limit)
+            .map(|row| listed_chat(row, account))
+            .collect()
     }
 
     async fn update_chat(

@@ -29,14 +29,7 @@ impl ContextStore for DynamoStore {
         replies_since: DateTime<Utc>,
     ) -> Result<ReplyContext, StoreError> {
         let conversation = self
-            .query()
-            .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
-            .expression_attribute_values(":pk", s(keys::conversation(account, chat)))
-            .expression_attribute_values(":lo", s(keys::MESSAGE_PREFIX))
-            .expression_attribute_values(":hi", s(keys::CHAT_SK))
-            .scan_index_forward(false)
-            // The chat item sorts first, then the newest messages.
-            .limit((history + 1).min(1000) as i32)
+            .chat_and_newest(account, chat, history)
             .consistent_read(true)
             .send();
         let config_keys = [
@@ -140,17 +133,10 @@ impl ContextStore for DynamoStore {
         chat: &ChatJid,
         limit: usize,
     ) -> Result<(Option<Chat>, Vec<Message>), StoreError> {
-        // One Query: the chat item sorts first, then the newest messages. Eventually
-        // consistent (half the read units): its readers poll and read again what changed in
-        // the last seconds.
+        // Eventually consistent (half the read units): its readers poll and read again what
+        // changed in the last seconds.
         let out = self
-            .query()
-            .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
-            .expression_attribute_values(":pk", s(keys::conversation(account, chat)))
-            .expression_attribute_values(":lo", s(keys::MESSAGE_PREFIX))
-            .expression_attribute_values(":hi", s(keys::CHAT_SK))
-            .scan_index_forward(false)
-            .limit((limit + 1).min(1000) as i32)
+            .chat_and_newest(account, chat, limit)
             .send()
             .await
             .map_err(backend)?;
@@ -165,5 +151,24 @@ impl ContextStore for DynamoStore {
         }
         messages.truncate(limit);
         Ok((found, messages))
+    }
+}
+
+impl DynamoStore {
+    /// One Query of a chat's partition: the chat item sorts first (`N` after every `M#`),
+    /// then its newest `messages`.
+    fn chat_and_newest(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        messages: usize,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.query()
+            .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
+            .expression_attribute_values(":pk", s(keys::conversation(account, chat)))
+            .expression_attribute_values(":lo", s(keys::MESSAGE_PREFIX))
+            .expression_attribute_values(":hi", s(keys::CHAT_SK))
+            .scan_index_forward(false)
+            .limit((messages + 1).min(1000) as i32)
     }
 }

@@ -108,8 +108,18 @@ mod tests {
     #[test]
     fn each_counted_event_adds_one_to_its_count() {
         let received = |from_me| event(EventType::MessageReceived, json!({"from_me": from_me}));
-        assert_eq!(Activity::of_event(&received(false)).expect("counted").messages_in, 1);
-        assert_eq!(Activity::of_event(&received(true)).expect("counted").messages_out, 1);
+        assert_eq!(
+            Activity::of_event(&received(false))
+                .expect("counted")
+                .messages_in,
+            1
+        );
+        assert_eq!(
+            Activity::of_event(&received(true))
+                .expect("counted")
+                .messages_out,
+            1
+        );
         let mut total = Activity::default();
         for t in [
             EventType::MessageSent,

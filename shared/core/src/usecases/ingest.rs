@@ -83,7 +83,7 @@ pub async fn ingest(
     // Followed up again for a duplicate too: if the first attempt stored the message but died
     // before queueing, this is what recovers it. Both consumers are idempotent per message and
     // the event keeps its id, so a second follow-up changes nothing for anyone.
-    follow_up(s, &message).await?;
+    follow_up(s, &message, duplicate).await?;
     Ok(Ingested { message, duplicate })
 }
 
@@ -128,7 +128,7 @@ async fn keyword(s: &Services, account: &Account, message: &Message) -> Result<(
 }
 
 /// What a stored inbound message leads to: its reply job and `message.received`.
-async fn follow_up(s: &Services, message: &Message) -> Result<(), AppError> {
+async fn follow_up(s: &Services, message: &Message, duplicate: bool) -> Result<(), AppError> {
     let mut event = events::new_event(
         s,
         EventType::MessageReceived,
@@ -136,5 +136,11 @@ async fn follow_up(s: &Services, message: &Message) -> Result<(), AppError> {
         MessageView::from(message),
     );
     event.id = events::received_event_id(&message.id);
-    jobs::enqueue(s, [Job::reply(message).now(), Job::Event(event).now()]).await
+    let jobs = [Job::reply(message).now(), Job::Event(event).now()];
+    // A provider's redelivery is routine: the message was counted the first time. (A first
+    // attempt that died between storing and queueing goes uncounted: a statistic, not a loss.)
+    match duplicate {
+        true => jobs::enqueue_again(s, jobs).await,
+        false => jobs::enqueue(s, jobs).await,
+    }
 }

@@ -26,6 +26,8 @@ impl EmbeddedStore {
     /// past the time they are honoured, media readings and inline bytes past theirs, activity
     /// counts older than two days (DynamoDB's TTL does the same on AWS).
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        // The counts in memory first, so that none lands after the purge of its hour.
+        self.flush_activity().await?;
         let hours = super::timestamp_key(&(now - super::activity::KEPT));
         let now = now.timestamp_millis();
         self.db

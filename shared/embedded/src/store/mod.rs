@@ -28,6 +28,7 @@ use switchboard_core::ports::StoreError;
 pub struct EmbeddedStore {
     db: Arc<Database>,
     paces: rates::Paces,
+    pending: activity::Pending,
 }
 
 impl EmbeddedStore {
@@ -35,6 +36,7 @@ impl EmbeddedStore {
         Self {
             db,
             paces: rates::Paces::default(),
+            pending: activity::Pending::default(),
         }
     }
 }
