@@ -13,9 +13,10 @@ function details(account) {
   const connect = h("button", { type: "button", onclick: async () => {
     try {
       const c = await post(`/v1/accounts/${account.id}/connect`);
-      out.replaceChildren(h("p", { role: "status" }, c.connected ? "Connected. " : "Not connected. ", c.detail),
+      // Through h(), which leaves out what is absent (replaceChildren would write "null").
+      out.replaceChildren(h("div", {}, h("p", { role: "status" }, c.connected ? "Connected. " : "Not connected. ", c.detail),
         c.webhook_url ? h("p", {}, "Webhook URL: ", h("code", {}, c.webhook_url)) : null,
-        c.verify_token ? h("p", {}, "Verify token: ", h("code", {}, c.verify_token)) : null);
+        c.verify_token ? h("p", {}, "Verify token: ", h("code", {}, c.verify_token)) : null));
     } catch (e) {
       out.replaceChildren(failure(e));
     }
@@ -63,8 +64,7 @@ function chats(accountId) {
   const rows = new Map();
   const body = h("tbody");
   const more = h("div", { class: "pager" });
-  const box = h("div", {}, h("div", { class: "scroll" }, h("table", { class: "chats" },
-    h("caption", {}, "Chats"),
+  const box = h("div", {}, h("div", { class: "scroll" }, h("table", { class: "chats", "aria-labelledby": "chats" },
     h("thead", {}, h("tr", {}, ["Chat", "Last message", "When", "AI"].map((c) => h("th", { scope: "col" }, c)))),
     body)), more);
   let since = null;
@@ -94,9 +94,9 @@ function chats(accountId) {
     const page = await get(`/v1/accounts/${accountId}/chats${query({ limit: 20, cursor })}`);
     for (const c of page.items) if (!rows.has(c.chat_id)) place(c, false);
     if (!since) since = newest(page.items);
-    more.replaceChildren(page.next_cursor
-      ? h("button", { type: "button", onclick: () => older(page.next_cursor) }, "Older chats")
-      : null);
+    more.replaceChildren(...(page.next_cursor
+      ? [h("button", { type: "button", onclick: () => older(page.next_cursor) }, "Older chats")]
+      : []));
     if (!rows.size) body.replaceChildren(h("tr", {}, h("td", { colspan: 4, class: "empty" }, "No chats yet.")));
   };
   older(null).catch((e) => box.replaceChildren(failure(e)));

@@ -14,7 +14,7 @@ const FIRST = 50;
 
 /** What a medium shows: a voice note's transcript, a photo's description, a file's name. */
 function medium(media) {
-  const kind = { audio: "🎤 Voice note", image: "🖼 Photo", video: "🎬 Video", document: "📄 Document", sticker: "Sticker" }[media.kind] || media.kind;
+  const kind = { audio: "Voice note", image: "Photo", video: "Video", document: "Document", sticker: "Sticker" }[media.kind] || media.kind;
   const parts = [h("p", { class: "medium" }, kind,
     media.filename ? ` · ${media.filename}` : "",
     media.duration_seconds ? ` · ${media.duration_seconds} s` : "")];
