@@ -235,3 +235,17 @@ def test_the_overview_counts_what_happened(page, server, upstream):
     expect(attention).to_contain_text(taken)
     expect(attention).to_contain_text("a human is answering")
     shot(page, "overview")
+
+
+def test_older_messages_load_as_the_operator_scrolls_up(page, server):
+    for i in range(1, 56):
+        ingest(server, f"message {i}", f"wamid.scroll-{i}")
+    sign_in(page, server, f"/dashboard/accounts/{server.sandbox}/chats/{ANN}")
+    conversation = page.get_by_role("list", name="messages, oldest first")
+    expect(conversation).to_contain_text("message 55")
+    expect(conversation.locator("li")).to_have_count(50)  # the first read: the newest 50
+    expect(conversation.locator("li").filter(has_text=re.compile("^message 1\\b"))).to_have_count(0)
+    page.get_by_role("region", name="scrollable messages").evaluate("box => { box.scrollTop = 0; }")
+    expect(conversation.locator("li")).to_have_count(55)
+    expect(conversation.locator("li").first).to_contain_text("message 1")
+    expect(page.get_by_role("button", name="Older messages")).to_be_hidden()

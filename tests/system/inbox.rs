@@ -315,3 +315,36 @@ async fn the_overview_counts_each_accounts_day_and_names_the_chats_that_need_a_p
     let (status, _) = app.get("/v1/overview", &token).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "admin only");
 }
+
+#[tokio::test]
+async fn more_changes_than_one_answer_holds_say_so() {
+    let app = spawn_app().await;
+    let (acc, token) = (app.sandbox_id.clone(), app.sandbox_token.clone());
+    let chat = "15550001212@s.whatsapp.net";
+    app.ingest(&acc, &token, inbound("g-0", chat, "before"))
+        .await;
+    app.until_idle().await;
+    let since = Utc::now();
+    for i in 1..=49 {
+        app.ingest(
+            &acc,
+            &token,
+            inbound(&format!("g-{i}"), chat, &format!("burst {i}")),
+        )
+        .await;
+    }
+    let under = changes(&app, &acc, chat, Some(since)).await;
+    assert_eq!(under["gap"], false, "49 of the newest 50 changed");
+    assert_eq!(texts(&under).len(), 49);
+    assert_eq!(texts(&under)[0], "burst 1", "oldest first");
+
+    app.ingest(&acc, &token, inbound("g-50", chat, "burst 50"))
+        .await;
+    let over = changes(&app, &acc, chat, Some(since)).await;
+    assert_eq!(
+        over["gap"], true,
+        "all 50 watched changed: there may be more"
+    );
+    assert_eq!(texts(&over).len(), 50);
+    assert_eq!(texts(&over)[49], "burst 50");
+}

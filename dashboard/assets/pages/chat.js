@@ -42,7 +42,7 @@ function thread(base) {
   const shown = new Map();
   const list = h("ol", { class: "conversation", "aria-label": "messages, oldest first", "aria-live": "polite" });
   const older = h("button", { type: "button", class: "older", hidden: true }, "Older messages");
-  const box = h("div", { class: "thread", tabindex: "0", role: "region", "aria-label": "conversation" }, older, list);
+  const box = h("div", { class: "thread", tabindex: "0", role: "region", "aria-label": "scrollable messages" }, older, list);
   const empty = h("p", { class: "empty" }, "No messages yet.");
   let oldest = null;
   let done = false;
