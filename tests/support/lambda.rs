@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
@@ -41,6 +42,8 @@ pub struct Function {
     child: Child,
     /// Each invocation's time, event handed over to answer posted.
     handled: Mutex<Vec<Duration>>,
+    /// Bytes the bootstrap wrote to stdout and stderr: what CloudWatch Logs would take in.
+    logged: Arc<AtomicU64>,
 }
 
 /// Where the cargo-built binaries are: `SWITCHBOARD_FUNCTION_DIR` (a release build, for the
@@ -78,7 +81,7 @@ impl Function {
             .with_state(runtime.clone());
         let addr = crate::serve_on_loopback(app).await;
         let started = Instant::now();
-        let child = Command::new(binary(name))
+        let mut child = Command::new(binary(name))
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
@@ -88,18 +91,33 @@ impl Function {
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        let logged = Arc::new(AtomicU64::new(0));
+        // stdout (the JSON log lines) is counted; stderr is counted and passed on, so a
+        // panic's message still reaches the test's output.
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(count(out, logged.clone(), false));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(count(err, logged.clone(), true));
+        }
         Function {
             name: name.to_string(),
             runtime,
             started,
             child,
             handled: Mutex::new(Vec::new()),
+            logged,
         }
+    }
+
+    /// The bytes logged so far, and a fresh start.
+    pub fn take_log_bytes(&self) -> u64 {
+        self.logged.swap(0, Ordering::Relaxed)
     }
 
     /// Process start to its first `next` call: the function's init.
@@ -148,8 +166,46 @@ impl Function {
         std::mem::take(&mut *self.handled.lock().expect("lock"))
     }
 
+    /// The bootstrap's peak resident memory so far, in KB (`VmHWM`): what its memory size
+    /// must hold.
+    pub fn peak_rss_kb(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    /// CPU time the bootstrap has used so far (user and system), in ms: what a smaller memory
+    /// size, which gets a smaller share of a vCPU, would stretch.
+    pub fn cpu_ms(&self) -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()?)).ok()?;
+        // Fields after the command's closing parenthesis; utime and stime are the 14th and
+        // 15th of the whole line, in clock ticks (100 a second on Linux).
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(ticks * 10)
+    }
+
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
+    }
+}
+
+/// Reads a pipe to its end, adding up its bytes (and copying them to stderr when `echo`).
+async fn count(mut pipe: impl tokio::io::AsyncRead + Unpin, total: Arc<AtomicU64>, echo: bool) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 8192];
+    while let Ok(n) = pipe.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        total.fetch_add(n as u64, Ordering::Relaxed);
+        if echo {
+            use std::io::Write;
+            let _ = std::io::stderr().write_all(&buf[..n]);
+        }
     }
 }
 

@@ -91,6 +91,11 @@ pub async fn spawn_app_keeping_events(settings: &[(&str, &str)]) -> TestApp {
     let workers = [QueueName::AiReply, QueueName::Outbound];
     let mut app = start_with(dir.path(), settings, &workers).await;
     app._dir = Some(dir);
+    // Events go on the queue only when a subscription wants them: one that wants them all,
+    // never delivered to (no webhook worker runs), keeps them there to be read.
+    let hook = json!({"url": "https://hooks.example.com/kept", "events": ["*"]});
+    let (status, body) = app.post("/v1/webhooks", &app.admin, hook).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     app
 }
 

@@ -68,7 +68,8 @@ pub enum Job {
         chat_id: ChatJid,
         message_id: MessageId,
     },
-    /// Hand an event to the webhook subscriptions that want it (a `DeliverWebhook` job each).
+    /// Hand an event to the webhook subscriptions that want it (a first attempt each, made by
+    /// the fan-out; a `DeliverWebhook` job for what follows).
     Event(Event),
     /// One attempt to deliver an event to one subscription. (`deliver`: its name in queues
     /// written before it was renamed.)
@@ -201,6 +202,7 @@ pub async fn enqueue_again(
     services: &Services,
     jobs: impl IntoIterator<Item = (Job, Duration)>,
 ) -> Result<(), AppError> {
+    let jobs = wanted(services, jobs.into_iter().collect()).await;
     let mut outgoing = Vec::new();
     for (job, delay) in jobs {
         let body = serde_json::to_string(&job).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -211,6 +213,31 @@ pub async fn enqueue_again(
     }
     services.queue.enqueue_many(outgoing).await?;
     Ok(())
+}
+
+/// The jobs without the events no active subscription wants: a queue hop and a fan-out
+/// invocation spent on an event nobody is told about buys nothing. A subscription made in
+/// another process is seen within the subscription cache's freshness (seconds); when the
+/// subscriptions cannot be read, every event goes on, and the fan-out decides.
+async fn wanted(services: &Services, jobs: Vec<(Job, Duration)>) -> Vec<(Job, Duration)> {
+    if !jobs.iter().any(|(job, _)| matches!(job, Job::Event(_))) {
+        return jobs;
+    }
+    let active = match services.subscriptions.active(services.store.as_ref()).await {
+        Ok(active) => active,
+        Err(e) => {
+            tracing::warn!(error = %e, "subscriptions not read; every event queued");
+            return jobs;
+        }
+    };
+    jobs.into_iter()
+        .filter(|(job, _)| match job {
+            Job::Event(event) => active
+                .iter()
+                .any(|w| w.wants(event.event_type, event.account_id.as_ref())),
+            _ => true,
+        })
+        .collect()
 }
 
 /// What one step's events add to the activity: one write per account and hour however many

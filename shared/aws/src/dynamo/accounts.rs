@@ -31,6 +31,16 @@ pub(super) fn account_from(row: &Item) -> Result<Account, StoreError> {
 }
 
 impl DynamoStore {
+    /// The account's item from the configuration cache, else read (consistently).
+    async fn cached_account(&self, id: &AccountId) -> Result<Option<Item>, StoreError> {
+        let [row]: [Option<Item>; 1] = self
+            .config_items(&[account_key(id)])
+            .await?
+            .try_into()
+            .map_err(|_| StoreError::Backend("account read came back short".into()))?;
+        Ok(row)
+    }
+
     /// One conditional update of an account's item, which the configuration cache forgets
     /// first; whether its condition held.
     async fn update_account(
@@ -194,18 +204,22 @@ impl AccountStore for DynamoStore {
         .map(|_| ())
     }
 
+    /// From the configuration cache: a change made elsewhere is seen within its freshness.
+    async fn recent_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        self.cached_account(id)
+            .await?
+            .as_ref()
+            .map(account_from)
+            .transpose()
+    }
+
     /// From the configuration cache: a rotated token stops working here at once, and in other
     /// warm functions within the cache's freshness (seconds).
     async fn account_with_token(
         &self,
         id: &AccountId,
     ) -> Result<Option<(Account, TokenHash)>, StoreError> {
-        let [row]: [Option<Item>; 1] = self
-            .config_items(&[account_key(id)])
-            .await?
-            .try_into()
-            .map_err(|_| StoreError::Backend("account read came back short".into()))?;
-        let Some(row) = row else {
+        let Some(row) = self.cached_account(id).await? else {
             return Ok(None);
         };
         let Some(hash) = get_s(&row, TOKEN_HASH) else {

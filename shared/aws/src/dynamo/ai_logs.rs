@@ -39,20 +39,6 @@ fn log_item(log: &AiLog) -> Result<Item, StoreError> {
 }
 
 impl DynamoStore {
-    /// Replaces a log row if its status is still `expected`.
-    pub(super) fn log_update_if(
-        &self,
-        expected: AiLogStatus,
-        log: &AiLog,
-    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
-        tx_put(
-            self.put(log_item(log)?)
-                .condition_expression("#s = :expected")
-                .expression_attribute_names("#s", STATUS)
-                .expression_attribute_values(":expected", s(name_of(&expected)?)),
-        )
-    }
-
     /// The row that decided on an inbound message, if one did.
     pub(super) async fn decided_for(
         &self,

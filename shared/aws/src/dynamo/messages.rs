@@ -7,6 +7,7 @@ use super::item::{self, Item, get_s, json, key, name_of, parse_timestamp, s, tim
 use super::keys::{self, POINTER_SK};
 use super::{DEDUPE_DAYS, DynamoStore, IDEMPOTENCY_DAYS, backend, held, tx_put, tx_update};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::builders::{PutBuilder, UpdateBuilder};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -289,12 +290,15 @@ impl MessageStore for DynamoStore {
         if change.from.is_empty() {
             return Ok(false);
         }
-        let items = self.transition_items(account, chat, id, change)?;
-        match self.transact(items).await {
-            Ok(()) => Ok(true),
-            Err(e) if e.failed_at(0) => Ok(false),
-            Err(e) => Err(e.into_store()),
+        // Two single writes, not a transaction (which bills both twice). The pointer goes
+        // first: it says only that the provider gave this message that id, which stays true
+        // whether or not this move wins, and a report arriving between the two finds the
+        // message and moves it forward from `sending` as well.
+        let (update, pointer) = self.transition_writes(account, chat, id, change)?;
+        if let Some(pointer) = pointer {
+            self.write_put(pointer).await?;
         }
+        self.write_update(update).await
     }
 
     async fn recent_messages(
@@ -378,15 +382,15 @@ impl MessageStore for DynamoStore {
 }
 
 impl DynamoStore {
-    /// The writes of a status change: the conditional update of the message (item 0), and
-    /// the record that finds it by the provider's id, when it got one.
-    pub(super) fn transition_items(
+    /// The writes of a status change: the conditional update of the message, and the record
+    /// that finds it by the provider's id, when it got one.
+    fn transition_writes(
         &self,
         account: &AccountId,
         chat: &ChatJid,
         id: &MessageId,
         change: &StatusChange<'_>,
-    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+    ) -> Result<(UpdateBuilder, Option<PutBuilder>), StoreError> {
         let StatusChange {
             from,
             to,
@@ -424,14 +428,30 @@ impl DynamoStore {
             expression.push_str(" REMOVE #e");
             update = update.expression_attribute_names("#e", ERROR);
         }
-        let mut items = vec![tx_update(update.update_expression(expression))?];
         // A sent message can be found by the id the provider gave it (a quoted reply).
-        if let Some(p) = provider_message_id {
+        let pointer = provider_message_id.map(|p| {
             let mut row = key(keys::provider_id(account, p), POINTER_SK);
             row.insert(CHAT.into(), s(chat.as_str()));
             row.insert(ID.into(), s(id.as_str()));
             row.insert(keys::TTL.into(), item::expires(Utc::now(), DEDUPE_DAYS));
-            items.push(tx_put(self.put(row))?);
+            self.put(row)
+        });
+        Ok((update.update_expression(expression), pointer))
+    }
+
+    /// The writes of a status change in a transaction: the conditional update of the message
+    /// (item 0), and the record that finds it by the provider's id, when it got one.
+    pub(super) fn transition_items(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        id: &MessageId,
+        change: &StatusChange<'_>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let (update, pointer) = self.transition_writes(account, chat, id, change)?;
+        let mut items = vec![tx_update(update)?];
+        if let Some(pointer) = pointer {
+            items.push(tx_put(pointer)?);
         }
         Ok(items)
     }

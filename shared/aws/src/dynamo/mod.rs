@@ -323,6 +323,46 @@ impl DynamoStore {
         )
     }
 
+    /// A built put as a single write (what a transaction would bill twice); whether its
+    /// condition held.
+    pub(crate) async fn write_put(
+        &self,
+        p: aws_sdk_dynamodb::types::builders::PutBuilder,
+    ) -> Result<bool, StoreError> {
+        let p = p.build().map_err(|e| StoreError::Backend(e.to_string()))?;
+        held(
+            self.client
+                .put_item()
+                .table_name(p.table_name)
+                .set_item(Some(p.item))
+                .set_condition_expression(p.condition_expression)
+                .set_expression_attribute_names(p.expression_attribute_names)
+                .set_expression_attribute_values(p.expression_attribute_values)
+                .send()
+                .await,
+        )
+    }
+
+    /// A built update as a single write; whether its condition held.
+    pub(crate) async fn write_update(
+        &self,
+        u: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+    ) -> Result<bool, StoreError> {
+        let u = u.build().map_err(|e| StoreError::Backend(e.to_string()))?;
+        held(
+            self.client
+                .update_item()
+                .table_name(u.table_name)
+                .set_key(Some(u.key))
+                .update_expression(u.update_expression)
+                .set_condition_expression(u.condition_expression)
+                .set_expression_attribute_names(u.expression_attribute_names)
+                .set_expression_attribute_values(u.expression_attribute_values)
+                .send()
+                .await,
+        )
+    }
+
     pub(crate) fn put(&self, item: Item) -> aws_sdk_dynamodb::types::builders::PutBuilder {
         Put::builder().table_name(&self.table).set_item(Some(item))
     }

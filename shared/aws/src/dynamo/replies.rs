@@ -1,5 +1,5 @@
-//! The writes of an AI reply, which span a message and a log row: each one transaction over the
-//! items the messages' and the logs' files build.
+//! The writes of an AI reply, which span a message and a log row: recorded in one transaction
+//! over the items the messages' and the logs' files build, settled in ordered single writes.
 
 use super::DynamoStore;
 use async_trait::async_trait;
@@ -7,7 +7,9 @@ use switchboard_core::domain::ai_log::{AiLog, AiLogStatus};
 use switchboard_core::domain::chat::ChatJid;
 use switchboard_core::domain::ids::{AccountId, MessageId};
 use switchboard_core::domain::message::Message;
-use switchboard_core::ports::{MessageStore, Recorded, ReplyStore, StatusChange, StoreError};
+use switchboard_core::ports::{
+    AiLogStore, MessageStore, Recorded, ReplyStore, StatusChange, StoreError,
+};
 
 #[async_trait]
 impl ReplyStore for DynamoStore {
@@ -27,21 +29,16 @@ impl ReplyStore for DynamoStore {
         change: &StatusChange<'_>,
         log: &AiLog,
     ) -> Result<(bool, bool), StoreError> {
-        if change.from.is_empty() {
+        // Single writes in order, not one transaction (which bills every item twice): the
+        // message's move is the commit point, and the row follows it only if still
+        // `generated` (someone settled it already otherwise: the message moves alone). A run
+        // that stops between the two leaves the row `generated` under a settled message; the
+        // send job, redelivered since it was not done, finds them so and settles the row
+        // (`send::settle_left_row`).
+        if !self.transition_message(account, chat, id, change).await? {
             return Ok((false, false));
         }
-        let mut items = self.transition_items(account, chat, id, change)?;
-        let log_at = items.len();
-        items.push(self.log_update_if(AiLogStatus::Generated, log)?);
-        match self.transact(items).await {
-            Ok(()) => Ok((true, true)),
-            Err(e) if e.failed_at(0) => Ok((false, false)),
-            // Someone settled the row already: the message still moves, alone.
-            Err(e) if e.failed_at(log_at) => Ok((
-                self.transition_message(account, chat, id, change).await?,
-                false,
-            )),
-            Err(e) => Err(e.into_store()),
-        }
+        let log_moved = self.update_ai_log_if(AiLogStatus::Generated, log).await?;
+        Ok((true, log_moved))
     }
 }

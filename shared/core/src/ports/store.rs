@@ -66,6 +66,11 @@ impl<T> Recorded<T> {
 pub trait AccountStore: Send + Sync {
     async fn insert_account(&self, account: &Account, token: &TokenHash) -> Result<(), StoreError>;
     async fn get_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
+    /// The account, perhaps as a configuration cache held it seconds ago: for the path every
+    /// provider notification takes, where a read each would be paid per message and report.
+    async fn recent_account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        self.get_account(id).await
+    }
     async fn list_accounts(&self, page: &PageRequest) -> Result<Page<Account>, StoreError>;
     /// Replaces name and provider configuration; false when the account does not exist.
     async fn update_account(&self, account: &Account) -> Result<bool, StoreError>;

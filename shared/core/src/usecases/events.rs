@@ -1,5 +1,5 @@
-//! Events: built here, put on the webhook queue (never sent from the request path), and fanned
-//! out to subscriptions by the webhook consumer.
+//! Events: built here, put on the webhook queue when a subscription wants them (never sent
+//! from the request path), and fanned out to subscriptions by the webhook consumer.
 
 use crate::domain::event::{Event, EventType};
 use crate::domain::ids::{AccountId, EventId, MessageId};

@@ -29,7 +29,13 @@ async fn addressed<'s>(
     kind: ProviderKind,
 ) -> Result<(Account, &'s Arc<dyn Provider>, ProviderAccount), AppError> {
     let id = AccountId::parse(id).ok_or(AppError::NotFound("account"))?;
-    let account = accounts::require(s, &id).await?;
+    // Seconds old at most: a change made in another instance (a rotated app secret, a
+    // deletion) is seen here within the cache's freshness; Meta retries what was refused.
+    let account = s
+        .store
+        .recent_account(&id)
+        .await?
+        .ok_or(AppError::NotFound("account"))?;
     if account.provider != kind {
         return Err(AppError::NotFound("account"));
     }

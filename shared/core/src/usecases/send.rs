@@ -159,7 +159,7 @@ pub async fn send_queued(
         message.status,
         MessageStatus::Queued | MessageStatus::Sending
     ) {
-        return Ok(());
+        return settle_left_row(s, &message, ctx.log.as_ref()).await;
     }
     let log = ctx.log;
     if let (Some(log), Some(reply)) = (&log, ai_reply)
@@ -383,6 +383,36 @@ async fn finish(
         ));
     }
     jobs::enqueue(s, emitted.into_iter().map(|e| Job::Event(e).now())).await?;
+    Ok(())
+}
+
+/// An AI reply whose send ended while its log row still says `generated`: the run that moved
+/// the message stopped before the row followed (a store may settle the two in separate
+/// writes), and this job is its redelivery. The row follows now, and tells its event.
+async fn settle_left_row(
+    s: &Services,
+    message: &Message,
+    log: Option<&AiLog>,
+) -> Result<(), JobFailure> {
+    let Some(log) = log.filter(|l| l.status == AiLogStatus::Generated) else {
+        return Ok(());
+    };
+    let error = message.error.clone().unwrap_or_default();
+    let outcome = match message.status {
+        MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read => {
+            Outcome::Sent(message.provider_message_id.clone().unwrap_or_default())
+        }
+        MessageStatus::Failed => Outcome::Failed(error, message.error_code),
+        MessageStatus::Cancelled => Outcome::Withdrawn(error),
+        _ => return Ok(()),
+    };
+    let (row, event_type) = settled_row(s, log, &outcome);
+    if s.store
+        .update_ai_log_if(AiLogStatus::Generated, &row)
+        .await?
+    {
+        events::emit(s, event_type, Some(&message.account_id), &row).await?;
+    }
     Ok(())
 }
 

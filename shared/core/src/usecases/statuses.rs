@@ -35,6 +35,12 @@ pub async fn apply(
             if report.code == Some(FailureCode::MarketingOptedOut) {
                 consent::marketing_stopped(s, &message).await?;
             }
+            // A report that tells nothing new (Meta's `sent` after the send recorded it, a
+            // `delivered` overtaken by `read`) costs no write: a status only moves forward, so
+            // the message as just read cannot be further along than the store has it.
+            if !MessageStatus::forward_to(report.status).contains(&message.status) {
+                return Ok(());
+            }
             let error = report.error.as_deref();
             let failure = error.map(|e| (e, report.code));
             move_forward(s, &message, report.status, failure, None).await?;

@@ -1,7 +1,7 @@
-//! Webhook delivery: one event becomes a job per subscription that wants it, and each job makes
-//! one signed attempt. A failed attempt schedules the next along the retry schedule (in hops
-//! when it is due later than a queue can delay a job); the last failure is final. Every attempt
-//! is recorded.
+//! Webhook delivery: an event's first attempt to every subscription that wants it is made by
+//! the fan-out itself, all at once; a failed attempt schedules the next as a job along the retry
+//! schedule (in hops when it is due later than a queue can delay a job); the last failure is
+//! final. Every attempt is recorded.
 
 use crate::domain::event::{Event, EventType, WebhookDisabled};
 use crate::domain::ids::WebhookId;
@@ -23,6 +23,10 @@ pub const SECRET_FIELD: &str = "webhook.secret";
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
 /// How long a delivery waits for a slot at its endpoint before it is put back on the queue.
 const SLOT_PATIENCE: Duration = Duration::from_millis(250);
+/// How long a first attempt made by the fan-out waits for its answer (at most the configured
+/// timeout): the invocation is billed while it waits, and waits for the slowest endpoint. One
+/// slower than this is tried again on the retry schedule, with the whole timeout.
+const FIRST_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A delivery put back because its endpoint is busy waits this long at most before it looks
 /// again.
 const MAX_DEFER: Duration = Duration::from_secs(30);
@@ -35,19 +39,33 @@ async fn about_a_deleted_account(s: &Services, event: &Event) -> Result<bool, Jo
     }
 }
 
-/// Queues one delivery per subscription that wants the event.
+/// Makes the first attempt to every subscription that wants the event, together. A queued job
+/// per delivery would cost a queue round trip and an invocation each, to do what this
+/// invocation can while it is here; a delivery whose attempt could not be made or recorded
+/// goes on the queue as its own job, so one failing store write cannot send the others twice.
 pub async fn fan_out(s: &Services, event: &Event) -> Result<(), JobFailure> {
     let subscriptions = s.subscriptions.active(s.store.as_ref()).await?;
-    let jobs = subscriptions
+    let timeout = s.settings.webhooks.timeout.min(FIRST_ATTEMPT_TIMEOUT);
+    let attempts = subscriptions
         .iter()
         .filter(|w| w.wants(event.event_type, event.account_id.as_ref()))
-        .map(|w| Job::DeliverWebhook(WebhookDelivery::first(w.id.clone(), event.clone())).now());
-    jobs::enqueue(s, jobs).await?;
+        .map(|w| async move {
+            let delivery = WebhookDelivery::first(w.id.clone(), event.clone());
+            match deliver(s, w.clone(), delivery.clone(), timeout).await {
+                Ok(()) => None,
+                Err(e) => {
+                    tracing::warn!(webhook = %w.id, error = %e, "first attempt queued as a job");
+                    Some(Job::DeliverWebhook(delivery).now())
+                }
+            }
+        });
+    let queued = futures_util::future::join_all(attempts).await;
+    jobs::enqueue(s, queued.into_iter().flatten()).await?;
     Ok(())
 }
 
 /// Runs one attempt of a delivery (or waits on, when it is not due or its endpoint is busy).
-pub async fn attempt(s: &Services, mut delivery: WebhookDelivery) -> Result<(), JobFailure> {
+pub async fn attempt(s: &Services, delivery: WebhookDelivery) -> Result<(), JobFailure> {
     let now = s.clock.now();
     if let Some(due) = delivery.not_before.filter(|due| *due > now) {
         let rest = (due - now).to_std().unwrap_or_default();
@@ -66,6 +84,17 @@ pub async fn attempt(s: &Services, mut delivery: WebhookDelivery) -> Result<(), 
     if waited && about_a_deleted_account(s, &delivery.event).await? {
         return Ok(());
     }
+    deliver(s, webhook, delivery, s.settings.webhooks.timeout).await
+}
+
+/// One attempt when its endpoint has a slot free (else the delivery waits on the queue),
+/// recorded, with the next one scheduled if it failed.
+async fn deliver(
+    s: &Services,
+    webhook: Subscription,
+    mut delivery: WebhookDelivery,
+    timeout: Duration,
+) -> Result<(), JobFailure> {
     let Some(_slot) = s
         .endpoint_slots
         .take(webhook.id.as_str(), SLOT_PATIENCE)
@@ -77,7 +106,7 @@ pub async fn attempt(s: &Services, mut delivery: WebhookDelivery) -> Result<(), 
         jobs::enqueue(s, [Job::DeliverWebhook(delivery).after(wait)]).await?;
         return Ok(());
     };
-    let result = post(s, &webhook, &delivery.event).await?;
+    let result = post(s, &webhook, &delivery.event, timeout).await?;
     record_attempt(s, webhook, delivery, result).await
 }
 
@@ -87,8 +116,13 @@ pub struct Posted {
     pub latency_ms: u64,
 }
 
-/// Signs and posts the event to the subscription's URL.
-pub async fn post(s: &Services, webhook: &Subscription, event: &Event) -> Result<Posted, AppError> {
+/// Signs and posts the event to the subscription's URL, waiting `timeout` for the answer.
+pub async fn post(
+    s: &Services,
+    webhook: &Subscription,
+    event: &Event,
+    timeout: Duration,
+) -> Result<Posted, AppError> {
     let secret = s
         .cipher
         .open(
@@ -108,7 +142,7 @@ pub async fn post(s: &Services, webhook: &Subscription, event: &Event) -> Result
             ("webhook-signature", signed),
         ],
         body,
-        timeout: s.settings.webhooks.timeout,
+        timeout,
     };
     let started = Instant::now();
     let outcome = s.network.webhooks.post(request).await;

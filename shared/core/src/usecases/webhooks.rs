@@ -90,7 +90,7 @@ pub async fn test(s: &Services, id: &WebhookId) -> Result<DeliveryAttempt, AppEr
         message: "a test event from Switchboard".into(),
     };
     let event = events::new_event(s, EventType::WebhookTest, webhook.account_id.as_ref(), data);
-    let posted = webhook_delivery::post(s, &webhook, &event).await?;
+    let posted = webhook_delivery::post(s, &webhook, &event, s.settings.webhooks.timeout).await?;
     let (_, attempt) = webhook_delivery::judge(&webhook.id, &event, 1, &posted, s.clock.now());
     s.store.insert_attempt(&attempt).await?;
     Ok(attempt)
