@@ -136,6 +136,18 @@ impl Deployment {
         )
     }
 
+    /// The variables of a function whose AWS requests go through `endpoint` (a proxy in front
+    /// of the emulator).
+    pub fn env_through(&self, endpoint: &str) -> Vec<(String, String)> {
+        self.env()
+            .into_iter()
+            .map(|(k, v)| match k.as_str() {
+                "AWS_ENDPOINT_URL" => (k, endpoint.to_string()),
+                _ => (k, v),
+            })
+            .collect()
+    }
+
     /// The variables a function reads to find this deployment.
     pub fn env(&self) -> Vec<(String, String)> {
         let s = &self.settings;

@@ -112,7 +112,8 @@ fn new_account() -> Account {
     }
 }
 
-fn inbound(account: &AccountId, chat: &str, text: &str, provider_id: &str) -> Message {
+/// A contact's message in a private chat, with the provider's id.
+pub fn inbound(account: &AccountId, chat: &str, text: &str, provider_id: &str) -> Message {
     let mut m = Message::outbound(
         MessageId::from_ulid(next_ulid()),
         account,

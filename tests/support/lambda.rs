@@ -505,27 +505,68 @@ async fn forward(
         .unwrap_or("other")
         .to_string();
     *counts.lock().expect("lock").entry(operation).or_default() += 1;
+    relay(client, upstream, method, &uri, &headers, body)
+        .await
+        .into_response()
+}
+
+/// What came back from an upstream a request was relayed to: its status, headers (less the
+/// framing ones) and body; a gateway error when it could not be reached.
+pub struct Relayed(pub Result<(StatusCode, HeaderMap, Bytes), String>);
+
+impl IntoResponse for Relayed {
+    fn into_response(self) -> Response {
+        match self.0 {
+            Ok(answer) => answer.into_response(),
+            Err(e) => (StatusCode::BAD_GATEWAY, e).into_response(),
+        }
+    }
+}
+
+/// An admin's (or any token's) request to the `api` function: its status and JSON answer.
+pub async fn call_api(
+    api: &Function,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let event = http_event("api/post-account.json", method, path, token, body);
+    http_answer(api.invoke(event).await)
+}
+
+/// Sends a request on to `upstream` as it came (method, path, headers, body): the proxies in
+/// front of moto and of the fakes.
+pub async fn relay(
+    client: &reqwest::Client,
+    upstream: &str,
+    method: axum::http::Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Relayed {
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let mut request = client
         .request(method, format!("{upstream}{path}"))
         .body(body);
-    for (name, value) in &headers {
+    for (name, value) in headers {
         if name != "host" && name != "content-length" {
             request = request.header(name, value);
         }
     }
-    match request.send().await {
-        Ok(answer) => {
-            let status = answer.status();
-            let mut out = HeaderMap::new();
-            for (name, value) in answer.headers() {
-                if name != "content-length" && name != "transfer-encoding" && name != "connection" {
-                    out.insert(name.clone(), value.clone());
-                }
-            }
-            let bytes = answer.bytes().await.unwrap_or_default();
-            (status, out, bytes).into_response()
+    let answer = match request.send().await {
+        Ok(answer) => answer,
+        Err(e) => return Relayed(Err(e.to_string())),
+    };
+    let status = answer.status();
+    let mut out = HeaderMap::new();
+    for (name, value) in answer.headers() {
+        if name != "content-length" && name != "transfer-encoding" && name != "connection" {
+            out.insert(name.clone(), value.clone());
         }
-        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+    match answer.bytes().await {
+        Ok(bytes) => Relayed(Ok((status, out, bytes))),
+        Err(e) => Relayed(Err(e.to_string())),
     }
 }

@@ -115,3 +115,95 @@ async fn the_embedded_store_purges_what_has_expired() {
         switchboard_core::ports::Claim::Busy
     );
 }
+
+/// DynamoDB records an inbound message in ordered single writes, its provider id's record
+/// first (the commit point). A run that stopped right after that record leaves the message to
+/// the provider's redelivery, which stores it under the id the record names, with its chat,
+/// and goes on as the first run would have; the next delivery is a duplicate of it.
+#[tokio::test]
+async fn dynamodb_stores_a_message_whose_first_recording_stopped_after_its_key() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use switchboard_core::domain::chat::ChatJid;
+    use switchboard_core::domain::ids::AccountId;
+    use switchboard_core::ports::{ChatStore, MessageStore, Recorded};
+
+    let sdk = switchboard_tests::aws::sdk().await;
+    let table = switchboard_tests::aws::fresh_table(&sdk).await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let store = switchboard_aws::DynamoStore::new(client.clone(), table.clone());
+    let account = AccountId::from_ulid(ulid::Ulid::new());
+    let chat = ChatJid::parse("15551234567@s.whatsapp.net").expect("jid");
+    let delivery = |text: &str| {
+        switchboard_tests::contract::inbound(&account, chat.as_str(), text, "wamid.STOPPED")
+    };
+    let first = delivery("hi");
+    assert!(store.record_inbound(&first).await.expect("first").is_new());
+    // What the first run had written when it stopped: the provider id's record alone.
+    let items = client
+        .scan()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("scan")
+        .items
+        .unwrap_or_default();
+    let mut removed = 0;
+    for item in items {
+        let pk = item
+            .get("pk")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        if pk.starts_with("P#") {
+            continue;
+        }
+        let sk = item
+            .get("sk")
+            .cloned()
+            .unwrap_or(AttributeValue::S(String::new()));
+        client
+            .delete_item()
+            .table_name(&table)
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", sk)
+            .send()
+            .await
+            .expect("delete");
+        removed += 1;
+    }
+    assert_eq!(removed, 2, "the message and its chat");
+    assert!(
+        store
+            .get_chat(&account, &chat)
+            .await
+            .expect("chat")
+            .is_none(),
+        "no chat before the redelivery"
+    );
+
+    let again = delivery("hi (redelivered)");
+    let recorded = store.record_inbound(&again).await.expect("redelivery");
+    let Recorded::New(stored) = recorded else {
+        panic!("the redelivery stores the message: {recorded:?}");
+    };
+    assert_eq!(stored.id, first.id, "under the id the key's record names");
+    assert_eq!(
+        store
+            .get_message(&account, &chat, &first.id)
+            .await
+            .expect("read")
+            .map(|m| m.text),
+        Some(Some("hi (redelivered)".to_string()))
+    );
+    let chat_now = store
+        .get_chat(&account, &chat)
+        .await
+        .expect("chat")
+        .expect("its chat");
+    assert_eq!(chat_now.last_message_at, Some(again.created_at));
+    let third = store
+        .record_inbound(&delivery("again"))
+        .await
+        .expect("third");
+    assert_eq!(third, Recorded::Existing(stored), "a duplicate of it");
+}

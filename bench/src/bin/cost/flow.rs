@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use switchboard_tests::aws::{self, Deployment};
 use switchboard_tests::fake_graph::{ACCESS_TOKEN, FakeGraph, hub_signature};
 use switchboard_tests::fake_llm::FakeLlm;
 use switchboard_tests::lambda::{
-    EventSource, Function, http_answer, http_event, queue_arn, sample,
+    EventSource, Function, call_api, http_answer, queue_arn, relay, sample,
 };
 use switchboard_tests::receiver::Receiver;
 
@@ -78,30 +78,9 @@ async fn slow(upstream: String, delay: Duration) -> String {
         body: Bytes,
     ) -> Response {
         let (upstream, client, delay) = &*state;
-        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let mut request = client
-            .request(method, format!("{upstream}{path}"))
-            .body(body);
-        for (name, value) in &headers {
-            if name != "host" && name != "content-length" {
-                request = request.header(name, value);
-            }
-        }
-        let answer = request.send().await;
+        let answer = relay(client, upstream, method, &uri, &headers, body).await;
         tokio::time::sleep(*delay).await;
-        match answer {
-            Ok(a) => {
-                let status = a.status();
-                let content_type = a.headers().get("content-type").cloned();
-                let bytes = a.bytes().await.unwrap_or_default();
-                let mut out = HeaderMap::new();
-                if let Some(c) = content_type {
-                    out.insert("content-type", c);
-                }
-                (status, out, bytes).into_response()
-            }
-            Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
-        }
+        answer.into_response()
     }
     let app = Router::new().fallback(pass).with_state(Arc::new((
         upstream,
@@ -160,13 +139,8 @@ impl Flow {
         // One at a time, so each init has the machine to itself, as on Lambda.
         for name in FUNCTIONS {
             let recorder = recorders_on.recorder().await;
-            let mut env: Vec<(String, String)> = d
-                .env()
-                .into_iter()
-                .filter(|(k, _)| k != "AWS_ENDPOINT_URL")
-                .collect();
+            let mut env = d.env_through(&recorder.url);
             for (k, v) in [
-                ("AWS_ENDPOINT_URL", recorder.url.as_str()),
                 ("ADMIN_JWT_SECRET", JWT_SECRET),
                 ("ALLOW_PRIVATE_NETWORK_URLS", "true"),
                 ("RUST_LOG", log_level),
@@ -239,14 +213,7 @@ impl Flow {
     }
 
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let event = http_event(
-            "api/post-account.json",
-            method,
-            path,
-            &self.admin,
-            body.as_ref(),
-        );
-        http_answer(self.functions[0].invoke(event).await)
+        call_api(&self.functions[0], &self.admin, method, path, body.as_ref()).await
     }
 
     /// A notification Meta posts to `ingest`, signed with the app secret.

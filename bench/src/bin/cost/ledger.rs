@@ -9,11 +9,12 @@ use crate::units::{self, Index, Item, Projection, Table};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use switchboard_tests::lambda::relay;
 
 /// What one function's requests cost, in the units AWS bills.
 #[derive(Debug, Default, Clone)]
@@ -359,28 +360,18 @@ async fn forward(
         before.push(emulator.item(&t.table, &t.key).await);
     }
 
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let mut upstream = emulator
-        .client
-        .request(method, format!("{}{path}", emulator.url))
-        .body(body.clone());
-    for (name, value) in &headers {
-        if name != "host" && name != "content-length" {
-            upstream = upstream.header(name, value);
-        }
-    }
-    let (status, out, bytes) = match upstream.send().await {
-        Ok(answer) => {
-            let status = answer.status();
-            let mut out = HeaderMap::new();
-            for (name, value) in answer.headers() {
-                if name != "content-length" && name != "transfer-encoding" && name != "connection" {
-                    out.insert(name.clone(), value.clone());
-                }
-            }
-            (status, out, answer.bytes().await.unwrap_or_default())
-        }
-        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    let relayed = relay(
+        &emulator.client,
+        &emulator.url,
+        method,
+        &uri,
+        &headers,
+        body.clone(),
+    )
+    .await;
+    let (status, out, bytes) = match relayed.0 {
+        Ok(answer) => answer,
+        Err(_) => return relayed.into_response(),
     };
 
     let mut entry = Ledger::default();

@@ -4,9 +4,10 @@
 
 use super::item::{self, Item, get_s, json, key, name_of, parse_all, s};
 use super::keys::{self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK};
-use super::messages::{AI_LOG, message_key, outbound_unique};
+use super::messages::{AI_LOG, message_key};
 use super::{DynamoStore, LOG_DAYS, backend, names, tx_put, tx_update, values};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::Select;
 use chrono::{DateTime, Utc};
 use switchboard_core::domain::ai_log::{AiLog, AiLogStatus};
@@ -29,7 +30,7 @@ fn log_item(log: &AiLog) -> Result<Item, StoreError> {
         (STATUS, s(name_of(&log.status)?)),
         ("account_id", s(log.account_id.as_str())),
         ("chat_id", s(log.chat_id.as_str())),
-        (GSI1PK, s(keys::LOGS)),
+        (GSI1PK, s(keys::shard(keys::LOGS, log.id.as_str()))),
         (GSI1SK, s(log.id.as_str())),
         (GSI2PK, s(keys::logs_of(&log.account_id))),
         (GSI2SK, s(log.id.as_str())),
@@ -90,8 +91,10 @@ impl DynamoStore {
                     .expression_attribute_values(":id", s(log.id.as_str())),
             )?);
         }
+        // The reply needs no idempotency key's record of its own: the inbound message's
+        // mark, in this same transaction, already makes it one per inbound message.
         if let Some(reply) = reply {
-            items.extend(self.record_items(reply, outbound_unique(reply))?);
+            items.extend(self.record_items(reply, None)?);
         }
         let inbound = log.inbound_message_id.as_ref();
         match (self.transact(items).await, inbound) {
@@ -175,20 +178,22 @@ impl AiLogStore for DynamoStore {
     }
 
     async fn get_ai_log(&self, id: &AiLogId) -> Result<Option<AiLog>, StoreError> {
-        let out = self
-            .query()
-            .index_name(GSI1)
-            .key_condition_expression("gsi1pk = :p AND gsi1sk = :id")
-            .expression_attribute_values(":p", s(keys::LOGS))
-            .expression_attribute_values(":id", s(id.as_str()))
-            .send()
-            .await
-            .map_err(backend)?;
-        out.items
-            .unwrap_or_default()
-            .first()
-            .map(item::data)
-            .transpose()
+        // Its shard, else the unsharded partition of rows written before the shards.
+        for partition in [keys::shard(keys::LOGS, id.as_str()), keys::LOGS.to_string()] {
+            let out = self
+                .query()
+                .index_name(GSI1)
+                .key_condition_expression("gsi1pk = :p AND gsi1sk = :id")
+                .expression_attribute_values(":p", s(partition))
+                .expression_attribute_values(":id", s(id.as_str()))
+                .send()
+                .await
+                .map_err(backend)?;
+            if let Some(row) = out.items.unwrap_or_default().first() {
+                return item::data(row).map(Some);
+            }
+        }
+        Ok(None)
     }
 
     async fn list_ai_logs(
@@ -200,45 +205,58 @@ impl AiLogStore for DynamoStore {
             .after
             .clone()
             .unwrap_or_else(|| keys::HIGHEST.to_string());
-        let mut q = match (&filter.account_id, &filter.chat_id) {
-            (Some(account), Some(chat)) => self
-                .query()
-                .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
-                .expression_attribute_values(":pk", s(keys::conversation(account, chat)))
-                .expression_attribute_values(":lo", s(keys::LOG_PREFIX))
-                // Strictly before the cursor: its own sort key minus nothing, so filter below.
-                .expression_attribute_values(":hi", s(format!("{}{before}", keys::LOG_PREFIX)))
-                .consistent_read(true),
-            (Some(account), None) => self
-                .query()
-                .index_name(GSI2)
-                .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
-                .expression_attribute_values(":pk", s(keys::logs_of(account)))
-                .expression_attribute_values(":before", s(&before)),
-            (None, _) => self
-                .query()
-                .index_name(GSI1)
-                .key_condition_expression("gsi1pk = :pk AND gsi1sk < :before")
-                .expression_attribute_values(":pk", s(keys::LOGS))
-                .expression_attribute_values(":before", s(&before)),
+        let status = filter.status.as_ref().map(name_of).transpose()?;
+        // Across accounts, a chat is a filter; within one, its partition.
+        let chat_filter = match (&filter.account_id, &filter.chat_id) {
+            (None, Some(chat)) => Some(chat.as_str()),
+            _ => None,
         };
-        let mut filters = Vec::new();
-        if let Some(status) = filter.status {
-            filters.push("#s = :status");
-            q = q
-                .expression_attribute_names("#s", STATUS)
-                .expression_attribute_values(":status", s(name_of(&status)?));
-        }
-        if let (None, Some(chat)) = (&filter.account_id, &filter.chat_id) {
-            filters.push("chat_id = :chat");
-            q = q.expression_attribute_values(":chat", s(chat.as_str()));
-        }
-        if !filters.is_empty() {
-            q = q.filter_expression(filters.join(" AND "));
-        }
-        let items = self
-            .query_up_to(q.scan_index_forward(false), page.limit + 2)
-            .await?;
+        let refined = |mut q: QueryFluentBuilder| {
+            let mut filters = Vec::new();
+            if let Some(status) = status.as_deref() {
+                filters.push("#s = :status");
+                q = q
+                    .expression_attribute_names("#s", STATUS)
+                    .expression_attribute_values(":status", s(status));
+            }
+            if let Some(chat) = chat_filter {
+                filters.push("chat_id = :chat");
+                q = q.expression_attribute_values(":chat", s(chat));
+            }
+            match filters.is_empty() {
+                true => q,
+                false => q.filter_expression(filters.join(" AND ")),
+            }
+        };
+        let want = page.limit + 2;
+        let items = match (&filter.account_id, &filter.chat_id) {
+            (Some(account), Some(chat)) => {
+                let q = self
+                    .query()
+                    .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
+                    .expression_attribute_values(":pk", s(keys::conversation(account, chat)))
+                    .expression_attribute_values(":lo", s(keys::LOG_PREFIX))
+                    // Up to the cursor's own sort key: it is dropped below.
+                    .expression_attribute_values(":hi", s(format!("{}{before}", keys::LOG_PREFIX)))
+                    .consistent_read(true)
+                    .scan_index_forward(false);
+                self.query_up_to(refined(q), want).await?
+            }
+            (Some(account), None) => {
+                let q = self
+                    .query()
+                    .index_name(GSI2)
+                    .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
+                    .expression_attribute_values(":pk", s(keys::logs_of(account)))
+                    .expression_attribute_values(":before", s(&before))
+                    .scan_index_forward(false);
+                self.query_up_to(refined(q), want).await?
+            }
+            (None, _) => {
+                self.query_shards(keys::LOGS, &before, want, refined)
+                    .await?
+            }
+        };
         let mut logs: Vec<AiLog> = parse_all(&items)?;
         logs.retain(|l| page.after.as_deref() != Some(l.id.as_str()));
         logs.truncate(page.limit + 1);

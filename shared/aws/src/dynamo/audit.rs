@@ -1,10 +1,12 @@
-//! The audit: each row in its own partition, listed newest first from `gsi1` (all rows) or
-//! `gsi2` (one key's), the outcome as a filter.
+//! The audit: each row in its own partition, listed newest first from `gsi1` (all rows, over
+//! the list's shards: every client send writes one) or `gsi2` (one key's), the outcome as a
+//! filter.
 
 use super::item::{self, Item, json, key, name_of, parse_all, s};
-use super::keys::{self, AUDIT_SK, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK};
+use super::keys::{self, AUDIT_SK, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK};
 use super::{DynamoStore, held};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use switchboard_core::domain::audit::AuditEntry;
 use switchboard_core::domain::page::{Page, PageRequest};
 use switchboard_core::ports::{AuditFilter, AuditStore, StoreError};
@@ -14,7 +16,7 @@ pub(super) fn audit_item(entry: &AuditEntry) -> Result<Item, StoreError> {
     row.extend(item::item([
         (item::DATA, json(entry)?),
         ("outcome", s(name_of(&entry.outcome)?)),
-        (GSI1PK, s(keys::AUDIT)),
+        (GSI1PK, s(keys::shard(keys::AUDIT, entry.id.as_str()))),
         (GSI1SK, s(entry.id.as_str())),
     ]));
     if let Some(k) = &entry.key_id {
@@ -51,24 +53,29 @@ impl AuditStore for DynamoStore {
         filter: &AuditFilter,
         page: &PageRequest,
     ) -> Result<Page<AuditEntry>, StoreError> {
-        let (index, pk, sk, partition) = match &filter.key_id {
-            Some(k) => (GSI2, GSI2PK, GSI2SK, keys::audit_of(k)),
-            None => (GSI1, GSI1PK, GSI1SK, keys::AUDIT.to_string()),
-        };
         let before = page.after.clone().unwrap_or_else(|| keys::HIGHEST.into());
-        let mut q = self
-            .query()
-            .index_name(index)
-            .key_condition_expression(format!("{pk} = :p AND {sk} < :before"))
-            .expression_attribute_values(":p", s(partition))
-            .expression_attribute_values(":before", s(before))
-            .scan_index_forward(false);
-        if let Some(outcome) = filter.outcome {
-            q = q
+        let refined = |q: QueryFluentBuilder| match filter.outcome {
+            Some(outcome) => q
                 .filter_expression("outcome = :o")
-                .expression_attribute_values(":o", s(outcome.as_str()));
-        }
-        let items = self.query_up_to(q, page.limit + 1).await?;
+                .expression_attribute_values(":o", s(outcome.as_str())),
+            None => q,
+        };
+        let items = match &filter.key_id {
+            Some(k) => {
+                let q = self
+                    .query()
+                    .index_name(GSI2)
+                    .key_condition_expression(format!("{GSI2PK} = :p AND {GSI2SK} < :before"))
+                    .expression_attribute_values(":p", s(keys::audit_of(k)))
+                    .expression_attribute_values(":before", s(&before))
+                    .scan_index_forward(false);
+                self.query_up_to(refined(q), page.limit + 1).await?
+            }
+            None => {
+                self.query_shards(keys::AUDIT, &before, page.limit + 1, refined)
+                    .await?
+            }
+        };
         Ok(Page::from_overfetch(
             parse_all(&items)?,
             page.limit,

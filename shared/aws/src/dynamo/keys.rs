@@ -45,6 +45,7 @@ pub fn log_sk(id: &AiLogId) -> String {
     format!("L#{id}")
 }
 pub const LOG_PREFIX: &str = "L#";
+/// Every AI log row, listed from `gsi1` under one of `LOGS`' shards.
 pub const LOGS: &str = "LOGS";
 pub fn logs_of(account: &AccountId) -> String {
     format!("LOGS#{account}")
@@ -100,7 +101,8 @@ pub fn api_key(id: &ApiKeyId) -> String {
 pub const API_KEY_SK: &str = "AK";
 pub const API_KEYS: &str = "APIKEYS";
 
-/// An audit row, listed from `gsi1` under `AUDIT` and from `gsi2` under its key.
+/// An audit row, listed from `gsi1` under one of `AUDIT`'s shards and from `gsi2` under its
+/// key.
 pub fn audit(id: &AuditId) -> String {
     format!("U#{id}")
 }
@@ -124,3 +126,24 @@ pub const CLIENT_SEND_SK: &str = "D";
 /// The gsi1 partition of the `D#` items whose message waits for confirmation (sparse: the
 /// decision removes the item from it).
 pub const PENDING: &str = "PENDING";
+
+/// How many `gsi1` partitions a list that every reply or every send writes (the AI logs, the
+/// audit) is spread over. A partition takes about 1,000 writes a second: one partition for
+/// such a list would throttle the whole table near that, whatever the accounts.
+pub const SHARDS: u8 = 16;
+
+/// The `gsi1` partition of list `list`'s row with this (ULID) id: by its last character, which
+/// is random.
+pub fn shard(list: &str, id: &str) -> String {
+    let n = id.bytes().last().unwrap_or_default() % SHARDS;
+    format!("{list}.{n:02}")
+}
+
+/// Every partition of list `list`: its shards, and the unsharded partition that rows written
+/// before the lists were sharded stay in.
+pub fn shards(list: &str) -> Vec<String> {
+    (0..SHARDS)
+        .map(|n| format!("{list}.{n:02}"))
+        .chain(std::iter::once(list.to_string()))
+        .collect()
+}

@@ -156,31 +156,122 @@ impl DynamoStore {
     }
 
     /// Records a message once per unique key; a repeat returns the first record.
+    ///
+    /// Single writes in order, not one transaction (which bills every item twice):
+    /// 1. the unique key's record, the commit point: the run that writes it owns the message
+    ///    id it names;
+    /// 2. the message, under that id;
+    /// 3. its chat's activity, moved only forward.
+    ///
+    /// A run that stopped after 1 leaves a record naming a message that is not stored; the
+    /// provider's redelivery (or the client's retry) finds it so and stores the message under
+    /// that id, as the first run would have, and goes on as the first. One that stopped after 2
+    /// is a duplicate whose chat is touched again: only forward, so the late redelivery of an
+    /// old message moves nothing.
     async fn record(
         &self,
         m: &Message,
         unique: Option<(String, i64)>,
     ) -> Result<Recorded, StoreError> {
-        let items = self.record_items(m, unique.clone())?;
-        match self.transact(items).await {
-            Ok(()) => Ok(Recorded::New(m.clone())),
-            Err(e) if unique.is_some() && e.failed_at(1) => {
-                let (pk, _) = unique.unwrap_or_default();
-                match self.follow(&m.account_id, pk).await? {
-                    Some(first) => Ok(Recorded::Existing(first)),
-                    None => Err(e.into_store()),
-                }
+        let keyed = unique.is_some();
+        if let Some((pk, days)) = unique {
+            let record = self
+                .put(pointer(pk.clone(), m, days))
+                .condition_expression("attribute_not_exists(pk)");
+            if !self.write_put(record).await? {
+                return self.record_again(m, pk).await;
             }
-            Err(e) if e.failed_at(0) => {
-                Err(StoreError::Conflict(format!("message {} exists", m.id)))
-            }
-            Err(e) => Err(e.into_store()),
         }
+        if self.store_message(m).await? {
+            return Ok(Recorded::New(m.clone()));
+        }
+        if !keyed {
+            return Err(StoreError::Conflict(format!("message {} exists", m.id)));
+        }
+        // A redelivery read the key's record before this message was stored and stored it
+        // under the same id: its record stands.
+        let first = self
+            .get_message(&m.account_id, &m.chat_id, &m.id)
+            .await?
+            .ok_or_else(|| StoreError::Conflict(format!("message {} went away", m.id)))?;
+        Ok(Recorded::Existing(first))
+    }
+
+    /// A message whose unique key is recorded already: the first record, or, when the run that
+    /// recorded the key stopped before its message, this one under the id the key names.
+    async fn record_again(&self, m: &Message, pointer_pk: String) -> Result<Recorded, StoreError> {
+        let Some(p) = self.get(key(pointer_pk, POINTER_SK)).await? else {
+            return Err(StoreError::Conflict(format!(
+                "message {}: its unique key's record went away while read",
+                m.id
+            )));
+        };
+        let (Some(chat), Some(id)) = (
+            get_s(&p, CHAT).and_then(|c| ChatJid::parse(c).ok()),
+            get_s(&p, ID).and_then(MessageId::parse),
+        ) else {
+            return Err(StoreError::Backend(
+                "a unique key's record does not parse".into(),
+            ));
+        };
+        if let Some(first) = self.get(message_key(&m.account_id, &chat, &id)).await? {
+            let first = message_from(&first)?;
+            self.touch_forward(&first).await?;
+            return Ok(Recorded::Existing(first));
+        }
+        let adopted = Message {
+            id,
+            chat_id: chat,
+            ..m.clone()
+        };
+        if self.store_message(&adopted).await? {
+            return Ok(Recorded::New(adopted));
+        }
+        // A racer stored it between the read and the write: its record stands.
+        let first = self
+            .get_message(&adopted.account_id, &adopted.chat_id, &adopted.id)
+            .await?
+            .ok_or_else(|| StoreError::Conflict(format!("message {} went away", adopted.id)))?;
+        Ok(Recorded::Existing(first))
+    }
+
+    /// Writes the message if its id is new, then moves its chat forward; whether it was new.
+    async fn store_message(&self, m: &Message) -> Result<bool, StoreError> {
+        let put = self
+            .put(message_item(m)?)
+            .condition_expression("attribute_not_exists(pk)");
+        if !self.write_put(put).await? {
+            return Ok(false);
+        }
+        self.touch_forward(m).await?;
+        Ok(true)
+    }
+
+    /// The chat's activity moved to the message's, unless it is further along already.
+    async fn touch_forward(&self, m: &Message) -> Result<(), StoreError> {
+        if !m.chat_id.has_chat() {
+            return Ok(());
+        }
+        let sender = if m.from_me {
+            None
+        } else {
+            m.push_name.as_deref()
+        };
+        let touch = self
+            .touch_chat(
+                &m.account_id,
+                &m.chat_id,
+                m.created_at,
+                sender,
+                m.is_inbound(),
+            )
+            .condition_expression("attribute_not_exists(last_at) OR last_at <= :at");
+        self.write_update(touch).await.map(|_| ())
     }
 }
 
 /// The unique key of an outbound message, when it has one.
-pub(super) fn outbound_unique(m: &Message) -> Option<(String, i64)> {
+fn outbound_unique(m: &Message) -> Option<(String, i64)> {
     m.idempotency_key
         .as_deref()
         .map(|k| (keys::idempotency(&m.account_id, k), IDEMPOTENCY_DAYS))

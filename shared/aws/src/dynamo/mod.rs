@@ -203,6 +203,35 @@ impl DynamoStore {
         }
     }
 
+    /// Up to `want` items of a `gsi1` list spread over shards, newest first (by `gsi1sk`)
+    /// and below `before`: each partition's page, `refined` (a filter), merged.
+    pub(crate) async fn query_shards(
+        &self,
+        list: &str,
+        before: &str,
+        want: usize,
+        refined: impl Fn(QueryFluentBuilder) -> QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
+        let pages = keys::shards(list).into_iter().map(|partition| {
+            let q = self
+                .query()
+                .index_name(keys::GSI1)
+                .key_condition_expression("gsi1pk = :p AND gsi1sk < :before")
+                .expression_attribute_values(":p", item::s(partition))
+                .expression_attribute_values(":before", item::s(before))
+                .scan_index_forward(false);
+            self.query_up_to(refined(q), want)
+        });
+        let mut items: Vec<Item> = futures_util::future::try_join_all(pages)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        items.sort_by(|a, b| item::get_s(b, keys::GSI1SK).cmp(&item::get_s(a, keys::GSI1SK)));
+        items.truncate(want);
+        Ok(items)
+    }
+
     /// Strongly consistent reads of several items in one request (more when DynamoDB leaves
     /// some unprocessed). Items come back in no particular order.
     pub(crate) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {

@@ -258,8 +258,23 @@ async fn resume_send(
     row: &AiLog,
     effective: &EffectiveAi,
 ) -> Result<(), JobFailure> {
-    let candidate = reply_message(s, inbound, row);
-    let reply = s.store.record_outbound(&candidate).await?.into_inner();
+    // Recorded with its row: found by the id the row names (a store may keep no other key
+    // for it). A row from before rows named their reply is matched by the reply's
+    // idempotency key.
+    let reply = match &row.reply_message_id {
+        Some(id) => match s
+            .store
+            .get_message(&inbound.account_id, &inbound.chat_id, id)
+            .await?
+        {
+            Some(reply) => reply,
+            None => return Ok(()),
+        },
+        None => {
+            let candidate = reply_message(s, inbound, row);
+            s.store.record_outbound(&candidate).await?.into_inner()
+        }
+    };
     if reply.status != MessageStatus::Queued {
         return Ok(());
     }
