@@ -543,6 +543,15 @@ async fn a_signed_whatsapp_notification_through_the_functions_is_answered_on_the
     );
     assert_eq!(day["attention"][0]["chat"]["chat_id"], chat);
     assert_eq!(day["attention"][0]["reasons"], json!(["human_takeover"]));
+
+    // Counted, but not queued: no subscription wants the events this flow told, so none of
+    // them costs the webhook queue or its fan-out anything.
+    let sqs = aws_sdk_sqs::Client::new(&flow.d.sdk);
+    assert_eq!(
+        peek(&sqs, &flow.d.settings.webhook_queue_url).await,
+        Vec::<String>::new(),
+        "no event queued without a subscription"
+    );
     flow.stop().await;
 }
 

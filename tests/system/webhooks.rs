@@ -646,3 +646,45 @@ async fn a_deleted_accounts_waiting_deliveries_do_not_go_out() {
     let rows = app.attempts(&str_at(&created, "id")).await;
     assert_eq!(rows.len(), 1, "{rows:?}");
 }
+
+/// An event goes on the webhook queue only when a subscription wants it: with none, nothing is
+/// queued; one scoped to another account does not want this one's; one for this account does.
+#[tokio::test]
+async fn an_event_no_subscription_wants_is_not_queued() {
+    let app = switchboard_tests::spawn_app_keeping_events(&[]).await;
+    // The harness keeps events with a catch-all subscription: gone, nobody wants anything.
+    let (status, hooks) = app.get("/v1/webhooks", &app.admin).await;
+    assert_eq!(status, StatusCode::OK, "{hooks}");
+    for hook in hooks["items"].as_array().expect("items") {
+        let path = format!("/v1/webhooks/{}", str_at(hook, "id"));
+        let (status, body) = app.call("DELETE", &path, Some(&app.admin), None).await;
+        assert!(status.is_success(), "{status} {body}");
+    }
+    let (a, a_token) = app.create_account("a").await;
+    let (b, b_token) = app.create_account("b").await;
+    let ingested = |account: &str, token: &str, id: &str| {
+        let (account, token, id) = (account.to_string(), token.to_string(), id.to_string());
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .ingest(&account, &token, inbound(&id, PRIVATE_CHAT, "hi"))
+                .await;
+            assert!(status.is_success(), "{status} {body}");
+        }
+    };
+    // Queued (or not) before ingest answers: what is on the queue now is all there will be.
+    ingested(&a, &a_token, "wamid.none").await;
+    assert_eq!(app.events().await, Vec::<Value>::new());
+
+    let scoped = json!({"url": "https://hooks.example.com/b", "events": ["message.received"],
+        "account_id": b});
+    let (status, body) = app.post("/v1/webhooks", &app.admin, scoped).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    ingested(&a, &a_token, "wamid.other").await;
+    assert_eq!(app.events().await, Vec::<Value>::new(), "not account a's");
+    ingested(&b, &b_token, "wamid.wanted").await;
+    let queued = app.events().await;
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0]["type"], "message.received");
+    assert_eq!(queued[0]["account_id"], json!(b));
+}

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_core::auth::AdminTokens;
 use switchboard_core::settings::Settings;
-use switchboard_tests::aws::{self, Deployment};
+use switchboard_tests::aws;
 use switchboard_tests::fake_graph::{ACCESS_TOKEN, FakeGraph, hub_signature};
 use switchboard_tests::fake_llm::FakeLlm;
 use switchboard_tests::lambda::{
@@ -100,7 +100,6 @@ fn admin_token() -> Result<String> {
 }
 
 pub struct Flow {
-    d: Deployment,
     recorders: Vec<Recorder>,
     functions: Vec<Function>,
     /// The queues of ai-reply, outbound and webhook-fanout, with their batch counts.
@@ -168,7 +167,6 @@ impl Flow {
             sources.push((source, function, 0));
         }
         let mut flow = Self {
-            d,
             recorders,
             functions,
             sources,
@@ -372,7 +370,6 @@ impl Flow {
         }
         let http_requests = self.http_requests;
         let functions = self.take();
-        let _ = &self.d;
         for f in self.functions {
             f.stop().await;
         }

@@ -115,22 +115,43 @@ impl DynamoStore {
                     .condition_expression("attribute_not_exists(pk)"),
             )?);
         }
+        if let Some(touch) = self.chat_touch(m) {
+            items.push(tx_update(touch)?);
+        }
+        Ok(items)
+    }
+
+    /// What a message changes of its chat (its activity, a private chat's name); none when
+    /// its channel has no chats.
+    fn chat_touch(&self, m: &Message) -> Option<UpdateBuilder> {
         if !m.chat_id.has_chat() {
-            return Ok(items);
+            return None;
         }
         let sender = if m.from_me {
             None
         } else {
             m.push_name.as_deref()
         };
-        items.push(tx_update(self.touch_chat(
+        Some(self.touch_chat(
             &m.account_id,
             &m.chat_id,
             m.created_at,
             sender,
             m.is_inbound(),
-        ))?);
-        Ok(items)
+        ))
+    }
+
+    /// The chat and id of the message a pointer record names, when there is one that parses.
+    async fn pointed(
+        &self,
+        pointer_pk: String,
+    ) -> Result<Option<(ChatJid, MessageId)>, StoreError> {
+        let Some(p) = self.get(key(pointer_pk, POINTER_SK)).await? else {
+            return Ok(None);
+        };
+        Ok(get_s(&p, CHAT)
+            .and_then(|c| ChatJid::parse(c).ok())
+            .zip(get_s(&p, ID).and_then(MessageId::parse)))
     }
 
     /// The message a pointer record leads to.
@@ -139,20 +160,10 @@ impl DynamoStore {
         account: &AccountId,
         pointer_pk: String,
     ) -> Result<Option<Message>, StoreError> {
-        let Some(p) = self.get(key(pointer_pk, POINTER_SK)).await? else {
+        let Some((chat, id)) = self.pointed(pointer_pk).await? else {
             return Ok(None);
         };
-        let (Some(chat), Some(id)) = (get_s(&p, CHAT), get_s(&p, ID)) else {
-            return Ok(None);
-        };
-        let (Ok(chat), Some(id)) = (ChatJid::parse(chat), MessageId::parse(id)) else {
-            return Ok(None);
-        };
-        self.get(message_key(account, &chat, &id))
-            .await?
-            .as_ref()
-            .map(message_from)
-            .transpose()
+        self.get_message(account, &chat, &id).await
     }
 
     /// Records a message once per unique key; a repeat returns the first record.
@@ -200,22 +211,13 @@ impl DynamoStore {
     /// A message whose unique key is recorded already: the first record, or, when the run that
     /// recorded the key stopped before its message, this one under the id the key names.
     async fn record_again(&self, m: &Message, pointer_pk: String) -> Result<Recorded, StoreError> {
-        let Some(p) = self.get(key(pointer_pk, POINTER_SK)).await? else {
+        let Some((chat, id)) = self.pointed(pointer_pk).await? else {
             return Err(StoreError::Conflict(format!(
-                "message {}: its unique key's record went away while read",
+                "message {}: its unique key's record went away or does not parse",
                 m.id
             )));
         };
-        let (Some(chat), Some(id)) = (
-            get_s(&p, CHAT).and_then(|c| ChatJid::parse(c).ok()),
-            get_s(&p, ID).and_then(MessageId::parse),
-        ) else {
-            return Err(StoreError::Backend(
-                "a unique key's record does not parse".into(),
-            ));
-        };
-        if let Some(first) = self.get(message_key(&m.account_id, &chat, &id)).await? {
-            let first = message_from(&first)?;
+        if let Some(first) = self.get_message(&m.account_id, &chat, &id).await? {
             self.touch_forward(&first).await?;
             return Ok(Recorded::Existing(first));
         }
@@ -249,24 +251,11 @@ impl DynamoStore {
 
     /// The chat's activity moved to the message's, unless it is further along already.
     async fn touch_forward(&self, m: &Message) -> Result<(), StoreError> {
-        if !m.chat_id.has_chat() {
+        let Some(touch) = self.chat_touch(m) else {
             return Ok(());
-        }
-        let sender = if m.from_me {
-            None
-        } else {
-            m.push_name.as_deref()
         };
-        let touch = self
-            .touch_chat(
-                &m.account_id,
-                &m.chat_id,
-                m.created_at,
-                sender,
-                m.is_inbound(),
-            )
-            .condition_expression("attribute_not_exists(last_at) OR last_at <= :at");
-        self.write_update(touch).await.map(|_| ())
+        let forward = touch.condition_expression("attribute_not_exists(last_at) OR last_at <= :at");
+        self.write_update(forward).await.map(|_| ())
     }
 }
 

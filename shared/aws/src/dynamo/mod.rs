@@ -339,17 +339,13 @@ impl DynamoStore {
         names: Option<HashMap<String, String>>,
         values: Option<HashMap<String, AttributeValue>>,
     ) -> Result<bool, StoreError> {
-        held(
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
+        self.write_put(
+            self.put(item)
                 .condition_expression(condition)
                 .set_expression_attribute_names(names)
-                .set_expression_attribute_values(values)
-                .send()
-                .await,
+                .set_expression_attribute_values(values),
         )
+        .await
     }
 
     /// A built put as a single write (what a transaction would bill twice); whether its
