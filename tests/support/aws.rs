@@ -26,6 +26,7 @@ pub async fn sdk() -> SdkConfig {
         .endpoint_url(endpoint())
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .timeout_config(switchboard_aws::sdk::timeouts())
+        .http_client(switchboard_aws::sdk::https())
         .load()
         .await
 }

@@ -646,6 +646,14 @@ pub async fn one_reply_is_recorded_per_inbound_message_under_a_race(store: &dyn 
         .await
         .expect("context");
     assert_eq!(context.decided, Some(winner));
+    // The reply answers the message that moved the chat: it costs the chat no second write.
+    let chat = store
+        .get_chat(&account.id, &jid(CHAT))
+        .await
+        .expect("chat")
+        .expect("the inbound's chat");
+    assert!(replies[0].created_at > m.created_at, "the reply is later");
+    assert_eq!(chat.last_message_at, Some(m.created_at));
 }
 
 pub async fn ai_logs_update_conditionally_and_list_by_filter(store: &dyn Store) {

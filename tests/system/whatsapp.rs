@@ -428,17 +428,34 @@ async fn an_accepted_send_without_its_id_is_never_sent_again() {
     );
 }
 
+async fn connect(app: &TestApp, account: &str) -> (StatusCode, Value) {
+    let path = format!("/v1/accounts/{account}/connect");
+    app.post(&path, &app.admin, json!({})).await
+}
+
+/// On AWS the template gives the api function `INGEST_URL`, the ingest function's own URL:
+/// Meta posts there (no API Gateway request per notification), whatever `PUBLIC_API_URL` says.
+#[tokio::test]
+async fn connect_hands_out_the_ingest_url_when_there_is_one() {
+    let app = switchboard_tests::spawn_app_with(&[
+        ("PUBLIC_API_URL", "https://switchboard.example.com"),
+        ("INGEST_URL", "https://abc123.lambda-url.us-east-1.on.aws/"),
+    ])
+    .await;
+    let account = whatsapp_account(&app).await;
+    let (status, connected) = connect(&app, &account).await;
+    assert_eq!(status, StatusCode::OK, "{connected}");
+    assert_eq!(
+        connected["webhook_url"],
+        format!("https://abc123.lambda-url.us-east-1.on.aws/v1/ingest/whatsapp/{account}")
+    );
+}
+
 #[tokio::test]
 async fn connect_checks_the_credentials_and_says_what_to_paste_into_meta() {
     let app = spawn_app_with_public_url().await;
     let account = whatsapp_account(&app).await;
-    let (status, connected) = app
-        .post(
-            &format!("/v1/accounts/{account}/connect"),
-            &app.admin,
-            json!({}),
-        )
-        .await;
+    let (status, connected) = connect(&app, &account).await;
     assert_eq!(status, StatusCode::OK, "{connected}");
     assert_eq!(connected["provider"], "whatsapp_cloud");
     assert_eq!(connected["connected"], true);

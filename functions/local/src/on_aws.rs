@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_aws::consumer::{self, Polling};
-use switchboard_aws::{Adapters, AwsSettings};
+use switchboard_aws::{Adapters, AwsSettings, sdk};
 use switchboard_core::Services;
 use switchboard_core::dispatch;
 use switchboard_core::ports::QueueName;
@@ -46,7 +46,14 @@ pub async fn start(
     let aws = AwsSettings::from_env(&|name: &str| env(name))?;
     // The admin secret and the like, from the environment (or the data dir, generated).
     let (settings, _) = wiring::settings(local, env)?;
-    let adapters = Adapters::connect(&aws).await;
+    // The SDK's whole provider chain: a profile, SSO or instance role, where a function has
+    // only Lambda's environment.
+    let sdk = aws_config::defaults(sdk::behavior_version())
+        .http_client(sdk::https())
+        .timeout_config(sdk::timeouts())
+        .load()
+        .await;
+    let adapters = Adapters::new(&sdk, &aws);
     let network = switchboard_net::network(&settings).map_err(|e| anyhow::anyhow!(e))?;
     let sqs = adapters.queue.client().clone();
     let state = Services::new(

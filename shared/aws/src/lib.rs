@@ -21,12 +21,13 @@ pub struct Adapters {
 }
 
 impl Adapters {
-    pub async fn connect(settings: &AwsSettings) -> Self {
-        let sdk = sdk::load().await;
+    /// The clients of one SDK configuration: `sdk::from_lambda_env` in a function, the SDK's
+    /// whole provider chain in `switchboard serve`.
+    pub fn new(sdk: &aws_types::SdkConfig, settings: &AwsSettings) -> Self {
         Self {
-            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &settings.table),
-            queue: SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), settings.clone()),
-            cipher: KmsCipher::new(aws_sdk_kms::Client::new(&sdk), &settings.kms_key_id),
+            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table),
+            queue: SqsQueue::new(aws_sdk_sqs::Client::new(sdk), settings.clone()),
+            cipher: KmsCipher::new(aws_sdk_kms::Client::new(sdk), &settings.kms_key_id),
         }
     }
 

@@ -42,9 +42,8 @@ pub struct AdminTokens {
 
 impl AdminTokens {
     pub fn new(settings: &Settings) -> Self {
-        // Chosen explicitly so that another crate enabling a second jsonwebtoken backend cannot
-        // leave the process without a provider; an Err means one is installed already.
-        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+        // HS256 alone (`hs256`); an Err means it is installed already.
+        let _ = crate::hs256::PROVIDER.install_default();
         let secret = settings.admin_jwt_secret.expose_secret().as_bytes();
         // Pinned to HS256: `none`, and RS*/ES* tokens that try to use the HMAC secret as a
         // public key, are refused before any signature check.
@@ -240,10 +239,12 @@ mod tests {
             webhooks: Default::default(),
             providers: crate::settings::ProviderSettings {
                 public_api_url: None,
+                ingest_url: None,
                 whatsapp_api_base_url: url("https://graph.facebook.com"),
                 whatsapp_api_version: "v23.0".into(),
                 telegram_api_base_url: url("https://api.telegram.org"),
             },
+            media_memory_bytes: 1 << 20,
         }
     }
 
@@ -292,9 +293,23 @@ mod tests {
         let t =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &other).expect("encode");
         assert_eq!(tokens.verify(&t), None);
-        let hs512 =
-            jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &key).expect("encode");
-        assert_eq!(tokens.verify(&hs512), None);
+        // HS512 with the right secret, signed by hand: this process signs HS256 only.
+        use hmac::Mac;
+        let signed = format!(
+            "{}.{}",
+            b64(serde_json::json!({"alg": "HS512"})),
+            b64(claims)
+        );
+        let mut mac =
+            hmac::Hmac::<sha2::Sha512>::new_from_slice(b"0123456789abcdef0123456789abcdef")
+                .expect("key");
+        mac.update(signed.as_bytes());
+        let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        assert_eq!(tokens.verify(&format!("{signed}.{signature}")), None);
+        assert!(
+            jsonwebtoken::encode(&Header::new(Algorithm::HS512), &no_exp, &key).is_err(),
+            "nor does it sign anything but HS256"
+        );
     }
 
     #[test]

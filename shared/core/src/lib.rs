@@ -8,6 +8,7 @@ pub mod auth;
 pub mod dispatch;
 pub mod domain;
 pub mod error;
+mod hs256;
 pub mod http;
 pub mod jobs;
 pub mod ports;

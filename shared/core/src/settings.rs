@@ -31,6 +31,33 @@ pub struct Settings {
     pub env_ai: EnvAi,
     pub webhooks: WebhookSettings,
     pub providers: ProviderSettings,
+    /// Bytes of media the process may hold at once (`services::MediaMemory`).
+    pub media_memory_bytes: u64,
+}
+
+/// Media room for a process whose memory nobody stated (the local one): a few large media at
+/// once, as before there was a bound.
+const MEDIA_MEMORY_MB: u64 = 256;
+
+/// `MEDIA_MEMORY_MB`, else half the memory Lambda gives the function (the other half is the
+/// runtime's 14 MB and the headroom of everything else), else `MEDIA_MEMORY_MB`.
+fn media_memory_bytes(env: &dyn EnvSource) -> Result<u64, SettingsError> {
+    let megabytes = |name: &'static str| -> Result<Option<u64>, SettingsError> {
+        env.var(name)
+            .map(|v| {
+                v.trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=10_240).contains(n))
+                    .ok_or_else(|| bad(name, format!("expected megabytes (1-10240), got `{v}`")))
+            })
+            .transpose()
+    };
+    let mb = match megabytes("MEDIA_MEMORY_MB")? {
+        Some(mb) => mb,
+        None => megabytes("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")?.map_or(MEDIA_MEMORY_MB, |m| m / 2),
+    };
+    Ok(mb * 1024 * 1024)
 }
 
 /// Where this deployment and the providers' APIs are: the operator's settings, not user input,
@@ -40,6 +67,10 @@ pub struct ProviderSettings {
     /// This deployment's public base URL (`PUBLIC_API_URL`), for the webhook URLs providers are
     /// given and for links; `None` when it is not set and the deployment has no default.
     pub public_api_url: Option<HttpUrl>,
+    /// Where providers, bridges and relay phones deliver (`INGEST_URL`), when that is not
+    /// `public_api_url`: on AWS the ingest function's own URL, which costs no API Gateway
+    /// request per notification.
+    pub ingest_url: Option<HttpUrl>,
     pub whatsapp_api_base_url: HttpUrl,
     /// Used unless an account names its own `api_version`.
     pub whatsapp_api_version: String,
@@ -52,12 +83,12 @@ impl ProviderSettings {
             let value = env.var(name).unwrap_or_else(|| default.to_string());
             HttpUrl::try_from(value.trim_end_matches('/').to_string()).map_err(|e| bad(name, e))
         };
-        let public_api_url = match env.var("PUBLIC_API_URL") {
-            Some(v) => Some(
-                HttpUrl::try_from(v.trim_end_matches('/').to_string())
-                    .map_err(|e| bad("PUBLIC_API_URL", e))?,
-            ),
-            None => None,
+        let optional = |name: &'static str| -> Result<Option<HttpUrl>, SettingsError> {
+            env.var(name)
+                .map(|v| {
+                    HttpUrl::try_from(v.trim_end_matches('/').to_string()).map_err(|e| bad(name, e))
+                })
+                .transpose()
         };
         let version = env
             .var("WHATSAPP_API_VERSION")
@@ -74,7 +105,8 @@ impl ProviderSettings {
             ));
         }
         Ok(Self {
-            public_api_url,
+            public_api_url: optional("PUBLIC_API_URL")?,
+            ingest_url: optional("INGEST_URL")?,
             whatsapp_api_base_url: url("WHATSAPP_API_BASE_URL", "https://graph.facebook.com")?,
             whatsapp_api_version: version,
             telegram_api_base_url: url("TELEGRAM_API_BASE_URL", "https://api.telegram.org")?,
@@ -182,6 +214,7 @@ impl Settings {
             env_ai,
             webhooks: WebhookSettings::from_env(env)?,
             providers: ProviderSettings::from_env(env)?,
+            media_memory_bytes: media_memory_bytes(env)?,
         })
     }
 }
@@ -236,6 +269,23 @@ mod tests {
             true,
         );
         assert_eq!(e.err().map(|e| e.variable), Some("PUBLIC_API_URL"));
+    }
+
+    #[test]
+    fn media_memory_is_stated_or_half_of_what_lambda_gives() {
+        let bytes = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("ADMIN_JWT_SECRET", SECRET)];
+            all.extend_from_slice(pairs);
+            Settings::from_env(&env(&all), true).map(|s| s.media_memory_bytes >> 20)
+        };
+        assert_eq!(bytes(&[]).ok(), Some(MEDIA_MEMORY_MB));
+        let lambda = ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128");
+        assert_eq!(bytes(&[lambda]).ok(), Some(64));
+        assert_eq!(bytes(&[lambda, ("MEDIA_MEMORY_MB", "90")]).ok(), Some(90));
+        let bad = bytes(&[("MEDIA_MEMORY_MB", "lots")])
+            .err()
+            .map(|e| e.variable);
+        assert_eq!(bad, Some("MEDIA_MEMORY_MB"));
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub async fn start() -> Result<AppState, StartError> {
     // Private addresses are refused unless the operator allows them.
     let settings = Settings::from_env(&env, false)?;
     let aws = AwsSettings::from_env(&env)?;
-    let adapters = Adapters::connect(&aws).await;
+    let adapters = Adapters::new(&switchboard_aws::sdk::from_lambda_env(&env)?, &aws);
     adapters.warm_up().await;
     let network = switchboard_net::network(&settings).map_err(StartError::Client)?;
     Ok(Services::new(

@@ -63,7 +63,12 @@ fn bill(m: &Measured, template: &Template) -> Bill {
         lines: vec![
             (
                 "HTTP API",
-                per(m.http_requests as f64 * HTTP_API_PER_REQUEST),
+                // Meta posts to ingest: through the HTTP API, unless it has its own URL.
+                per(if template.function_url("ingest") {
+                    0.0
+                } else {
+                    m.http_requests as f64 * HTTP_API_PER_REQUEST
+                }),
             ),
             (
                 "Lambda requests",
@@ -71,10 +76,10 @@ fn bill(m: &Measured, template: &Template) -> Bill {
             ),
             (
                 "Lambda GB-s",
-                per(
-                    sum(&|c| c.billed_ms as f64 / 1000.0 * template.memory_mb(c.name) / 1024.0)
-                        * LAMBDA_PER_GB_SECOND,
-                ),
+                per(sum(&|c| {
+                    let mb = template.memory_mb(c.name);
+                    billed_ms(c, mb) / 1000.0 * mb / 1024.0
+                }) * LAMBDA_PER_GB_SECOND),
             ),
             (
                 "SQS",
@@ -101,10 +106,18 @@ fn bill(m: &Measured, template: &Template) -> Bill {
     }
 }
 
+/// Lambda gives CPU in proportion to memory, one vCPU at 1,769 MB; the functions ran here on
+/// whole cores. A smaller function's CPU time stretches by 1769/MB: that stretch is added to
+/// the measured wall time (a handler waiting on the network is not slowed by it).
+fn billed_ms(c: &FunctionCost, memory_mb: f64) -> f64 {
+    let stretch = (1769.0 / memory_mb - 1.0).max(0.0);
+    c.billed_ms as f64 + c.cpu_ms as f64 * stretch
+}
+
 fn print_steps(m: &Measured, template: &Template) {
     let n = m.messages as f64;
     println!(
-        "| function | MB (peak RSS) | invocations | billed ms (CPU) | AWS requests | WRU (index) | RRU | SQS requests (poller) | KMS | log bytes |"
+        "| function | MB (peak RSS) | invocations | billed ms at MB (CPU here) | AWS requests | WRU (index) | RRU | SQS requests (poller) | KMS | log bytes |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for c in m.functions.iter().filter(|f| f.name != "api") {
@@ -115,7 +128,7 @@ fn print_steps(m: &Measured, template: &Template) {
             template.memory_mb(c.name),
             c.peak_rss_mb,
             c.invocations as f64 / n,
-            c.billed_ms as f64 / n,
+            billed_ms(c, template.memory_mb(c.name)) / n,
             c.cpu_ms as f64 / n,
             l.requests() as f64 / n,
             (l.write_units + l.index_write_units) / n,

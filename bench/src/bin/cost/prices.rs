@@ -58,9 +58,18 @@ impl Template {
         })
     }
 
-    /// Memory in MB of a function (`api`, `ai-reply`, ...).
-    pub fn memory_mb(&self, function: &str) -> f64 {
-        let resource: String = function
+    /// Whether providers reach a function through its own URL (`FunctionUrlConfig`), which
+    /// bills no API Gateway request: only the invocation, counted already.
+    pub fn function_url(&self, function: &str) -> bool {
+        let resource = Self::resource(function);
+        self.block(&resource)
+            .iter()
+            .any(|l| l.trim() == "FunctionUrlConfig:")
+    }
+
+    /// The template's name of a function's resource (`ai-reply` → `AiReplyFunction`).
+    fn resource(function: &str) -> String {
+        function
             .split('-')
             .map(|w| {
                 let mut c = w.chars();
@@ -69,7 +78,12 @@ impl Template {
                     .unwrap_or_default()
             })
             .collect::<String>()
-            + "Function";
+            + "Function"
+    }
+
+    /// Memory in MB of a function (`api`, `ai-reply`, ...).
+    pub fn memory_mb(&self, function: &str) -> f64 {
+        let resource = Self::resource(function);
         let own = Self::value_in(&self.block(&resource), "MemorySize");
         own.and_then(|v| v.parse().ok())
             .or_else(|| {

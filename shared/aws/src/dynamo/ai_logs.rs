@@ -4,7 +4,7 @@
 
 use super::item::{self, Item, get_s, json, key, name_of, parse_all, s};
 use super::keys::{self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK};
-use super::messages::{AI_LOG, message_key};
+use super::messages::{AI_LOG, message_item, message_key};
 use super::{DynamoStore, LOG_DAYS, backend, names, tx_put, tx_update, values};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -92,9 +92,13 @@ impl DynamoStore {
             )?);
         }
         // The reply needs no idempotency key's record of its own: the inbound message's
-        // mark, in this same transaction, already makes it one per inbound message.
+        // mark, in this same transaction, already makes it one per inbound message. Nor does it
+        // touch its chat: the message it answers moved the chat seconds before (ReplyStore).
         if let Some(reply) = reply {
-            items.extend(self.record_items(reply, None)?);
+            items.push(tx_put(
+                self.put(message_item(reply)?)
+                    .condition_expression("attribute_not_exists(pk)"),
+            )?);
         }
         let inbound = log.inbound_message_id.as_ref();
         match (self.transact(items).await, inbound) {

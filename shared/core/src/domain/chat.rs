@@ -60,6 +60,8 @@ pub struct Chat {
     pub custom_system_prompt: Option<String>,
     /// AI replies pause until then because the account's human wrote in this chat.
     pub ai_paused_until: Option<DateTime<Utc>>,
+    /// The last message received or sent by a person or the API: an AI reply, seconds after
+    /// the message it answers, leaves the chat where that one put it (no second chat write).
     pub last_message_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     /// The time (the provider's) of the contact's latest message: WhatsApp's service window

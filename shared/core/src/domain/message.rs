@@ -93,6 +93,8 @@ pub enum MessageOrigin {
     Ai,
 }
 
+/// Stored as JSON on both backends: what is empty is left out, since every byte of an item is
+/// billed again by each write that moves its status (DynamoDB rounds to the started KB).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     pub id: MessageId,
@@ -101,18 +103,25 @@ pub struct Message {
     pub from: String,
     pub from_me: bool,
     /// `None` for a message without text (media, location ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     pub status: MessageStatus,
     pub origin: MessageOrigin,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push_name: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub mentions_me: bool,
     /// Written by a bot (Telegram tells): never answered.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub from_bot: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to_message_id: Option<String>,
     /// The client's key for a send request, to answer a retry with the first result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -253,8 +253,10 @@ pub trait AiLogStore: Send + Sync {
 #[async_trait]
 pub trait ReplyStore: Send + Sync {
     /// A generated reply: its log row (once per inbound message) and the message that will
-    /// send it (stored like `record_outbound`), in one transaction. When a row exists for the
-    /// inbound message nothing is written and that row is returned.
+    /// send it, in one transaction. When a row exists for the inbound message nothing is
+    /// written and that row is returned. Unlike `record_outbound` the reply leaves its chat as
+    /// the message it answers left it, seconds before: its `last_message_at` and its place in
+    /// the list (one chat write per answered message, the one that moved it).
     async fn record_reply(
         &self,
         log: &AiLog,

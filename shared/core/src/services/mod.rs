@@ -2,9 +2,11 @@
 //! and job, with the little state a process keeps in memory beside them.
 
 mod endpoint_slots;
+mod media_memory;
 mod subscription_cache;
 
 pub use endpoint_slots::{EndpointSlots, Slot};
+pub use media_memory::{Held, MediaMemory};
 pub use subscription_cache::SubscriptionCache;
 
 use crate::auth::{AdminTokens, LoginThrottle};
@@ -27,9 +29,9 @@ pub struct Services {
     pub subscriptions: SubscriptionCache,
     pub admin_tokens: AdminTokens,
     pub login_throttle: LoginThrottle,
-    /// Media downloads (and the understanding that holds their bytes) running at once in this
-    /// process: a burst of large voice notes waits its turn instead of filling memory.
-    pub media_slots: tokio::sync::Semaphore,
+    /// The media bytes this process holds at once: a burst of large voice notes waits its turn
+    /// instead of filling memory.
+    pub media_memory: MediaMemory,
     /// One template list fetched from the provider at a time in this process: requests that
     /// find the cache empty together wait for the first to fill it, then read it.
     pub template_fill: tokio::sync::Mutex<()>,
@@ -48,10 +50,6 @@ pub struct Network {
 /// busy, an eighth of the local webhook worker's slots, so a hanging one cannot take them all.
 const DELIVERIES_PER_ENDPOINT: usize = 8;
 
-/// Media held in memory at once: at the largest size allowed (25 MB) and with the copy a
-/// request body makes, about 200 MB at worst; a voice note usually weighs a few hundred KB.
-pub const MEDIA_SLOTS: usize = 4;
-
 /// What axum handlers and job handlers receive.
 pub type AppState = Arc<Services>;
 
@@ -64,6 +62,7 @@ impl Services {
         network: Network,
         settings: Settings,
     ) -> AppState {
+        let media_memory = MediaMemory::new(settings.media_memory_bytes);
         Arc::new(Self {
             store,
             queue,
@@ -76,7 +75,7 @@ impl Services {
             endpoint_slots: EndpointSlots::new(DELIVERIES_PER_ENDPOINT),
             subscriptions: SubscriptionCache::default(),
             login_throttle: LoginThrottle::default(),
-            media_slots: tokio::sync::Semaphore::new(MEDIA_SLOTS),
+            media_memory,
             template_fill: tokio::sync::Mutex::new(()),
         })
     }

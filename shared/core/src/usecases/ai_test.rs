@@ -41,7 +41,7 @@ pub async fn run(s: &Services, req: TestRequest) -> Result<TestResult, AppError>
             "no API key configured: set one in the AI settings (or turn on echo mode)",
         ));
     }
-    let mut messages = generate::conversation(&effective, &[], &Default::default());
+    let mut messages = generate::conversation(&effective, &[], Default::default());
     messages.push(ChatMessage::text(Role::User, req.message));
     let generated = generate::generate(s, &effective, messages)
         .await

@@ -31,19 +31,17 @@ fn ingest_path(kind: ProviderKind) -> Option<&'static str> {
     }
 }
 
-/// Connects an account. `reached_at` is the base URL the request came to, used when
-/// `PUBLIC_API_URL` is not set (behind API Gateway: the HTTP API's own address).
+/// Connects an account. Deliveries go to `INGEST_URL`, else `PUBLIC_API_URL`, else
+/// `reached_at`, the base URL the request came to (behind API Gateway: the HTTP API's own).
 pub async fn connect(
     s: &Services,
     mut account: Account,
     reached_at: Option<String>,
 ) -> Result<Connection, AppError> {
     let kind = account.provider;
-    let base = s
-        .settings
-        .providers
-        .public_api_url
-        .as_ref()
+    let providers = &s.settings.providers;
+    let base = (providers.ingest_url.as_ref())
+        .or(providers.public_api_url.as_ref())
         .map(|u| u.as_str().to_string())
         .or(reached_at);
     let webhook_url = base.map(|base| {

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 pub fn conversation(
     effective: &EffectiveAi,
     newest_first: &[Message],
-    images: &HashMap<MessageId, Vec<Image>>,
+    mut images: HashMap<MessageId, Vec<Image>>,
 ) -> Vec<ChatMessage> {
     let mut out = vec![ChatMessage::text(Role::System, effective.system_prompt())];
     out.extend(newest_first.iter().rev().filter_map(|m| {
@@ -33,7 +33,7 @@ pub fn conversation(
             },
             line(m)?,
         );
-        message.images = images.get(&m.id).cloned().unwrap_or_default();
+        message.images = images.remove(&m.id).unwrap_or_default();
         Some(message)
     }));
     out

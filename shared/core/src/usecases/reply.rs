@@ -130,9 +130,13 @@ async fn generate_once(
     let replying_to = inbound.provider_message_id.as_deref();
     let typing = typing::show_for(s, account, &inbound.chat_id, replying_to);
     let answer = async {
-        let understood = media::understand(s, account, effective, &mut history).await?;
-        let conversation = generate::conversation(effective, &history, &understood.images);
+        let mut understood = media::understand(s, account, effective, &mut history).await?;
+        // The images move into the conversation (no second copy); their room is held until
+        // the call has sent them.
+        let images = std::mem::take(&mut understood.images);
+        let conversation = generate::conversation(effective, &history, images);
         let generated = generate::generate(s, effective, conversation).await;
+        understood.held.clear();
         Ok::<_, AppError>((understood, generated))
     };
     let (typed, outcome) = tokio::join!(typing, answer);

@@ -104,6 +104,15 @@ pub(super) fn record_outbound_in(c: &Connection, m: &Message) -> Result<Recorded
     record(c, m, "idempotency_key", m.idempotency_key.as_deref())
 }
 
+/// An AI reply's message, in the caller's savepoint. It leaves its chat where the message it
+/// answers put it, seconds before: a reply costs the chat no second write (`record_reply`).
+pub(super) fn record_reply_in(c: &Connection, m: &Message) -> Result<(), StoreError> {
+    if !insert(c, m)? {
+        return Err(StoreError::Conflict(format!("message {} exists", m.id)));
+    }
+    Ok(())
+}
+
 /// Inserts the message unless its key exists, and touches its chat, in the caller's savepoint.
 fn record(
     c: &Connection,

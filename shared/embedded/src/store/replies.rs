@@ -3,7 +3,7 @@
 
 use super::EmbeddedStore;
 use super::ai_logs::{insert_log, update_log_if_in};
-use super::messages::{OwnedChange, record_outbound_in, transition_in};
+use super::messages::{OwnedChange, record_reply_in, transition_in};
 use crate::db::Durability;
 use async_trait::async_trait;
 use switchboard_core::domain::ai_log::{AiLog, AiLogStatus};
@@ -25,7 +25,7 @@ impl ReplyStore for EmbeddedStore {
             .write_with(Durability::Relaxed, move |c| {
                 let recorded = insert_log(c, log)?;
                 if recorded.is_new() {
-                    record_outbound_in(c, &reply)?;
+                    record_reply_in(c, &reply)?;
                 }
                 Ok(recorded)
             })

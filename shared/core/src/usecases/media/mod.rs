@@ -14,7 +14,7 @@ use crate::domain::media::{Media, MediaProcessed, MediaSource, MediaStatus, Medi
 use crate::domain::message::Message;
 use crate::error::AppError;
 use crate::ports::Image;
-use crate::services::Services;
+use crate::services::{Held, Services};
 use crate::usecases::events;
 use reader::{Reader, Unread};
 use std::collections::HashMap;
@@ -39,6 +39,8 @@ const DESCRIBE_PROMPT: &str = "Describe this image for someone who cannot see it
 pub struct Understanding {
     /// Images the chat model sees with their message (`native` mode, this burst only).
     pub images: HashMap<MessageId, Vec<Image>>,
+    /// The media memory `images` take, given back when the reply is done with them.
+    pub held: Vec<Held>,
     /// One row per medium, for the AI log.
     pub uses: Vec<MediaUse>,
     /// The errors, by their contract names, for the AI log row's `reason`.
@@ -94,7 +96,10 @@ pub async fn understand(
         };
         let outcome = read.media(&mut media).await?;
         let (status, model, cached, image) = match outcome {
-            Ok(read) => (MediaStatus::Ready, read.model, read.cached, read.image),
+            Ok(read) => {
+                out.held.extend(read.held);
+                (MediaStatus::Ready, read.model, read.cached, read.image)
+            }
             Err(Unread::Skipped(error)) => {
                 media.error = error.map(|e| e.to_string());
                 (MediaStatus::Skipped, None, false, None)

@@ -28,6 +28,7 @@ impl Reader<'_> {
                     model: Some(self.effective.model_name.value.clone()),
                     cached: false,
                     image: Some(data_url(&media.mime_type, &fetched.bytes)),
+                    held: None,
                 }));
             }
             Task::Transcribe { model } => self.transcribe(media, fetched, model).await?,
@@ -127,6 +128,7 @@ impl Task {
             model,
             cached,
             image: None,
+            held: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::domain::media::{Media, MediaError, MediaKind, MediaSource, is_viewabl
 use crate::domain::message::Message;
 use crate::error::AppError;
 use crate::ports::{Fetched, Image, MediaFailure, Rate};
-use crate::services::Services;
+use crate::services::{Held, Services};
 use crate::usecases::accounts;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
@@ -19,6 +19,8 @@ pub(super) struct Read {
     pub(super) model: Option<String>,
     pub(super) cached: bool,
     pub(super) image: Option<Image>,
+    /// The room `image` takes, held until the reply's LLM call has sent it.
+    pub(super) held: Option<Held>,
 }
 
 /// A medium not read: by choice (with the reason, when there is one to tell), or by failure.
@@ -75,12 +77,19 @@ impl Reader<'_> {
         if let Err(unread) = self.within_budget().await? {
             return Ok(Err(unread));
         }
-        // The slot is held while the bytes are: fetched, hashed, sent on.
-        let _slot = self.s.media_slots.acquire().await;
+        // Room is held while the bytes are alive: fetched, hashed, sent on, and for an image the
+        // chat model sees, until the reply is generated. Unknown sizes claim the most allowed;
+        // waiting for room counts against the reply's time like the fetch itself.
+        let room = (self.s.media_memory).claim(media.size_bytes.unwrap_or(max_bytes));
+        let Ok(mut held) = timeout_at(self.deadline.into(), room).await else {
+            let late = MediaError::DownloadFailed(String::new());
+            return Ok(Err(Unread::Failed(late)));
+        };
         let fetched = match self.fetch(media, max_bytes).await? {
             Ok(fetched) => fetched,
             Err(error) => return Ok(Err(Unread::Failed(error))),
         };
+        held.shrink_to(fetched.bytes.len() as u64);
         if media.sha256.is_none() {
             media.sha256 = Some(hex::encode(Sha256::digest(&fetched.bytes)));
             if let Some(hit) = self.cached(media, &task).await? {
@@ -95,7 +104,11 @@ impl Reader<'_> {
             }
             media.mime_type = given.to_string();
         }
-        self.understand(media, fetched, task).await
+        let read = self.understand(media, fetched, task).await?;
+        Ok(read.map(|read| Read {
+            held: read.image.is_some().then_some(held),
+            ..read
+        }))
     }
 
     /// What to do with a medium, or why nothing is done.
