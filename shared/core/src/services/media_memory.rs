@@ -34,10 +34,17 @@ impl MediaMemory {
         }
     }
 
-    /// Waits for room for a medium of `bytes`, held `COPIES` times. A medium larger than the
-    /// whole room waits for all of it and runs alone: it is refused by size elsewhere, not here.
-    pub async fn claim(&self, bytes: u64) -> Held {
-        let wanted = units(bytes.saturating_mul(COPIES)).clamp(1, self.total);
+    /// The largest medium the room takes (`COPIES` times its size); larger ones are refused.
+    pub fn largest(&self) -> u64 {
+        u64::from(self.total) * UNIT / COPIES
+    }
+
+    /// Waits for room for a medium of `bytes`, held `COPIES` times, by a reply that already
+    /// holds `holding`: it never waits for room it holds itself, so it claims at most what it
+    /// does not hold, and nothing when it holds it all (what it holds bounds it then).
+    pub async fn claim(&self, bytes: u64, holding: &[Held]) -> Held {
+        let held: u32 = holding.iter().map(|h| h.0.num_permits() as u32).sum();
+        let wanted = units(bytes.saturating_mul(COPIES)).min(self.total.saturating_sub(held));
         match self.room.clone().acquire_many_owned(wanted).await {
             Ok(permit) => Held(permit),
             // The semaphore is never closed.
@@ -75,7 +82,7 @@ mod tests {
     #[tokio::test]
     async fn a_claim_holds_its_copies_until_dropped() {
         let memory = MediaMemory::new(64 * MB);
-        let held = memory.claim(5 * MB).await;
+        let held = memory.claim(5 * MB, &[]).await;
         assert_eq!(memory.free(), 64 * MB - 5 * MB * COPIES);
         drop(held);
         assert_eq!(memory.free(), 64 * MB);
@@ -84,10 +91,10 @@ mod tests {
     #[tokio::test]
     async fn a_claim_waits_while_the_room_is_taken() {
         let memory = Arc::new(MediaMemory::new(64 * MB));
-        let first = memory.claim(10 * MB).await;
+        let first = memory.claim(10 * MB, &[]).await;
         let waiting = tokio::spawn({
             let memory = memory.clone();
-            async move { memory.claim(10 * MB).await }
+            async move { memory.claim(10 * MB, &[]).await }
         });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished(), "80 MB of claims fit in 64 MB");
@@ -103,16 +110,29 @@ mod tests {
     #[tokio::test]
     async fn a_medium_larger_than_the_room_runs_alone() {
         let memory = MediaMemory::new(64 * MB);
-        let held = memory.claim(25 * MB).await;
+        let held = memory.claim(25 * MB, &[]).await;
         assert_eq!(memory.free(), 0);
         drop(held);
         assert_eq!(memory.free(), 64 * MB);
     }
 
     #[tokio::test]
+    async fn a_reply_never_waits_for_room_it_holds_itself() {
+        let memory = MediaMemory::new(64 * MB);
+        let image = [memory.claim(5 * MB, &[]).await];
+        let next = tokio::time::timeout(Duration::from_secs(5), memory.claim(16 * MB, &image))
+            .await
+            .expect("claims only the room the reply does not hold");
+        assert_eq!(memory.free(), 0);
+        drop((image, next));
+        assert_eq!(memory.free(), 64 * MB);
+        assert_eq!(memory.largest(), 16 * MB);
+    }
+
+    #[tokio::test]
     async fn shrinking_gives_back_what_the_fetched_size_does_not_need() {
         let memory = MediaMemory::new(64 * MB);
-        let mut held = memory.claim(10 * MB).await;
+        let mut held = memory.claim(10 * MB, &[]).await;
         held.shrink_to(MB);
         assert_eq!(memory.free(), 64 * MB - MB * COPIES);
         held.shrink_to(2 * MB);

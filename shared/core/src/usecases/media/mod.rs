@@ -93,6 +93,7 @@ pub async fn understand(
             effective,
             message,
             deadline,
+            holding: &out.held,
         };
         let outcome = read.media(&mut media).await?;
         let (status, model, cached, image) = match outcome {

@@ -41,6 +41,8 @@ pub(super) struct Reader<'a> {
     pub(super) effective: &'a EffectiveAi,
     pub(super) message: &'a Message,
     pub(super) deadline: Instant,
+    /// The room the reply holds already (its images for the chat model).
+    pub(super) holding: &'a [Held],
 }
 
 /// What a medium asks of the models.
@@ -62,7 +64,10 @@ impl Reader<'_> {
             Ok(task) => task,
             Err(unread) => return Ok(Err(unread)),
         };
-        let max_bytes = u64::from(e.max_media_mb.value) * 1024 * 1024;
+        // No larger than the process's media memory takes: a medium above it would run above
+        // the budget (on Lambda, half of the function's memory).
+        let max_bytes =
+            (u64::from(e.max_media_mb.value) * 1024 * 1024).min(self.s.media_memory.largest());
         if media.size_bytes.is_some_and(|n| n > max_bytes)
             || (media.kind == MediaKind::Audio
                 && media
@@ -80,7 +85,8 @@ impl Reader<'_> {
         // Room is held while the bytes are alive: fetched, hashed, sent on, and for an image the
         // chat model sees, until the reply is generated. Unknown sizes claim the most allowed;
         // waiting for room counts against the reply's time like the fetch itself.
-        let room = (self.s.media_memory).claim(media.size_bytes.unwrap_or(max_bytes));
+        let expected = media.size_bytes.unwrap_or(max_bytes);
+        let room = (self.s.media_memory).claim(expected, self.holding);
         let Ok(mut held) = timeout_at(self.deadline.into(), room).await else {
             let late = MediaError::DownloadFailed(String::new());
             return Ok(Err(Unread::Failed(late)));
