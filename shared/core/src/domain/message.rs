@@ -111,7 +111,8 @@ pub struct Message {
     pub provider_message_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push_name: Option<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    /// Always written: binaries before 2026-12-04 require it (a rollback reads new rows).
+    #[serde(default)]
     pub mentions_me: bool,
     /// Written by a bot (Telegram tells): never answered.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
