@@ -143,7 +143,7 @@ fn outbound(account: &AccountId, chat: &str, text: &str) -> Message {
 
 fn log_for(m: &Message, status: AiLogStatus) -> AiLog {
     AiLog {
-        id: AiLogId::from_ulid(next_ulid()),
+        id: AiLogId::deciding(&m.id),
         account_id: m.account_id.clone(),
         chat_id: m.chat_id.clone(),
         inbound_message_id: Some(m.id.clone()),
@@ -593,8 +593,13 @@ pub async fn one_reply_is_recorded_per_inbound_message_under_a_race(store: &dyn 
         r.idempotency_key = Some(format!("ai-reply:{}", m.id));
         r
     };
-    let (log_a, reply_a) = (log_for(&m, AiLogStatus::Generated), reply_of("a"));
-    let (log_b, reply_b) = (log_for(&m, AiLogStatus::Generated), reply_of("b"));
+    // Two runs' rows for one message share its id; they differ in what they generated.
+    let log_of = |text: &str| AiLog {
+        reply: Some(text.into()),
+        ..log_for(&m, AiLogStatus::Generated)
+    };
+    let (log_a, reply_a) = (log_of("a"), reply_of("a"));
+    let (log_b, reply_b) = (log_of("b"), reply_of("b"));
     let (a, b) = tokio::join!(
         store.record_reply(&log_a, &reply_a),
         store.record_reply(&log_b, &reply_b)
@@ -635,10 +640,8 @@ pub async fn one_reply_is_recorded_per_inbound_message_under_a_race(store: &dyn 
         .collect();
     assert_eq!(replies.len(), 1, "one reply message: {history:?}");
     assert_eq!(replies[0].status, MessageStatus::Queued);
-    let expected_text = if winner.id == log_a.id { "a" } else { "b" };
     assert_eq!(
-        replies[0].text.as_deref(),
-        Some(expected_text),
+        replies[0].text, winner.reply,
         "the reply of the row that stands"
     );
     let context = store

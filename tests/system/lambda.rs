@@ -288,10 +288,12 @@ async fn an_inbound_message_through_the_functions_ends_as_a_sent_reply_and_deliv
     // the message out and the AI reply sent together. An inbound message is recorded, and a
     // send settled, in three single writes each (provider-id record, message, then its chat or
     // its log row) where one transaction billed every item twice: four requests more than the
-    // two transactions, seven write units fewer (`bench/cost` prices them).
+    // two transactions, seven write units fewer (`bench/cost` prices them). The reply is
+    // recorded the same way (its log row, then its message), read back by the row's key: two
+    // requests more than its transaction, four write units fewer.
     assert!(
-        reply_path(&warm_flow) <= 18,
-        "at most 18 AWS requests per replied message with the functions warm: {warm_flow:?}"
+        reply_path(&warm_flow) <= 20,
+        "at most 20 AWS requests per replied message with the functions warm: {warm_flow:?}"
     );
     assert!(
         total(&warm_flow[4]) <= 4,
@@ -827,6 +829,148 @@ async fn a_client_sends_through_the_api_and_the_mcp_server_on_the_functions() {
     outbound.stop().await;
 }
 
+/// A sandbox account with the AI on (no delay, 5 s to answer) whose customer asks "are you
+/// open?", through the ingest function; the account's id.
+async fn customer_asks(
+    env: &[(String, String)],
+    api: &Function,
+    admin: &str,
+    llm: &FakeLlm,
+) -> String {
+    let account = json!({"name": "shop", "provider": "sandbox"});
+    let (status, account) = call_api(api, admin, "POST", "/v1/accounts", Some(&account)).await;
+    assert_eq!(status, 201, "{account}");
+    let (account_id, token) = (
+        account["id"].as_str().expect("id").to_string(),
+        account["token"].as_str().expect("token").to_string(),
+    );
+    let ai = json!({"enabled": true, "base_url": llm.base_url, "api_key": "sk-lambda",
+        "reply_delay_seconds": 0, "timeout_seconds": 5});
+    let (status, body) = call_api(api, admin, "PUT", "/v1/ai/global", Some(&ai)).await;
+    assert_eq!(status, 200, "{body}");
+    let message = json!({"message_id": "wamid.asks", "chat_id": "15551234567@s.whatsapp.net",
+        "from": "15551234567@s.whatsapp.net", "text": "are you open?"});
+    let path = format!("/v1/ingest/{account_id}");
+    let mut inbound = http_event(
+        "ingest/post-inbound.json",
+        "POST",
+        &path,
+        &token,
+        Some(&message),
+    );
+    inbound["pathParameters"]["proxy"] = json!(account_id);
+    let ingest = Function::start("ingest", env).await;
+    let (status, body) = http_answer(ingest.invoke(inbound).await);
+    assert!(status == 200 || status == 202, "{status} {body}");
+    ingest.stop().await;
+    account_id
+}
+
+/// DynamoDB records a generated reply in two writes, its log row first (the commit point, one
+/// per inbound message by its key), then its message. A run that stopped between them leaves
+/// the row `generated` without its message, and the reply job is delivered again since that
+/// run never finished: the next run makes the message from the row (same id, same text),
+/// without asking the LLM again, and sends it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_whose_run_stopped_after_its_log_row_is_made_from_the_row_and_sent_once() {
+    let d = aws::deployment(3).await;
+    let env = function_env(&d, &aws::endpoint());
+    let api = Function::start("api", &env).await;
+    let outbound = Function::start("outbound", &env).await;
+    let ai_reply = Function::start("ai-reply", &env).await;
+    let llm = FakeLlm::start().await;
+    let admin = admin_token();
+    let account_id = customer_asks(&env, &api, &admin, &llm).await;
+    let [replies, sends, _] = sources(&d).await;
+    let logs = Mappings(vec![(&replies, &ai_reply)])
+        .until(Duration::from_secs(30), "the reply generated", || async {
+            let (_, logs) = call_api(&api, &admin, "GET", "/v1/ai/logs", None).await;
+            (logs["items"][0]["status"] == "generated").then_some(logs)
+        })
+        .await;
+    let row: AiLog = serde_json::from_value(logs["items"][0].clone()).expect("row");
+    let reply_id = row
+        .reply_message_id
+        .clone()
+        .expect("the row names its reply");
+    let inbound_id = row.inbound_message_id.clone().expect("inbound");
+    assert_eq!(row.id, AiLogId::deciding(&inbound_id), "{row:?}");
+
+    // Back to what the run had written when it stopped: the row alone, no send queued.
+    let dynamo = aws_sdk_dynamodb::Client::new(&d.sdk);
+    let items = dynamo
+        .scan()
+        .table_name(&d.settings.table)
+        .send()
+        .await
+        .expect("scan")
+        .items
+        .unwrap_or_default();
+    let reply_item: Vec<_> = items
+        .into_iter()
+        .filter(|i| i.get("sk").and_then(|v| v.as_s().ok()) == Some(&format!("M#{reply_id}")))
+        .collect();
+    assert_eq!(reply_item.len(), 1, "the reply's item");
+    dynamo
+        .delete_item()
+        .table_name(&d.settings.table)
+        .key("pk", reply_item[0]["pk"].clone())
+        .key("sk", reply_item[0]["sk"].clone())
+        .send()
+        .await
+        .expect("delete");
+    sends
+        .client
+        .purge_queue()
+        .queue_url(&sends.queue_url)
+        .send()
+        .await
+        .expect("purge");
+    let job = Job::Reply {
+        account_id: row.account_id.clone(),
+        chat_id: row.chat_id.clone(),
+        message_id: inbound_id,
+    };
+    let again = OutgoingJob {
+        body: serde_json::to_string(&job).expect("job"),
+        delay: Duration::ZERO,
+    };
+    d.queue()
+        .enqueue_many(vec![(QueueName::AiReply, again)])
+        .await
+        .expect("redelivered");
+
+    let messages_path =
+        format!("/v1/accounts/{account_id}/chats/15551234567@s.whatsapp.net/messages");
+    let sent = Mappings(vec![(&replies, &ai_reply), (&sends, &outbound)])
+        .until(Duration::from_secs(30), "the reply sent", || async {
+            let (_, page) = call_api(&api, &admin, "GET", &messages_path, None).await;
+            let ai: Vec<Value> = page["items"]
+                .as_array()?
+                .iter()
+                .filter(|m| m["origin"] == "ai")
+                .cloned()
+                .collect();
+            ai.iter().any(|m| m["status"] == "sent").then_some(ai)
+        })
+        .await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["id"], json!(reply_id), "under the id the row names");
+    assert_eq!(sent[0]["text"], json!(row.reply), "with the row's text");
+    assert_eq!(llm.requests().len(), 1, "the LLM was asked once");
+    let store = switchboard_aws::dynamo::DynamoStore::new(dynamo, d.settings.table.clone());
+    let settled = Mappings(vec![(&sends, &outbound)])
+        .until(Duration::from_secs(30), "the row settled", || async {
+            let row = store.get_ai_log(&row.id).await.ok().flatten()?;
+            (row.status == AiLogStatus::Sent).then_some(row)
+        })
+        .await;
+    assert!(settled.sent_at.is_some(), "{settled:?}");
+    api.stop().await;
+    outbound.stop().await;
+    ai_reply.stop().await;
+}
+
 /// A reply job whose first invocation dies while the LLM writes: SQS hands the message again
 /// once its visibility timeout runs out; that run finds the reply claimed by the dead one and
 /// puts a new job on the queue for when the claim lapses (`timeout_seconds` and a margin), so
@@ -838,49 +982,15 @@ async fn a_reply_whose_first_invocation_dies_mid_llm_call_is_generated_and_sent_
     let d = aws::deployment(3).await;
     let env = function_env(&d, &aws::endpoint());
     let api = Function::start("api", &env).await;
-    let ingest = Function::start("ingest", &env).await;
     let outbound = Function::start("outbound", &env).await;
     let llm = FakeLlm::start().await;
     llm.set(Behaviour::Hang);
     let admin = admin_token();
     let call = |method: &'static str, path: &str, body: Value| {
-        let event = http_event("api/post-account.json", method, path, &admin, Some(&body));
-        let api = &api;
-        async move { http_answer(api.invoke(event).await) }
+        let (api, admin, path) = (&api, &admin, path.to_string());
+        async move { call_api(api, admin, method, &path, Some(&body)).await }
     };
-    let (status, account) = call(
-        "POST",
-        "/v1/accounts",
-        json!({"name": "shop", "provider": "sandbox"}),
-    )
-    .await;
-    assert_eq!(status, 201, "{account}");
-    let (account_id, token) = (
-        account["id"].as_str().expect("id").to_string(),
-        account["token"].as_str().expect("token").to_string(),
-    );
-    let (status, body) = call(
-        "PUT",
-        "/v1/ai/global",
-        json!({"enabled": true, "base_url": llm.base_url, "api_key": "sk-lambda",
-            "reply_delay_seconds": 0, "timeout_seconds": 5}),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let message = json!({"message_id": "wamid.dies", "chat_id": "15551234567@s.whatsapp.net",
-        "from": "15551234567@s.whatsapp.net", "text": "are you open?"});
-    let path = format!("/v1/ingest/{account_id}");
-    let mut inbound = http_event(
-        "ingest/post-inbound.json",
-        "POST",
-        &path,
-        &token,
-        Some(&message),
-    );
-    inbound["pathParameters"]["proxy"] = json!(account_id);
-    let (status, body) = http_answer(ingest.invoke(inbound).await);
-    assert!(status == 200 || status == 202, "{status} {body}");
-
+    let account_id = customer_asks(&env, &api, &admin, &llm).await;
     let [replies, sends, _] = sources(&d).await;
     let first = Function::start("ai-reply", &env).await;
     // The first invocation is with the LLM, which does not answer: then the function dies.

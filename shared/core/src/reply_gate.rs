@@ -119,7 +119,7 @@ mod tests {
     use super::*;
     use crate::domain::ai_settings::AiSettings;
     use crate::domain::chat::ChatJid;
-    use crate::domain::ids::{AccountId, AiLogId, MessageId};
+    use crate::domain::ids::{AccountId, MessageId};
     use crate::domain::message::{MessageOrigin, MessageStatus};
     use crate::domain::validation::Bounded;
 
@@ -173,12 +173,7 @@ mod tests {
     }
 
     fn log(status: AiLogStatus, inbound: &Message) -> AiLog {
-        AiLog::for_inbound(
-            AiLogId::from_ulid(ulid::Ulid::new()),
-            inbound,
-            status,
-            Utc::now(),
-        )
+        AiLog::for_inbound(inbound, status, Utc::now())
     }
 
     #[test]

@@ -1,18 +1,18 @@
 //! AI log rows live in their chat's partition (`L#{id}`), so the loop guard's count is one
-//! Query; the inbound message they decided on carries their id, which makes one row per
-//! message a condition of the same transaction.
+//! Query; a row that decides on an inbound message has that message's id, which makes one row
+//! per message the condition of its own write.
 
 use super::item::{self, Item, get_s, json, key, name_of, parse_all, s};
 use super::keys::{self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK};
-use super::messages::{AI_LOG, message_item, message_key};
-use super::{DynamoStore, LOG_DAYS, backend, names, tx_put, tx_update, values};
+use super::messages::{AI_LOG, message_item};
+use super::{DynamoStore, LOG_DAYS, backend, names, values};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::Select;
 use chrono::{DateTime, Utc};
 use switchboard_core::domain::ai_log::{AiLog, AiLogStatus};
 use switchboard_core::domain::chat::ChatJid;
-use switchboard_core::domain::ids::{AccountId, AiLogId, MessageId};
+use switchboard_core::domain::ids::{AccountId, AiLogId};
 use switchboard_core::domain::message::Message;
 use switchboard_core::domain::page::{Page, PageRequest};
 use switchboard_core::ports::{AiLogFilter, AiLogStore, Recorded, StoreError};
@@ -40,20 +40,8 @@ fn log_item(log: &AiLog) -> Result<Item, StoreError> {
 }
 
 impl DynamoStore {
-    /// The row that decided on an inbound message, if one did.
-    pub(super) async fn decided_for(
-        &self,
-        account: &AccountId,
-        chat: &ChatJid,
-        inbound: &MessageId,
-    ) -> Result<Option<AiLog>, StoreError> {
-        let Some(message) = self.get(message_key(account, chat, inbound)).await? else {
-            return Ok(None);
-        };
-        self.log_of(account, chat, &message).await
-    }
-
-    /// The log row an inbound message's item points at.
+    /// The log row an inbound message's item points at: rows written before a row had its
+    /// message's id were found so (`insert_log`).
     pub(super) async fn log_of(
         &self,
         account: &AccountId,
@@ -71,51 +59,49 @@ impl DynamoStore {
     }
 
     /// Writes the row (and the reply it generated) unless a row exists for its inbound
-    /// message, in one transaction; returns the row that stands.
+    /// message; returns the row that stands.
+    ///
+    /// Single writes in order, not one transaction (which bills every item twice). The row is
+    /// the commit point: it has its inbound message's id (`AiLogId::deciding`), so the
+    /// condition on its own key makes it one per message. The reply follows. A run that stops
+    /// between the two leaves a `generated` row without its message; the reply job, delivered
+    /// again since that run never finished, finds the row and makes the message from it
+    /// (`reply::resume_send`). The reply needs no idempotency key's record, nor a chat touch:
+    /// the row's key already makes it one per inbound message, and the message it answers
+    /// moved the chat seconds before (ReplyStore).
     pub(super) async fn insert_log(
         &self,
         log: &AiLog,
         reply: Option<&Message>,
     ) -> Result<Recorded<AiLog>, StoreError> {
-        let mut items = vec![tx_put(
-            self.put(log_item(log)?)
-                .condition_expression("attribute_not_exists(pk)"),
-        )?];
-        if let Some(inbound) = &log.inbound_message_id {
-            items.push(tx_update(
-                self.update(message_key(&log.account_id, &log.chat_id, inbound))
-                    .update_expression("SET ai_log_id = :id")
-                    .condition_expression(
-                        "attribute_exists(pk) AND attribute_not_exists(ai_log_id)",
-                    )
-                    .expression_attribute_values(":id", s(log.id.as_str())),
-            )?);
+        if let Some(inbound) = &log.inbound_message_id
+            && log.id != AiLogId::deciding(inbound)
+        {
+            return Err(StoreError::Conflict(format!(
+                "the row deciding on message {inbound} has its id, not {}",
+                log.id
+            )));
         }
-        // The reply needs no idempotency key's record of its own: the inbound message's
-        // mark, in this same transaction, already makes it one per inbound message. Nor does it
-        // touch its chat: the message it answers moved the chat seconds before (ReplyStore).
+        if !self
+            .put_if(log_item(log)?, "attribute_not_exists(pk)", None, None)
+            .await?
+        {
+            let key = log_key(&log.account_id, &log.chat_id, &log.id);
+            return match self.get(key).await? {
+                Some(first) => Ok(Recorded::Existing(item::data(&first)?)),
+                None => Err(StoreError::Conflict(format!(
+                    "AI log {} was written and is gone",
+                    log.id
+                ))),
+            };
+        }
         if let Some(reply) = reply {
-            items.push(tx_put(
-                self.put(message_item(reply)?)
-                    .condition_expression("attribute_not_exists(pk)"),
-            )?);
+            // Present only if a run that found the row without it made it first: the same
+            // message (made from the row), so either write stands.
+            self.put_if(message_item(reply)?, "attribute_not_exists(pk)", None, None)
+                .await?;
         }
-        let inbound = log.inbound_message_id.as_ref();
-        match (self.transact(items).await, inbound) {
-            (Ok(()), _) => Ok(Recorded::New(log.clone())),
-            (Err(e), Some(inbound)) if e.failed_at(1) => {
-                match self
-                    .decided_for(&log.account_id, &log.chat_id, inbound)
-                    .await?
-                {
-                    Some(first) => Ok(Recorded::Existing(first)),
-                    None => Err(StoreError::Conflict(format!(
-                        "message {inbound} is not stored"
-                    ))),
-                }
-            }
-            (Err(e), _) => Err(e.into_store()),
-        }
+        Ok(Recorded::New(log.clone()))
     }
 }
 

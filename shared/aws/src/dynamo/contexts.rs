@@ -1,5 +1,6 @@
 //! A job's first reads. The reply job's: one Query of the chat's partition (the chat and its
-//! newest messages) beside the configuration, which comes from the cache or one BatchGetItem.
+//! newest messages) beside the message's AI log row (a GetItem) and the configuration, which
+//! comes from the cache or one BatchGetItem.
 //! The send job's: one BatchGetItem.
 
 use super::accounts::{account_from, account_key};
@@ -37,7 +38,10 @@ impl ContextStore for DynamoStore {
             global_key(),
             account_settings_key(account),
         ];
-        let (conversation, config) = tokio::join!(conversation, self.config_items(&config_keys));
+        // The row that decided on the message, if a run did before: read beside the rest.
+        let decided = self.get(log_key(account, chat, &AiLogId::deciding(message)));
+        let (conversation, config, decided) =
+            tokio::join!(conversation, self.config_items(&config_keys), decided);
         let items = conversation.map_err(backend)?.items.unwrap_or_default();
         let [account_row, global_row, settings_row]: [Option<_>; 3] = config?
             .try_into()
@@ -61,10 +65,11 @@ impl ContextStore for DynamoStore {
         if message_row.is_none() {
             message_row = self.get(message_key(account, chat, message)).await?;
         }
-        // Only a message decided before points at a log row: a redelivered job.
-        let decided = match &message_row {
-            Some(row) => self.log_of(account, chat, row).await?,
-            None => None,
+        // A message decided before rows had its id points at its row instead.
+        let decided = match (decided?, &message_row) {
+            (Some(row), _) => Some(item::data(&row)?),
+            (None, Some(message)) => self.log_of(account, chat, message).await?,
+            (None, None) => None,
         };
         // Counted from the newest messages when they reach back far enough; a query of its own
         // only in a chat busier than that.

@@ -1,5 +1,5 @@
-//! The writes of an AI reply, which span a message and a log row: recorded in one transaction
-//! over the items the messages' and the logs' files build, settled in ordered single writes.
+//! The writes of an AI reply, which span a message and a log row: recorded and settled in
+//! ordered single writes over the items the messages' and the logs' files build.
 
 use super::DynamoStore;
 use async_trait::async_trait;

@@ -43,15 +43,11 @@ pub struct AiLog {
 }
 
 impl AiLog {
-    /// A row deciding on an inbound message, with nothing but its status set yet.
-    pub fn for_inbound(
-        id: AiLogId,
-        inbound: &Message,
-        status: AiLogStatus,
-        now: DateTime<Utc>,
-    ) -> Self {
+    /// A row deciding on an inbound message, with nothing but its status set yet; its id is the
+    /// message's (`AiLogId::deciding`).
+    pub fn for_inbound(inbound: &Message, status: AiLogStatus, now: DateTime<Utc>) -> Self {
         Self {
-            id,
+            id: AiLogId::deciding(&inbound.id),
             account_id: inbound.account_id.clone(),
             chat_id: inbound.chat_id.clone(),
             inbound_message_id: Some(inbound.id.clone()),

@@ -80,6 +80,20 @@ id_type!(
     /// An AI log row.
     AiLogId, "ail_"
 );
+impl AiLogId {
+    /// The row that decides on an inbound message takes that message's ULID: one row per
+    /// message is then a condition on the row's own key, which a store checks in one write.
+    /// Its id sorts by when the message came, not by when it was decided (seconds apart).
+    pub fn deciding(inbound: &MessageId) -> Self {
+        let ulid = inbound.as_str();
+        Self(format!(
+            "{}{}",
+            Self::PREFIX,
+            ulid.strip_prefix(MessageId::PREFIX).unwrap_or(ulid)
+        ))
+    }
+}
+
 id_type!(
     /// A webhook subscription.
     WebhookId, "wh_"
@@ -107,5 +121,14 @@ mod tests {
         assert!(AccountId::parse("msg_01JABCDEFGHJKMNPQRSTVWXYZ0").is_none());
         assert!(AccountId::parse("acc_short").is_none());
         assert!(AccountId::parse("acc_01JABCDEFGHJKMNPQRSTVWXY/0").is_none());
+    }
+
+    #[test]
+    fn the_row_deciding_on_a_message_has_its_ulid() {
+        let message = MessageId::parse("msg_01JABCDEFGHJKMNPQRSTVWXYZ0").expect("id");
+        let row = AiLogId::deciding(&message);
+        assert_eq!(row.as_str(), "ail_01JABCDEFGHJKMNPQRSTVWXYZ0");
+        assert_eq!(AiLogId::parse(row.as_str()), Some(row.clone()));
+        assert_eq!(row.created_at(), message.created_at());
     }
 }

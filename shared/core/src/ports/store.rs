@@ -238,6 +238,7 @@ pub trait AiLogStore: Send + Sync {
         since: DateTime<Utc>,
     ) -> Result<u32, StoreError>;
     /// Writes the row unless one exists for its inbound message; returns the row that stands.
+    /// A row deciding on an inbound message has that message's id (`AiLog::for_inbound`).
     async fn insert_ai_log(&self, log: &AiLog) -> Result<Recorded<AiLog>, StoreError>;
     async fn get_ai_log(&self, id: &AiLogId) -> Result<Option<AiLog>, StoreError>;
     /// Newest first.
@@ -253,8 +254,9 @@ pub trait AiLogStore: Send + Sync {
 #[async_trait]
 pub trait ReplyStore: Send + Sync {
     /// A generated reply: its log row (once per inbound message) and the message that will
-    /// send it, in one transaction. When a row exists for the inbound message nothing is
-    /// written and that row is returned. Unlike `record_outbound` the reply leaves its chat as
+    /// send it. When a row exists for the inbound message nothing is written and that row is
+    /// returned. A store may write the two in order, the row first: a row found without its
+    /// message is one whose run stopped between them (`reply::resume_send` makes it). Unlike `record_outbound` the reply leaves its chat as
     /// the message it answers left it, seconds before: its `last_message_at` and its place in
     /// the list (one chat write per answered message, the one that moved it).
     async fn record_reply(

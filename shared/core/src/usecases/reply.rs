@@ -8,7 +8,7 @@ use crate::domain::ai_log::{AiLog, AiLogStatus};
 use crate::domain::ai_settings::EffectiveAi;
 use crate::domain::chat::{Chat, ChatJid, ChatType};
 use crate::domain::event::EventType;
-use crate::domain::ids::{AccountId, AiLogId, MessageId};
+use crate::domain::ids::{AccountId, MessageId};
 use crate::domain::message::{Message, MessageOrigin, MessageStatus};
 use crate::error::AppError;
 use crate::jobs::{self, Job, JobFailure};
@@ -153,8 +153,7 @@ async fn generate_once(
 }
 
 fn log_row(s: &Services, inbound: &Message, status: AiLogStatus) -> AiLog {
-    let id = AiLogId::from_ulid(s.ids.next_ulid());
-    AiLog::for_inbound(id, inbound, status, s.clock.now())
+    AiLog::for_inbound(inbound, status, s.clock.now())
 }
 
 /// Writes the row once per inbound message and emits its event only for the row that stands.
@@ -189,10 +188,11 @@ async fn fail(
     record(s, row, EventType::AiReplyFailed).await.map(|_| ())
 }
 
-/// Records the reply as generated together with the message that sends it, and queues the
-/// send after the delay with the `ai.reply.generated` event, and "typing…" renewed before it
-/// when the one shown `typing_for` ago would be gone. The log row and the reply message are
-/// keyed by the inbound message, so a second run of this step adds nothing.
+/// Records the reply as generated with the message that sends it, and queues the send after
+/// the delay with the `ai.reply.generated` event, and "typing…" renewed before it when the one
+/// shown `typing_for` ago would be gone. The log row is keyed by the inbound message, so a
+/// second run of this step adds nothing; the row names its message, which is made from the row
+/// alone, so a run that finds the row without it makes the same one (`resume_send`).
 async fn queue_reply(
     s: &Services,
     account: &Account,
@@ -210,8 +210,9 @@ async fn queue_reply(
     row.prompt_tokens = generated.completion.prompt_tokens;
     row.completion_tokens = generated.completion.completion_tokens;
     row.reply = Some(generated.completion.text);
-    let reply = reply_message(s, inbound, &row);
-    row.reply_message_id = Some(reply.id.clone());
+    let id = MessageId::from_ulid(s.ids.next_ulid());
+    row.reply_message_id = Some(id.clone());
+    let reply = reply_message(inbound, &row, id);
     let recorded = s.store.record_reply(&row, &reply).await?;
     if !recorded.is_new() {
         return Ok(());
@@ -232,16 +233,16 @@ async fn queue_reply(
     Ok(())
 }
 
-/// The message that carries the reply of log row `row` to an inbound message; one per
-/// inbound message.
-fn reply_message(s: &Services, inbound: &Message, row: &AiLog) -> Message {
+/// The message `id` that carries the reply of log row `row` to an inbound message: its text
+/// and time are the row's, so it is the same message whenever it is made.
+fn reply_message(inbound: &Message, row: &AiLog, id: MessageId) -> Message {
     let mut reply = Message::outbound(
-        MessageId::from_ulid(s.ids.next_ulid()),
+        id,
         &inbound.account_id,
         inbound.chat_id.clone(),
         row.reply.clone(),
         MessageOrigin::Ai,
-        s.clock.now(),
+        row.created_at,
     );
     reply.reply_to_message_id = inbound.provider_message_id.clone();
     reply.idempotency_key = Some(format!("ai-reply:{}", inbound.id));
@@ -254,28 +255,32 @@ fn send_job(reply: &Message, row: &AiLog, effective: &EffectiveAi) -> Job {
 }
 
 /// The reply is recorded, but the run that recorded it may have stopped before queueing its
-/// send. Queues it again, due when the first would have been: a send job for a message that
-/// already left sends nothing, and two for one message send it once.
+/// send, or (where the row and its message are separate writes) before its message. Makes the
+/// message again if it is missing, and queues the send again, due when the first would have
+/// been: a send job for a message that already left sends nothing, and two for one message
+/// send it once.
 async fn resume_send(
     s: &Services,
     inbound: &Message,
     row: &AiLog,
     effective: &EffectiveAi,
 ) -> Result<(), JobFailure> {
-    // Recorded with its row: found by the id the row names (a store may keep no other key
-    // for it). A row from before rows named their reply is matched by the reply's
-    // idempotency key.
-    let reply = match &row.reply_message_id {
-        Some(id) => match s
+    // Found by the id the row names (a store may keep no other key for it); made from the row
+    // when the run that wrote the row stopped before it. Recorded under the reply's
+    // idempotency key, so two runs that both find it missing make one. A row from before rows
+    // named their reply is matched by that key alone.
+    let found = match &row.reply_message_id {
+        Some(id) => s
             .store
             .get_message(&inbound.account_id, &inbound.chat_id, id)
             .await?
-        {
-            Some(reply) => reply,
-            None => return Ok(()),
-        },
-        None => {
-            let candidate = reply_message(s, inbound, row);
+            .ok_or_else(|| id.clone()),
+        None => Err(MessageId::from_ulid(s.ids.next_ulid())),
+    };
+    let reply = match found {
+        Ok(reply) => reply,
+        Err(id) => {
+            let candidate = reply_message(inbound, row, id);
             s.store.record_outbound(&candidate).await?.into_inner()
         }
     };
