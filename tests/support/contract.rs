@@ -661,6 +661,13 @@ pub async fn one_reply_is_recorded_per_inbound_message_under_a_race(store: &dyn 
 
 pub async fn ai_logs_update_conditionally_and_list_by_filter(store: &dyn Store) {
     let (one, two) = (new_account(), new_account());
+    // Stored: the list across accounts is its accounts' lists (the store may list it so).
+    for account in [&one, &two] {
+        store
+            .insert_account(account, &TokenHash(format!("hash-{}", account.id)))
+            .await
+            .expect("account");
+    }
     let mut logs = Vec::new();
     for (account, chat, status) in [
         (&one, CHAT, AiLogStatus::Skipped),
@@ -692,7 +699,10 @@ pub async fn ai_logs_update_conditionally_and_list_by_filter(store: &dyn Store) 
         "no longer generated"
     );
     assert_eq!(
-        store.get_ai_log(&sent.id).await.expect("get"),
+        store
+            .get_ai_log(&sent.account_id, &sent.chat_id, &sent.id)
+            .await
+            .expect("get"),
         Some(sent.clone())
     );
 
@@ -1317,7 +1327,10 @@ pub async fn a_reply_and_its_log_row_settle_together(store: &dyn Store) {
         "a second run moves nothing"
     );
     assert_eq!(
-        store.get_ai_log(&log.id).await.expect("log"),
+        store
+            .get_ai_log(&log.account_id, &log.chat_id, &log.id)
+            .await
+            .expect("log"),
         Some(sent.clone())
     );
     let stored = store
@@ -1358,7 +1371,13 @@ pub async fn a_reply_and_its_log_row_settle_together(store: &dyn Store) {
             .expect("settle"),
         (true, false)
     );
-    assert_eq!(store.get_ai_log(&log2.id).await.expect("log"), Some(failed));
+    assert_eq!(
+        store
+            .get_ai_log(&log2.account_id, &log2.chat_id, &log2.id)
+            .await
+            .expect("log"),
+        Some(failed)
+    );
 }
 
 /// A queued message to a relay phone, in its outbox.

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use switchboard_core::auth::AdminTokens;
 use switchboard_core::domain::ai_log::{AiLog, AiLogStatus};
-use switchboard_core::domain::ids::AiLogId;
+use switchboard_core::domain::chat::ChatJid;
+use switchboard_core::domain::ids::{AccountId, AiLogId};
 use switchboard_core::jobs::Job;
 use switchboard_core::ports::{AiLogStore, JobQueue, OutgoingJob, QueueName};
 use switchboard_core::settings::Settings;
@@ -961,7 +962,11 @@ async fn a_reply_whose_run_stopped_after_its_log_row_is_made_from_the_row_and_se
     let store = switchboard_aws::dynamo::DynamoStore::new(dynamo, d.settings.table.clone());
     let settled = Mappings(vec![(&sends, &outbound)])
         .until(Duration::from_secs(30), "the row settled", || async {
-            let row = store.get_ai_log(&row.id).await.ok().flatten()?;
+            let row = store
+                .get_ai_log(&row.account_id, &row.chat_id, &row.id)
+                .await
+                .ok()
+                .flatten()?;
             (row.status == AiLogStatus::Sent).then_some(row)
         })
         .await;
@@ -1043,7 +1048,15 @@ async fn a_reply_whose_first_invocation_dies_mid_llm_call_is_generated_and_sent_
     let (_, logs) = call("GET", "/v1/ai/logs", Value::Null).await;
     let log_id = logs["items"][0]["id"].as_str().expect("log id");
     let log_id = AiLogId::parse(log_id).expect("log id parses");
-    let sent_row = store.get_ai_log(&log_id).await.expect("read").expect("row");
+    let account = AccountId::parse(logs["items"][0]["account_id"].as_str().expect("account"))
+        .expect("account id parses");
+    let chat = ChatJid::parse(logs["items"][0]["chat_id"].as_str().expect("chat"))
+        .expect("chat id parses");
+    let sent_row = store
+        .get_ai_log(&account, &chat, &log_id)
+        .await
+        .expect("read")
+        .expect("row");
     assert_eq!(sent_row.status, AiLogStatus::Sent);
     let left = AiLog {
         status: AiLogStatus::Generated,
@@ -1075,7 +1088,11 @@ async fn a_reply_whose_first_invocation_dies_mid_llm_call_is_generated_and_sent_
         .expect("redelivered");
     let settled = Mappings(vec![(&sends, &outbound)])
         .until(Duration::from_secs(30), "the row settled", || async {
-            let row = store.get_ai_log(&log_id).await.ok().flatten()?;
+            let row = store
+                .get_ai_log(&account, &chat, &log_id)
+                .await
+                .ok()
+                .flatten()?;
             (row.status == AiLogStatus::Sent).then_some(row)
         })
         .await;

@@ -1,15 +1,22 @@
 //! AI log rows live in their chat's partition (`L#{id}`), so the loop guard's count is one
 //! Query; a row that decides on an inbound message has that message's id, which makes one row
 //! per message the condition of its own write.
+//!
+//! A row is in one index, its account's list (`gsi2`, `LOGS#{account}`): every write of a row
+//! writes each index it is in once more (its settle too, as the index holds the whole row), so
+//! the list across accounts reads every account's list and merges them rather than keeping an
+//! index of its own. An account's list is written by that account's replies alone: no index
+//! partition takes every reply. Rows written before kept `gsi1` keys too, which nothing reads.
 
 use super::item::{self, Item, get_s, json, key, name_of, parse_all, s};
-use super::keys::{self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK};
+use super::keys::{self, ACCOUNTS, GSI1SK, GSI2, GSI2PK, GSI2SK};
 use super::messages::{AI_LOG, message_item};
 use super::{DynamoStore, LOG_DAYS, backend, names, values};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::Select;
 use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, TryStreamExt};
 use switchboard_core::domain::ai_log::{AiLog, AiLogStatus};
 use switchboard_core::domain::chat::ChatJid;
 use switchboard_core::domain::ids::{AccountId, AiLogId};
@@ -30,8 +37,6 @@ fn log_item(log: &AiLog) -> Result<Item, StoreError> {
         (STATUS, s(name_of(&log.status)?)),
         ("account_id", s(log.account_id.as_str())),
         ("chat_id", s(log.chat_id.as_str())),
-        (GSI1PK, s(keys::shard(keys::LOGS, log.id.as_str()))),
-        (GSI1SK, s(log.id.as_str())),
         (GSI2PK, s(keys::logs_of(&log.account_id))),
         (GSI2SK, s(log.id.as_str())),
         (keys::TTL, item::expires(log.created_at, LOG_DAYS)),
@@ -167,23 +172,16 @@ impl AiLogStore for DynamoStore {
         self.insert_log(log, None).await
     }
 
-    async fn get_ai_log(&self, id: &AiLogId) -> Result<Option<AiLog>, StoreError> {
-        // Its shard, else the unsharded partition of rows written before the shards.
-        for partition in [keys::shard(keys::LOGS, id.as_str()), keys::LOGS.to_string()] {
-            let out = self
-                .query()
-                .index_name(GSI1)
-                .key_condition_expression("gsi1pk = :p AND gsi1sk = :id")
-                .expression_attribute_values(":p", s(partition))
-                .expression_attribute_values(":id", s(id.as_str()))
-                .send()
-                .await
-                .map_err(backend)?;
-            if let Some(row) = out.items.unwrap_or_default().first() {
-                return item::data(row).map(Some);
-            }
-        }
-        Ok(None)
+    async fn get_ai_log(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        id: &AiLogId,
+    ) -> Result<Option<AiLog>, StoreError> {
+        self.get(log_key(account, chat, id))
+            .await?
+            .map(|row| item::data(&row))
+            .transpose()
     }
 
     async fn list_ai_logs(
@@ -218,6 +216,14 @@ impl AiLogStore for DynamoStore {
                 false => q.filter_expression(filters.join(" AND ")),
             }
         };
+        let of_account = |account: &AccountId| {
+            self.query()
+                .index_name(GSI2)
+                .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
+                .expression_attribute_values(":pk", s(keys::logs_of(account)))
+                .expression_attribute_values(":before", s(&before))
+                .scan_index_forward(false)
+        };
         let want = page.limit + 2;
         let items = match (&filter.account_id, &filter.chat_id) {
             (Some(account), Some(chat)) => {
@@ -232,19 +238,29 @@ impl AiLogStore for DynamoStore {
                     .scan_index_forward(false);
                 self.query_up_to(refined(q), want).await?
             }
-            (Some(account), None) => {
-                let q = self
-                    .query()
-                    .index_name(GSI2)
-                    .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
-                    .expression_attribute_values(":pk", s(keys::logs_of(account)))
-                    .expression_attribute_values(":before", s(&before))
-                    .scan_index_forward(false);
-                self.query_up_to(refined(q), want).await?
-            }
+            (Some(account), None) => self.query_up_to(refined(of_account(account)), want).await?,
             (None, _) => {
-                self.query_shards(keys::LOGS, &before, want, refined)
-                    .await?
+                let accounts = self
+                    .query_all(
+                        self.after_in_index(ACCOUNTS, None)
+                            .projection_expression(GSI1SK),
+                    )
+                    .await?;
+                let mut lists = Vec::with_capacity(accounts.len());
+                for row in &accounts {
+                    if let Some(account) = get_s(row, GSI1SK).and_then(AccountId::parse) {
+                        lists.push(self.query_up_to(refined(of_account(&account)), want));
+                    }
+                }
+                // At most 16 accounts' lists read at once, as many as the shards other lists
+                // spread over.
+                let mut items: Vec<Item> = futures_util::stream::iter(lists)
+                    .buffer_unordered(usize::from(keys::SHARDS))
+                    .try_concat()
+                    .await?;
+                items.sort_by(|a, b| get_s(b, GSI2SK).cmp(&get_s(a, GSI2SK)));
+                items.truncate(want);
+                items
             }
         };
         let mut logs: Vec<AiLog> = parse_all(&items)?;

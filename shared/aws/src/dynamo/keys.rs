@@ -45,8 +45,7 @@ pub fn log_sk(id: &AiLogId) -> String {
     format!("L#{id}")
 }
 pub const LOG_PREFIX: &str = "L#";
-/// Every AI log row, listed from `gsi1` under one of `LOGS`' shards.
-pub const LOGS: &str = "LOGS";
+/// An account's AI log rows, listed from `gsi2`.
 pub fn logs_of(account: &AccountId) -> String {
     format!("LOGS#{account}")
 }

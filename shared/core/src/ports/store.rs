@@ -240,7 +240,12 @@ pub trait AiLogStore: Send + Sync {
     /// Writes the row unless one exists for its inbound message; returns the row that stands.
     /// A row deciding on an inbound message has that message's id (`AiLog::for_inbound`).
     async fn insert_ai_log(&self, log: &AiLog) -> Result<Recorded<AiLog>, StoreError>;
-    async fn get_ai_log(&self, id: &AiLogId) -> Result<Option<AiLog>, StoreError>;
+    async fn get_ai_log(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        id: &AiLogId,
+    ) -> Result<Option<AiLog>, StoreError>;
     /// Newest first.
     async fn list_ai_logs(
         &self,

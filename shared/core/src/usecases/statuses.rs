@@ -140,7 +140,11 @@ async fn settle_reply_log(
         ),
         _ => return Ok(()),
     };
-    let Some(mut row) = s.store.get_ai_log(id).await? else {
+    let Some(mut row) = s
+        .store
+        .get_ai_log(&message.account_id, &message.chat_id, id)
+        .await?
+    else {
         return Ok(());
     };
     if !from.contains(&row.status) {

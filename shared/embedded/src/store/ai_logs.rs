@@ -114,16 +114,23 @@ impl AiLogStore for EmbeddedStore {
         self.db.write(move |c| insert_log(c, log)).await
     }
 
-    async fn get_ai_log(&self, id: &AiLogId) -> Result<Option<AiLog>, StoreError> {
-        let id = id.to_string();
+    async fn get_ai_log(
+        &self,
+        account: &AccountId,
+        chat: &ChatJid,
+        id: &AiLogId,
+    ) -> Result<Option<AiLog>, StoreError> {
+        let key = [id.to_string(), account.to_string(), chat.to_string()];
         self.db
             .read(move |c| {
-                let data: Option<String> =
-                    cached::query_row(c, "SELECT data FROM ai_logs WHERE id = ?1", [id], |r| {
-                        r.get(0)
-                    })
-                    .optional()
-                    .map_err(backend)?;
+                let data: Option<String> = cached::query_row(
+                    c,
+                    "SELECT data FROM ai_logs WHERE id = ?1 AND account_id = ?2 AND chat_id = ?3",
+                    key,
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
                 data.map(|d| from_json(&d)).transpose()
             })
             .await
