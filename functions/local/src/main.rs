@@ -24,9 +24,9 @@ fn init_logging() {
     }
 }
 
-/// Store reads run on tokio's blocking pool (DNS lookups too). Its default of 512 threads lets
-/// a burst of reads start a thread each, and each thread keeps memory after the burst; a few
-/// dozen keep the cores busy.
+/// Tokio's blocking pool runs DNS lookups and file I/O (the store's reads and writes have
+/// threads of their own). Its default of 512 threads lets a burst start a thread each, and each
+/// thread keeps memory after the burst; a few dozen keep the cores busy.
 const BLOCKING_THREADS: usize = 16;
 
 fn main() {
