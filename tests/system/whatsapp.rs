@@ -270,6 +270,21 @@ async fn a_batch_of_two_entries_stores_both_and_a_redelivery_replies_once() {
 }
 
 #[tokio::test]
+async fn a_notification_larger_than_an_api_body_is_taken_up_to_the_providers_limit() {
+    let app = spawn_app().await;
+    let account = whatsapp_account(&app).await;
+    // Meta batches up to 3 MB: over the API's 1 MiB, under the 4 MiB a provider may send.
+    let mut batch = envelope(vec![text_value("wamid.BIG", "hello")]);
+    batch["padding"] = json!("x".repeat(3 * 1024 * 1024));
+    let answer = notify(&app, &account, &batch).await;
+    assert_eq!(answer["messages"], 1, "{answer}");
+    batch["padding"] = json!("x".repeat(5 * 1024 * 1024));
+    let body = batch.to_string().into_bytes();
+    let (status, answer) = deliver(&app, &account, &body, Some(signature(APP_SECRET, &body))).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+}
+
+#[tokio::test]
 async fn a_reply_goes_to_the_graph_api_after_typing_and_its_statuses_only_move_forward() {
     let app = spawn_app().await;
     let account = whatsapp_account(&app).await;

@@ -370,6 +370,10 @@ mod tests {
             c.query_row("SELECT 2", [], |r| r.get::<_, i64>(0))
                 .map_err(|e| StoreError::Backend(e.to_string()))
         });
-        assert_eq!(after.await.expect("read after"), 2, "every reader still serves");
+        assert_eq!(
+            after.await.expect("read after"),
+            2,
+            "every reader still serves"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP API as axum routers. The same routers run under `lambda_http` on AWS (`api_router`
 //! in the `api` function, `ingest_router` in `ingest`) and under `axum::serve` locally (`router`,
-//! both); the OpenAPI document is generated from the handlers' annotations.
+//! both); the OpenAPI document is generated from the handlers' annotations when it is first
+//! asked for, not with the routers.
 
 mod document;
 mod error_body;
@@ -24,7 +25,10 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 /// The OpenAPI document of every route (the API's and ingest's), as served at `/openapi.json`:
 /// generated from the handlers' annotations, then completed (see `document`).
 pub fn openapi() -> serde_json::Value {
-    let generated = routes::api().merge(routes::ingest()).split_for_parts().1;
+    let generated = routes::api_document()
+        .merge(routes::ingest_document())
+        .split_for_parts()
+        .1;
     let mut doc = serde_json::to_value(generated).unwrap_or_default();
     document::complete(&mut doc);
     doc
@@ -33,19 +37,17 @@ pub fn openapi() -> serde_json::Value {
 /// Every route but ingest, with the API document; `mounted` are services that live beside the
 /// API under the same layers (the MCP server), kept out of core as they bring their own crates.
 pub fn api_router(state: AppState, mounted: Router<AppState>) -> Router {
-    let (router, _) = routes::api().split_for_parts();
-    finish(with_document(router).merge(mounted), state)
+    finish(with_document(routes::api()).merge(mounted), state)
 }
 
 /// `/v1/ingest/*` only.
 pub fn ingest_router(state: AppState) -> Router {
-    let (router, _) = routes::ingest().split_for_parts();
-    finish(router, state)
+    finish(routes::ingest(), state)
 }
 
 /// Both, as one process serves them.
 pub fn router(state: AppState, mounted: Router<AppState>) -> Router {
-    let (router, _) = routes::api().merge(routes::ingest()).split_for_parts();
+    let router = routes::api().merge(routes::ingest());
     finish(with_document(router).merge(mounted), state)
 }
 

@@ -24,8 +24,6 @@ use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// Its document schema is written per provider (`provider_config` depends on `provider`).
 #[derive(Deserialize)]
@@ -172,13 +170,12 @@ pub struct TokenView {
     token: String,
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_account, list_accounts))
-        .routes(routes!(get_account, update_account, delete_account))
-        .routes(routes!(rotate_token))
-        .routes(routes!(connect_account))
-}
+super::area!(
+    [create_account, list_accounts],
+    [get_account, update_account, delete_account],
+    [rotate_token],
+    [connect_account]
+);
 
 /// The base URL a request came to, from its `Host` (and `X-Forwarded-Proto`, which a proxy or
 /// API Gateway sets; https otherwise).

@@ -15,8 +15,6 @@ use crate::services::AppState;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -35,9 +33,7 @@ pub struct LogsQuery {
     cursor: Option<String>,
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_logs))
-}
+super::area!([list_logs]);
 
 fn status(raw: &str) -> Result<AiLogStatus, ValidationError> {
     serde_json::from_value(serde_json::Value::String(raw.to_string())).map_err(|_| {

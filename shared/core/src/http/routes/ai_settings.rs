@@ -15,8 +15,6 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -64,13 +62,12 @@ pub struct EffectiveView {
     reason: Option<String>,
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(get_global, put_global))
-        .routes(routes!(get_account_ai, put_account_ai))
-        .routes(routes!(get_chat_ai, put_chat_ai))
-        .routes(routes!(get_effective))
-}
+super::area!(
+    [get_global, put_global],
+    [get_account_ai, put_account_ai],
+    [get_chat_ai, put_chat_ai],
+    [get_effective]
+);
 
 #[utoipa::path(
     get, path = "/v1/ai/global", tag = "ai", security(("admin" = [])),

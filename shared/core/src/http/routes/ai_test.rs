@@ -17,8 +17,6 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 const MAX_MESSAGE_CHARS: usize = 4096;
 
@@ -114,11 +112,7 @@ impl From<TestResult> for TestResponse {
     }
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(chat_test))
-        .routes(routes!(admin_test))
-}
+super::area!([chat_test], [admin_test]);
 
 fn chat(raw: Option<&str>) -> Result<Option<ChatJid>, ValidationError> {
     raw.map(ChatJid::parse).transpose()

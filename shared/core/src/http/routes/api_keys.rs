@@ -19,8 +19,6 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::openapi::{RefOr, schema::Schema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 const MAX_RATE_PER_MINUTE: i64 = 100_000;
 const MAX_LIST: usize = 1000;
@@ -133,11 +131,7 @@ pub struct CreatedKey {
     secret: String,
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_key, list_keys))
-        .routes(routes!(delete_key))
-}
+super::area!([create_key, list_keys], [delete_key]);
 
 /// `["*"]` or a list of distinct items, each read by `parse`.
 fn scope<T: PartialEq>(

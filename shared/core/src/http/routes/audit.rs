@@ -13,8 +13,6 @@ use crate::services::AppState;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -31,9 +29,7 @@ pub struct AuditQuery {
     cursor: Option<String>,
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_audit))
-}
+super::area!([list_audit]);
 
 #[utoipa::path(
     get, path = "/api/v1/audit", tag = "client", params(AuditQuery), security(("admin" = [])),

@@ -10,8 +10,6 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// How long a login's token lasts.
 const LOGIN_TTL: Duration = Duration::from_secs(12 * 3600);
@@ -29,9 +27,7 @@ pub struct LoginResponse {
     expires_at: DateTime<Utc>,
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(login))
-}
+super::area!([login]);
 
 #[utoipa::path(
     post, path = "/v1/auth/login", tag = "auth", request_body = LoginBody,

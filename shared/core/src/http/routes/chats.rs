@@ -20,8 +20,6 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ChatView {
@@ -166,16 +164,15 @@ pub struct MessagesQuery {
     before: Option<String>,
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_chats))
-        .routes(routes!(get_chat))
-        .routes(routes!(chat_changes))
-        .routes(routes!(list_messages))
-        .routes(routes!(block_chat))
-        .routes(routes!(set_opt_out))
-        .routes(routes!(list_templates))
-}
+super::area!(
+    [list_chats],
+    [get_chat],
+    [chat_changes],
+    [list_messages],
+    [block_chat],
+    [set_opt_out],
+    [list_templates]
+);
 
 #[utoipa::path(
     get, path = "/v1/accounts/{id}/chats", tag = "chats", security(("admin" = []), ("account" = [])),

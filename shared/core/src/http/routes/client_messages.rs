@@ -14,17 +14,14 @@ use crate::usecases::client_messages::{self, Accepted, ClientMessageView, Drafte
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(send_message, list_messages))
-        .routes(routes!(get_message))
-        .routes(routes!(confirm_message))
-        .routes(routes!(cancel_message))
-        .routes(routes!(draft_message))
-}
+super::area!(
+    [send_message, list_messages],
+    [get_message],
+    [confirm_message],
+    [cancel_message],
+    [draft_message]
+);
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

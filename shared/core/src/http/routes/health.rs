@@ -1,10 +1,7 @@
 //! Liveness.
 
-use crate::services::AppState;
 use axum::Json;
 use serde::Serialize;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
@@ -12,9 +9,7 @@ pub struct Health {
     status: &'static str,
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(healthz))
-}
+super::area!([healthz]);
 
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
 async fn healthz() -> Json<Health> {

@@ -16,8 +16,6 @@ use axum::http::StatusCode;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// Inbound text can be longer than what we send (captions, long messages of other channels).
 const MAX_TEXT_CHARS: usize = 65_536;
@@ -200,9 +198,7 @@ impl IngestBody {
     }
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(ingest_message))
-}
+super::area!([ingest_message]);
 
 #[utoipa::path(
     post, path = "/v1/ingest/{account_id}", tag = "ingest", request_body = IngestBody,

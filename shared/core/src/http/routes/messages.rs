@@ -20,8 +20,6 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// WhatsApp's limit on one text message.
 const MAX_TEXT_CHARS: usize = 4096;
@@ -88,9 +86,7 @@ pub struct Queued {
     ai_paused_until: Option<DateTime<Utc>>,
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(send_message))
-}
+super::area!([send_message]);
 
 #[utoipa::path(
     post, path = "/v1/accounts/{id}/messages", operation_id = "send_account_message", tag = "chats", request_body = SendBody,

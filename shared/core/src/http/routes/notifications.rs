@@ -13,8 +13,6 @@ use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use serde::Serialize;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TakenView {
@@ -36,12 +34,11 @@ impl From<Taken> for TakenView {
     }
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(whatsapp_handshake, whatsapp_notification))
-        .routes(routes!(telegram_update))
-        .layer(DefaultBodyLimit::max(MAX_PROVIDER_BODY_BYTES))
-}
+super::area!(
+    layer = DefaultBodyLimit::max(MAX_PROVIDER_BODY_BYTES);
+    [whatsapp_handshake, whatsapp_notification],
+    [telegram_update],
+);
 
 #[utoipa::path(
     get, path = "/v1/ingest/whatsapp/{account_id}", tag = "ingest",

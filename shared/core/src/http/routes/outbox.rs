@@ -15,8 +15,6 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 const DEFAULT_LEASE_SECONDS: u64 = 120;
 const MAX_LEASE_SECONDS: u64 = 3600;
@@ -112,11 +110,7 @@ pub enum ReportedStatus {
     Failed,
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(take_outbox))
-        .routes(routes!(report))
-}
+super::area!([take_outbox], [report]);
 
 #[utoipa::path(
     get, path = "/api/v1/phones/{phone_id}/outbox", tag = "relay", security(("admin" = []), ("account" = [])),

@@ -13,8 +13,6 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AccountOverview {
@@ -59,9 +57,7 @@ impl From<AccountDay> for AccountOverview {
     }
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_overview))
-}
+super::area!([get_overview]);
 
 #[utoipa::path(
     get, path = "/v1/overview", tag = "accounts", params(ListQuery), security(("admin" = [])),

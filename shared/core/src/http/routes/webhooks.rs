@@ -19,8 +19,6 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::openapi::{RefOr, schema::Schema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// Most event types one subscription may name (there are fewer; this bounds the input).
 const MAX_EVENT_NAMES: usize = 32;
@@ -77,14 +75,13 @@ pub struct CreatedWebhookView {
     secret: String,
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_webhook, list_webhooks))
-        .routes(routes!(get_webhook, delete_webhook))
-        .routes(routes!(enable_webhook))
-        .routes(routes!(test_webhook))
-        .routes(routes!(list_deliveries))
-}
+super::area!(
+    [create_webhook, list_webhooks],
+    [get_webhook, delete_webhook],
+    [enable_webhook],
+    [test_webhook],
+    [list_deliveries]
+);
 
 fn url_schema() -> RefOr<Schema> {
     let mut url = HttpUrl::schema();
