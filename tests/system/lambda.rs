@@ -960,16 +960,12 @@ async fn a_reply_whose_run_stopped_after_its_log_row_is_made_from_the_row_and_se
     assert_eq!(sent[0]["text"], json!(row.reply), "with the row's text");
     assert_eq!(llm.requests().len(), 1, "the LLM was asked once");
     let store = switchboard_aws::dynamo::DynamoStore::new(dynamo, d.settings.table.clone());
-    let settled = Mappings(vec![(&sends, &outbound)])
-        .until(Duration::from_secs(30), "the row settled", || async {
-            let row = store
-                .get_ai_log(&row.account_id, &row.chat_id, &row.id)
-                .await
-                .ok()
-                .flatten()?;
-            (row.status == AiLogStatus::Sent).then_some(row)
-        })
-        .await;
+    let settled = settled_row(
+        &store,
+        (&sends, &outbound),
+        (&row.account_id, &row.chat_id, &row.id),
+    )
+    .await;
     assert!(settled.sent_at.is_some(), "{settled:?}");
     api.stop().await;
     outbound.stop().await;
@@ -1086,16 +1082,7 @@ async fn a_reply_whose_first_invocation_dies_mid_llm_call_is_generated_and_sent_
         .enqueue_many(vec![(QueueName::Outbound, again)])
         .await
         .expect("redelivered");
-    let settled = Mappings(vec![(&sends, &outbound)])
-        .until(Duration::from_secs(30), "the row settled", || async {
-            let row = store
-                .get_ai_log(&account, &chat, &log_id)
-                .await
-                .ok()
-                .flatten()?;
-            (row.status == AiLogStatus::Sent).then_some(row)
-        })
-        .await;
+    let settled = settled_row(&store, (&sends, &outbound), (&account, &chat, &log_id)).await;
     assert!(settled.sent_at.is_some(), "{settled:?}");
     let (_, page) = call("GET", &messages_path, Value::Null).await;
     let ai: Vec<&Value> = page["items"]
@@ -1106,4 +1093,18 @@ async fn a_reply_whose_first_invocation_dies_mid_llm_call_is_generated_and_sent_
         .collect();
     assert_eq!(ai.len(), 1, "nothing sent again: {ai:?}");
     assert_eq!(ai[0]["status"], "sent");
+}
+
+/// The AI log row `id`, once the sends `outbound` takes from `sends` have settled it as sent.
+async fn settled_row(
+    store: &switchboard_aws::dynamo::DynamoStore,
+    (sends, outbound): (&EventSource, &Function),
+    (account, chat, id): (&AccountId, &ChatJid, &AiLogId),
+) -> AiLog {
+    Mappings(vec![(sends, outbound)])
+        .until(Duration::from_secs(30), "the row settled", || async {
+            let row = store.get_ai_log(account, chat, id).await.ok().flatten()?;
+            (row.status == AiLogStatus::Sent).then_some(row)
+        })
+        .await
 }
