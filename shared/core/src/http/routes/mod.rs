@@ -1,7 +1,7 @@
 //! One module per area of the API, each declaring its handlers with `area!`; this file merges
 //! them into the two routers the deployments serve (the API, and ingest), and their documents,
-//! and names their tags. A new area is a module here and a line in `api` or `ingest` and their
-//! `_document`s.
+//! and names their tags. A new area is a module here and a name in the list of `api` or
+//! `ingest`.
 
 pub mod accounts;
 pub mod ai_logs;
@@ -117,55 +117,50 @@ where
 )]
 struct ApiDoc;
 
-/// Every route but ingest: what the `api` function serves.
-pub fn api() -> Router<AppState> {
-    Router::new()
-        .merge(health::router())
-        .merge(auth::router())
-        .merge(accounts::router())
-        .merge(overview::router())
-        .merge(ai_settings::router())
-        .merge(ai_test::router())
-        .merge(ai_logs::router())
-        .merge(chats::router())
-        .merge(messages::router())
-        .merge(webhooks::router())
-        .merge(outbox::router())
-        .merge(api_keys::router())
-        .merge(client_messages::router())
-        .merge(audit::router())
+/// A deployment's areas, named once: `$routes()` merges their routers, `$document()` their
+/// documented routes over `$base`, so an area is served and documented or neither.
+macro_rules! deployment {
+    ($(#[$doc:meta])* $routes:ident, $document:ident, $base:expr, [$($area:ident),+ $(,)?]) => {
+        $(#[$doc])*
+        pub fn $routes() -> Router<AppState> {
+            Router::new() $( .merge($area::router()) )+
+        }
+
+        /// The same routes with their document.
+        pub fn $document() -> OpenApiRouter<AppState> {
+            $base $( .merge($area::document()) )+
+        }
+    };
 }
 
-/// `api`'s routes with their document.
-pub fn api_document() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(health::document())
-        .merge(auth::document())
-        .merge(accounts::document())
-        .merge(overview::document())
-        .merge(ai_settings::document())
-        .merge(ai_test::document())
-        .merge(ai_logs::document())
-        .merge(chats::document())
-        .merge(messages::document())
-        .merge(webhooks::document())
-        .merge(outbox::document())
-        .merge(api_keys::document())
-        .merge(client_messages::document())
-        .merge(audit::document())
-}
+deployment!(
+    /// Every route but ingest: what the `api` function serves.
+    api,
+    api_document,
+    OpenApiRouter::with_openapi(ApiDoc::openapi()),
+    [
+        health,
+        auth,
+        accounts,
+        overview,
+        ai_settings,
+        ai_test,
+        ai_logs,
+        chats,
+        messages,
+        webhooks,
+        outbox,
+        api_keys,
+        client_messages,
+        audit,
+    ]
+);
 
-/// `/v1/ingest/*`: inbound traffic, served by the `ingest` function so that a flood of it never
-/// starves the API.
-pub fn ingest() -> Router<AppState> {
-    Router::new()
-        .merge(ingest::router())
-        .merge(notifications::router())
-}
-
-/// `ingest`'s routes with their document.
-pub fn ingest_document() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .merge(ingest::document())
-        .merge(notifications::document())
-}
+deployment!(
+    /// `/v1/ingest/*`: inbound traffic, served by the `ingest` function so that a flood of it
+    /// never starves the API.
+    ingest,
+    ingest_document,
+    OpenApiRouter::new(),
+    [ingest, notifications]
+);
