@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 
-FUNCTIONS = ["api", "ingest", "ai-reply", "outbound", "webhook-fanout"]
+FUNCTIONS = ["api", "mcp", "ingest", "ai-reply", "outbound", "webhook-fanout"]
 
 
 class Runtime(http.server.BaseHTTPRequestHandler):

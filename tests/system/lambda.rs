@@ -1,4 +1,4 @@
-//! The five function binaries run as Lambda runs them (a Runtime API each, the SQS event
+//! The function binaries run as Lambda runs them (a Runtime API each, the SQS event
 //! source mapping played by the harness), against the moto server: an inbound message
 //! through `ingest` ends as a sent reply and signed webhook deliveries, and a poison record
 //! lands in its dead-letter queue without holding back the good record of its batch.
@@ -706,24 +706,26 @@ async fn a_signed_whatsapp_voice_note_through_the_functions_is_transcribed_and_a
     flow.stop().await;
 }
 
-/// A client's send through the `api` function, once by `POST /api/v1/messages` and once by the
-/// MCP server's `send_message`, both sent by `outbound`; the idempotency record, the message and
-/// its audit row are written in one DynamoDB transaction, so the replay finds the first answer.
+/// A client's send, once by `POST /api/v1/messages` through the `api` function and once by the
+/// MCP server's `send_message` through the `mcp` function, both sent by `outbound`; the
+/// idempotency record, the message and its audit row are written in one DynamoDB transaction,
+/// so the replay finds the first answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_sends_through_the_api_and_the_mcp_server_on_the_functions() {
     let d = aws::deployment(2).await;
     let env = function_env(&d, &aws::endpoint());
     let api = Function::start("api", &env).await;
+    let mcp = Function::start("mcp", &env).await;
     let outbound = Function::start("outbound", &env).await;
     let admin = admin_token();
+    // As API Gateway routes them: `ANY /mcp` to its function, everything else to `api`.
     let call = |method: &'static str, path: &str, token: &str, body: Option<Value>| {
-        let mut event = http_event("api/post-account.json", method, path, token, body.as_ref());
-        if path == "/mcp" {
-            event["headers"]["accept"] = json!("application/json, text/event-stream");
-            event["headers"]["mcp-protocol-version"] = json!("2025-06-18");
-        }
-        let api = &api;
-        async move { http_answer(api.invoke(event).await) }
+        let (sample, function) = match path {
+            "/mcp" => ("mcp/post-tools-call.json", &mcp),
+            _ => ("api/post-account.json", &api),
+        };
+        let event = http_event(sample, method, path, token, body.as_ref());
+        async move { http_answer(function.invoke(event).await) }
     };
     let (status, account) = call(
         "POST",
@@ -760,11 +762,15 @@ async fn a_client_sends_through_the_api_and_the_mcp_server_on_the_functions() {
         "to": "+15551234567", "text": "And here is its tracking number"}}});
     let (status, answer) = call("POST", "/mcp", &key, Some(tool_call)).await;
     assert_eq!(status, 200, "{answer}");
-    let mcp = &answer["result"]["structuredContent"];
-    assert_eq!(mcp["status"], "queued", "{answer}");
+    let queued = &answer["result"]["structuredContent"];
+    assert_eq!(queued["status"], "queued", "{answer}");
+    // The `mcp` function serves `/mcp` alone.
+    let elsewhere = http_event("api/post-account.json", "GET", "/v1/accounts", &admin, None);
+    let (status, answer) = http_answer(mcp.invoke(elsewhere).await);
+    assert_eq!(status, 404, "{answer}");
 
     let [_, sends, _] = sources(&d).await;
-    for id in [&rest["id"], &mcp["id"]] {
+    for id in [&rest["id"], &queued["id"]] {
         let path = format!("/api/v1/messages/{}", id.as_str().expect("id"));
         let sent = Mappings(vec![(&sends, &outbound)])
             .until(Duration::from_secs(30), "the message sent", || async {
@@ -827,6 +833,7 @@ async fn a_client_sends_through_the_api_and_the_mcp_server_on_the_functions() {
         (400, json!("body must be a JSON object"))
     );
     api.stop().await;
+    mcp.stop().await;
     outbound.stop().await;
 }
 

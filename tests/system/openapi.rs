@@ -1,4 +1,5 @@
-//! The API document: served as generated, and every operation in it is a real route.
+//! The API document: committed and served as generated, and every operation in it is a real
+//! route.
 
 use reqwest::StatusCode;
 use switchboard_tests::{PRIVATE_CHAT, fill_path, operations, spawn_app};
@@ -34,6 +35,33 @@ async fn the_served_document_is_the_generated_one_and_each_operation_is_routed()
             op.method, op.path
         );
     }
+}
+
+/// `/openapi.json` serves `docs/openapi.json`, so that no binary carries the code that
+/// generates it; this keeps the file equal to what the handlers' annotations generate.
+/// `UPDATE_OPENAPI=1` writes the generated document there first.
+#[test]
+fn the_committed_document_is_the_generated_one() {
+    let generated = switchboard_core::http::openapi();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        let text = serde_json::to_string_pretty(&generated).expect("a document") + "\n";
+        std::fs::write(path, text).expect("docs/openapi.json written");
+    }
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("docs/openapi.json"))
+            .expect("docs/openapi.json is JSON");
+    assert!(
+        committed == generated,
+        "docs/openapi.json is not the document the handlers generate: write it anew with \
+         `UPDATE_OPENAPI=1 cargo test -p switchboard-tests --test system openapi::`"
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(switchboard_core::http::DOCUMENT)
+            .expect("the served document is JSON"),
+        committed,
+        "the served document is the committed one"
+    );
 }
 
 /// Derived from the document, so a new route is held to it without an edit.

@@ -7,6 +7,7 @@ pub mod kms;
 pub mod sdk;
 pub mod settings;
 pub mod sqs;
+mod transport;
 
 pub use dynamo::DynamoStore;
 pub use kms::KmsCipher;

@@ -9,8 +9,6 @@ use aws_sdk_dynamodb::config::{
     SharedHttpClient,
 };
 use aws_smithy_async::rt::sleep::TokioSleep;
-use aws_smithy_http_client::Builder;
-use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use aws_types::SdkConfig;
 use std::time::Duration;
 use switchboard_core::settings::{EnvSource, SettingsError};
@@ -31,12 +29,11 @@ pub fn timeouts() -> TimeoutConfig {
         .build()
 }
 
-/// HTTPS on rustls with ring, the crypto reqwest and lettre link already: the SDK's default
-/// client would bring aws-lc beside it, a second crypto library in every bootstrap.
+/// HTTPS on reqwest (rustls with ring), the HTTP client and crypto every function links
+/// already: the SDK's default client would bring a second HTTP stack and a second crypto
+/// library (aws-lc) into every bootstrap.
 pub fn https() -> SharedHttpClient {
-    Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    crate::transport::client()
 }
 
 /// A Lambda function's configuration, from what Lambda puts in its environment: the region and

@@ -1,7 +1,8 @@
 //! The HTTP API as axum routers. The same routers run under `lambda_http` on AWS (`api_router`
 //! in the `api` function, `ingest_router` in `ingest`) and under `axum::serve` locally (`router`,
-//! both); the OpenAPI document is generated from the handlers' annotations when it is first
-//! asked for, not with the routers.
+//! both). The OpenAPI document is generated from the handlers' annotations (`openapi`) and
+//! served as committed in `docs/openapi.json`, which the tests hold equal to the generated one:
+//! a function does not carry the code that builds it (half a megabyte of `api`).
 
 mod document;
 mod error_body;
@@ -18,7 +19,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::any::Any;
-use std::sync::{Arc, OnceLock};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
@@ -35,9 +35,16 @@ pub fn openapi() -> serde_json::Value {
 }
 
 /// Every route but ingest, with the API document; `mounted` are services that live beside the
-/// API under the same layers (the MCP server), kept out of core as they bring their own crates.
+/// API under the same layers (the MCP server, the dashboard), kept out of core as they bring
+/// their own crates.
 pub fn api_router(state: AppState, mounted: Router<AppState>) -> Router {
     finish(with_document(routes::api()).merge(mounted), state)
+}
+
+/// `mounted` alone, under the layers every router shares (the MCP server in a function of its
+/// own).
+pub fn mounted_router(state: AppState, mounted: Router<AppState>) -> Router {
+    finish(mounted, state)
 }
 
 /// `/v1/ingest/*` only.
@@ -51,19 +58,18 @@ pub fn router(state: AppState, mounted: Router<AppState>) -> Router {
     finish(with_document(router).merge(mounted), state)
 }
 
-/// `GET /openapi.json`, written out on the first request, not at start: a function's cold start
-/// does not pay for a document that is rarely asked for.
+/// The document `/openapi.json` serves: `openapi()` as committed (tests/system/openapi.rs
+/// checks the two are equal, and writes the file anew when asked).
+pub const DOCUMENT: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../docs/openapi.json"
+));
+
+/// `GET /openapi.json`.
 fn with_document(router: Router<AppState>) -> Router<AppState> {
-    let text = Arc::new(OnceLock::<String>::new());
     router.route(
         "/openapi.json",
-        get(move || {
-            let text = text.clone();
-            async move {
-                let text = text.get_or_init(|| openapi().to_string()).clone();
-                ([(header::CONTENT_TYPE, "application/json")], text)
-            }
-        }),
+        get(|| async { ([(header::CONTENT_TYPE, "application/json")], DOCUMENT) }),
     )
 }
 
