@@ -156,14 +156,19 @@ mod tests {
         HttpRequest::try_from(request).expect("an SDK request")
     }
 
+    async fn listener() -> (TcpListener, String) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let url = format!("http://{}/", listener.local_addr().expect("an address"));
+        (listener, url)
+    }
+
     fn connector(read: Option<Duration>) -> Connector {
         Connector::new((Some(Duration::from_secs(2)), read))
     }
 
     #[tokio::test]
     async fn a_request_goes_out_whole_and_its_answer_comes_back_whole() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
-        let url = format!("http://{}/", listener.local_addr().expect("an address"));
+        let (listener, url) = listener().await;
         let server = tokio::spawn(async move {
             let (mut socket, _) = listener.accept().await.expect("a connection");
             let mut seen = Vec::new();
@@ -200,8 +205,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_connection_is_a_network_failure_the_sdk_retries() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
-        let url = format!("http://{}/", listener.local_addr().expect("an address"));
+        let (listener, url) = listener().await;
         drop(listener);
         let e = connector(None).call(post(&url)).await.expect_err("refused");
         assert!(e.is_io(), "{e:?}");
@@ -209,8 +213,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_answer_that_does_not_come_is_a_timeout() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
-        let url = format!("http://{}/", listener.local_addr().expect("an address"));
+        let (listener, url) = listener().await;
         // Accepts and reads, never answers.
         let _server = tokio::spawn(async move {
             let (mut socket, _) = listener.accept().await.expect("a connection");
