@@ -60,7 +60,8 @@ fn the_committed_document_is_the_generated_one() {
         serde_json::from_str::<serde_json::Value>(switchboard_core::http::DOCUMENT)
             .expect("the served document is JSON"),
         committed,
-        "the served document is the committed one"
+        "the served document is the committed one (the binaries embed the file when they are \
+         built: after `UPDATE_OPENAPI=1`, run the tests once more)"
     );
 }
 

@@ -108,10 +108,10 @@ async fn send(
 }
 
 /// The answer, read whole; a connection lost while reading it is the network's failure.
-async fn answer(response: reqwest::Response) -> Result<HttpResponse, ConnectorError> {
+async fn answer(mut response: reqwest::Response) -> Result<HttpResponse, ConnectorError> {
     let mut answer = http::Response::builder().status(response.status());
     if let Some(headers) = answer.headers_mut() {
-        headers.extend(response.headers().clone());
+        *headers = std::mem::take(response.headers_mut());
     }
     let body = response
         .bytes()

@@ -1,6 +1,6 @@
 //! The HTTP API as axum routers. The same routers run under `lambda_http` on AWS (`api_router`
-//! in the `api` function, `ingest_router` in `ingest`) and under `axum::serve` locally (`router`,
-//! both). The OpenAPI document is generated from the handlers' annotations (`openapi`) and
+//! in the `api` function, `ingest_router` in `ingest`, `mounted_router` with the MCP server in
+//! `mcp`) and under `axum::serve` locally (`router`, all of them). The OpenAPI document is generated from the handlers' annotations (`openapi`) and
 //! served as committed in `docs/openapi.json`, which the tests hold equal to the generated one:
 //! a function does not carry the code that builds it (half a megabyte of `api`).
 
